@@ -1,0 +1,39 @@
+//! The account engine: every business rule of the account domain, compiled to one WebAssembly component.
+//!
+//! The component reaches the world only through its imports (the six driver interfaces and
+//! `wasi:random`) and serves the five engine interfaces of `wit/`. One module per WIT interface:
+//! the engine interfaces are implemented in `accounts`, `tenants`, `memory_pins`, `onboarding` and
+//! `lifecycle`; each driver interface has a module of the same name with the engine's helpers around it.
+//! `access` decides who may do what; `error`, `validate`, `time`, `plans` and `secrets` are the shared
+//! rules.
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "account-engine",
+    generate_all,
+});
+
+mod access;
+mod error;
+mod plans;
+mod secrets;
+mod time;
+mod validate;
+
+mod accounts_facade_driver;
+mod memory_pins_driver;
+mod onboarding_driver;
+mod tenant_driver;
+mod tenant_lifecycle_driver;
+mod user_write_driver;
+
+mod accounts;
+mod lifecycle;
+mod memory_pins;
+mod onboarding;
+mod tenants;
+
+/// The type that implements every exported engine interface.
+pub struct Engine;
+
+export!(Engine);

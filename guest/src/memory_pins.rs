@@ -1,0 +1,172 @@
+//! `memory-pins`: the per-tenant JSON key/value store. The tenant is the call's; keys, values, sources
+//! and TTLs are validated here (domain.md §3.5 with the corrections of design.md §4).
+
+use sha2::{Digest, Sha256};
+
+use crate::Engine;
+use crate::access::{Mode, require_platform, tenant_access};
+use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, MemoryAuditOperation, PageRequest, PinRow};
+use crate::error::{Result, err, invalid};
+use crate::exports::aos::accounts::memory_pins::{CleanupResult, Guest, Pin, PinList};
+use crate::memory_pins_driver::{self as driver, MemoryAuditEntry};
+use crate::secrets::hex;
+use crate::validate;
+
+/// Largest serialised value.
+pub const MAX_VALUE_BYTES: usize = 1_048_576;
+/// Longest TTL: one year.
+pub const MAX_TTL_SECONDS: u32 = 31_536_000;
+
+impl Guest for Engine {
+    fn upsert_pin(
+        ctx: CallContext,
+        key: String,
+        value: String,
+        source: Option<String>,
+        ttl_seconds: Option<u32>,
+    ) -> Result<Pin, EngineError> {
+        enabled(&ctx)?;
+        let access = tenant_access(&ctx, "memory_pin:write", Mode::Write)?;
+        let key = pin_key(&key)?;
+        let value = pin_value(&value)?;
+        let source = validate::optional_text("source", source.as_deref(), 64)?.unwrap_or_else(|| "api".into());
+        if let Some(ttl) = ttl_seconds {
+            validate::range("ttl_seconds", ttl, 1, MAX_TTL_SECONDS)?;
+        }
+        let row = driver::upsert_pin(&access.tenant_id, &key, &value, &source, ttl_seconds)?;
+        driver::record(&audit_entry(MemoryAuditOperation::Upsert, &row, Some(value_hash(&value))));
+        Ok(pin(row))
+    }
+
+    fn get_pin(ctx: CallContext, key: String) -> Result<Option<Pin>, EngineError> {
+        enabled(&ctx)?;
+        let access = tenant_access(&ctx, "memory_pin:read", Mode::Read)?;
+        let key = pin_key(&key)?;
+        let row = driver::get_pin(&access.tenant_id, &key)?;
+        if let Some(row) = &row {
+            driver::record(&audit_entry(MemoryAuditOperation::Get, row, None));
+        }
+        Ok(row.map(pin))
+    }
+
+    fn list_pins(
+        ctx: CallContext,
+        prefix: Option<String>,
+        include_expired: bool,
+        page: PageRequest,
+    ) -> Result<PinList, EngineError> {
+        enabled(&ctx)?;
+        let access = tenant_access(&ctx, "memory_pin:read", Mode::Read)?;
+        let page = validate::page(&page)?;
+        let prefix = validate::optional_text("prefix", prefix.as_deref(), 512)?;
+        let list = driver::list_pins(&access.tenant_id, prefix.as_deref(), include_expired, &page)?;
+        Ok(PinList { items: list.items.into_iter().map(pin).collect(), total: list.total, next: list.next })
+    }
+
+    fn delete_pin(ctx: CallContext, key: String) -> Result<bool, EngineError> {
+        enabled(&ctx)?;
+        let access = tenant_access(&ctx, "memory_pin:delete", Mode::Write)?;
+        let key = pin_key(&key)?;
+        let deleted = driver::delete_pin(&access.tenant_id, &key)?;
+        if deleted {
+            driver::record(&MemoryAuditEntry {
+                operation: MemoryAuditOperation::Delete,
+                tenant_id: access.tenant_id.clone(),
+                key,
+                success: true,
+                agent_id: None,
+                source: None,
+                cache_hit: false,
+                error_message: None,
+                old_value_hash: None,
+                new_value_hash: None,
+                extra: None,
+            });
+        }
+        Ok(deleted)
+    }
+
+    fn cleanup_expired(ctx: CallContext) -> Result<CleanupResult, EngineError> {
+        enabled(&ctx)?;
+        let tenant_id = match ctx.tenant_id {
+            Some(_) => Some(tenant_access(&ctx, "memory_pin:admin", Mode::Write)?.tenant_id),
+            None => {
+                require_platform(&ctx)?;
+                None
+            }
+        };
+        let deleted_count = driver::cleanup_expired(tenant_id.as_deref())?;
+        Ok(CleanupResult { deleted_count, tenant_id, at: ctx.now })
+    }
+}
+
+fn enabled(ctx: &CallContext) -> Result<()> {
+    if ctx.settings.memory_pins_enabled {
+        Ok(())
+    } else {
+        Err(err(ErrorCode::FeatureDisabled, "Memory pins feature is disabled"))
+    }
+}
+
+/// 1..=512 characters, none of `..`, `/`, `\`, NUL.
+pub fn pin_key(key: &str) -> Result<String> {
+    if key.is_empty() || key.chars().count() > 512 {
+        return Err(invalid("key must be 1 to 512 characters"));
+    }
+    for bad in ["..", "/", "\\", "\0"] {
+        if key.contains(bad) {
+            let shown = if bad == "\0" { "NUL" } else { bad };
+            return Err(invalid(format!("Key cannot contain '{shown}'")));
+        }
+    }
+    Ok(key.to_string())
+}
+
+/// A JSON object of at most 1 MiB, returned in its canonical (compact, sorted keys) form.
+pub fn pin_value(value: &str) -> Result<String> {
+    // Refuse absurd input before parsing it; the canonical form is checked exactly below.
+    if value.len() > 4 * MAX_VALUE_BYTES {
+        return Err(invalid(format!("value must be at most {MAX_VALUE_BYTES} bytes serialised")));
+    }
+    let object = validate::json_object("value", value)?;
+    let canonical = serde_json::Value::Object(object).to_string();
+    if canonical.len() > MAX_VALUE_BYTES {
+        return Err(invalid(format!("value must be at most {MAX_VALUE_BYTES} bytes serialised")));
+    }
+    Ok(canonical)
+}
+
+/// First 16 hex characters of the SHA-256 of the canonical value.
+fn value_hash(canonical: &str) -> String {
+    let mut h = hex(&Sha256::digest(canonical.as_bytes()));
+    h.truncate(16);
+    h
+}
+
+fn audit_entry(operation: MemoryAuditOperation, row: &PinRow, new_value_hash: Option<String>) -> MemoryAuditEntry {
+    MemoryAuditEntry {
+        operation,
+        tenant_id: row.tenant_id.clone(),
+        key: row.key.clone(),
+        success: true,
+        agent_id: None,
+        source: Some(row.source.clone()),
+        cache_hit: false,
+        error_message: None,
+        old_value_hash: None,
+        new_value_hash,
+        extra: None,
+    }
+}
+
+fn pin(row: PinRow) -> Pin {
+    Pin {
+        key: row.key,
+        value: row.value,
+        source: row.source,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        ttl_seconds: row.ttl_seconds,
+        expires_at: row.expires_at,
+    }
+}

@@ -1,0 +1,609 @@
+//! `tenants`: plans and quotas, API keys, runs and usage (domain.md §3.4 with the corrections of §5).
+//!
+//! Counters: `runs_today` resets at the UTC day boundary and the month's counters at the UTC month
+//! boundary, lazily, whenever a quota is checked or usage counted. The host runs each call in one
+//! serialisable transaction, so a check and the write that follows it cannot interleave with another call's.
+
+use crate::Engine;
+use crate::access::{Access, Mode, Principal, call_tenant, require_platform, status_name, tenant_access};
+use crate::aos::accounts::types::{
+    ApiKeySnapshot, CallContext, EngineError, ErrorCode, OnboardingState, PageRequest, Plan, Role, RunSnapshot,
+    RunStatus, TenantRow, TenantStatus, UsageCounters, UsageRecordSnapshot, UsageUnit,
+};
+use crate::error::{Result, conflict, err, forbidden, is_conflict, not_found};
+use crate::exports::aos::accounts::tenants::{
+    ApiKey, ApiKeyCreated, ApiKeyList, Guest, Membership, MeterTotal, NewApiKey, NewRun, NewTenant, NewUsage,
+    QuotaDecision, Run, RunCompletion, RunList, Tenant, UsageRecord, UsageSummary,
+};
+use crate::secrets::{self, API_KEY_DISPLAY_PREFIX_LEN, API_KEY_PREFIX};
+use crate::tenant_driver::{self as driver, Audit, audit, audit_tenant};
+use crate::{lifecycle, onboarding, plans, time, validate};
+
+/// Scopes of a key created without any.
+pub const DEFAULT_SCOPES: [&str; 2] = ["run:*", "read:*"];
+
+impl Guest for Engine {
+    fn create_tenant(ctx: CallContext, tenant: NewTenant) -> Result<Tenant, EngineError> {
+        require_platform(&ctx)?;
+        let name = validate::text("name", &tenant.name, 1, 200)?;
+        let slug = validate::slug(&tenant.slug)?;
+        let external_org_id = validate::optional_text("external_org_id", tenant.external_org_id.as_deref(), 100)?;
+        let billing_email = tenant.billing_email.as_deref().map(validate::email).transpose()?;
+        if driver::fetch_tenant_by_slug(&slug)?.is_some() {
+            return Err(conflict(format!("Tenant with slug '{slug}' already exists")));
+        }
+        let row = driver::insert_tenant(&driver::NewTenant {
+            name,
+            slug: slug.clone(),
+            plan: tenant.plan,
+            quotas: plans::quotas(tenant.plan),
+            external_org_id,
+            billing_email,
+        })
+        .map_err(|e| {
+            if is_conflict(&e) { conflict(format!("Tenant with slug '{slug}' already exists")) } else { e.into() }
+        })?;
+        audit_tenant(
+            &ctx,
+            Some(&row.id),
+            None,
+            None,
+            Audit {
+                action: "create_tenant",
+                resource_type: "tenant",
+                resource_id: Some(&row.id),
+                old_value: None,
+                new_value: Some(serde_json::json!({ "name": row.name, "slug": row.slug, "plan": plan_name(row.plan) })),
+            },
+        )?;
+        Ok(tenant_of(row))
+    }
+
+    fn get_tenant(ctx: CallContext) -> Result<Tenant, EngineError> {
+        let access = tenant_access(&ctx, "tenant:read", Mode::Read)?;
+        Ok(tenant_of(fetch_tenant(&access.tenant_id)?))
+    }
+
+    fn get_tenant_by_slug(ctx: CallContext, slug: String) -> Result<Option<Tenant>, EngineError> {
+        if ctx.tenant_id.is_some() {
+            // A customer sees only their own tenant; the host hides every other one.
+            tenant_access(&ctx, "tenant:read", Mode::Read)?;
+        } else {
+            require_platform(&ctx)?;
+        }
+        Ok(driver::fetch_tenant_by_slug(&slug)?.map(tenant_of))
+    }
+
+    fn update_plan(ctx: CallContext, plan: Plan) -> Result<Tenant, EngineError> {
+        require_platform(&ctx)?;
+        let access = tenant_access(&ctx, "tenant:write", Mode::Write)?;
+        let before = fetch_tenant(&access.tenant_id)?;
+        let row = driver::update_tenant_plan(&access.tenant_id, plan, plans::quotas(plan))?;
+        audit(
+            &ctx,
+            &access,
+            Audit {
+                action: "update_plan",
+                resource_type: "tenant",
+                resource_id: Some(&access.tenant_id),
+                old_value: Some(serde_json::json!({ "plan": plan_name(before.plan) })),
+                new_value: Some(serde_json::json!({ "plan": plan_name(plan) })),
+            },
+        )?;
+        Ok(tenant_of(row))
+    }
+
+    fn suspend(ctx: CallContext, reason: String) -> Result<Tenant, EngineError> {
+        lifecycle::transition(&ctx, TenantStatus::Suspended, &reason)?;
+        Ok(tenant_of(fetch_tenant(&call_tenant(&ctx)?)?))
+    }
+
+    fn create_membership_with_default(
+        ctx: CallContext,
+        user_id: String,
+        role: Role,
+        set_as_default: bool,
+    ) -> Result<Membership, EngineError> {
+        require_platform(&ctx)?;
+        let access = tenant_access(&ctx, "users:manage", Mode::Write)?;
+        let row = driver::insert_membership(&access.tenant_id, &user_id, role, set_as_default).map_err(|e| {
+            if is_conflict(&e) { conflict("the user is already a member of this tenant") } else { e.into() }
+        })?;
+        audit(
+            &ctx,
+            &access,
+            Audit {
+                action: "create_membership",
+                resource_type: "membership",
+                resource_id: Some(&row.id),
+                old_value: None,
+                new_value: Some(serde_json::json!({ "user_id": user_id, "role": crate::access::role_name(role) })),
+            },
+        )?;
+        Ok(Membership { id: row.id, tenant_id: row.tenant_id, user_id: row.user_id, role: row.role, created_at: row.created_at })
+    }
+
+    fn create_api_key(ctx: CallContext, key: NewApiKey) -> Result<ApiKeyCreated, EngineError> {
+        let access = tenant_access(&ctx, "keys:create", Mode::Write)?;
+        if access.status != TenantStatus::Active {
+            return Err(err(
+                ErrorCode::LifecycleBlocked,
+                format!("the tenant is {}: new API keys are not allowed", status_name(access.status)),
+            ));
+        }
+        let name = validate::text("name", &key.name, 1, 100)?;
+        let permissions = match key.permissions.as_deref() {
+            None | Some([]) => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            Some(scopes) => validate::labels("permissions", scopes, 50)?,
+        };
+        let allowed_workers = match key.allowed_workers.as_deref() {
+            None | Some([]) => None,
+            Some(workers) => Some(validate::labels("allowed_workers", workers, 100)?),
+        };
+        let expires_at = key
+            .expires_in_days
+            .map(|d| validate::range("expires_in_days", d, 1, 365).map(|d| ctx.now + i64::from(d) * time::DAY))
+            .transpose()?;
+        let rate_limit_rpm = key.rate_limit_rpm.map(|v| validate::range("rate_limit_rpm", v, 1, 1000)).transpose()?;
+        let max_concurrent_runs =
+            key.max_concurrent_runs.map(|v| validate::range("max_concurrent_runs", v, 1, 100)).transpose()?;
+
+        let tenant = fetch_tenant(&access.tenant_id)?;
+        let active = driver::count_active_api_keys(&access.tenant_id)?;
+        let limit = tenant.quotas.max_api_keys;
+        if active >= limit.max(0) as u64 {
+            return Err(err(ErrorCode::QuotaExceeded, format!("api_keys quota exceeded: {active}/{limit}")));
+        }
+
+        let full_key = format!("{API_KEY_PREFIX}{}", secrets::random_secret());
+        let prefix: String = full_key.chars().take(API_KEY_DISPLAY_PREFIX_LEN).collect();
+        let row = driver::insert_api_key(
+            &access.tenant_id,
+            &driver::NewApiKey {
+                user_id: access.user_id().map(str::to_string),
+                name: name.clone(),
+                key_prefix: prefix.clone(),
+                key_hash: secrets::sha256_hex(&full_key),
+                permissions,
+                allowed_workers,
+                expires_at,
+                rate_limit_rpm: rate_limit_rpm.map(|v| v as i32),
+                max_concurrent_runs: max_concurrent_runs.map(|v| v as i32),
+            },
+        )?;
+        audit(
+            &ctx,
+            &access,
+            Audit {
+                action: "create_api_key",
+                resource_type: "api_key",
+                resource_id: Some(&row.id),
+                old_value: None,
+                new_value: Some(serde_json::json!({ "name": name, "prefix": prefix })),
+            },
+        )?;
+        // A usable key is the evidence of this onboarding step; it moves in the same transaction.
+        onboarding::advance(&ctx, &access, OnboardingState::ApiKeyCreated, "first_api_key_created")?;
+        Ok(ApiKeyCreated { key: full_key, api_key: api_key_of(row) })
+    }
+
+    fn list_api_keys(ctx: CallContext, include_revoked: bool, page: PageRequest) -> Result<ApiKeyList, EngineError> {
+        let access = tenant_access(&ctx, "keys:read", Mode::Read)?;
+        let page = driver::fetch_api_keys(&access.tenant_id, include_revoked, &validate::page(&page)?)?;
+        Ok(ApiKeyList { items: page.items.into_iter().map(api_key_of).collect(), next: page.next })
+    }
+
+    fn revoke_api_key(ctx: CallContext, key_id: String, reason: Option<String>) -> Result<ApiKey, EngineError> {
+        // Revoking is allowed in any lifecycle status that allows reads: it only ever reduces access.
+        let access = tenant_access(&ctx, "keys:revoke", Mode::Read)?;
+        let reason = validate::optional_text("reason", reason.as_deref(), 1000)?
+            .unwrap_or_else(|| "Manual revocation".into())
+            .chars()
+            .take(255)
+            .collect::<String>();
+        let key = driver::fetch_api_key_by_id(&access.tenant_id, &key_id)?.ok_or_else(|| not_found("API key not found"))?;
+        if key.revoked_at.is_some() {
+            return Ok(api_key_of(key));
+        }
+        let row = driver::update_api_key_revoked(&access.tenant_id, &key_id, &reason)?;
+        audit_tenant(
+            &ctx,
+            Some(&access.tenant_id),
+            access.user_id(),
+            Some(&key_id),
+            Audit {
+                action: "revoke_api_key",
+                resource_type: "api_key",
+                resource_id: Some(&key_id),
+                old_value: None,
+                new_value: Some(serde_json::json!({ "reason": reason })),
+            },
+        )?;
+        Ok(api_key_of(row))
+    }
+
+    fn check_run_quota(ctx: CallContext) -> Result<QuotaDecision, EngineError> {
+        let access = tenant_access(&ctx, "run:write", Mode::Read)?;
+        let tenant = fetch_tenant(&access.tenant_id)?;
+        let usage = roll_periods(&ctx, &tenant)?;
+        Ok(run_quota(&tenant, &usage)?.map_or(allowed(), denied))
+    }
+
+    fn check_token_quota(ctx: CallContext, tokens: i64) -> Result<QuotaDecision, EngineError> {
+        let access = tenant_access(&ctx, "run:write", Mode::Read)?;
+        validate::range("tokens", tokens, 0, i64::MAX / 2)?;
+        let tenant = fetch_tenant(&access.tenant_id)?;
+        let usage = roll_periods(&ctx, &tenant)?;
+        Ok(token_quota(&tenant, &usage, tokens).map_or(allowed(), denied))
+    }
+
+    fn increment_usage(ctx: CallContext, tokens: i64) -> Result<UsageCounters, EngineError> {
+        let access = tenant_access(&ctx, "run:write", Mode::Write)?;
+        validate::range("tokens", tokens, 0, i64::MAX / 2)?;
+        let tenant = fetch_tenant(&access.tenant_id)?;
+        roll_periods(&ctx, &tenant)?;
+        let row = driver::increment_tenant_usage(&access.tenant_id, 1, tokens)?;
+        audit(
+            &ctx,
+            &access,
+            Audit {
+                action: "increment_usage",
+                resource_type: "tenant",
+                resource_id: Some(&access.tenant_id),
+                old_value: None,
+                new_value: Some(serde_json::json!({ "runs": 1, "tokens": tokens })),
+            },
+        )?;
+        Ok(row.usage)
+    }
+
+    fn record_usage(ctx: CallContext, usage: NewUsage) -> Result<UsageRecord, EngineError> {
+        let access = tenant_access(&ctx, "run:write", Mode::Write)?;
+        let meter_name = meter(&usage.meter_name)?;
+        validate::range("amount", usage.amount, 0, i64::MAX / 2)?;
+        let worker_id = validate::optional_text("worker_id", usage.worker_id.as_deref(), 100)?;
+        let metadata = match usage.metadata.as_deref() {
+            None => None,
+            Some(m) => Some(serde_json::Value::Object(validate::json_object("metadata", m)?).to_string()),
+        };
+        let row = insert_usage(&access, &meter_name, usage.amount, usage.unit, worker_id, metadata)?;
+        audit(
+            &ctx,
+            &access,
+            Audit {
+                action: "record_usage",
+                resource_type: "usage_record",
+                resource_id: Some(&row.id),
+                old_value: None,
+                new_value: Some(serde_json::json!({ "meter": meter_name, "amount": usage.amount })),
+            },
+        )?;
+        Ok(usage_record_of(row))
+    }
+
+    fn get_usage_summary(ctx: CallContext, start: Option<i64>, end: Option<i64>) -> Result<UsageSummary, EngineError> {
+        let access = tenant_access(&ctx, "usage:read", Mode::Read)?;
+        let start = start.unwrap_or_else(|| time::month_start(ctx.now));
+        // The in-progress hour counts: the default end is the end of the current hour bucket.
+        let end = end.unwrap_or(ctx.now + 1);
+        if start >= end {
+            return Err(crate::error::invalid("start must be before end"));
+        }
+        let totals = driver::fetch_usage_totals(&access.tenant_id, start, end)?;
+        Ok(UsageSummary {
+            tenant_id: access.tenant_id,
+            period_start: start,
+            period_end: end,
+            total_records: totals.iter().map(|t| t.records).sum(),
+            meters: totals.into_iter().map(|t| MeterTotal { meter_name: t.meter_name, total: t.total, unit: t.unit }).collect(),
+        })
+    }
+
+    fn create_run(ctx: CallContext, run: NewRun) -> Result<Run, EngineError> {
+        let access = tenant_access(&ctx, "run:write", Mode::Write)?;
+        let worker_id = validate::text("worker_id", &run.worker_id, 1, 100)?;
+        let task = validate::text("task", &run.task, 1, 10_000)?;
+        let input_json = validate::json_text("input_json", run.input_json.as_deref(), 1_048_576)?;
+        let tenant = fetch_tenant(&access.tenant_id)?;
+        let usage = roll_periods(&ctx, &tenant)?;
+        if let Some(reason) = run_quota(&tenant, &usage)? {
+            return Err(err(ErrorCode::QuotaExceeded, reason));
+        }
+        let row = driver::insert_run(
+            &access.tenant_id,
+            &driver::NewRun {
+                worker_id,
+                task,
+                api_key_id: access.api_key_id().map(str::to_string),
+                user_id: access.user_id().map(str::to_string),
+                input_json,
+            },
+        )?;
+        driver::increment_tenant_usage(&access.tenant_id, 1, 0)?;
+        audit(
+            &ctx,
+            &access,
+            Audit {
+                action: "create_run",
+                resource_type: "run",
+                resource_id: Some(&row.id),
+                old_value: None,
+                new_value: Some(serde_json::json!({ "worker_id": row.worker_id })),
+            },
+        )?;
+        Ok(run_of(row))
+    }
+
+    fn complete_run(ctx: CallContext, run_id: String, completion: RunCompletion) -> Result<Run, EngineError> {
+        let access = tenant_access(&ctx, "run:write", Mode::Write)?;
+        for (field, value) in [
+            ("total_tokens", completion.total_tokens),
+            ("total_latency_ms", completion.total_latency_ms),
+            ("cost_cents", completion.cost_cents),
+        ] {
+            validate::range(field, value, 0, i64::MAX / 2)?;
+        }
+        for (field, value) in [
+            ("stages_completed", completion.stages_completed),
+            ("recoveries", completion.recoveries),
+            ("policy_violations", completion.policy_violations),
+        ] {
+            validate::range(field, value, 0, i32::MAX)?;
+        }
+        let output_json = validate::json_text("output_json", completion.output_json.as_deref(), 1_048_576)?;
+        let replay_token_json = validate::json_text("replay_token_json", completion.replay_token_json.as_deref(), 1_048_576)?;
+        let error = validate::optional_text("error", completion.error.as_deref(), 10_000)?;
+        let run = driver::fetch_run_by_id(&access.tenant_id, &run_id)?.ok_or_else(|| not_found("Run not found"))?;
+        if !matches!(run.status, RunStatus::Queued | RunStatus::Running) {
+            return Err(conflict("Run already ended: ended runs are immutable"));
+        }
+        let row = driver::update_run_completed(
+            &access.tenant_id,
+            &run_id,
+            &driver::RunOutcome {
+                success: completion.success,
+                output_json,
+                replay_token_json,
+                total_tokens: completion.total_tokens,
+                total_latency_ms: completion.total_latency_ms,
+                stages_completed: completion.stages_completed,
+                recoveries: completion.recoveries,
+                policy_violations: completion.policy_violations,
+                cost_cents: completion.cost_cents,
+                error,
+            },
+        )?;
+        if completion.total_tokens > 0 {
+            let tenant = fetch_tenant(&access.tenant_id)?;
+            roll_periods(&ctx, &tenant)?;
+            driver::increment_tenant_usage(&access.tenant_id, 0, completion.total_tokens)?;
+            insert_usage(&access, "tokens_used", completion.total_tokens, UsageUnit::Tokens, Some(row.worker_id.clone()), None)?;
+        }
+        let metadata = serde_json::json!({ "success": completion.success, "cost_cents": completion.cost_cents }).to_string();
+        insert_usage(&access, "worker_runs", 1, UsageUnit::Count, Some(row.worker_id.clone()), Some(metadata))?;
+        audit(
+            &ctx,
+            &access,
+            Audit {
+                action: "complete_run",
+                resource_type: "run",
+                resource_id: Some(&row.id),
+                old_value: None,
+                new_value: Some(serde_json::json!({ "success": completion.success, "total_tokens": completion.total_tokens })),
+            },
+        )?;
+        Ok(run_of(row))
+    }
+
+    fn list_runs(
+        ctx: CallContext,
+        status: Option<RunStatus>,
+        worker_id: Option<String>,
+        page: PageRequest,
+    ) -> Result<RunList, EngineError> {
+        let access = tenant_access(&ctx, "run:read", Mode::Read)?;
+        let worker_id = validate::optional_text("worker_id", worker_id.as_deref(), 100)?;
+        let page = driver::fetch_runs(&access.tenant_id, status, worker_id.as_deref(), &validate::page(&page)?)?;
+        Ok(RunList { items: page.items.into_iter().map(run_of).collect(), next: page.next })
+    }
+}
+
+pub fn fetch_tenant(tenant_id: &str) -> Result<TenantRow> {
+    driver::fetch_tenant_by_id(tenant_id)?.ok_or_else(|| not_found("Tenant not found"))
+}
+
+/// The counters in force at `now`: a counter of an elapsed UTC day or month reads 0. Returns whether
+/// anything changed.
+pub fn effective_usage(usage: &UsageCounters, now: i64) -> (UsageCounters, bool) {
+    let mut next = usage.clone();
+    match usage.last_run_reset_at {
+        None => next.last_run_reset_at = Some(now),
+        Some(last) if time::utc_date(last) < time::utc_date(now) => {
+            next.runs_today = 0;
+            if time::utc_month(last) < time::utc_month(now) {
+                next.runs_this_month = 0;
+                next.tokens_this_month = 0;
+            }
+            next.last_run_reset_at = Some(now);
+        }
+        Some(_) => return (next, false),
+    }
+    (next, true)
+}
+
+/// Applies the day's and month's resets to the tenant's counters and persists them when they changed.
+fn roll_periods(ctx: &CallContext, tenant: &TenantRow) -> Result<UsageCounters> {
+    let (usage, changed) = effective_usage(&tenant.usage, ctx.now);
+    if changed {
+        driver::update_tenant_usage(
+            &tenant.id,
+            driver::UsageUpdate {
+                runs_today: Some(usage.runs_today),
+                runs_this_month: Some(usage.runs_this_month),
+                tokens_this_month: Some(usage.tokens_this_month),
+                last_run_reset_at: usage.last_run_reset_at,
+            },
+        )?;
+    }
+    Ok(usage)
+}
+
+/// Why a run may not start now, or none.
+fn run_quota(tenant: &TenantRow, usage: &UsageCounters) -> Result<Option<String>> {
+    if tenant.status != TenantStatus::Active {
+        return Ok(Some(format!("Tenant is {}", status_name(tenant.status))));
+    }
+    if usage.runs_today >= tenant.quotas.max_runs_per_day {
+        return Ok(Some(format!("Daily run limit ({}) exceeded", tenant.quotas.max_runs_per_day)));
+    }
+    let running = driver::count_running_runs(&tenant.id)?;
+    if running >= tenant.quotas.max_concurrent_runs.max(0) as u64 {
+        return Ok(Some(format!("Concurrent run limit ({}) exceeded", tenant.quotas.max_concurrent_runs)));
+    }
+    Ok(None)
+}
+
+fn token_quota(tenant: &TenantRow, usage: &UsageCounters, tokens: i64) -> Option<String> {
+    let max = tenant.quotas.max_tokens_per_month;
+    (usage.tokens_this_month.saturating_add(tokens) > max)
+        .then(|| format!("Monthly token limit ({}) would be exceeded", thousands(max)))
+}
+
+fn allowed() -> QuotaDecision {
+    QuotaDecision { allowed: true, reason: String::new() }
+}
+
+fn denied(reason: String) -> QuotaDecision {
+    QuotaDecision { allowed: false, reason }
+}
+
+/// 1000000 → "1,000,000".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A meter name: 1..=100 of `a-z`, `0-9`, `_`, `.`, `:`, `-`.
+fn meter(name: &str) -> Result<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b));
+    if ok { Ok(name.to_string()) } else { Err(crate::error::invalid("meter_name must be 1 to 100 of a-z, 0-9, '_', '.', ':', '-'")) }
+}
+
+fn insert_usage(
+    access: &Access,
+    meter_name: &str,
+    amount: i64,
+    unit: UsageUnit,
+    worker_id: Option<String>,
+    metadata: Option<String>,
+) -> Result<UsageRecordSnapshot> {
+    Ok(driver::insert_usage_record(
+        &access.tenant_id,
+        &driver::NewUsageRecord {
+            meter_name: meter_name.to_string(),
+            amount,
+            unit,
+            worker_id,
+            api_key_id: access.api_key_id().map(str::to_string),
+            metadata,
+        },
+    )?)
+}
+
+pub fn plan_name(plan: Plan) -> &'static str {
+    match plan {
+        Plan::Free => "free",
+        Plan::Pro => "pro",
+        Plan::Enterprise => "enterprise",
+    }
+}
+
+/// Operators only, with a message for everyone else (used where a customer must not act).
+pub fn deny_customers(access: &Access) -> Result<()> {
+    if matches!(access.principal, Principal::Operator | Principal::System) { Ok(()) } else { Err(forbidden("only operators may do this")) }
+}
+
+pub fn tenant_of(row: TenantRow) -> Tenant {
+    Tenant {
+        id: row.id,
+        name: row.name,
+        slug: row.slug,
+        external_org_id: row.external_org_id,
+        plan: row.plan,
+        billing_email: row.billing_email,
+        quotas: row.quotas,
+        usage: row.usage,
+        status: row.status,
+        suspended_reason: row.suspended_reason,
+        onboarding_state: row.onboarding_state,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+fn api_key_of(row: ApiKeySnapshot) -> ApiKey {
+    ApiKey {
+        id: row.id,
+        name: row.name,
+        key_prefix: row.key_prefix,
+        status: row.status,
+        permissions: row.permissions,
+        allowed_workers: row.allowed_workers,
+        rate_limit_rpm: row.rate_limit_rpm,
+        max_concurrent_runs: row.max_concurrent_runs,
+        created_by: row.user_id,
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+        revoked_reason: row.revoked_reason,
+        last_used_at: row.last_used_at,
+        total_requests: row.total_requests,
+        created_at: row.created_at,
+    }
+}
+
+fn run_of(row: RunSnapshot) -> Run {
+    Run {
+        id: row.id,
+        worker_id: row.worker_id,
+        api_key_id: row.api_key_id,
+        user_id: row.user_id,
+        task: row.task,
+        input_json: row.input_json,
+        status: row.status,
+        success: row.success,
+        error: row.error,
+        output_json: row.output_json,
+        total_tokens: row.total_tokens,
+        total_latency_ms: row.total_latency_ms,
+        stages_completed: row.stages_completed,
+        recoveries: row.recoveries,
+        policy_violations: row.policy_violations,
+        cost_cents: row.cost_cents,
+        created_at: row.created_at,
+        completed_at: row.completed_at,
+    }
+}
+
+fn usage_record_of(row: UsageRecordSnapshot) -> UsageRecord {
+    UsageRecord {
+        id: row.id,
+        meter_name: row.meter_name,
+        amount: row.amount,
+        unit: row.unit,
+        period_start: row.period_start,
+        period_end: row.period_end,
+        worker_id: row.worker_id,
+        api_key_id: row.api_key_id,
+        metadata: row.metadata,
+        recorded_at: row.recorded_at,
+    }
+}

@@ -1,0 +1,32 @@
+//! Time in the contract is microseconds since the Unix epoch, UTC. Calendar questions (which UTC day or
+//! month a time falls in) are answered here with chrono.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use crate::aos::accounts::types::Timestamp;
+
+pub const SECOND: i64 = 1_000_000;
+pub const DAY: i64 = 86_400 * SECOND;
+
+fn to_datetime(ts: Timestamp) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(ts).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub fn utc_date(ts: Timestamp) -> NaiveDate {
+    to_datetime(ts).date_naive()
+}
+
+/// (year, month) of the UTC month holding `ts`.
+pub fn utc_month(ts: Timestamp) -> (i32, u32) {
+    let d = utc_date(ts);
+    (d.year(), d.month())
+}
+
+/// 00:00:00 UTC on the first day of the month holding `ts`.
+pub fn month_start(ts: Timestamp) -> Timestamp {
+    let d = utc_date(ts);
+    NaiveDate::from_ymd_opt(d.year(), d.month(), 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_micros())
+        .unwrap_or(ts)
+}

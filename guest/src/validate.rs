@@ -1,0 +1,127 @@
+//! Input validation shared by the operations: every refusal is an `invalid-argument` that names the field.
+
+use crate::aos::accounts::types::{EngineError, PageRequest};
+use crate::error::{Result, invalid};
+
+/// The most items one page may hold.
+pub const MAX_PAGE: u32 = 1000;
+
+/// A required text of `min..=max` characters, trimmed.
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
+    let value = value.trim();
+    let len = value.chars().count();
+    if len < min {
+        return Err(invalid(format!("{field} must not be empty")));
+    }
+    if len > max {
+        return Err(invalid(format!("{field} must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c == '\0') {
+        return Err(invalid(format!("{field} must not contain NUL")));
+    }
+    Ok(value.to_string())
+}
+
+/// An optional text of at most `max` characters, trimmed; empty means none.
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => text(field, v, 1, max).map(Some),
+    }
+}
+
+/// An e-mail address, lower-cased: one `@` with something on both sides, no spaces, at most 255.
+pub fn email(value: &str) -> Result<String> {
+    let value = text("email", value, 1, 255)?.to_lowercase();
+    let mut parts = value.split('@');
+    let (local, domain) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let well_formed = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && parts.next().is_none()
+        && !value.chars().any(char::is_whitespace);
+    if !well_formed {
+        return Err(invalid("email is not a valid e-mail address"));
+    }
+    Ok(value)
+}
+
+/// A tenant slug: 1..=100 of `a-z`, `0-9` and `-`, starting with a letter or digit.
+pub fn slug(value: &str) -> Result<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 100
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-');
+    if !ok {
+        return Err(invalid("slug must be 1 to 100 characters of a-z, 0-9 and '-', not starting with '-'"));
+    }
+    Ok(value.to_string())
+}
+
+/// A slug made from a display name: lowercase ASCII letters and digits, runs of anything else as one `-`.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 80 {
+            break;
+        }
+    }
+    let slug = slug.trim_matches('-').to_string();
+    if slug.is_empty() { "project".to_string() } else { slug }
+}
+
+/// JSON text that must be an object; returns it parsed.
+pub fn json_object(field: &str, value: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid(format!("{field} must be a JSON object"))),
+        Err(_) => Err(invalid(format!("{field} is not valid JSON"))),
+    }
+}
+
+/// Any JSON text, at most `max` bytes.
+pub fn json_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    let Some(value) = value else { return Ok(None) };
+    if value.len() > max {
+        return Err(invalid(format!("{field} must be at most {max} bytes")));
+    }
+    serde_json::from_str::<serde_json::Value>(value).map_err(|_| invalid(format!("{field} is not valid JSON")))?;
+    Ok(Some(value.to_string()))
+}
+
+/// A page request within bounds.
+pub fn page(page: &PageRequest) -> Result<PageRequest> {
+    if page.limit == 0 || page.limit > MAX_PAGE {
+        return Err(invalid(format!("limit must be between 1 and {MAX_PAGE}")));
+    }
+    if page.after.as_ref().is_some_and(|c| c.is_empty() || c.len() > 1024) {
+        return Err(invalid("after is not a valid cursor"));
+    }
+    Ok(page.clone())
+}
+
+/// A whole number within `min..=max`.
+pub fn range<T: PartialOrd + core::fmt::Display + Copy>(field: &str, value: T, min: T, max: T) -> Result<T> {
+    if value < min || value > max {
+        return Err(invalid(format!("{field} must be between {min} and {max}")));
+    }
+    Ok(value)
+}
+
+/// A list of short labels (scopes, worker ids): at most `max_items`, each 1..=100 characters.
+pub fn labels(field: &str, values: &[String], max_items: usize) -> Result<Vec<String>> {
+    if values.len() > max_items {
+        return Err(invalid(format!("{field} may hold at most {max_items} entries")));
+    }
+    values.iter().map(|v| text(field, v, 1, 100)).collect()
+}
+
+pub fn ensure(condition: bool, error: impl FnOnce() -> EngineError) -> Result<()> {
+    if condition { Ok(()) } else { Err(error()) }
+}
