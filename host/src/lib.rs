@@ -1,1 +1,30 @@
+//! The native host of the account engine component.
+//!
+//! ```text
+//!  caller ──► engine::<interface> ──► runtime (fresh store + instance, deadline, one transaction)
+//!                                         │ export call
+//!                                         ▼
+//!                              guest component (all business rules)
+//!                                         │ driver imports
+//!                                         ▼
+//!                 drivers::<driver> on CallState (tenant scope check) ──► db (sqlx: SQLite | PostgreSQL)
+//! ```
+//!
+//! * [`bindings`] — the contract, generated from `wit/`.
+//! * [`runtime`] — wasmtime: engine, component cache, pooling allocator, limits, commit/rollback/retry.
+//! * [`call`] — the per-call state every driver works on: transaction and tenant scope.
+//! * [`drivers`] — one module per driver interface, SQL for both backends.
+//! * [`db`] — pools, migrations, transactions, codecs, cursors, error mapping.
+//! * [`engine`] — typed Rust calls of the five engine interfaces (the embedding API).
+//! * [`clock`] — the injectable clock.
 
+pub mod bindings;
+pub mod call;
+pub mod clock;
+pub mod db;
+pub mod drivers;
+pub mod engine;
+pub mod identity;
+pub mod runtime;
+
+pub use runtime::{Caller, Runtime, RuntimeConfig, Settings};

@@ -1,1 +1,245 @@
+//! The harness of the black-box suite: real databases, the real component in the real host.
+//!
+//! Every test body runs once per backend through [`each_backend`]: on a fresh SQLite file, and on a fresh
+//! PostgreSQL schema when `TEST_POSTGRES_URL` names a server (`.ci/run` always sets it; locally the
+//! PostgreSQL half is skipped, and says so).
 
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use account_host::bindings::{
+    Actor, EngineError, ErrorCode, IdentityPrincipal, OperatorPrincipal, PageRequest, Plan, TenantStatus,
+};
+use account_host::bindings::tenants::{NewTenant, Tenant};
+use account_host::clock::ManualClock;
+use account_host::db::Database;
+use account_host::{Caller, Runtime, RuntimeConfig};
+
+/// 2026-03-15T12:00:00Z, a fixed start for the manual clock.
+pub const T0: i64 = 1_773_576_000_000_000;
+pub const SECOND: i64 = 1_000_000;
+pub const DAY: i64 = 86_400 * SECOND;
+
+/// Which database a test body runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One backend's database, runtime and clock for one test body.
+pub struct Harness {
+    pub backend: Backend,
+    pub runtime: Runtime,
+    pub clock: ManualClock,
+    pub db: Database,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(#[allow(dead_code)] tempfile_path::TempPath),
+    Schema { admin_url: String, schema: String },
+}
+
+mod tempfile_path {
+    /// A file removed (with its WAL companions) when dropped.
+    pub struct TempPath(pub std::path::PathBuf);
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = self.0.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+static SKIP_NOTICE: AtomicBool = AtomicBool::new(false);
+
+/// The PostgreSQL server of the suite, if one is configured.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() && !SKIP_NOTICE.swap(true, Ordering::SeqCst) {
+        eprintln!("NOTE: PostgreSQL tests skipped: set TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them");
+    }
+    url
+}
+
+/// Where compiled components are cached between test binaries.
+fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join("account-engine-test-cache")
+}
+
+pub fn test_config() -> RuntimeConfig {
+    RuntimeConfig { max_concurrent_calls: 64, cache_dir: Some(cache_dir()), ..RuntimeConfig::default() }
+}
+
+impl Harness {
+    pub async fn sqlite() -> Harness {
+        Self::sqlite_with(test_config()).await
+    }
+
+    pub async fn sqlite_with(config: RuntimeConfig) -> Harness {
+        let path = std::env::temp_dir().join(format!("aos-test-{}.db", uuid::Uuid::new_v4()));
+        let db = Database::connect(&format!("sqlite:{}", path.display())).await.expect("open SQLite");
+        Self::finish(Backend::Sqlite, db, Cleanup::File(tempfile_path::TempPath(path)), config).await
+    }
+
+    pub async fn postgres(admin_url: &str) -> Harness {
+        Self::postgres_with(admin_url, test_config()).await
+    }
+
+    pub async fn postgres_with(admin_url: &str, config: RuntimeConfig) -> Harness {
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url).await.expect("connect to PostgreSQL");
+        if let Database::Postgres(pool) = &admin {
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(pool).await.expect("create schema");
+        }
+        admin.close().await;
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        let db = Database::connect(&url).await.expect("connect to the test schema");
+        Self::finish(Backend::Postgres, db, Cleanup::Schema { admin_url: admin_url.to_string(), schema }, config).await
+    }
+
+    async fn finish(backend: Backend, db: Database, cleanup: Cleanup, config: RuntimeConfig) -> Harness {
+        db.migrate().await.expect("migrate");
+        let clock = ManualClock::new(T0);
+        let runtime = Runtime::with(db.clone(), Arc::new(clock.clone()), config).expect("runtime");
+        Harness { backend, runtime, clock, db, cleanup }
+    }
+
+    /// Drops what the test created (the PostgreSQL schema; the SQLite file goes with the harness).
+    pub async fn close(self) {
+        self.db.close().await;
+        if let Cleanup::Schema { admin_url, schema } = &self.cleanup
+            && let Ok(Database::Postgres(pool)) = Database::connect(admin_url).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&pool).await;
+            pool.close().await;
+        }
+    }
+
+    /// The internal user id of an identity, once it has a user.
+    pub async fn user_id(&self, external_id: &str) -> Option<String> {
+        account_host::identity::user_id_for_subject(&self.db, external_id).await.expect("resolve identity")
+    }
+
+    /// A caller for a human identified by `external_id`, resolved like the server resolves a JWT.
+    pub async fn human(&self, external_id: &str, email: &str, tenant_id: Option<&str>) -> Caller {
+        let user_id = self.user_id(external_id).await;
+        Caller::new(
+            Actor::Identity(IdentityPrincipal {
+                external_id: external_id.into(),
+                email: email.into(),
+                user_id,
+                name: None,
+            }),
+            tenant_id,
+        )
+    }
+
+    /// A tenant created by an operator.
+    pub async fn tenant(&self, slug: &str) -> Tenant {
+        self.runtime
+            .tenants()
+            .create_tenant(
+                &operator(None),
+                &NewTenant { name: format!("Tenant {slug}"), slug: slug.into(), plan: Plan::Free, external_org_id: None, billing_email: None },
+            )
+            .await
+            .expect("create tenant")
+    }
+
+    /// A tenant whose owner is the human `external_id` (created through `create-project`), and the
+    /// owner's caller.
+    pub async fn owned_tenant(&self, name: &str, external_id: &str) -> (String, Caller) {
+        let email = format!("{external_id}@example.com");
+        let creator = self.human(external_id, &email, None).await;
+        let project = self.runtime.accounts().create_project(&creator, name, None).await.expect("create project");
+        let owner = self.human(external_id, &email, Some(&project.project_id)).await;
+        (project.project_id, owner)
+    }
+
+    /// Adds the human `external_id` to the tenant with `role`, through a real invitation and acceptance,
+    /// and returns their caller in that tenant.
+    pub async fn member(&self, owner: &Caller, tenant_id: &str, external_id: &str, role: account_host::bindings::Role) -> Caller {
+        let email = format!("{external_id}@example.com");
+        let invited = self.runtime.accounts().invite_user(owner, &email, role).await.expect("invite");
+        let invitee = self.human(external_id, &email, None).await;
+        let accepted = self
+            .runtime
+            .accounts()
+            .accept_invitation(&invitee, &invited.invitation.id, &invited.token)
+            .await
+            .expect("accept");
+        assert!(accepted.accepted, "{}", accepted.message);
+        self.human(external_id, &email, Some(tenant_id)).await
+    }
+
+    /// Counts rows with a SQL query that returns one integer (test assertions on what was written).
+    pub async fn count(&self, sql: &str) -> i64 {
+        match &self.db {
+            Database::Sqlite(pool, _) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await,
+            Database::Postgres(pool) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs a statement directly (test fixtures for tables owned by other domains).
+    pub async fn execute(&self, sql: &str) {
+        match &self.db {
+            Database::Sqlite(pool, _) => sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ()),
+            Database::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ()),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+/// Runs `body` on SQLite, and on PostgreSQL when configured.
+pub async fn each_backend<F, Fut>(body: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    body(Harness::sqlite().await).await;
+    if let Some(url) = postgres_url() {
+        body(Harness::postgres(&url).await).await;
+    }
+}
+
+/// An operator acting on `tenant_id` (or on no tenant).
+pub fn operator(tenant_id: Option<&str>) -> Caller {
+    Caller::new(Actor::Operator(OperatorPrincipal { operator_id: "founder@example.com".into() }), tenant_id)
+}
+
+/// An API-key caller with the given scopes.
+pub fn api_key(tenant_id: &str, key_id: &str, scopes: &[&str]) -> Caller {
+    Caller::new(
+        Actor::ApiKey(account_host::bindings::ApiKeyPrincipal {
+            key_id: key_id.into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }),
+        Some(tenant_id),
+    )
+}
+
+pub fn page(limit: u32) -> PageRequest {
+    PageRequest { limit, after: None }
+}
+
+/// Asserts that a result is the engine error with `code`, and returns its message.
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(result: Result<T, EngineError>, code: ErrorCode) -> String {
+    match result {
+        Err(e) if e.code == code => e.message,
+        other => panic!("expected {code:?}, got {other:?}"),
+    }
+}
+
+pub fn is_active(t: &Tenant) -> bool {
+    t.status == TenantStatus::Active
+}

@@ -1,0 +1,186 @@
+//! The state of one engine call, owned by its wasmtime `Store`: the call's context, its lazily begun
+//! transaction, its tenant scope, and what the runtime must know when the guest returns (a scope
+//! violation, a lost serialisation race).
+//!
+//! Every driver module implements its generated `Host` trait on [`CallState`].
+
+use std::time::Instant;
+
+use wasmtime_wasi::random::WasiRandomCtx;
+
+use crate::bindings::{Actor, DriverError, DriverErrorCode};
+use crate::db::codec::{Id, Ts};
+use crate::db::errors::{driver_error, from_sqlx, is_retryable};
+use crate::db::{Backend, Database, Tx};
+
+/// Which tenants the driver calls of an engine call may touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Operators and the system: any tenant.
+    Platform,
+    /// A customer call: this tenant (and tenants the call itself created).
+    Tenant(Id),
+    /// A customer call without a tenant (accepting an invitation, creating a first project): only tenants
+    /// the call created, or the tenant of an invitation whose token it presented.
+    NoTenant,
+}
+
+/// Runs one statement on the call's transaction and maps a failure to a [`DriverError`].
+#[macro_export]
+macro_rules! sql {
+    ($state:expr, rows |$c:ident| $body:expr) => {{
+        let tx = $state.tx().await?;
+        let result = $crate::on_tx!(tx, rows |$c| $body);
+        result.map_err(|e| $state.fail(e))
+    }};
+    ($state:expr, |$c:ident| $body:expr) => {{
+        let tx = $state.tx().await?;
+        let result = $crate::on_tx!(tx, |$c| $body);
+        result.map_err(|e| $state.fail(e))
+    }};
+}
+
+pub struct CallState {
+    db: Database,
+    tx: Option<Tx>,
+    pub(crate) now: Ts,
+    pub(crate) started: Instant,
+    scope: Scope,
+    created_tenants: Vec<Id>,
+    /// The human behind the call, if any: (internal user id, identity-provider subject).
+    identity: Option<(Option<Id>, String)>,
+    violation: Option<String>,
+    retry: bool,
+    pub(crate) random: WasiRandomCtx,
+    pub(crate) limits: wasmtime::StoreLimits,
+}
+
+impl CallState {
+    pub fn new(db: Database, actor: &Actor, tenant_id: Option<&str>, now: i64, limits: wasmtime::StoreLimits) -> Self {
+        let scope = match (actor, tenant_id) {
+            (Actor::Operator(_) | Actor::System, _) => Scope::Platform,
+            (_, Some(t)) => Id::parse(t).map(Scope::Tenant).unwrap_or(Scope::NoTenant),
+            (_, None) => Scope::NoTenant,
+        };
+        let identity = match actor {
+            Actor::Identity(p) => Some((p.user_id.as_deref().and_then(|u| Id::parse(u).ok()), p.external_id.clone())),
+            _ => None,
+        };
+        CallState {
+            db,
+            tx: None,
+            now: Ts(now),
+            started: Instant::now(),
+            scope,
+            created_tenants: Vec::new(),
+            identity,
+            violation: None,
+            retry: false,
+            random: WasiRandomCtx::default(),
+            limits,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    /// The call's transaction, begun on first use.
+    pub async fn tx(&mut self) -> Result<&mut Tx, DriverError> {
+        if self.tx.is_none() {
+            match self.db.begin().await {
+                Ok(tx) => self.tx = Some(tx),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(self.tx.as_mut().expect("begun above"))
+    }
+
+    /// Records what a database failure means for the call and maps it for the guest.
+    pub fn fail(&mut self, e: sqlx::Error) -> DriverError {
+        if is_retryable(&e) {
+            self.retry = true;
+        } else {
+            tracing::debug!(error = %e, "driver statement failed");
+        }
+        from_sqlx(&e)
+    }
+
+    /// Checks that the call may touch `tenant_id` and parses it.
+    pub fn tenant(&mut self, tenant_id: &str) -> Result<Id, DriverError> {
+        let id = Id::parse(tenant_id)?;
+        if self.in_scope(&id) {
+            return Ok(id);
+        }
+        let message = format!("tenant {id} is outside this call's scope");
+        tracing::warn!(%message, "guest driver call refused");
+        self.violation.get_or_insert(message.clone());
+        Err(driver_error(DriverErrorCode::ScopeViolation, message))
+    }
+
+    /// Whether rows of `id` are visible to this call (for lookups that do not name a tenant).
+    pub fn in_scope(&self, id: &Id) -> bool {
+        match &self.scope {
+            Scope::Platform => true,
+            Scope::Tenant(t) => t == id || self.created_tenants.contains(id),
+            Scope::NoTenant => self.created_tenants.contains(id),
+        }
+    }
+
+    /// Operators and the system.
+    pub fn is_platform(&self) -> bool {
+        self.scope == Scope::Platform
+    }
+
+    /// A tenant this call created is in its scope for the rest of the call.
+    pub fn created_tenant(&mut self, id: &Id) {
+        self.created_tenants.push(id.clone());
+    }
+
+    /// Presenting an invitation's token puts its tenant in scope of a call that had none.
+    pub fn admit_tenant_by_token(&mut self, id: &Id) {
+        if self.scope == Scope::NoTenant {
+            self.scope = Scope::Tenant(id.clone());
+        }
+    }
+
+    /// Writes to a user row are the user's own (or the platform's).
+    pub fn may_write_user(&mut self, user_id: &Id) -> Result<(), DriverError> {
+        let own = matches!(&self.identity, Some((Some(u), _)) if u == user_id);
+        if own || self.scope == Scope::Platform {
+            return Ok(());
+        }
+        let message = format!("user {user_id} is not the caller");
+        self.violation.get_or_insert(message.clone());
+        Err(driver_error(DriverErrorCode::ScopeViolation, message))
+    }
+
+    /// A user is created for the calling identity only (or by the platform).
+    pub fn may_create_user(&mut self, external_id: &str) -> Result<(), DriverError> {
+        let own = matches!(&self.identity, Some((_, e)) if e == external_id);
+        if own || self.scope == Scope::Platform {
+            return Ok(());
+        }
+        let message = "a user may only be created for the calling identity".to_string();
+        self.violation.get_or_insert(message.clone());
+        Err(driver_error(DriverErrorCode::ScopeViolation, message))
+    }
+
+    /// Ends the call: what the runtime must do with it.
+    pub fn take_outcome(&mut self) -> (Option<Tx>, Option<String>, bool) {
+        (self.tx.take(), self.violation.take(), self.retry)
+    }
+}
+
+impl crate::bindings::aos::accounts::types::Host for CallState {}
+
+/// `wasi:random/random`: the CSPRNG behind key and token material, from wasmtime-wasi.
+impl wasmtime_wasi::p2::bindings::random::random::Host for CallState {
+    fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
+        wasmtime_wasi::p2::bindings::random::random::Host::get_random_bytes(&mut self.random, len)
+    }
+
+    fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
+        wasmtime_wasi::p2::bindings::random::random::Host::get_random_u64(&mut self.random)
+    }
+}

@@ -1,0 +1,57 @@
+//! Keyset cursors: a page ends at its last row's sort key and id, and the next page starts strictly after
+//! them, so a page costs the same at any depth. Cursors are opaque to clients (URL-safe base64 of
+//! `key|id`).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::bindings::{DriverError, DriverErrorCode, PageRequest};
+
+/// The position after which a page starts.
+pub struct After {
+    pub key: String,
+    pub id: String,
+}
+
+pub fn encode(key: &str, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{key}|{id}"))
+}
+
+fn bad_cursor() -> DriverError {
+    DriverError { code: DriverErrorCode::Invalid, message: "the cursor is not valid for this list".into() }
+}
+
+/// Decodes a page's `after`, if any.
+pub fn decode(page: &PageRequest) -> Result<Option<After>, DriverError> {
+    let Some(cursor) = &page.after else { return Ok(None) };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad_cursor())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
+    let (key, id) = text.rsplit_once('|').ok_or_else(bad_cursor)?;
+    Ok(Some(After { key: key.to_string(), id: id.to_string() }))
+}
+
+/// The key of a cursor over a time-ordered list, as microseconds.
+pub fn time_key(after: &After) -> Result<i64, DriverError> {
+    after.key.parse().map_err(|_| bad_cursor())
+}
+
+/// The limit of a page within 1..=1000, plus one row to learn whether another page follows.
+pub fn fetch_limit(page: &PageRequest) -> Result<i64, DriverError> {
+    if page.limit == 0 || page.limit > 1000 {
+        return Err(DriverError { code: DriverErrorCode::Invalid, message: "limit must be between 1 and 1000".into() });
+    }
+    Ok(i64::from(page.limit) + 1)
+}
+
+/// Cuts the extra row off and returns the cursor of the next page, if there is one.
+pub fn finish<T>(rows: &mut Vec<T>, page: &PageRequest, key_of: impl Fn(&T) -> (String, String)) -> Option<String> {
+    if rows.len() as u64 > u64::from(page.limit) {
+        rows.truncate(page.limit as usize);
+        rows.last().map(|last| {
+            let (key, id) = key_of(last);
+            encode(&key, &id)
+        })
+    } else {
+        None
+    }
+}

@@ -1,0 +1,172 @@
+//! The database behind the drivers: SQLite (embedded default) or PostgreSQL (production).
+//!
+//! SQL is written once, with `$N` parameters that both backends accept, and run on either through
+//! [`on_tx!`]; the few statements that differ are chosen with [`Backend`]. Values cross with the codecs
+//! of [`codec`]: ids are `uuid` on PostgreSQL and text on SQLite, times `timestamptz` and integer
+//! microseconds, JSON `jsonb` and text.
+//!
+//! Transactions: one per engine call. PostgreSQL runs it `SERIALIZABLE` (the runtime retries a call that
+//! loses a serialisation race); SQLite takes the write lock up front (`BEGIN IMMEDIATE`) behind one
+//! in-process writer lock, so callers queue instead of failing with "database is locked".
+
+pub mod codec;
+pub mod cursor;
+pub mod errors;
+pub mod rows;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// Runs `$body` with `$c` bound to the transaction's connection, whichever the backend.
+#[macro_export]
+macro_rules! on_tx {
+    // A statement without rows: how many rows it affected.
+    ($tx:expr, rows |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(t, _) => {
+                let $c = &mut **t;
+                $body.await.map(|r| r.rows_affected())
+            }
+            $crate::db::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body.await.map(|r| r.rows_affected())
+            }
+        }
+    };
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(t, _) => {
+                let $c = &mut **t;
+                $body.await
+            }
+            $crate::db::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body.await
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool to one database.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(SqlitePool, Arc<Mutex<()>>),
+    Postgres(PgPool),
+}
+
+/// The transaction of one engine call.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>, OwnedMutexGuard<()>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Database {
+    /// Opens a pool for a `sqlite:` or `postgres://` URL. A SQLite file is created if missing.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(32)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .context("connecting to PostgreSQL")?;
+            Ok(Database::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let mut options = SqliteConnectOptions::from_str(url)
+                .context("parsing the SQLite URL")?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            if !in_memory {
+                options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
+            }
+            // An in-memory database lives as long as its one connection.
+            let pool = if in_memory {
+                SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+            } else {
+                SqlitePoolOptions::new().max_connections(8)
+            };
+            let pool = pool.connect_with(options).await.context("opening the SQLite database")?;
+            Ok(Database::Sqlite(pool, Arc::new(Mutex::new(()))))
+        } else {
+            anyhow::bail!("unsupported database URL (expected sqlite:… or postgres://…): {url}")
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Sqlite(..) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the schema migrations of the backend (idempotent).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Database::Sqlite(pool, _) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Database::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Begins the transaction of an engine call.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self {
+            Database::Sqlite(pool, writer) => {
+                let guard = writer.clone().lock_owned().await;
+                Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, guard))
+            }
+            Database::Postgres(pool) => Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?)),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(pool, _) => pool.close().await,
+            Database::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(..) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t, _guard) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t, _guard) => t.rollback().await,
+            Tx::Postgres(t) => t.rollback().await,
+        }
+    }
+
+    /// Runs a statement that returns nothing (savepoints and the like).
+    pub async fn execute(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        on_tx!(self, rows |c| sqlx::query(sql).execute(c)).map(|_| ())
+    }
+}

@@ -1,0 +1,596 @@
+//! `accounts-facade-driver` over sqlx: projects, members, profiles, billing, support tickets and
+//! invitations.
+
+use sqlx::FromRow;
+
+use crate::bindings::accounts_facade_driver::Host;
+use crate::bindings::{
+    DriverError, InvitationSnapshot, InvitationStatus, InvitationPage, MembershipPage, MembershipRow,
+    MembershipSnapshot, MembershipWithUser, PageRequest, ProfileSnapshot, Role, SubscriptionSnapshot, TenantDetailSnapshot,
+    TenantSnapshot, TenantStatus, TicketCategory, TicketPage, TicketPriority, TicketSnapshot, TicketStatus, UserDetailSnapshot,
+    UserPage, UserRow, UserStatus,
+};
+use crate::call::CallState;
+use crate::db::codec::{Id, Ts};
+use crate::db::cursor;
+use crate::db::errors::{conflict, invalid, not_found};
+use crate::db::rows::{InvitationRecord, MemberRecord, MembershipRecord, SubscriptionRecord, TenantRecord, TicketRecord, UserRecord};
+use crate::drivers::user_write_driver::{fetch_user, insert_user_row};
+use crate::sql;
+
+impl Host for CallState {
+    async fn fetch_tenant(&mut self, tenant_id: String) -> Result<Option<TenantSnapshot>, DriverError> {
+        Ok(fetch_tenant_record(self, &tenant_id).await?.map(TenantRecord::into_snapshot))
+    }
+
+    async fn fetch_tenants(
+        &mut self,
+        tenant_id: String,
+        status: Option<TenantStatus>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<TenantSnapshot>, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let limit = i64::from(limit.clamp(1, 1000));
+        let rows: Vec<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT ", crate::tenant_columns!(), " FROM tenants WHERE id = $1 AND ($2 IS NULL OR status = $2) ",
+            "ORDER BY id LIMIT $3 OFFSET $4"
+        ))
+        .bind(&t)
+        .bind(status)
+        .bind(limit)
+        .bind(i64::from(offset))
+        .fetch_all(c))?;
+        Ok(rows.into_iter().map(TenantRecord::into_snapshot).collect())
+    }
+
+    async fn count_tenants(&mut self, tenant_id: String, status: Option<TenantStatus>) -> Result<u64, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE id = $1 AND ($2 IS NULL OR status = $2)")
+            .bind(&t)
+            .bind(status)
+            .fetch_one(c))?;
+        Ok(n as u64)
+    }
+
+    async fn fetch_tenant_detail(&mut self, tenant_id: String) -> Result<Option<TenantDetailSnapshot>, DriverError> {
+        fetch_tenant_record(self, &tenant_id).await?.map(TenantRecord::into_detail).transpose()
+    }
+
+    async fn insert_project(
+        &mut self,
+        name: String,
+        slug: String,
+        description: Option<String>,
+    ) -> Result<TenantDetailSnapshot, DriverError> {
+        let id = Id::new();
+        let now = self.now;
+        // Quotas, counters, status and onboarding state take the schema's defaults: the free plan.
+        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "INSERT INTO tenants (id, name, slug, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ",
+            "ON CONFLICT DO NOTHING RETURNING ", crate::tenant_columns!()
+        ))
+        .bind(&id)
+        .bind(&name)
+        .bind(&slug)
+        .bind(&description)
+        .bind(now)
+        .fetch_optional(c))?;
+        let row = row.ok_or_else(|| conflict(format!("the slug '{slug}' is taken")))?;
+        self.created_tenant(&id);
+        row.into_detail()
+    }
+
+    async fn fetch_users(
+        &mut self,
+        tenant_id: String,
+        role: Option<Role>,
+        status: Option<UserStatus>,
+        page: PageRequest,
+    ) -> Result<UserPage, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let limit = cursor::fetch_limit(&page)?;
+        let after = cursor::decode(&page)?;
+        let mut rows: Vec<MemberRecord> = match after {
+            None => sql!(self, |c| sqlx::query_as(concat!(
+                "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
+                "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3) ",
+                "ORDER BY u.email, u.id LIMIT $4"
+            ))
+            .bind(&t)
+            .bind(role)
+            .bind(status)
+            .bind(limit)
+            .fetch_all(c))?,
+            Some(after) => {
+                let after_id = Id::parse(&after.id)?;
+                sql!(self, |c| sqlx::query_as(concat!(
+                    "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
+                    "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3) ",
+                    "AND (u.email, u.id) > ($5, $6) ORDER BY u.email, u.id LIMIT $4"
+                ))
+                .bind(&t)
+                .bind(role)
+                .bind(status)
+                .bind(limit)
+                .bind(&after.key)
+                .bind(&after_id)
+                .fetch_all(c))?
+            }
+        };
+        let next = cursor::finish(&mut rows, &page, |m| (m.email.clone(), m.id.to_string()));
+        Ok(UserPage { items: rows.into_iter().map(Into::into).collect(), next })
+    }
+
+    async fn count_users(
+        &mut self,
+        tenant_id: String,
+        role: Option<Role>,
+        status: Option<UserStatus>,
+    ) -> Result<u64, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
+            "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3)"
+        ))
+        .bind(&t)
+        .bind(role)
+        .bind(status)
+        .fetch_one(c))?;
+        Ok(n as u64)
+    }
+
+    async fn fetch_user_detail(&mut self, tenant_id: String, user_id: String) -> Result<Option<UserDetailSnapshot>, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let u = Id::parse(&user_id)?;
+        let row: Option<MemberRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
+            "WHERE m.tenant_id = $1 AND u.id = $2"
+        ))
+        .bind(&t)
+        .bind(&u)
+        .fetch_optional(c))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn fetch_tenant_memberships(&mut self, tenant_id: String, page: PageRequest) -> Result<MembershipPage, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let limit = cursor::fetch_limit(&page)?;
+        let mut rows: Vec<MemberRecord> = match cursor::decode(&page)? {
+            None => sql!(self, |c| sqlx::query_as(concat!(
+                "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
+                "WHERE m.tenant_id = $1 ORDER BY m.created_at, m.id LIMIT $2"
+            ))
+            .bind(&t)
+            .bind(limit)
+            .fetch_all(c))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| sqlx::query_as(concat!(
+                    "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
+                    "WHERE m.tenant_id = $1 AND (m.created_at, m.id) > ($3, $4) ORDER BY m.created_at, m.id LIMIT $2"
+                ))
+                .bind(&t)
+                .bind(limit)
+                .bind(at)
+                .bind(&id)
+                .fetch_all(c))?
+            }
+        };
+        let next = cursor::finish(&mut rows, &page, |m| (m.membership_created_at.0.to_string(), m.membership_id.to_string()));
+        Ok(MembershipPage { items: rows.into_iter().map(Into::into).collect(), next })
+    }
+
+    async fn fetch_membership(&mut self, tenant_id: String, user_id: String) -> Result<Option<MembershipRow>, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        Ok(fetch_membership_record(self, &t, &Id::parse(&user_id)?).await?.map(Into::into))
+    }
+
+    async fn fetch_membership_with_user(
+        &mut self,
+        tenant_id: String,
+        user_id: String,
+    ) -> Result<Option<MembershipWithUser>, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let u = Id::parse(&user_id)?;
+        let Some(membership) = fetch_membership_record(self, &t, &u).await? else { return Ok(None) };
+        let user = fetch_user(self, &u).await?.ok_or_else(|| not_found("user"))?;
+        Ok(Some(MembershipWithUser { membership: membership.into(), user: user.into() }))
+    }
+
+    async fn update_membership_role(
+        &mut self,
+        tenant_id: String,
+        membership_id: String,
+        new_role: Role,
+    ) -> Result<MembershipSnapshot, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let m = Id::parse(&membership_id)?;
+        let updated = sql!(self, rows |c| sqlx::query("UPDATE tenant_memberships SET role = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(&t)
+            .bind(&m)
+            .bind(new_role)
+            .execute(c))?;
+        if updated == 0 {
+            return Err(not_found("membership"));
+        }
+        let row: MemberRecord = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.id = $1"
+        ))
+        .bind(&m)
+        .fetch_one(c))?;
+        Ok(row.into())
+    }
+
+    async fn delete_membership(&mut self, tenant_id: String, membership_id: String) -> Result<bool, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let m = Id::parse(&membership_id)?;
+        let deleted = sql!(self, rows |c| sqlx::query("DELETE FROM tenant_memberships WHERE tenant_id = $1 AND id = $2")
+            .bind(&t)
+            .bind(&m)
+            .execute(c))?;
+        Ok(deleted > 0)
+    }
+
+    async fn fetch_profile(&mut self, tenant_id: String, user_id: String) -> Result<Option<ProfileSnapshot>, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let u = Id::parse(&user_id)?;
+        let row: Option<ProfileRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT u.id, u.email, u.name, u.avatar_url, u.created_at, u.updated_at, u.preferences_json, ",
+            "t.name AS tenant_name, m.role FROM users u ",
+            "LEFT JOIN tenants t ON t.id = $1 ",
+            "LEFT JOIN tenant_memberships m ON m.user_id = u.id AND m.tenant_id = $1 WHERE u.id = $2"
+        ))
+        .bind(&t)
+        .bind(&u)
+        .fetch_optional(c))?;
+        Ok(row.map(|p| ProfileSnapshot {
+            user_id: p.id.into(),
+            email: p.email,
+            name: p.name,
+            avatar_url: p.avatar_url,
+            tenant_id: t.to_string(),
+            tenant_name: p.tenant_name,
+            role: p.role,
+            created_at: p.created_at.0,
+            updated_at: p.updated_at.0,
+            preferences: p.preferences_json,
+        }))
+    }
+
+    async fn fetch_user_by_id(&mut self, user_id: String) -> Result<Option<UserRow>, DriverError> {
+        Ok(fetch_user(self, &Id::parse(&user_id)?).await?.map(Into::into))
+    }
+
+    async fn update_user_profile(
+        &mut self,
+        user_id: String,
+        name: Option<String>,
+        preferences: Option<String>,
+    ) -> Result<UserRow, DriverError> {
+        let u = Id::parse(&user_id)?;
+        self.may_write_user(&u)?;
+        if let Some(p) = &preferences
+            && !matches!(serde_json::from_str::<serde_json::Value>(p), Ok(serde_json::Value::Object(_)))
+        {
+            return Err(invalid("preferences must be a JSON object"));
+        }
+        let now = self.now;
+        let updated = sql!(self, rows |c| sqlx::query(concat!(
+            "UPDATE users SET name = COALESCE($2, name), preferences_json = COALESCE($3, preferences_json), ",
+            "updated_at = $4 WHERE id = $1"
+        ))
+        .bind(&u)
+        .bind(&name)
+        .bind(&preferences)
+        .bind(now)
+        .execute(c))?;
+        if updated == 0 {
+            return Err(not_found("user"));
+        }
+        Ok(fetch_user(self, &u).await?.ok_or_else(|| not_found("user"))?.into())
+    }
+
+    async fn fetch_subscription(&mut self, tenant_id: String) -> Result<Option<SubscriptionSnapshot>, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let row: Option<SubscriptionRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT plan, status, billing_period, current_period_start, current_period_end FROM subscriptions ",
+            "WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(&t)
+        .fetch_optional(c))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn insert_support_ticket(
+        &mut self,
+        tenant_id: String,
+        user_id: String,
+        subject: String,
+        description: String,
+        category: TicketCategory,
+        priority: TicketPriority,
+    ) -> Result<TicketSnapshot, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let u = Id::parse(&user_id)?;
+        let now = self.now;
+        let row: TicketRecord = sql!(self, |c| sqlx::query_as(concat!(
+            "INSERT INTO support_tickets (id, tenant_id, user_id, subject, description, category, priority, status, ",
+            "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8) RETURNING ",
+            crate::ticket_columns!()
+        ))
+        .bind(Id::new())
+        .bind(&t)
+        .bind(&u)
+        .bind(&subject)
+        .bind(&description)
+        .bind(category)
+        .bind(priority)
+        .bind(now)
+        .fetch_one(c))?;
+        Ok(row.into())
+    }
+
+    async fn fetch_support_tickets(
+        &mut self,
+        tenant_id: String,
+        status: Option<TicketStatus>,
+        page: PageRequest,
+    ) -> Result<TicketPage, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let limit = cursor::fetch_limit(&page)?;
+        let mut rows: Vec<TicketRecord> = match cursor::decode(&page)? {
+            None => sql!(self, |c| sqlx::query_as(concat!(
+                "SELECT ", crate::ticket_columns!(), " FROM support_tickets WHERE tenant_id = $1 ",
+                "AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3"
+            ))
+            .bind(&t)
+            .bind(status)
+            .bind(limit)
+            .fetch_all(c))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| sqlx::query_as(concat!(
+                    "SELECT ", crate::ticket_columns!(), " FROM support_tickets WHERE tenant_id = $1 ",
+                    "AND ($2 IS NULL OR status = $2) AND (created_at, id) < ($4, $5) ",
+                    "ORDER BY created_at DESC, id DESC LIMIT $3"
+                ))
+                .bind(&t)
+                .bind(status)
+                .bind(limit)
+                .bind(at)
+                .bind(&id)
+                .fetch_all(c))?
+            }
+        };
+        let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
+        Ok(TicketPage { items: rows.into_iter().map(Into::into).collect(), next })
+    }
+
+    async fn fetch_invitation_by_email(
+        &mut self,
+        tenant_id: String,
+        email: String,
+        status: InvitationStatus,
+    ) -> Result<Option<InvitationSnapshot>, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT ", crate::invitation_columns!(), " FROM invitations ",
+            "WHERE tenant_id = $1 AND lower(email) = lower($2) AND status = $3 ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(&t)
+        .bind(&email)
+        .bind(status)
+        .fetch_optional(c))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn insert_invitation(
+        &mut self,
+        tenant_id: String,
+        email: String,
+        role: Role,
+        token_hash: String,
+        invited_by: Option<String>,
+        expires_at: i64,
+    ) -> Result<InvitationSnapshot, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let invited_by = invited_by.as_deref().map(Id::parse).transpose()?;
+        let now = self.now;
+        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "INSERT INTO invitations (id, tenant_id, email, role, status, token_hash, invited_by, created_at, expires_at) ",
+            "VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING ",
+            crate::invitation_columns!()
+        ))
+        .bind(Id::new())
+        .bind(&t)
+        .bind(&email)
+        .bind(role)
+        .bind(&token_hash)
+        .bind(&invited_by)
+        .bind(now)
+        .bind(Ts(expires_at))
+        .fetch_optional(c))?;
+        row.map(Into::into).ok_or_else(|| conflict("an invitation is already pending for this e-mail"))
+    }
+
+    async fn fetch_invitations(
+        &mut self,
+        tenant_id: String,
+        status: Option<InvitationStatus>,
+        page: PageRequest,
+    ) -> Result<InvitationPage, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let limit = cursor::fetch_limit(&page)?;
+        let mut rows: Vec<InvitationRecord> = match cursor::decode(&page)? {
+            None => sql!(self, |c| sqlx::query_as(concat!(
+                "SELECT ", crate::invitation_columns!(), " FROM invitations WHERE tenant_id = $1 ",
+                "AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3"
+            ))
+            .bind(&t)
+            .bind(status)
+            .bind(limit)
+            .fetch_all(c))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| sqlx::query_as(concat!(
+                    "SELECT ", crate::invitation_columns!(), " FROM invitations WHERE tenant_id = $1 ",
+                    "AND ($2 IS NULL OR status = $2) AND (created_at, id) < ($4, $5) ",
+                    "ORDER BY created_at DESC, id DESC LIMIT $3"
+                ))
+                .bind(&t)
+                .bind(status)
+                .bind(limit)
+                .bind(at)
+                .bind(&id)
+                .fetch_all(c))?
+            }
+        };
+        let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
+        Ok(InvitationPage { items: rows.into_iter().map(Into::into).collect(), next })
+    }
+
+    async fn fetch_invitation_by_id_and_token(
+        &mut self,
+        invitation_id: String,
+        token_hash: String,
+    ) -> Result<Option<InvitationSnapshot>, DriverError> {
+        let Ok(id) = Id::parse(&invitation_id) else { return Ok(None) };
+        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT ", crate::invitation_columns!(), " FROM invitations ",
+            "WHERE id = $1 AND token_hash = $2 AND status = 'pending'"
+        ))
+        .bind(&id)
+        .bind(&token_hash)
+        .fetch_optional(c))?;
+        let Some(row) = row else { return Ok(None) };
+        // The token is the capability: a call without a tenant gains the invitation's.
+        self.admit_tenant_by_token(&row.tenant_id);
+        if !self.in_scope(&row.tenant_id) {
+            return Ok(None);
+        }
+        Ok(Some(row.into()))
+    }
+
+    async fn fetch_user_by_email(&mut self, email: String) -> Result<Option<UserRow>, DriverError> {
+        let row: Option<UserRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT ", crate::user_columns!(), " FROM users u WHERE lower(u.email) = lower($1)"
+        ))
+        .bind(&email)
+        .fetch_optional(c))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn insert_user(&mut self, email: String, name: Option<String>, external_id: String) -> Result<UserRow, DriverError> {
+        Ok(insert_user_row(self, &email, &external_id, name.as_deref(), None, UserStatus::Active).await?.into())
+    }
+
+    async fn insert_membership(
+        &mut self,
+        tenant_id: String,
+        user_id: String,
+        role: Role,
+        invited_by: Option<String>,
+    ) -> Result<MembershipRow, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let invited_by = invited_by.as_deref().map(Id::parse).transpose()?;
+        Ok(insert_membership_row(self, &t, &Id::parse(&user_id)?, role, invited_by.as_ref()).await?.into())
+    }
+
+    async fn update_invitation_accepted(&mut self, tenant_id: String, invitation_id: String) -> Result<InvitationSnapshot, DriverError> {
+        end_invitation(self, &tenant_id, &invitation_id, InvitationStatus::Accepted).await
+    }
+
+    async fn update_invitation_expired(&mut self, tenant_id: String, invitation_id: String) -> Result<InvitationSnapshot, DriverError> {
+        end_invitation(self, &tenant_id, &invitation_id, InvitationStatus::Expired).await
+    }
+
+    async fn update_invitation_revoked(&mut self, tenant_id: String, invitation_id: String) -> Result<InvitationSnapshot, DriverError> {
+        end_invitation(self, &tenant_id, &invitation_id, InvitationStatus::Revoked).await
+    }
+}
+
+#[derive(FromRow)]
+struct ProfileRecord {
+    id: Id,
+    email: String,
+    name: Option<String>,
+    avatar_url: Option<String>,
+    created_at: Ts,
+    updated_at: Ts,
+    preferences_json: Option<String>,
+    tenant_name: Option<String>,
+    role: Option<Role>,
+}
+
+async fn fetch_tenant_record(state: &mut CallState, tenant_id: &str) -> Result<Option<TenantRecord>, DriverError> {
+    let t = state.tenant(tenant_id)?;
+    sql!(state, |c| sqlx::query_as(concat!("SELECT ", crate::tenant_columns!(), " FROM tenants WHERE id = $1"))
+        .bind(&t)
+        .fetch_optional(c))
+}
+
+async fn fetch_membership_record(state: &mut CallState, tenant: &Id, user: &Id) -> Result<Option<MembershipRecord>, DriverError> {
+    sql!(state, |c| sqlx::query_as(concat!(
+        "SELECT ", crate::membership_columns!(), " FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2"
+    ))
+    .bind(tenant)
+    .bind(user)
+    .fetch_optional(c))
+}
+
+/// Inserts a membership of a tenant already checked to be in scope; `not-found` for an unknown user,
+/// `conflict` for an existing member.
+pub(crate) async fn insert_membership_row(
+    state: &mut CallState,
+    tenant: &Id,
+    user: &Id,
+    role: Role,
+    invited_by: Option<&Id>,
+) -> Result<MembershipRecord, DriverError> {
+    if fetch_user(state, user).await?.is_none() {
+        return Err(not_found("user"));
+    }
+    let now = state.now;
+    let row: Option<MembershipRecord> = sql!(state, |c| sqlx::query_as(concat!(
+        "INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, invited_by) ",
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING ", crate::membership_columns!()
+    ))
+    .bind(Id::new())
+    .bind(tenant)
+    .bind(user)
+    .bind(role)
+    .bind(now)
+    .bind(invited_by)
+    .fetch_optional(c))?;
+    row.ok_or_else(|| conflict("the user is already a member of this tenant"))
+}
+
+/// Moves a pending invitation to a final status; `conflict` if it is no longer pending.
+async fn end_invitation(
+    state: &mut CallState,
+    tenant_id: &str,
+    invitation_id: &str,
+    status: InvitationStatus,
+) -> Result<InvitationSnapshot, DriverError> {
+    let t = state.tenant(tenant_id)?;
+    let id = Id::parse(invitation_id)?;
+    let accepted_at = (status == InvitationStatus::Accepted).then_some(state.now);
+    let row: Option<InvitationRecord> = sql!(state, |c| sqlx::query_as(concat!(
+        "UPDATE invitations SET status = $3, accepted_at = COALESCE($4, accepted_at) ",
+        "WHERE tenant_id = $1 AND id = $2 AND status = 'pending' RETURNING ", crate::invitation_columns!()
+    ))
+    .bind(&t)
+    .bind(&id)
+    .bind(status)
+    .bind(accepted_at)
+    .fetch_optional(c))?;
+    if let Some(row) = row {
+        return Ok(row.into());
+    }
+    let exists: i64 = sql!(state, |c| sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND id = $2")
+        .bind(&t)
+        .bind(&id)
+        .fetch_one(c))?;
+    Err(if exists > 0 { conflict("the invitation is no longer pending") } else { not_found("invitation") })
+}

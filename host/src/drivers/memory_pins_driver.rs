@@ -1,0 +1,173 @@
+//! `memory-pins-driver` over sqlx: the per-tenant JSON key/value store and its access log. Expiry is
+//! computed here from the call's `now`, the same on both backends: a pin with `expires_at <= now` is
+//! expired.
+
+use crate::bindings::memory_pins_driver::{Host, MemoryAuditEntry, PinList};
+use crate::bindings::{DriverError, DriverErrorCode, PageRequest, PinRow};
+use crate::call::CallState;
+use crate::db::codec::{Json, Ts};
+use crate::db::cursor;
+use crate::db::errors::{driver_error, invalid};
+use crate::db::rows::PinRecord;
+use crate::drivers::Savepoint;
+use crate::sql;
+
+impl Host for CallState {
+    async fn upsert_pin(
+        &mut self,
+        tenant_id: String,
+        key: String,
+        value: String,
+        source: String,
+        ttl_seconds: Option<u32>,
+    ) -> Result<PinRow, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        if !matches!(serde_json::from_str::<serde_json::Value>(&value), Ok(serde_json::Value::Object(_))) {
+            return Err(invalid("a pin's value must be a JSON object"));
+        }
+        let now = self.now;
+        let ttl = ttl_seconds.map(|s| i32::try_from(s).map_err(|_| invalid("ttl_seconds is out of range"))).transpose()?;
+        let expires_at = ttl.map(|s| Ts(now.0 + i64::from(s) * 1_000_000));
+        let row: PinRecord = sql!(self, |c| sqlx::query_as(concat!(
+            "INSERT INTO memory_pins (tenant_id, key, value, source, created_at, updated_at, ttl_seconds, expires_at) ",
+            "VALUES ($1, $2, $3, $4, $5, $5, $6, $7) ON CONFLICT (tenant_id, key) DO UPDATE SET ",
+            "value = excluded.value, source = excluded.source, ttl_seconds = excluded.ttl_seconds, ",
+            "expires_at = excluded.expires_at, updated_at = excluded.updated_at RETURNING ", crate::pin_columns!()
+        ))
+        .bind(&t)
+        .bind(&key)
+        .bind(Json(value))
+        .bind(&source)
+        .bind(now)
+        .bind(ttl)
+        .bind(expires_at)
+        .fetch_one(c))?;
+        Ok(row.into())
+    }
+
+    async fn get_pin(&mut self, tenant_id: String, key: String) -> Result<Option<PinRow>, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let now = self.now;
+        let row: Option<PinRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT ", crate::pin_columns!(), " FROM memory_pins WHERE tenant_id = $1 AND key = $2 ",
+            "AND (expires_at IS NULL OR expires_at > $3)"
+        ))
+        .bind(&t)
+        .bind(&key)
+        .bind(now)
+        .fetch_optional(c))?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_pins(
+        &mut self,
+        tenant_id: String,
+        prefix: Option<String>,
+        include_expired: bool,
+        page: PageRequest,
+    ) -> Result<PinList, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let limit = cursor::fetch_limit(&page)?;
+        let now = self.now;
+        // The prefix is compared literally (no LIKE, so `%` and `_` are plain characters).
+        let mut rows: Vec<PinRecord> = match cursor::decode(&page)? {
+            None => sql!(self, |c| sqlx::query_as(concat!(
+                "SELECT ", crate::pin_columns!(), " FROM memory_pins WHERE tenant_id = $1 ",
+                "AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) ",
+                "AND ($3 OR expires_at IS NULL OR expires_at > $4) ",
+                "ORDER BY created_at DESC, id DESC LIMIT $5"
+            ))
+            .bind(&t)
+            .bind(&prefix)
+            .bind(include_expired)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(c))?,
+            Some(after) => {
+                let at = Ts(cursor::time_key(&after)?);
+                let id: i64 = after.id.parse().map_err(|_| invalid("the cursor is not valid for this list"))?;
+                sql!(self, |c| sqlx::query_as(concat!(
+                    "SELECT ", crate::pin_columns!(), " FROM memory_pins WHERE tenant_id = $1 ",
+                    "AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) ",
+                    "AND ($3 OR expires_at IS NULL OR expires_at > $4) ",
+                    "AND (created_at, id) < ($6, $7) ORDER BY created_at DESC, id DESC LIMIT $5"
+                ))
+                .bind(&t)
+                .bind(&prefix)
+                .bind(include_expired)
+                .bind(now)
+                .bind(limit)
+                .bind(at)
+                .bind(id)
+                .fetch_all(c))?
+            }
+        };
+        let total: i64 = sql!(self, |c| sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM memory_pins WHERE tenant_id = $1 ",
+            "AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) ",
+            "AND ($3 OR expires_at IS NULL OR expires_at > $4)"
+        ))
+        .bind(&t)
+        .bind(&prefix)
+        .bind(include_expired)
+        .bind(now)
+        .fetch_one(c))?;
+        let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
+        Ok(PinList { items: rows.into_iter().map(Into::into).collect(), total: total as u64, next })
+    }
+
+    async fn delete_pin(&mut self, tenant_id: String, key: String) -> Result<bool, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let deleted = sql!(self, rows |c| sqlx::query("DELETE FROM memory_pins WHERE tenant_id = $1 AND key = $2")
+            .bind(&t)
+            .bind(&key)
+            .execute(c))?;
+        Ok(deleted > 0)
+    }
+
+    async fn cleanup_expired(&mut self, tenant_id: Option<String>) -> Result<u64, DriverError> {
+        let t = match tenant_id.as_deref() {
+            Some(t) => Some(self.tenant(t)?),
+            None if self.is_platform() => None,
+            None => {
+                return Err(driver_error(DriverErrorCode::ScopeViolation, "only the platform cleans up every tenant"));
+            }
+        };
+        let now = self.now;
+        let deleted = sql!(self, rows |c| sqlx::query(concat!(
+            "DELETE FROM memory_pins WHERE expires_at IS NOT NULL AND expires_at <= $1 ",
+            "AND ($2 IS NULL OR tenant_id = $2)"
+        ))
+        .bind(now)
+        .bind(&t)
+        .execute(c))?;
+        Ok(deleted)
+    }
+
+    async fn write_audit(&mut self, entry: MemoryAuditEntry) -> Result<(), DriverError> {
+        let t = self.tenant(&entry.tenant_id)?;
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let now = self.now;
+        Savepoint::MemoryAudit.begin(self).await?;
+        let written = sql!(self, rows |c| sqlx::query(concat!(
+            "INSERT INTO memory_audit (ts, operation, tenant_id, key, agent_id, source, cache_hit, latency_ms, success, ",
+            "error_message, old_value_hash, new_value_hash, extra) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(now)
+        .bind(entry.operation)
+        .bind(&t)
+        .bind(&entry.key)
+        .bind(&entry.agent_id)
+        .bind(&entry.source)
+        .bind(entry.cache_hit)
+        .bind(latency_ms)
+        .bind(entry.success)
+        .bind(&entry.error_message)
+        .bind(&entry.old_value_hash)
+        .bind(&entry.new_value_hash)
+        .bind(Json(entry.extra.clone().unwrap_or_else(|| "{}".into())))
+        .execute(c));
+        Savepoint::MemoryAudit.end(self, written.map(|_| ())).await
+    }
+}

@@ -1,0 +1,81 @@
+//! `user-write-driver` over sqlx: users bound to the identity provider. Users are not tenant rows; the
+//! host lets a call write only its own caller's user (operators and the system excepted).
+
+use crate::bindings::user_write_driver::Host;
+use crate::bindings::{DriverError, UserRow, UserStatus, UserSummary};
+use crate::call::CallState;
+use crate::db::codec::Id;
+use crate::db::errors::{conflict, not_found};
+use crate::db::rows::UserRecord;
+use crate::sql;
+
+impl Host for CallState {
+    async fn create_user(
+        &mut self,
+        email: String,
+        external_id: String,
+        name: Option<String>,
+        avatar_url: Option<String>,
+        status: UserStatus,
+    ) -> Result<UserRow, DriverError> {
+        Ok(insert_user_row(self, &email, &external_id, name.as_deref(), avatar_url.as_deref(), status).await?.into())
+    }
+
+    async fn update_user_login(&mut self, user_id: String) -> Result<UserRow, DriverError> {
+        let u = Id::parse(&user_id)?;
+        self.may_write_user(&u)?;
+        let now = self.now;
+        let updated = sql!(self, rows |c| sqlx::query("UPDATE users SET last_login_at = $2, updated_at = $2 WHERE id = $1")
+            .bind(&u)
+            .bind(now)
+            .execute(c))?;
+        if updated == 0 {
+            return Err(not_found("user"));
+        }
+        Ok(fetch_user(self, &u).await?.ok_or_else(|| not_found("user"))?.into())
+    }
+
+    async fn user_to_summary(&mut self, user_id: String) -> Result<Option<UserSummary>, DriverError> {
+        Ok(fetch_user(self, &Id::parse(&user_id)?).await?.map(Into::into))
+    }
+}
+
+pub(crate) async fn fetch_user(state: &mut CallState, user: &Id) -> Result<Option<UserRecord>, DriverError> {
+    sql!(state, |c| sqlx::query_as(concat!("SELECT ", crate::user_columns!(), " FROM users u WHERE u.id = $1"))
+        .bind(user)
+        .fetch_optional(c))
+}
+
+/// Inserts a user for an identity-provider subject; `conflict` if the subject or the e-mail has one.
+pub(crate) async fn insert_user_row(
+    state: &mut CallState,
+    email: &str,
+    external_id: &str,
+    name: Option<&str>,
+    avatar_url: Option<&str>,
+    status: UserStatus,
+) -> Result<UserRecord, DriverError> {
+    state.may_create_user(external_id)?;
+    let now = state.now;
+    let inserted = sql!(state, rows |c| sqlx::query(concat!(
+        "INSERT INTO users (id, clerk_user_id, email, name, avatar_url, status, email_verified, created_at, updated_at) ",
+        "VALUES ($1, $2, $3, $4, $5, $6, false, $7, $7) ON CONFLICT DO NOTHING"
+    ))
+    .bind(Id::new())
+    .bind(external_id)
+    .bind(email)
+    .bind(name)
+    .bind(avatar_url)
+    .bind(status)
+    .bind(now)
+    .execute(c))?;
+    if inserted == 0 {
+        return Err(conflict("a user already exists for this identity or e-mail"));
+    }
+    let row: UserRecord = sql!(state, |c| sqlx::query_as(concat!(
+        "SELECT ", crate::user_columns!(), " FROM users u WHERE u.clerk_user_id = $1"
+    ))
+    .bind(external_id)
+    .fetch_one(c))?;
+    Ok(row)
+}

@@ -1,0 +1,30 @@
+//! Typed calls of the `memory-pins` interface (one sandboxed instance and one transaction each).
+
+use crate::bindings::memory_pins;
+use crate::bindings::{EngineError, PageRequest};
+use crate::engine_call;
+use crate::runtime::{Caller, Runtime};
+
+pub struct MemoryPins<'a>(pub(crate) &'a Runtime);
+
+impl MemoryPins<'_> {
+    pub async fn upsert_pin(&self, caller: &Caller, key: &str, value: &str, source: Option<&str>, ttl_seconds: Option<u32>) -> Result<memory_pins::Pin, EngineError> {
+        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_memory_pins().call_upsert_pin(store, &ctx, key, &value.to_string(), source, ttl_seconds))
+    }
+
+    pub async fn get_pin(&self, caller: &Caller, key: &str) -> Result<Option<memory_pins::Pin>, EngineError> {
+        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_memory_pins().call_get_pin(store, &ctx, key))
+    }
+
+    pub async fn list_pins(&self, caller: &Caller, prefix: Option<&str>, include_expired: bool, page: &PageRequest) -> Result<memory_pins::PinList, EngineError> {
+        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_memory_pins().call_list_pins(store, &ctx, prefix, include_expired, page))
+    }
+
+    pub async fn delete_pin(&self, caller: &Caller, key: &str) -> Result<bool, EngineError> {
+        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_memory_pins().call_delete_pin(store, &ctx, key))
+    }
+
+    pub async fn cleanup_expired(&self, caller: &Caller) -> Result<memory_pins::CleanupResult, EngineError> {
+        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_memory_pins().call_cleanup_expired(store, &ctx))
+    }
+}

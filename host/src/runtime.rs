@@ -1,0 +1,363 @@
+//! The wasmtime embedding: one engine and one compiled component per process (cached on disk so a
+//! restart does not recompile), an `InstancePre`, the pooling allocator, and a fresh store and instance
+//! for every engine call, with a deadline and a memory cap.
+//!
+//! An engine call is one transaction (see [`crate::call`]): [`Runtime::settle`] commits it when the
+//! export returns `ok`, rolls it back on `err`, on a trap, on a deadline or on a scope violation, and asks
+//! for the whole call to run again when PostgreSQL reports a serialisation race.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
+
+use crate::bindings::{AccountEngine, AccountEnginePre, Actor, CallContext, EngineError, EngineSettings, ErrorCode};
+use crate::call::CallState;
+use crate::clock::{Clock, SystemClock};
+use crate::db::Database;
+use crate::db::errors::is_retryable;
+
+/// The engine component, built from `guest/` by the build script.
+pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_COMPONENT"));
+
+/// Epoch ticks: the granularity of the CPU deadline.
+const TICK: Duration = Duration::from_millis(5);
+
+/// Host settings passed to the engine with every call.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub memory_pins_enabled: bool,
+    pub support_email: String,
+    pub support_hours: String,
+    pub support_response_time: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            memory_pins_enabled: true,
+            support_email: "support@example.com".into(),
+            support_hours: "24/7".into(),
+            support_response_time: "Within 24 hours".into(),
+        }
+    }
+}
+
+/// Limits and settings of the runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Wall-clock limit of one engine call, database work included.
+    pub call_deadline: Duration,
+    /// Linear memory one instance may grow to.
+    pub max_memory_bytes: usize,
+    /// Engine calls that may run at once (instances in the pool).
+    pub max_concurrent_calls: u32,
+    /// How often a call that lost a serialisation race is run again before giving up.
+    pub max_attempts: u32,
+    /// Where the compiled component is cached; none disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    pub settings: Settings,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            call_deadline: Duration::from_secs(10),
+            max_memory_bytes: 64 << 20,
+            max_concurrent_calls: 256,
+            max_attempts: 10,
+            cache_dir: Some(std::env::temp_dir().join("account-engine-cache")),
+            settings: Settings::default(),
+        }
+    }
+}
+
+/// Who is calling, as the host established it (from a credential, the command line or a test).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub tenant_id: Option<String>,
+    pub request_id: String,
+}
+
+impl Caller {
+    pub fn new(actor: Actor, tenant_id: Option<&str>) -> Self {
+        Caller { actor, tenant_id: tenant_id.map(str::to_string), request_id: uuid::Uuid::new_v4().to_string() }
+    }
+
+    pub fn system(tenant_id: Option<&str>) -> Self {
+        Self::new(Actor::System, tenant_id)
+    }
+
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = request_id.into();
+        self
+    }
+}
+
+/// What to do with a finished attempt of an engine call.
+pub enum Settled<T> {
+    Done(Result<T, EngineError>),
+    Retry,
+}
+
+/// The process-wide runtime of the engine component.
+pub struct Runtime {
+    engine: Engine,
+    pub(crate) pre: AccountEnginePre<CallState>,
+    linker: Linker<CallState>,
+    db: Database,
+    clock: Arc<dyn Clock>,
+    config: RuntimeConfig,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// A runtime on `db` with the system clock and default limits.
+    pub async fn new(db: Database) -> anyhow::Result<Self> {
+        Self::with(db, Arc::new(SystemClock), RuntimeConfig::default())
+    }
+
+    pub fn with(db: Database, clock: Arc<dyn Clock>, config: RuntimeConfig) -> anyhow::Result<Self> {
+        let engine = engine(&config)?;
+        let mut linker = Linker::<CallState>::new(&engine);
+        AccountEngine::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
+        let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache_dir.as_deref())?;
+        let pre = AccountEnginePre::new(linker.instantiate_pre(&component)?)?;
+        let ticker = EpochTicker::start(&engine);
+        Ok(Runtime { engine, pre, linker, db, clock, config, _ticker: ticker })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker with every import of the engine world, for instantiating other components against the
+    /// same drivers (tests use it for a deliberately misbehaving guest).
+    pub fn linker(&self) -> &Linker<CallState> {
+        &self.linker
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// A fresh store for one attempt of an engine call, and the context the guest receives.
+    pub fn store(&self, caller: &Caller) -> (Store<CallState>, CallContext) {
+        let now = self.clock.now_micros();
+        let limits = StoreLimitsBuilder::new().memory_size(self.config.max_memory_bytes).instances(4).build();
+        let state = CallState::new(self.db.clone(), &caller.actor, caller.tenant_id.as_deref(), now, limits);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        let ticks = (self.config.call_deadline.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        let s = &self.config.settings;
+        let ctx = CallContext {
+            actor: caller.actor.clone(),
+            tenant_id: caller.tenant_id.clone(),
+            request_id: caller.request_id.clone(),
+            now,
+            settings: EngineSettings {
+                memory_pins_enabled: s.memory_pins_enabled,
+                support_email: s.support_email.clone(),
+                support_hours: s.support_hours.clone(),
+                support_response_time: s.support_response_time.clone(),
+            },
+        };
+        (store, ctx)
+    }
+
+    /// Ends one attempt: commits or rolls back its transaction and says what the caller gets.
+    pub async fn settle<T>(
+        &self,
+        store: &mut Store<CallState>,
+        outcome: wasmtime::Result<Result<T, EngineError>>,
+        attempt: u32,
+    ) -> Settled<T> {
+        let (tx, violation, lost_race) = store.data_mut().take_outcome();
+        let may_retry = attempt < self.config.max_attempts;
+        let rollback = async |tx: Option<crate::db::Tx>| {
+            if let Some(tx) = tx
+                && let Err(e) = tx.rollback().await
+            {
+                tracing::warn!(error = %e, "rollback failed");
+            }
+        };
+        if let Some(violation) = violation {
+            rollback(tx).await;
+            tracing::error!(%violation, "engine call touched data outside its scope; rolled back");
+            return Settled::Done(Err(engine_error(
+                ErrorCode::Forbidden,
+                "the engine touched data outside the caller's tenant; nothing was written",
+            )));
+        }
+        if lost_race {
+            rollback(tx).await;
+            return if may_retry {
+                Settled::Retry
+            } else {
+                Settled::Done(Err(engine_error(ErrorCode::Unavailable, "too much contention; try again")))
+            };
+        }
+        match outcome {
+            Ok(Ok(value)) => match tx {
+                None => Settled::Done(Ok(value)),
+                Some(tx) => match tx.commit().await {
+                    Ok(()) => Settled::Done(Ok(value)),
+                    Err(e) if is_retryable(&e) && may_retry => Settled::Retry,
+                    Err(e) => {
+                        tracing::error!(error = %e, "commit failed");
+                        Settled::Done(Err(engine_error(ErrorCode::Unavailable, "the database could not commit")))
+                    }
+                },
+            },
+            Ok(Err(error)) => {
+                rollback(tx).await;
+                Settled::Done(Err(error))
+            }
+            Err(trap) => {
+                rollback(tx).await;
+                Settled::Done(Err(trap_error(&trap)))
+            }
+        }
+    }
+
+    /// Waits before running a call again, a little longer each time.
+    pub async fn backoff(attempt: u32) {
+        let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_micros() % 1000);
+        tokio::time::sleep(Duration::from_micros(jitter + 500 * u64::from(attempt.min(20)))).await;
+    }
+}
+
+pub fn engine_error(code: ErrorCode, message: impl Into<String>) -> EngineError {
+    EngineError { code, message: message.into() }
+}
+
+/// What a caller is told about a trap; the details go to the log.
+fn trap_error(trap: &wasmtime::Error) -> EngineError {
+    if trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+        return engine_error(ErrorCode::Unavailable, "the call exceeded its deadline; nothing was written");
+    }
+    tracing::error!(error = ?trap, "the engine trapped; rolled back");
+    engine_error(ErrorCode::Internal, "the engine failed; nothing was written")
+}
+
+/// Runs one engine call: a fresh store and instance per attempt, the deadline, the transaction, and
+/// retries after lost serialisation races. `$call` is the export call, using `$instance`, `$store` and
+/// `$ctx`.
+#[macro_export]
+macro_rules! engine_call {
+    ($runtime:expr, $caller:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {{
+        let runtime: &$crate::runtime::Runtime = $runtime;
+        let deadline = runtime.config().call_deadline;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let (mut store, $ctx) = runtime.store($caller);
+            let run = async {
+                let $instance = runtime.pre.instantiate_async(&mut store).await?;
+                let $store = &mut store;
+                $call.await
+            };
+            let outcome = match tokio::time::timeout(deadline, run).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(wasmtime::Trap::Interrupt.into()),
+            };
+            match runtime.settle(&mut store, outcome, attempt).await {
+                $crate::runtime::Settled::Done(result) => break result,
+                $crate::runtime::Settled::Retry => $crate::runtime::Runtime::backoff(attempt).await,
+            }
+        }
+    }};
+}
+
+fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(config.max_concurrent_calls)
+        // The component is one core module with one memory, plus the small adapter modules
+        // wit-component adds.
+        .total_core_instances(config.max_concurrent_calls * 4)
+        .total_memories(config.max_concurrent_calls)
+        .total_tables(config.max_concurrent_calls * 2)
+        .total_stacks(config.max_concurrent_calls)
+        .max_memory_size(config.max_memory_bytes)
+        .max_unused_warm_slots(config.max_concurrent_calls.min(64));
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(Engine::new(&wasm)?)
+}
+
+/// Compiles the component, or loads it from the cache when this exact component was compiled before by
+/// this exact engine configuration.
+pub fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&Path>) -> anyhow::Result<Component> {
+    let Some(dir) = cache_dir else { return Ok(Component::new(engine, wasm)?) };
+    let mut hasher = Sha256::new();
+    hasher.update(wasm);
+    let mut compat = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut compat);
+    hasher.update(std::hash::Hasher::finish(&compat).to_le_bytes());
+    let key: String = hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("account-engine-{key}.cwasm"));
+    if path.exists() {
+        // SAFETY: the file was written by `Component::serialize` of an engine with the same compatibility
+        // hash (it is in the file name); the cache directory is the operator's, like the binary itself.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Ok(component),
+            Err(e) => tracing::warn!(error = %e, path = %path.display(), "ignoring an unusable cached component"),
+        }
+    }
+    let component = Component::new(engine, wasm)?;
+    if let Err(e) = write_cache(&component, dir, &path) {
+        tracing::warn!(error = %e, "could not cache the compiled component");
+    }
+    Ok(component)
+}
+
+fn write_cache(component: &Component, dir: &Path, path: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, component.serialize()?)?;
+    std::fs::rename(tmp, path)?;
+    Ok(())
+}
+
+/// Advances the engine's epoch on a background thread until the runtime is dropped.
+struct EpochTicker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let weak = engine.weak();
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,13 @@
+-- Memberships: a user's role in a tenant.
+CREATE TABLE tenant_memberships (
+    id         uuid PRIMARY KEY,
+    tenant_id  uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    user_id    uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role       varchar(50) NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+    created_at timestamptz NOT NULL,
+    invited_by uuid REFERENCES users (id) ON DELETE SET NULL,
+    CONSTRAINT uq_tenant_user UNIQUE (tenant_id, user_id)
+);
+CREATE INDEX ix_tenant_memberships_user_id ON tenant_memberships (user_id);
+CREATE INDEX ix_tenant_memberships_joined ON tenant_memberships (tenant_id, created_at, id);
+CREATE INDEX ix_tenant_memberships_role ON tenant_memberships (tenant_id, role);
