@@ -361,3 +361,31 @@ impl Drop for EpochTicker {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+/// One interface a component imports or exports, with the functions in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceShape {
+    pub name: String,
+    pub functions: Vec<String>,
+}
+
+/// The interfaces the engine component imports and exports, as the component itself declares them.
+pub fn component_shape(engine: &Engine, wasm: &[u8]) -> anyhow::Result<(Vec<InterfaceShape>, Vec<InterfaceShape>)> {
+    use wasmtime::component::types::{ComponentExtern, ComponentItem};
+    let component = Component::new(engine, wasm)?;
+    let ty = component.component_type();
+    let shape = |name: &str, item: ComponentExtern<'_>| {
+        let functions = match item.ty {
+            ComponentItem::ComponentInstance(instance) => instance
+                .exports(engine)
+                .filter(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_)))
+                .map(|(n, _)| n.to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        InterfaceShape { name: name.to_string(), functions }
+    };
+    let imports = ty.imports(engine).map(|(n, e)| shape(n, e)).collect();
+    let exports = ty.exports(engine).map(|(n, e)| shape(n, e)).collect();
+    Ok((imports, exports))
+}

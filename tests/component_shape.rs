@@ -1,0 +1,119 @@
+//! Inspects the built component: it imports exactly the six driver interfaces (and the shared types
+//! interface they use) plus `wasi:random/random`, and exports exactly the five engine interfaces, with
+//! every driver method and engine operation of the contract.
+
+use account_host::runtime::{ACCOUNT_ENGINE_COMPONENT, InterfaceShape, component_shape};
+
+fn find<'a>(shapes: &'a [InterfaceShape], name: &str) -> &'a InterfaceShape {
+    shapes.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name} missing from {shapes:?}"))
+}
+
+#[test]
+fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine() {
+    let engine = wasmtime_engine();
+    let (imports, exports) = component_shape(&engine, ACCOUNT_ENGINE_COMPONENT).expect("inspect component");
+
+    let mut import_names: Vec<&str> = imports.iter().map(|s| s.name.as_str()).collect();
+    import_names.sort();
+    assert_eq!(
+        import_names,
+        [
+            "aos:accounts/accounts-facade-driver@0.1.0",
+            "aos:accounts/memory-pins-driver@0.1.0",
+            "aos:accounts/onboarding-driver@0.1.0",
+            "aos:accounts/tenant-driver@0.1.0",
+            "aos:accounts/tenant-lifecycle-driver@0.1.0",
+            "aos:accounts/types@0.1.0",
+            "aos:accounts/user-write-driver@0.1.0",
+            "wasi:random/random@0.2.0",
+        ]
+    );
+    // The types interface carries only types: no function reaches the host through it.
+    assert!(find(&imports, "aos:accounts/types@0.1.0").functions.is_empty());
+    // Randomness for key and token material, nothing else of WASI (the component imports only the
+    // functions it calls).
+    let random = find(&imports, "wasi:random/random@0.2.0");
+    assert_eq!(random.functions, ["get-random-bytes"]);
+
+    // Every imported driver function is one the contract declares.
+    let contract = contract_functions();
+    for import in imports.iter().filter(|i| i.name.starts_with("aos:")) {
+        let declared = &contract[&import.name];
+        for f in &import.functions {
+            assert!(declared.contains(f), "{} imports {f}, which wit/ does not declare", import.name);
+        }
+    }
+
+    let mut export_names: Vec<&str> = exports.iter().map(|s| s.name.as_str()).collect();
+    export_names.sort();
+    assert_eq!(
+        export_names,
+        [
+            "aos:accounts/accounts@0.1.0",
+            "aos:accounts/lifecycle@0.1.0",
+            "aos:accounts/memory-pins@0.1.0",
+            "aos:accounts/onboarding@0.1.0",
+            "aos:accounts/tenants@0.1.0",
+        ]
+    );
+    let operations: usize = exports.iter().map(|s| s.functions.len()).sum();
+    // The seed's 48 engine operations, plus `revoke-invitation`.
+    assert_eq!(operations, 49);
+    assert_eq!(find(&exports, "aos:accounts/accounts@0.1.0").functions.len(), 19);
+    assert_eq!(find(&exports, "aos:accounts/tenants@0.1.0").functions.len(), 17);
+    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.1.0").functions.len(), 5);
+    assert_eq!(find(&exports, "aos:accounts/onboarding@0.1.0").functions.len(), 2);
+    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.1.0").functions.len(), 6);
+}
+
+#[test]
+fn the_published_component_file_is_the_embedded_one() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/guest/account-engine.wasm");
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let alt = std::path::Path::new(&dir).join("guest/account-engine.wasm");
+        assert_eq!(std::fs::read(alt).expect("component file"), ACCOUNT_ENGINE_COMPONENT);
+        return;
+    }
+    assert_eq!(std::fs::read(path).expect("component file"), ACCOUNT_ENGINE_COMPONENT);
+}
+
+#[test]
+fn the_contract_holds_every_driver_method_and_engine_operation() {
+    let contract = contract_functions();
+    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.1.0")].len();
+    assert_eq!(count("accounts-facade-driver"), 29);
+    assert_eq!(count("tenant-driver"), 22);
+    assert_eq!(count("memory-pins-driver"), 6);
+    assert_eq!(count("onboarding-driver"), 3);
+    assert_eq!(count("tenant-lifecycle-driver"), 2);
+    assert_eq!(count("user-write-driver"), 3);
+    // The seed's 63 driver methods, plus `update-invitation-revoked` and `fetch-activation-evidence`.
+    let drivers = ["accounts-facade-driver", "tenant-driver", "memory-pins-driver", "onboarding-driver", "tenant-lifecycle-driver", "user-write-driver"];
+    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 65);
+    // The seed's 48 engine operations, plus `revoke-invitation`.
+    let engine = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle"];
+    assert_eq!(engine.iter().map(|d| count(d)).sum::<usize>(), 49);
+    assert!(contract["aos:accounts/types@0.1.0"].is_empty());
+}
+
+/// Functions of every interface of the `aos:accounts` package, read from `wit/`.
+fn contract_functions() -> std::collections::HashMap<String, Vec<String>> {
+    let mut resolve = wit_parser::Resolve::default();
+    let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wit");
+    let (package, _) = resolve.push_dir(&wit).expect("parse wit/");
+    let name = resolve.packages[package].name.clone();
+    resolve.packages[package]
+        .interfaces
+        .iter()
+        .map(|(iface, id)| {
+            let functions = resolve.interfaces[*id].functions.keys().cloned().collect();
+            (format!("{}:{}/{iface}@{}", name.namespace, name.name, name.version.as_ref().unwrap()), functions)
+        })
+        .collect()
+}
+
+fn wasmtime_engine() -> wasmtime::Engine {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    wasmtime::Engine::new(&config).expect("engine")
+}
