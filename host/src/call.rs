@@ -40,6 +40,17 @@ macro_rules! sql {
     }};
 }
 
+/// What the runtime must know about a finished call.
+pub struct Outcome {
+    pub tx: Option<Tx>,
+    /// The first scope violation, if the guest attempted one.
+    pub violation: Option<String>,
+    /// PostgreSQL reported a serialisation race: the whole call must run again.
+    pub lost_race: bool,
+    /// A statement failed outside a savepoint: the call must not commit.
+    pub failed: bool,
+}
+
 pub struct CallState {
     db: Database,
     tx: Option<Tx>,
@@ -51,6 +62,10 @@ pub struct CallState {
     identity: Option<(Option<Id>, String)>,
     violation: Option<String>,
     retry: bool,
+    /// A statement failed outside a savepoint: PostgreSQL has aborted the transaction, and on every backend
+    /// the call must not commit. Later driver calls are refused.
+    failed: bool,
+    savepoints: u32,
     pub(crate) random: WasiRandomCtx,
     pub(crate) limits: wasmtime::StoreLimits,
 }
@@ -76,6 +91,8 @@ impl CallState {
             identity,
             violation: None,
             retry: false,
+            failed: false,
+            savepoints: 0,
             random: WasiRandomCtx::default(),
             limits,
         }
@@ -87,6 +104,12 @@ impl CallState {
 
     /// The call's transaction, begun on first use.
     pub async fn tx(&mut self) -> Result<&mut Tx, DriverError> {
+        if self.failed {
+            return Err(driver_error(
+                DriverErrorCode::Backend,
+                "an earlier statement of this call failed; its transaction will be rolled back",
+            ));
+        }
         if self.tx.is_none() {
             match self.db.begin().await {
                 Ok(tx) => self.tx = Some(tx),
@@ -102,6 +125,9 @@ impl CallState {
             self.retry = true;
         } else {
             tracing::debug!(error = %e, "driver statement failed");
+        }
+        if self.savepoints == 0 {
+            self.failed = true;
         }
         from_sqlx(&e)
     }
@@ -166,9 +192,14 @@ impl CallState {
         Err(driver_error(DriverErrorCode::ScopeViolation, message))
     }
 
+    /// Entering and leaving a savepoint: a failure inside one does not doom the transaction.
+    pub(crate) fn savepoint_depth(&mut self, delta: i32) {
+        self.savepoints = self.savepoints.saturating_add_signed(delta);
+    }
+
     /// Ends the call: what the runtime must do with it.
-    pub fn take_outcome(&mut self) -> (Option<Tx>, Option<String>, bool) {
-        (self.tx.take(), self.violation.take(), self.retry)
+    pub fn take_outcome(&mut self) -> Outcome {
+        Outcome { tx: self.tx.take(), violation: self.violation.take(), lost_race: self.retry, failed: self.failed }
     }
 }
 

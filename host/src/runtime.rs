@@ -181,7 +181,7 @@ impl Runtime {
         outcome: wasmtime::Result<Result<T, EngineError>>,
         attempt: u32,
     ) -> Settled<T> {
-        let (tx, violation, lost_race) = store.data_mut().take_outcome();
+        let crate::call::Outcome { tx, violation, lost_race, failed } = store.data_mut().take_outcome();
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
             if let Some(tx) = tx
@@ -207,6 +207,11 @@ impl Runtime {
             };
         }
         match outcome {
+            Ok(Ok(_)) if failed => {
+                rollback(tx).await;
+                tracing::error!("the engine answered ok after a failed statement; rolled back");
+                Settled::Done(Err(engine_error(ErrorCode::Internal, "a database statement failed; nothing was written")))
+            }
             Ok(Ok(value)) => match tx {
                 None => Settled::Done(Ok(value)),
                 Some(tx) => match tx.commit().await {

@@ -144,8 +144,10 @@ impl Encode<'_, Postgres> for Json {
 }
 impl Decode<'_, Postgres> for Json {
     fn decode(value: <Postgres as Database>::ValueRef<'_>) -> Result<Self, BoxDynError> {
-        let raw = <sqlx::types::Json<Box<serde_json::value::RawValue>> as Decode<Postgres>>::decode(value)?;
-        Ok(Json(raw.0.get().to_string()))
+        // jsonb prints `{"a": 1}`; the contract's canonical form is compact with sorted keys, as SQLite
+        // keeps what the engine wrote.
+        let parsed = <sqlx::types::Json<serde_json::Value> as Decode<Postgres>>::decode(value)?;
+        Ok(Json(parsed.0.to_string()))
     }
 }
 impl Type<Sqlite> for Json {

@@ -34,12 +34,15 @@ impl Savepoint {
     pub(crate) async fn begin(self, state: &mut CallState) -> Result<(), DriverError> {
         let (begin, _, _) = self.sql();
         let tx = state.tx().await?;
-        tx.execute(begin).await.map_err(|e| state.fail(e))
+        tx.execute(begin).await.map_err(|e| state.fail(e))?;
+        state.savepoint_depth(1);
+        Ok(())
     }
 
     /// Releases the savepoint after a successful write, or rolls back to it after a failed one.
     pub(crate) async fn end(self, state: &mut CallState, written: Result<(), DriverError>) -> Result<(), DriverError> {
         let (_, release, rollback) = self.sql();
+        state.savepoint_depth(-1);
         let tx = state.tx().await?;
         let undo = if written.is_ok() { tx.execute(release).await } else { tx.execute(rollback).await };
         undo.map_err(|e| state.fail(e))?;
