@@ -14,11 +14,14 @@ use anyhow::{Context, bail};
 const GUEST_TARGET: &str = "wasm32-unknown-unknown";
 const GUEST_PACKAGE: &str = "account-engine-guest";
 const GUEST_ARTIFACT: &str = "account_engine_guest.wasm";
+/// A deliberately misbehaving guest used by the tests of host-side tenant scoping and rollback.
+const ROGUE_PACKAGE: &str = "rogue-guest";
+const ROGUE_ARTIFACT: &str = "rogue_guest.wasm";
 
 fn main() -> anyhow::Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let workspace = manifest_dir.parent().context("host/ has a parent")?.to_path_buf();
-    for path in ["guest/src", "guest/Cargo.toml", "tests/rogue-guest/src", "tests/rogue-guest/Cargo.toml", "wit", "Cargo.lock"] {
+    for path in ["guest/src", "guest/Cargo.toml", "tests/rogue-guest/src", "tests/rogue-guest/Cargo.toml", "tests/rogue-guest/wit", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
@@ -32,6 +35,7 @@ fn main() -> anyhow::Result<()> {
 
     for (package, artifact, env_name, published) in [
         (GUEST_PACKAGE, GUEST_ARTIFACT, "ACCOUNT_ENGINE_COMPONENT", true),
+        (ROGUE_PACKAGE, ROGUE_ARTIFACT, "ROGUE_GUEST_COMPONENT", false),
     ] {
         let core = build_core_module(&workspace, &target_dir, package, artifact)?;
         let component = componentize(&core).with_context(|| format!("turning {package} into a component"))?;

@@ -23,6 +23,10 @@ use crate::db::errors::is_retryable;
 /// The engine component, built from `guest/` by the build script.
 pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_COMPONENT"));
 
+/// A deliberately misbehaving component (from `tests/rogue-guest`), embedded for the host's tests.
+#[doc(hidden)]
+pub static ROGUE_GUEST_COMPONENT: &[u8] = include_bytes!(env!("ROGUE_GUEST_COMPONENT"));
+
 /// Epoch ticks: the granularity of the CPU deadline.
 const TICK: Duration = Duration::from_millis(5);
 

@@ -1,0 +1,43 @@
+//! A deliberately misbehaving guest: the host must refuse its cross-tenant driver calls and roll back
+//! everything it wrote, and a trap in the middle of its writes must leave nothing behind.
+
+wit_bindgen::generate!({
+    path: ["../../wit", "wit"],
+    world: "aos:rogue/rogue",
+    generate_all,
+});
+
+use aos::accounts::memory_pins_driver::upsert_pin;
+use aos::accounts::tenant_driver::fetch_tenant_by_id;
+use aos::accounts::types::CallContext;
+use exports::aos::rogue::attacks::Guest;
+
+struct Rogue;
+
+impl Guest for Rogue {
+    fn write_across(ctx: CallContext, victim: String) -> Result<String, String> {
+        let own = ctx.tenant_id.unwrap_or_default();
+        let _ = upsert_pin(&own, "mine", "{}", "rogue", None);
+        match upsert_pin(&victim, "stolen", "{}", "rogue", None) {
+            Ok(_) => Ok("wrote into the victim".into()),
+            Err(e) => Ok(format!("refused: {}", e.message)),
+        }
+    }
+
+    fn read_across(_ctx: CallContext, victim: String) -> Result<String, String> {
+        match fetch_tenant_by_id(&victim) {
+            Ok(Some(t)) => Ok(format!("read {}", t.name)),
+            Ok(None) => Ok("nothing".into()),
+            Err(e) => Err(e.message),
+        }
+    }
+
+    fn write_then_trap(ctx: CallContext) -> Result<String, String> {
+        let own = ctx.tenant_id.unwrap_or_default();
+        upsert_pin(&own, "first", "{}", "rogue", None).map_err(|e| e.message)?;
+        upsert_pin(&own, "second", "{}", "rogue", None).map_err(|e| e.message)?;
+        core::arch::wasm32::unreachable()
+    }
+}
+
+export!(Rogue);
