@@ -92,8 +92,29 @@ pub fn status_of(tenant_id: String, state: OnboardingState) -> OnboardingStatus 
     }
 }
 
-/// Moves the tenant forward to `target` if the caller may and the evidence is there.
+/// Moves the tenant forward to `target` if the caller may claim that progress and the evidence is there.
 pub fn advance(ctx: &CallContext, access: &Access, target: OnboardingState, trigger: &str) -> Result<Transition> {
+    let forced = target == OnboardingState::Complete
+        && trigger.starts_with(FORCE_COMPLETE_PREFIX)
+        && matches!(access.principal, Principal::Operator);
+    if trigger.starts_with(FORCE_COMPLETE_PREFIX) && !forced {
+        return Err(forbidden("only an operator may force completion"));
+    }
+    match access.principal {
+        Principal::User { .. } if step(target) > step(OnboardingState::IdentityVerified) => {
+            return Err(forbidden("onboarding past IDENTITY_VERIFIED follows evidence, not a request"));
+        }
+        Principal::ApiKey { .. } if step(target) > step(OnboardingState::SdkConnected) => {
+            return Err(forbidden("an API key may report the SDK handshake, not complete onboarding"));
+        }
+        _ => {}
+    }
+    progress(ctx, access, target, trigger, forced)
+}
+
+/// Moves the tenant forward to `target` when the evidence is there (or an operator forces completion).
+/// Used by `advance` and by operations that produce evidence themselves (creating an API key).
+pub fn progress(ctx: &CallContext, access: &Access, target: OnboardingState, trigger: &str, forced: bool) -> Result<Transition> {
     let tenant_id = access.tenant_id.clone();
     let current = driver::fetch_onboarding_state(&tenant_id)?.ok_or_else(|| not_found("Tenant not found"))?;
     if step(target) <= step(current) {
@@ -106,23 +127,6 @@ pub fn advance(ctx: &CallContext, access: &Access, target: OnboardingState, trig
             was_no_op: true,
         });
     }
-    // Who may claim which progress.
-    let forced = target == OnboardingState::Complete
-        && trigger.starts_with(FORCE_COMPLETE_PREFIX)
-        && matches!(access.principal, Principal::Operator);
-    match access.principal {
-        Principal::User { .. } if step(target) > step(OnboardingState::IdentityVerified) => {
-            return Err(forbidden("onboarding past IDENTITY_VERIFIED follows evidence, not a request"));
-        }
-        Principal::ApiKey { .. } if step(target) > step(OnboardingState::SdkConnected) => {
-            return Err(forbidden("an API key may report the SDK handshake, not complete onboarding"));
-        }
-        _ => {}
-    }
-    if trigger.starts_with(FORCE_COMPLETE_PREFIX) && !forced {
-        return Err(forbidden("only an operator may force completion"));
-    }
-    // The evidence.
     if !forced && step(target) >= step(OnboardingState::ApiKeyCreated) {
         let evidence = driver::fetch_activation_evidence(&tenant_id)?.ok_or_else(|| not_found("Tenant not found"))?;
         let mut missing = Vec::new();

@@ -183,7 +183,7 @@ impl Guest for Engine {
             },
         )?;
         // A usable key is the evidence of this onboarding step; it moves in the same transaction.
-        onboarding::advance(&ctx, &access, OnboardingState::ApiKeyCreated, "first_api_key_created")?;
+        onboarding::progress(&ctx, &access, OnboardingState::ApiKeyCreated, "first_api_key_created", false)?;
         Ok(ApiKeyCreated { key: full_key, api_key: api_key_of(row) })
     }
 
