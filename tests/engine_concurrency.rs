@@ -1,0 +1,122 @@
+//! What happens under concurrency, on every backend. PostgreSQL runs each engine call as a serialisable
+//! transaction and the runtime re-runs a call that loses a race; SQLite serialises writers. Either way:
+//! * of concurrent acceptances of one invitation, exactly one creates the membership;
+//! * concurrent run creations never exceed the concurrent-run quota;
+//! * two owners demoting each other at once leave the tenant with an owner;
+//! * concurrent lifecycle transitions form one valid path through the state machine.
+
+use std::sync::Arc;
+
+use account_host::bindings::tenants::NewRun;
+use account_host::bindings::{ErrorCode, Role, TenantStatus};
+use suite::{Harness, each_backend, operator};
+
+async fn finish(h: Arc<Harness>) {
+    Arc::try_unwrap(h).ok().expect("all tasks done").close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_acceptances_of_one_invitation_yield_one_membership() {
+    each_backend(|h| async move {
+        let (t, owner) = h.owned_tenant("Acme", "ann").await;
+        let invited = h.runtime.accounts().invite_user(&owner, "dan@example.com", Role::Member).await.unwrap();
+        let h = Arc::new(h);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let (h, id, token) = (h.clone(), invited.invitation.id.clone(), invited.token.clone());
+            tasks.spawn(async move {
+                let dan = h.human("dan", "dan@example.com", None).await;
+                h.runtime.accounts().accept_invitation(&dan, &id, &token).await
+            });
+        }
+        let results: Vec<_> = tasks.join_all().await;
+        let accepted = results.iter().filter(|r| matches!(r, Ok(a) if a.accepted)).count();
+        assert_eq!(accepted, 1, "{results:?}");
+        // The losers were told no (or to retry); none of them wrote anything.
+        for r in &results {
+            match r {
+                Ok(a) => assert!(a.accepted || a.message == "Invalid or expired invitation"),
+                Err(e) => assert!(matches!(e.code, ErrorCode::Conflict | ErrorCode::Unavailable), "{e:?}"),
+            }
+        }
+        assert_eq!(h.count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{t}'")).await, 2);
+        assert_eq!(h.count("SELECT COUNT(*) FROM users WHERE clerk_user_id = 'dan'").await, 1);
+        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'accept_invitation'").await, 1);
+        finish(h).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_run_creations_never_exceed_the_quota() {
+    each_backend(|h| async move {
+        let (t, owner) = h.owned_tenant("Acme", "ann").await;
+        let h = Arc::new(h);
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..12 {
+            let (h, owner) = (h.clone(), owner.clone());
+            tasks.spawn(async move {
+                let run = NewRun { worker_id: "business-builder".into(), task: format!("task {i}"), input_json: None };
+                h.runtime.tenants().create_run(&owner, &run).await
+            });
+        }
+        let results = tasks.join_all().await;
+        let created = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(created, 5, "the free plan allows 5 concurrent runs: {results:?}");
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(matches!(r.code, ErrorCode::QuotaExceeded | ErrorCode::Unavailable), "{r:?}");
+        }
+        assert_eq!(h.count(&format!("SELECT COUNT(*) FROM worker_runs WHERE tenant_id = '{t}'")).await, 5);
+        assert_eq!(h.count(&format!("SELECT CAST(runs_today AS BIGINT) FROM tenants WHERE id = '{t}'")).await, 5);
+        finish(h).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_owners_demoting_each_other_leave_an_owner() {
+    each_backend(|h| async move {
+        for round in 0..3 {
+            let (t, ann) = h.owned_tenant(&format!("Acme {round}"), &format!("ann{round}")).await;
+            let bob = h.member(&ann, &t, &format!("bob{round}"), Role::Owner).await;
+            let ann_id = h.user_id(&format!("ann{round}")).await.unwrap();
+            let bob_id = h.user_id(&format!("bob{round}")).await.unwrap();
+            let acc = h.runtime.accounts();
+            let (a, b) = tokio::join!(acc.update_user_role(&ann, &bob_id, Role::Admin), acc.update_user_role(&bob, &ann_id, Role::Admin));
+            assert!(a.is_ok() != b.is_ok(), "exactly one demotion wins: {a:?} {b:?}");
+            let owners = h.count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{t}' AND role = 'owner'")).await;
+            assert_eq!(owners, 1);
+        }
+        h.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_lifecycle_transitions_follow_the_state_machine() {
+    each_backend(|h| async move {
+        let t = h.tenant("acme").await;
+        let h = Arc::new(h);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, to) in [TenantStatus::Suspended, TenantStatus::Terminated, TenantStatus::Active, TenantStatus::Archived]
+            .into_iter()
+            .cycle()
+            .take(12)
+            .enumerate()
+        {
+            let (h, id) = (h.clone(), t.id.clone());
+            tasks.spawn(async move { h.runtime.lifecycle().transition(&operator(Some(&id)), to, &format!("r{i}")).await });
+        }
+        let mut done: Vec<_> = tasks.join_all().await.into_iter().filter_map(Result::ok).collect();
+        // The successful transitions chain from `active`, each from where the previous one left.
+        let mut at = TenantStatus::Active;
+        while let Some(i) = done.iter().position(|t| t.from_status == at) {
+            at = done.swap_remove(i).to_status;
+        }
+        assert!(done.is_empty(), "transitions that do not chain: {done:?}");
+        let final_status = h.runtime.lifecycle().get_state(&operator(Some(&t.id))).await.unwrap().status;
+        assert_eq!(final_status, at);
+        finish(h).await;
+    })
+    .await;
+}
