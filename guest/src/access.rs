@@ -120,6 +120,9 @@ pub fn call_tenant(ctx: &CallContext) -> Result<String> {
 
 /// Checks that the caller may use `permission` on the call's tenant in `mode`.
 pub fn tenant_access(ctx: &CallContext, permission: &str, mode: Mode) -> Result<Access> {
+    if matches!(ctx.actor, Actor::Anonymous) {
+        return Err(err(ErrorCode::Unauthenticated, "authentication is required"));
+    }
     let tenant_id = call_tenant(ctx)?;
     let principal = match &ctx.actor {
         Actor::Anonymous => return Err(err(ErrorCode::Unauthenticated, "authentication is required")),

@@ -26,5 +26,6 @@ pub mod drivers;
 pub mod engine;
 pub mod identity;
 pub mod runtime;
+pub mod server;
 
 pub use runtime::{Caller, Runtime, RuntimeConfig, Settings};

@@ -259,27 +259,35 @@ fn trap_error(trap: &wasmtime::Error) -> EngineError {
 }
 
 /// Runs one engine call: a fresh store and instance per attempt, the deadline, the transaction, and
-/// retries after lost serialisation races. `$call` is the export call, using `$instance`, `$store` and
-/// `$ctx`.
+/// retries after lost serialisation races. `$call` is the export call, using `$instance` (the typed
+/// bindings; with `raw`, the plain component instance), `$store` and `$ctx`.
 #[macro_export]
 macro_rules! engine_call {
-    ($runtime:expr, $caller:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {{
+    (raw $runtime:expr, $caller:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {
+        $crate::engine_call!(@run $runtime, $caller, st => $runtime.pre.instance_pre().instantiate_async(&mut st),
+            |$instance, $store, $ctx| $call)
+    };
+    ($runtime:expr, $caller:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {
+        $crate::engine_call!(@run $runtime, $caller, st => $runtime.pre.instantiate_async(&mut st),
+            |$instance, $store, $ctx| $call)
+    };
+    (@run $runtime:expr, $caller:expr, $st:ident => $instantiate:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {{
         let runtime: &$crate::runtime::Runtime = $runtime;
         let deadline = runtime.config().call_deadline;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let (mut store, $ctx) = runtime.store($caller);
+            let (mut $st, $ctx) = runtime.store($caller);
             let run = async {
-                let $instance = runtime.pre.instantiate_async(&mut store).await?;
-                let $store = &mut store;
+                let $instance = $instantiate.await?;
+                let $store = &mut $st;
                 $call.await
             };
             let outcome = match tokio::time::timeout(deadline, run).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(wasmtime::Trap::Interrupt.into()),
             };
-            match runtime.settle(&mut store, outcome, attempt).await {
+            match runtime.settle(&mut $st, outcome, attempt).await {
                 $crate::runtime::Settled::Done(result) => break result,
                 $crate::runtime::Settled::Retry => $crate::runtime::Runtime::backoff(attempt).await,
             }

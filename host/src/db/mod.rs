@@ -54,6 +54,18 @@ macro_rules! on_tx {
     };
 }
 
+/// Runs `$body` with `$p` bound to the pool, whichever the backend (host-side queries outside engine
+/// calls: authentication, readiness).
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, |$p:ident| $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite($p, _) => $body.await,
+            $crate::db::Database::Postgres($p) => $body.await,
+        }
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -133,6 +145,12 @@ impl Database {
             }
             Database::Postgres(pool) => Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?)),
         }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        let one: Result<i64, _> = on_pool!(self, |p| sqlx::query_scalar("SELECT CAST(1 AS BIGINT)").fetch_one(p));
+        one.is_ok()
     }
 
     pub async fn close(&self) {

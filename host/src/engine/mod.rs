@@ -2,6 +2,7 @@
 //! sandboxed instance and one transaction (see [`crate::runtime`]).
 
 pub mod accounts;
+pub mod dynamic;
 pub mod lifecycle;
 pub mod memory_pins;
 pub mod onboarding;

@@ -1,0 +1,297 @@
+//! JSON calls of any engine operation, for the HTTP server and the command line. Arguments and results
+//! are converted with the component's own types, so every operation of the contract is reachable and the
+//! JSON shapes cannot drift from `wit/`: field and enum names are the WIT names with `_` for `-`, times
+//! are integer microseconds since the Unix epoch, JSON payloads are strings holding JSON.
+//!
+//! The call context is never read from the arguments: the host builds it from the caller.
+
+use serde_json::{Map, Number, Value};
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::{Type, Val};
+
+use crate::bindings::{Actor, CallContext, EngineError, ErrorCode};
+use crate::engine_call;
+use crate::runtime::{Caller, Runtime, engine_error};
+
+/// The WIT package of the engine interfaces.
+pub const PACKAGE: &str = "aos:accounts";
+pub const VERSION: &str = "0.1.0";
+/// The engine interfaces, in the order of the contract.
+pub const INTERFACES: [&str; 5] = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle"];
+
+/// One operation of the engine, as the component declares it.
+#[derive(Clone)]
+pub struct Operation {
+    /// The interface, e.g. `memory-pins`.
+    pub interface: String,
+    /// The function, e.g. `upsert-pin`.
+    pub name: String,
+    /// The parameters after the call context.
+    pub params: Vec<(String, Type)>,
+    /// The `ok` type of the result (none for `result<_, engine-error>`).
+    pub ok: Option<Type>,
+}
+
+impl Runtime {
+    /// Every operation the component exports.
+    pub fn operations(&self) -> Vec<Operation> {
+        let component = self.pre.instance_pre().component();
+        let engine = self.engine();
+        let ty = component.component_type();
+        let mut operations = Vec::new();
+        for (name, export) in ty.exports(engine) {
+            let Some(interface) = name.strip_prefix(&format!("{PACKAGE}/")).and_then(|n| n.strip_suffix(&format!("@{VERSION}"))) else {
+                continue;
+            };
+            let ComponentItem::ComponentInstance(instance) = export.ty else { continue };
+            for (function, item) in instance.exports(engine) {
+                if let ComponentItem::ComponentFunc(func) = item.ty {
+                    operations.push(operation(interface, function, &func));
+                }
+            }
+        }
+        operations
+    }
+
+    /// Calls `interface.operation` with JSON arguments (an object keyed by parameter name).
+    pub async fn call_json(&self, caller: &Caller, interface: &str, operation: &str, args: &Value) -> Result<Value, EngineError> {
+        let op = self
+            .operations()
+            .into_iter()
+            .find(|o| o.interface == interface && o.name == operation.replace('_', "-"))
+            .ok_or_else(|| engine_error(ErrorCode::NotFound, format!("no operation {interface}.{operation}")))?;
+        let empty = Map::new();
+        let args = match args {
+            Value::Object(map) => map,
+            Value::Null => &empty,
+            _ => return Err(engine_error(ErrorCode::InvalidArgument, "the arguments must be a JSON object")),
+        };
+        for key in args.keys() {
+            if !op.params.iter().any(|(p, _)| snake(p) == *key) {
+                return Err(engine_error(ErrorCode::InvalidArgument, format!("unknown argument '{key}'")));
+            }
+        }
+        let mut params = Vec::with_capacity(op.params.len() + 1);
+        params.push(Val::Bool(false)); // replaced by the context below
+        for (name, ty) in &op.params {
+            let value = args.get(&snake(name)).unwrap_or(&Value::Null);
+            params.push(from_json(value, ty).map_err(|e| engine_error(ErrorCode::InvalidArgument, format!("{}: {e}", snake(name))))?);
+        }
+        let export = format!("{PACKAGE}/{interface}@{VERSION}");
+        engine_call!(raw self, caller, |instance, store, ctx| async {
+            let mut params = params.clone();
+            params[0] = context(&ctx);
+            let iface = instance
+                .get_export_index(&mut *store, None, &export)
+                .ok_or_else(|| wasmtime::Error::msg("missing interface"))?;
+            let index = instance
+                .get_export_index(&mut *store, Some(&iface), &op.name)
+                .ok_or_else(|| wasmtime::Error::msg("missing function"))?;
+            let func = instance.get_func(&mut *store, index).ok_or_else(|| wasmtime::Error::msg("not a function"))?;
+            let mut results = [Val::Bool(false)];
+            func.call_async(&mut *store, &params, &mut results).await?;
+            wasmtime::Result::Ok(match &results[0] {
+                Val::Result(Ok(value)) => Ok(value.as_deref().map(to_json).unwrap_or(Value::Null)),
+                Val::Result(Err(Some(error))) => Err(engine_error_of(error)),
+                other => Err(engine_error(ErrorCode::Internal, format!("unexpected result {other:?}"))),
+            })
+        })
+    }
+}
+
+fn operation(interface: &str, name: &str, func: &ComponentFunc) -> Operation {
+    let params = func.params().skip(1).map(|(n, t)| (n.to_string(), t)).collect();
+    let ok = func.results().next().and_then(|r| match r {
+        Type::Result(r) => r.ok(),
+        _ => None,
+    });
+    Operation { interface: interface.to_string(), name: name.to_string(), params, ok }
+}
+
+/// WIT names are kebab-case; JSON names are snake_case.
+pub fn snake(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+fn kebab(name: &str) -> String {
+    name.replace('_', "-")
+}
+
+fn engine_error_of(value: &Val) -> EngineError {
+    let mut error = engine_error(ErrorCode::Internal, "malformed engine error");
+    if let Val::Record(fields) = value {
+        for (name, v) in fields {
+            match (name.as_str(), v) {
+                ("code", Val::Enum(code)) => error.code = error_code(code),
+                ("message", Val::String(m)) => error.message = m.clone(),
+                _ => {}
+            }
+        }
+    }
+    error
+}
+
+fn error_code(name: &str) -> ErrorCode {
+    match name {
+        "invalid-argument" => ErrorCode::InvalidArgument,
+        "unauthenticated" => ErrorCode::Unauthenticated,
+        "forbidden" => ErrorCode::Forbidden,
+        "not-found" => ErrorCode::NotFound,
+        "conflict" => ErrorCode::Conflict,
+        "quota-exceeded" => ErrorCode::QuotaExceeded,
+        "lifecycle-blocked" => ErrorCode::LifecycleBlocked,
+        "feature-disabled" => ErrorCode::FeatureDisabled,
+        "activation-incomplete" => ErrorCode::ActivationIncomplete,
+        "unavailable" => ErrorCode::Unavailable,
+        _ => ErrorCode::Internal,
+    }
+}
+
+/// The stable name of an error code, as it appears in JSON (`not_found`, `quota_exceeded`, ...).
+pub fn error_code_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidArgument => "invalid_argument",
+        ErrorCode::Unauthenticated => "unauthenticated",
+        ErrorCode::Forbidden => "forbidden",
+        ErrorCode::NotFound => "not_found",
+        ErrorCode::Conflict => "conflict",
+        ErrorCode::QuotaExceeded => "quota_exceeded",
+        ErrorCode::LifecycleBlocked => "lifecycle_blocked",
+        ErrorCode::FeatureDisabled => "feature_disabled",
+        ErrorCode::ActivationIncomplete => "activation_incomplete",
+        ErrorCode::Unavailable => "unavailable",
+        ErrorCode::Internal => "internal",
+    }
+}
+
+/// The call context as a component value.
+fn context(ctx: &CallContext) -> Val {
+    let opt_string = |s: &Option<String>| Val::Option(s.clone().map(|s| Box::new(Val::String(s))));
+    let actor = match &ctx.actor {
+        Actor::Anonymous => Val::Variant("anonymous".into(), None),
+        Actor::System => Val::Variant("system".into(), None),
+        Actor::Identity(p) => Val::Variant(
+            "identity".into(),
+            Some(Box::new(Val::Record(vec![
+                ("external-id".into(), Val::String(p.external_id.clone())),
+                ("email".into(), Val::String(p.email.clone())),
+                ("user-id".into(), opt_string(&p.user_id)),
+                ("name".into(), opt_string(&p.name)),
+            ]))),
+        ),
+        Actor::ApiKey(k) => Val::Variant(
+            "api-key".into(),
+            Some(Box::new(Val::Record(vec![
+                ("key-id".into(), Val::String(k.key_id.clone())),
+                ("scopes".into(), Val::List(k.scopes.iter().cloned().map(Val::String).collect())),
+            ]))),
+        ),
+        Actor::Operator(o) => Val::Variant(
+            "operator".into(),
+            Some(Box::new(Val::Record(vec![("operator-id".into(), Val::String(o.operator_id.clone()))]))),
+        ),
+    };
+    let s = &ctx.settings;
+    Val::Record(vec![
+        ("actor".into(), actor),
+        ("tenant-id".into(), opt_string(&ctx.tenant_id)),
+        ("request-id".into(), Val::String(ctx.request_id.clone())),
+        ("now".into(), Val::S64(ctx.now)),
+        (
+            "settings".into(),
+            Val::Record(vec![
+                ("memory-pins-enabled".into(), Val::Bool(s.memory_pins_enabled)),
+                ("support-email".into(), Val::String(s.support_email.clone())),
+                ("support-hours".into(), Val::String(s.support_hours.clone())),
+                ("support-response-time".into(), Val::String(s.support_response_time.clone())),
+            ]),
+        ),
+    ])
+}
+
+/// A JSON value as a component value of type `ty`.
+pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
+    fn int<T: TryFrom<i64> + TryFrom<u64>>(value: &Value) -> Result<T, String> {
+        let n = value.as_number().ok_or("expected a number")?;
+        if let Some(i) = n.as_i64() {
+            T::try_from(i).map_err(|_| "number out of range".to_string())
+        } else if let Some(u) = n.as_u64() {
+            T::try_from(u).map_err(|_| "number out of range".to_string())
+        } else {
+            Err("expected a whole number".into())
+        }
+    }
+    Ok(match ty {
+        Type::Option(o) => match value {
+            Value::Null => Val::Option(None),
+            v => Val::Option(Some(Box::new(from_json(v, &o.ty())?))),
+        },
+        _ if value.is_null() => return Err("a value is required".into()),
+        Type::Bool => Val::Bool(value.as_bool().ok_or("expected true or false")?),
+        Type::U8 => Val::U8(int(value)?),
+        Type::S32 => Val::S32(int(value)?),
+        Type::U32 => Val::U32(int(value)?),
+        Type::S64 => Val::S64(int(value)?),
+        Type::U64 => Val::U64(int(value)?),
+        Type::Float64 => Val::Float64(value.as_f64().ok_or("expected a number")?),
+        Type::String => Val::String(value.as_str().ok_or("expected a string")?.to_string()),
+        Type::List(l) => {
+            let items = value.as_array().ok_or("expected an array")?;
+            Val::List(items.iter().map(|v| from_json(v, &l.ty())).collect::<Result<_, _>>()?)
+        }
+        Type::Enum(e) => {
+            let name = kebab(value.as_str().ok_or("expected a string")?);
+            if !e.names().any(|n| n == name) {
+                let allowed: Vec<String> = e.names().map(snake).collect();
+                return Err(format!("expected one of {}", allowed.join(", ")));
+            }
+            Val::Enum(name)
+        }
+        Type::Record(r) => {
+            let object = value.as_object().ok_or("expected an object")?;
+            for key in object.keys() {
+                if !r.fields().any(|f| snake(f.name) == *key) {
+                    return Err(format!("unknown field '{key}'"));
+                }
+            }
+            let mut fields = Vec::new();
+            for field in r.fields() {
+                let v = object.get(&snake(field.name)).unwrap_or(&Value::Null);
+                fields.push((field.name.to_string(), from_json(v, &field.ty).map_err(|e| format!("{}: {e}", snake(field.name)))?));
+            }
+            Val::Record(fields)
+        }
+        other => return Err(format!("unsupported parameter type {other:?}")),
+    })
+}
+
+/// A component value as JSON.
+pub fn to_json(value: &Val) -> Value {
+    match value {
+        Val::Bool(b) => Value::Bool(*b),
+        Val::S8(n) => Value::from(*n),
+        Val::U8(n) => Value::from(*n),
+        Val::S16(n) => Value::from(*n),
+        Val::U16(n) => Value::from(*n),
+        Val::S32(n) => Value::from(*n),
+        Val::U32(n) => Value::from(*n),
+        Val::S64(n) => Value::from(*n),
+        Val::U64(n) => Value::from(*n),
+        Val::Float32(n) => Number::from_f64(f64::from(*n)).map_or(Value::Null, Value::Number),
+        Val::Float64(n) => Number::from_f64(*n).map_or(Value::Null, Value::Number),
+        Val::Char(c) => Value::String(c.to_string()),
+        Val::String(s) => Value::String(s.clone()),
+        Val::List(items) | Val::Tuple(items) | Val::FixedLengthList(items) => Value::Array(items.iter().map(to_json).collect()),
+        Val::Record(fields) => Value::Object(fields.iter().map(|(k, v)| (snake(k), to_json(v))).collect()),
+        Val::Variant(case, payload) => match payload {
+            None => Value::String(snake(case)),
+            Some(p) => Value::Object(Map::from_iter([(snake(case), to_json(p))])),
+        },
+        Val::Enum(name) => Value::String(snake(name)),
+        Val::Option(v) => v.as_deref().map(to_json).unwrap_or(Value::Null),
+        Val::Result(Ok(v)) => v.as_deref().map(to_json).unwrap_or(Value::Null),
+        Val::Result(Err(v)) => Value::Object(Map::from_iter([("error".to_string(), v.as_deref().map(to_json).unwrap_or(Value::Null))])),
+        Val::Flags(names) => Value::Array(names.iter().map(|n| Value::String(snake(n))).collect()),
+        _ => Value::Null,
+    }
+}

@@ -1,0 +1,244 @@
+//! End to end: the real `account-service` binary on a free loopback port, driven over HTTP by a real
+//! client, on SQLite (the default, nothing configured) and on PostgreSQL, through a whole customer
+//! journey and the bad requests that must get a 4xx and change nothing.
+//!
+//! (Compiled as an integration test of the host package, which is what makes the binary's path known.)
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_account-service");
+const JWT_SECRET: &str = "test-secret-for-hs256";
+const OPERATOR_TOKEN: &str = "operator-token-for-tests";
+
+struct Service {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(dir: &std::path::Path, database_url: Option<&str>) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("DATA_DIR", dir).env("RUST_LOG", "warn").env_remove("DATABASE_URL");
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd
+}
+
+/// Bootstraps a tenant with the CLI, then starts the server on a free port.
+fn start(database_url: Option<&str>) -> (Service, String) {
+    let dir = TempDir(std::env::temp_dir().join(format!("aos-e2e-{}", uuid::Uuid::new_v4())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let out = command(&dir.0, database_url)
+        .args(["bootstrap", "--name", "Acme", "--slug", "acme", "--owner-email", "ann@example.com", "--owner-subject", "ann"])
+        .output()
+        .expect("run bootstrap");
+    assert!(out.status.success(), "bootstrap failed: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let tenant_id = stdout.lines().find_map(|l| l.strip_prefix("tenant_id=")).expect("tenant id").to_string();
+    assert!(stdout.contains("api_key=aos_"));
+
+    let mut child = command(&dir.0, database_url)
+        .args(["serve", "--listen", "127.0.0.1:0", "--max-body-bytes", "1500000"])
+        .env("JWT_HS256_SECRET", JWT_SECRET)
+        .env("OPERATOR_TOKEN", OPERATOR_TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").expect("the listening address").to_string();
+    (Service { child, base, http: reqwest::Client::new(), _dir: dir }, tenant_id)
+}
+
+fn jwt(sub: &str, email: &str, tenant_id: Option<&str>) -> String {
+    let mut claims = json!({ "sub": sub, "email": email, "exp": 4_102_444_800u64 });
+    if let Some(t) = tenant_id {
+        claims["tenant_id"] = json!(t);
+    }
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+impl Service {
+    async fn call(&self, credential: Option<&str>, op: &str, body: Value) -> (StatusCode, Value) {
+        self.raw(credential, op, body.to_string().into_bytes(), None).await
+    }
+
+    async fn raw(&self, credential: Option<&str>, op: &str, body: Vec<u8>, tenant: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.post(format!("{}/v1/{op}", self.base)).header("content-type", "application/json").body(body);
+        if let Some(c) = credential {
+            request = request.bearer_auth(c);
+        }
+        if let Some(t) = tenant {
+            request = request.header("x-tenant-id", t);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn operator(&self, tenant: &str, op: &str, body: Value) -> (StatusCode, Value) {
+        self.raw(Some(OPERATOR_TOKEN), op, body.to_string().into_bytes(), Some(tenant)).await
+    }
+}
+
+async fn journey(database_url: Option<&str>) {
+    let (svc, tenant) = start(database_url);
+    let (status, _) = svc.call(None, "accounts/get_support_contact", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let ready = svc.http.get(format!("{}/readyz", svc.base)).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let openapi: Value = svc.http.get(format!("{}/openapi.json", svc.base)).send().await.unwrap().json().await.unwrap();
+    assert!(openapi["paths"]["/v1/memory-pins/upsert_pin"]["post"].is_object());
+    assert_eq!(openapi["paths"].as_object().unwrap().len(), 49);
+
+    let ann = jwt("ann", "ann@example.com", Some(&tenant));
+    // An API key, created by the owner.
+    let (status, created) = svc.call(Some(&ann), "tenants/create_api_key", json!({ "key": { "name": "ci" } })).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let key = created["key"].as_str().unwrap().to_string();
+    let (status, me) = svc.call(Some(&key), "tenants/get_tenant", json!({})).await;
+    assert_eq!((status, me["id"].as_str()), (StatusCode::OK, Some(tenant.as_str())));
+
+    // Invite Bob; Bob accepts with his own identity; the owner makes him an admin.
+    let (status, invited) = svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "bob@example.com", "role": "member" })).await;
+    assert_eq!(status, StatusCode::OK, "{invited}");
+    let bob_no_tenant = jwt("bob", "bob@example.com", None);
+    let (status, accepted) = svc
+        .call(Some(&bob_no_tenant), "accounts/accept_invitation", json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }))
+        .await;
+    assert_eq!((status, &accepted["accepted"]), (StatusCode::OK, &json!(true)), "{accepted}");
+    let bob = jwt("bob", "bob@example.com", None); // his default tenant is not set by an invitation
+    let (status, _) = svc.call(Some(&bob), "accounts/list_users", json!({ "page": { "limit": 10 } })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no tenant in Bob's credential");
+    let bob = jwt("bob", "bob@example.com", Some(&tenant));
+    let (_, users) = svc.call(Some(&bob), "accounts/list_users", json!({ "page": { "limit": 10 } })).await;
+    let bob_id = users["items"].as_array().unwrap().iter().find(|u| u["email"] == "bob@example.com").unwrap()["user_id"].clone();
+    let (status, role) = svc.call(Some(&ann), "accounts/update_user_role", json!({ "user_id": bob_id, "new_role": "admin" })).await;
+    assert_eq!((status, &role["role"]), (StatusCode::OK, &json!("admin")));
+
+    // Pins with a TTL, written by a person and read with the API key.
+    let (status, pin) = svc
+        .call(Some(&bob), "memory-pins/upsert_pin", json!({ "key": "agent:state", "value": "{\"step\":3}", "ttl_seconds": 3600 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pin}");
+    assert!(pin["expires_at"].as_i64().unwrap() > pin["created_at"].as_i64().unwrap());
+    let (status, got) = svc.call(Some(&key), "memory-pins/get_pin", json!({ "key": "agent:state" })).await;
+    assert_eq!((status, &got["value"]), (StatusCode::OK, &json!("{\"step\":3}")));
+    let (status, _) = svc.call(Some(&key), "memory-pins/upsert_pin", json!({ "key": "k", "value": "{}" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the default scopes do not write pins");
+
+    // Onboarding.
+    let (status, step) = svc.call(Some(&ann), "onboarding/advance", json!({ "target": "identity_verified", "trigger": "first_human_auth" })).await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    let (_, state) = svc.call(Some(&ann), "onboarding/get_state", json!({})).await;
+    assert_eq!(state["state"], "api_key_created", "a key existed already: the state never moves back");
+
+    // The operator suspends: reads go on, writes are refused; then resumes.
+    let (status, _) = svc.operator(&tenant, "lifecycle/suspend", json!({ "reason": "unpaid" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = svc.call(Some(&bob), "memory-pins/upsert_pin", json!({ "key": "x", "value": "{}" })).await;
+    assert_eq!((status, &body["error"]["code"]), (StatusCode::FORBIDDEN, &json!("lifecycle_blocked")));
+    let (status, _) = svc.call(Some(&key), "memory-pins/get_pin", json!({ "key": "agent:state" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = svc.call(Some(&ann), "lifecycle/suspend", json!({ "reason": "self" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "customers do not transition");
+    let (status, _) = svc.operator(&tenant, "lifecycle/resume", json!({ "reason": "paid" })).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Bad requests: 4xx, and nothing changes.
+    let (_, before) = svc.call(Some(&key), "memory-pins/list_pins", json!({ "include_expired": true, "page": { "limit": 100 } })).await;
+    let cases: Vec<(Option<&str>, &str, Vec<u8>, StatusCode)> = vec![
+        (Some(&bob), "memory-pins/upsert_pin", b"{\"key\": ".to_vec(), StatusCode::BAD_REQUEST),
+        (Some(&bob), "memory-pins/upsert_pin", b"[1, 2]".to_vec(), StatusCode::BAD_REQUEST),
+        (Some(&bob), "memory-pins/upsert_pin", br#"{"key":"a","value":"{}","bogus":1}"#.to_vec(), StatusCode::BAD_REQUEST),
+        (Some(&bob), "memory-pins/upsert_pin", br#"{"key":7,"value":"{}"}"#.to_vec(), StatusCode::BAD_REQUEST),
+        (None, "memory-pins/upsert_pin", br#"{"key":"a","value":"{}"}"#.to_vec(), StatusCode::UNAUTHORIZED),
+        (Some("aos_forgedforgedforgedforgedforgedforgedforge"), "memory-pins/upsert_pin", br#"{"key":"a","value":"{}"}"#.to_vec(), StatusCode::UNAUTHORIZED),
+        (Some("not.a.jwt"), "memory-pins/upsert_pin", br#"{"key":"a","value":"{}"}"#.to_vec(), StatusCode::UNAUTHORIZED),
+        (Some(&bob), "memory-pins/nope", b"{}".to_vec(), StatusCode::NOT_FOUND),
+    ];
+    for (credential, op, body, expected) in cases {
+        let (status, answer) = svc.raw(credential, op, body.clone(), None).await;
+        assert_eq!(status, expected, "{op} {} -> {answer}", String::from_utf8_lossy(&body));
+        assert!(answer["error"]["code"].is_string(), "{answer}");
+    }
+    // A JWT signed with another secret.
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({ "sub": "ann", "email": "ann@example.com", "tenant_id": tenant, "exp": 4_102_444_800u64 }),
+        &jsonwebtoken::EncodingKey::from_secret(b"wrong").unwrap(),
+    )
+    .unwrap();
+    let (status, _) = svc.call(Some(&forged), "memory-pins/upsert_pin", json!({ "key": "a", "value": "{}" })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Too large a body.
+    let huge = format!(r#"{{"key":"big","value":"{{\"v\":\"{}\"}}"}}"#, "x".repeat(1_600_000));
+    let (status, _) = svc.raw(Some(&bob), "memory-pins/upsert_pin", huge.into_bytes(), None).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Another tenant's ids: a key of a second tenant cannot be revoked from this one.
+    let (status, other) = svc.raw(Some(OPERATOR_TOKEN), "tenants/create_tenant", json!({ "tenant": { "name": "Other", "slug": "other", "plan": "free" } }).to_string().into_bytes(), None).await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    let other_id = other["id"].as_str().unwrap();
+    let (_, other_key) = svc.operator(other_id, "tenants/create_api_key", json!({ "key": { "name": "theirs" } })).await;
+    let (status, _) = svc.call(Some(&ann), "tenants/revoke_api_key", json!({ "key_id": other_key["api_key"]["id"] })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, still) = svc.operator(other_id, "tenants/list_api_keys", json!({ "include_revoked": false, "page": { "limit": 10 } })).await;
+    assert_eq!((status, still["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (_, after) = svc.call(Some(&key), "memory-pins/list_pins", json!({ "include_expired": true, "page": { "limit": 100 } })).await;
+    assert_eq!(before["total"], after["total"]);
+
+    // Metrics count what happened.
+    let metrics = svc.http.get(format!("{}/metrics", svc.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("account_engine_calls_total{operation=\"memory-pins.upsert_pin\"}"), "{metrics}");
+    assert!(metrics.contains("code=\"lifecycle_blocked\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_journey_on_sqlite() {
+    journey(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_journey_on_postgres() {
+    let Some(admin) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("NOTE: PostgreSQL end-to-end test skipped: set TEST_POSTGRES_URL to run it");
+        return;
+    };
+    let schema = format!("e2e_{}", uuid::Uuid::new_v4().simple());
+    let db = account_host::db::Database::connect(&admin).await.unwrap();
+    if let account_host::db::Database::Postgres(pool) = &db {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(pool).await.unwrap();
+    }
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    journey(Some(&format!("{admin}{sep}options=-c%20search_path%3D{schema}"))).await;
+    if let account_host::db::Database::Postgres(pool) = &db {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await.unwrap();
+    }
+}
