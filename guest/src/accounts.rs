@@ -2,7 +2,7 @@
 //! (domain.md §3.2–3.3 with the corrections of §5 and the role rules of design.md §4).
 
 use crate::Engine;
-use crate::access::{Access, Mode, Principal, rank, role_name, tenant_access};
+use crate::access::{Access, Mode, rank, role_name, tenant_access};
 use crate::accounts_facade_driver::{self as driver};
 use crate::aos::accounts::types::{
     Actor, CallContext, EngineError, ErrorCode, IdentityPrincipal, InvitationSnapshot, InvitationStatus, PageRequest,
@@ -570,9 +570,4 @@ fn invitation_of(i: InvitationSnapshot) -> Invitation {
         expires_at: i.expires_at,
         accepted_at: i.accepted_at,
     }
-}
-
-#[allow(dead_code)]
-fn principal_is_user(access: &Access) -> bool {
-    matches!(access.principal, Principal::User { .. })
 }

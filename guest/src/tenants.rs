@@ -5,12 +5,12 @@
 //! serialisable transaction, so a check and the write that follows it cannot interleave with another call's.
 
 use crate::Engine;
-use crate::access::{Access, Mode, Principal, call_tenant, require_platform, status_name, tenant_access};
+use crate::access::{Access, Mode, call_tenant, require_platform, status_name, tenant_access};
 use crate::aos::accounts::types::{
     ApiKeySnapshot, CallContext, EngineError, ErrorCode, OnboardingState, PageRequest, Plan, Role, RunSnapshot,
     RunStatus, TenantRow, TenantStatus, UsageCounters, UsageRecordSnapshot, UsageUnit,
 };
-use crate::error::{Result, conflict, err, forbidden, is_conflict, not_found};
+use crate::error::{Result, conflict, err, is_conflict, not_found};
 use crate::exports::aos::accounts::tenants::{
     ApiKey, ApiKeyCreated, ApiKeyList, Guest, Membership, MeterTotal, NewApiKey, NewRun, NewTenant, NewUsage,
     QuotaDecision, Run, RunCompletion, RunList, Tenant, UsageRecord, UsageSummary,
@@ -525,11 +525,6 @@ pub fn plan_name(plan: Plan) -> &'static str {
         Plan::Pro => "pro",
         Plan::Enterprise => "enterprise",
     }
-}
-
-/// Operators only, with a message for everyone else (used where a customer must not act).
-pub fn deny_customers(access: &Access) -> Result<()> {
-    if matches!(access.principal, Principal::Operator | Principal::System) { Ok(()) } else { Err(forbidden("only operators may do this")) }
 }
 
 pub fn tenant_of(row: TenantRow) -> Tenant {

@@ -1,6 +1,6 @@
 //! Input validation shared by the operations: every refusal is an `invalid-argument` that names the field.
 
-use crate::aos::accounts::types::{EngineError, PageRequest};
+use crate::aos::accounts::types::PageRequest;
 use crate::error::{Result, invalid};
 
 /// The most items one page may hold.
@@ -120,8 +120,4 @@ pub fn labels(field: &str, values: &[String], max_items: usize) -> Result<Vec<St
         return Err(invalid(format!("{field} may hold at most {max_items} entries")));
     }
     values.iter().map(|v| text(field, v, 1, 100)).collect()
-}
-
-pub fn ensure(condition: bool, error: impl FnOnce() -> EngineError) -> Result<()> {
-    if condition { Ok(()) } else { Err(error()) }
 }
