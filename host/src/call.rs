@@ -66,7 +66,8 @@ pub struct CallState {
     /// the call must not commit. Later driver calls are refused.
     failed: bool,
     savepoints: u32,
-    pub(crate) random: WasiRandomCtx,
+    /// Created on first use: most calls need no randomness, and seeding a CSPRNG per call is not free.
+    pub(crate) random: Option<WasiRandomCtx>,
     pub(crate) limits: wasmtime::StoreLimits,
 }
 
@@ -93,7 +94,7 @@ impl CallState {
             retry: false,
             failed: false,
             savepoints: 0,
-            random: WasiRandomCtx::default(),
+            random: None,
             limits,
         }
     }
@@ -208,10 +209,10 @@ impl crate::bindings::aos::accounts::types::Host for CallState {}
 /// `wasi:random/random`: the CSPRNG behind key and token material, from wasmtime-wasi.
 impl wasmtime_wasi::p2::bindings::random::random::Host for CallState {
     fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
-        wasmtime_wasi::p2::bindings::random::random::Host::get_random_bytes(&mut self.random, len)
+        wasmtime_wasi::p2::bindings::random::random::Host::get_random_bytes(self.random.get_or_insert_with(WasiRandomCtx::default), len)
     }
 
     fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
-        wasmtime_wasi::p2::bindings::random::random::Host::get_random_u64(&mut self.random)
+        wasmtime_wasi::p2::bindings::random::random::Host::get_random_u64(self.random.get_or_insert_with(WasiRandomCtx::default))
     }
 }

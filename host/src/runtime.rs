@@ -178,6 +178,11 @@ impl Runtime {
         (store, ctx)
     }
 
+    /// A fresh instance of the engine in `store` (what every engine call starts with).
+    pub async fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<AccountEngine> {
+        self.pre.instantiate_async(store).await
+    }
+
     /// Ends one attempt: commits or rolls back its transaction and says what the caller gets.
     pub async fn settle<T>(
         &self,
