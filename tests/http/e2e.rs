@@ -228,7 +228,8 @@ async fn customer_journey_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_journey_on_postgres() {
     let Some(admin) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-        eprintln!("NOTE: PostgreSQL end-to-end test skipped: set TEST_POSTGRES_URL to run it");
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "NOTE: PostgreSQL end-to-end test skipped: set TEST_POSTGRES_URL to run it");
         return;
     };
     let schema = format!("e2e_{}", uuid::Uuid::new_v4().simple());

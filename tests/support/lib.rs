@@ -63,7 +63,12 @@ static SKIP_NOTICE: AtomicBool = AtomicBool::new(false);
 pub fn postgres_url() -> Option<String> {
     let url = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
     if url.is_none() && !SKIP_NOTICE.swap(true, Ordering::SeqCst) {
-        eprintln!("NOTE: PostgreSQL tests skipped: set TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them");
+        // Written to stderr directly: the test harness captures `eprintln!`, and this must be seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTE: PostgreSQL tests skipped: set TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them"
+        );
     }
     url
 }
