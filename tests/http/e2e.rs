@@ -214,6 +214,24 @@ async fn journey(database_url: Option<&str>) {
     let (_, after) = svc.call(Some(&key), "memory-pins/list_pins", json!({ "include_expired": true, "page": { "limit": 100 } })).await;
     assert_eq!(before["total"], after["total"]);
 
+    // The API key's use is recorded (time and count), as the server authenticated it.
+    let (_, keys) = svc.call(Some(&ann), "tenants/list_api_keys", json!({ "include_revoked": false, "page": { "limit": 10 } })).await;
+    let used = keys["items"].as_array().unwrap().iter().find(|k| k["key_prefix"] == json!(&key[..12])).expect("the key").clone();
+    assert!(used["total_requests"].as_i64().unwrap() >= 5, "{used}");
+    assert!(used["last_used_at"].is_i64(), "{used}");
+
+    // Request ids are echoed.
+    let response = svc.http.post(format!("{}/v1/accounts/get_support_contact", svc.base)).header("x-request-id", "req-e2e-1").send().await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "req-e2e-1");
+
+    // The command line administers the same database.
+    let listed = command(&svc._dir.0, database_url).args(["key", "list", &tenant]).output().unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "the bootstrap key and the owner's");
+    let refused = command(&svc._dir.0, database_url).args(["pin", "set", &tenant, "a/b", "{}"]).output().unwrap();
+    assert!(!refused.status.success());
+
     // Metrics count what happened.
     let metrics = svc.http.get(format!("{}/metrics", svc.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("account_engine_calls_total{operation=\"memory-pins.upsert_pin\"}"), "{metrics}");
