@@ -116,6 +116,8 @@ pub struct Runtime {
     db: Database,
     clock: Arc<dyn Clock>,
     config: RuntimeConfig,
+    /// The component's operations, for JSON calls (`engine::dynamic`); read on first use.
+    pub(crate) operations: std::sync::OnceLock<Vec<crate::engine::dynamic::Operation>>,
     _ticker: EpochTicker,
 }
 
@@ -132,7 +134,7 @@ impl Runtime {
         let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache_dir.as_deref())?;
         let pre = AccountEnginePre::new(linker.instantiate_pre(&component)?)?;
         let ticker = EpochTicker::start(&engine);
-        Ok(Runtime { engine, pre, linker, db, clock, config, _ticker: ticker })
+        Ok(Runtime { engine, pre, linker, db, clock, config, operations: std::sync::OnceLock::new(), _ticker: ticker })
     }
 
     pub fn database(&self) -> &Database {

@@ -33,8 +33,12 @@ pub struct Operation {
 }
 
 impl Runtime {
-    /// Every operation the component exports.
-    pub fn operations(&self) -> Vec<Operation> {
+    /// Every operation the component exports (read from its types once, then kept).
+    pub fn operations(&self) -> &[Operation] {
+        self.operations.get_or_init(|| self.read_operations())
+    }
+
+    fn read_operations(&self) -> Vec<Operation> {
         let component = self.pre.instance_pre().component();
         let engine = self.engine();
         let ty = component.component_type();
@@ -57,7 +61,7 @@ impl Runtime {
     pub async fn call_json(&self, caller: &Caller, interface: &str, operation: &str, args: &Value) -> Result<Value, EngineError> {
         let op = self
             .operations()
-            .into_iter()
+            .iter()
             .find(|o| o.interface == interface && o.name == operation.replace('_', "-"))
             .ok_or_else(|| engine_error(ErrorCode::NotFound, format!("no operation {interface}.{operation}")))?;
         let empty = Map::new();

@@ -35,8 +35,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(runtime: Runtime, auth: auth::AuthConfig, clock: Arc<dyn Clock>) -> Self {
         let operations = runtime.operations();
-        let openapi = openapi::document(&operations);
-        let operations = operations.into_iter().map(|o| (o.interface, o.name.replace('-', "_"))).collect();
+        let openapi = openapi::document(operations);
+        let operations = operations.iter().map(|o| (o.interface.clone(), o.name.replace('-', "_"))).collect();
         AppState { runtime, auth, clock, metrics: metrics::Metrics::default(), openapi, operations }
     }
 }
