@@ -66,6 +66,8 @@ pub struct CallState {
     /// the call must not commit. Later driver calls are refused.
     failed: bool,
     savepoints: u32,
+    /// The operation only reads (see [`crate::engine::is_read_only`]): its transaction is a read-only one.
+    read_only: bool,
     /// Created on first use: most calls need no randomness, and seeding a CSPRNG per call is not free.
     pub(crate) random: Option<WasiRandomCtx>,
     pub(crate) limits: wasmtime::StoreLimits,
@@ -94,6 +96,7 @@ impl CallState {
             retry: false,
             failed: false,
             savepoints: 0,
+            read_only: false,
             random: None,
             limits,
         }
@@ -101,6 +104,11 @@ impl CallState {
 
     pub fn backend(&self) -> Backend {
         self.db.backend()
+    }
+
+    /// Runs the call in a read-only transaction (set before the first statement).
+    pub fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
     }
 
     /// The call's transaction, begun on first use.
@@ -112,7 +120,7 @@ impl CallState {
             ));
         }
         if self.tx.is_none() {
-            match self.db.begin().await {
+            match self.db.begin(self.read_only).await {
                 Ok(tx) => self.tx = Some(tx),
                 Err(e) => return Err(self.fail(e)),
             }

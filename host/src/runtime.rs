@@ -27,6 +27,9 @@ pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE
 #[doc(hidden)]
 pub static ROGUE_GUEST_COMPONENT: &[u8] = include_bytes!(env!("ROGUE_GUEST_COMPONENT"));
 
+/// Linear memory kept mapped in a pooled slot between calls.
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+
 /// Epoch ticks: the granularity of the CPU deadline.
 const TICK: Duration = Duration::from_millis(5);
 
@@ -108,10 +111,36 @@ pub enum Settled<T> {
     Retry,
 }
 
+/// Where each engine interface's functions sit in the component, looked up once. A call loads only
+/// its own interface's functions: loading type-checks every function loaded, and doing that for all
+/// 49 exports on every call cost more than the rest of instantiation together.
+pub struct Exports {
+    pub accounts: crate::bindings::accounts::GuestIndices,
+    pub tenants: crate::bindings::tenants::GuestIndices,
+    pub memory_pins: crate::bindings::memory_pins::GuestIndices,
+    pub onboarding: crate::bindings::onboarding::GuestIndices,
+    pub lifecycle: crate::bindings::lifecycle::GuestIndices,
+}
+
+impl Exports {
+    fn new(pre: &wasmtime::component::InstancePre<CallState>) -> anyhow::Result<Self> {
+        use crate::bindings::{accounts, lifecycle, memory_pins, onboarding, tenants};
+        Ok(Exports {
+            accounts: accounts::GuestIndices::new(pre)?,
+            tenants: tenants::GuestIndices::new(pre)?,
+            memory_pins: memory_pins::GuestIndices::new(pre)?,
+            onboarding: onboarding::GuestIndices::new(pre)?,
+            lifecycle: lifecycle::GuestIndices::new(pre)?,
+        })
+    }
+}
+
 /// The process-wide runtime of the engine component.
 pub struct Runtime {
     engine: Engine,
+    /// Checked at startup: the component exports every function of the world with the right types.
     pub(crate) pre: AccountEnginePre<CallState>,
+    exports: Exports,
     linker: Linker<CallState>,
     db: Database,
     clock: Arc<dyn Clock>,
@@ -133,8 +162,9 @@ impl Runtime {
         AccountEngine::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
         let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache_dir.as_deref())?;
         let pre = AccountEnginePre::new(linker.instantiate_pre(&component)?)?;
+        let exports = Exports::new(pre.instance_pre())?;
         let ticker = EpochTicker::start(&engine);
-        Ok(Runtime { engine, pre, linker, db, clock, config, operations: std::sync::OnceLock::new(), _ticker: ticker })
+        Ok(Runtime { engine, pre, exports, linker, db, clock, config, operations: std::sync::OnceLock::new(), _ticker: ticker })
     }
 
     pub fn database(&self) -> &Database {
@@ -180,9 +210,14 @@ impl Runtime {
         (store, ctx)
     }
 
-    /// A fresh instance of the engine in `store` (what every engine call starts with).
-    pub async fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<AccountEngine> {
-        self.pre.instantiate_async(store).await
+    /// A fresh instance of the engine in `store` (what every engine call starts with); a call then loads
+    /// its interface's functions from it with [`Runtime::exports`].
+    pub async fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<wasmtime::component::Instance> {
+        self.pre.instance_pre().instantiate_async(store).await
+    }
+
+    pub fn exports(&self) -> &Exports {
+        &self.exports
     }
 
     /// Ends one attempt: commits or rolls back its transaction and says what the caller gets.
@@ -267,24 +302,28 @@ fn trap_error(trap: &wasmtime::Error) -> EngineError {
 
 /// Runs one engine call: a fresh store and instance per attempt, the deadline, the transaction, and
 /// retries after lost serialisation races. `$call` is the export call, using `$instance` (the typed
-/// bindings; with `raw`, the plain component instance), `$store` and `$ctx`.
+/// functions of `$interface`; with `raw`, the plain component instance), `$store` and `$ctx`; the
+/// operation's name says whether its transaction is read-only.
 #[macro_export]
 macro_rules! engine_call {
-    (raw $runtime:expr, $caller:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {
-        $crate::engine_call!(@run $runtime, $caller, st => $runtime.pre.instance_pre().instantiate_async(&mut st),
-            |$instance, $store, $ctx| $call)
+    (raw $runtime:expr, $caller:expr, $read_only:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {
+        $crate::engine_call!(@run $runtime, $caller, $read_only, st => $runtime.instantiate(&mut st), |$instance, $store, $ctx| $call)
     };
-    ($runtime:expr, $caller:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {
-        $crate::engine_call!(@run $runtime, $caller, st => $runtime.pre.instantiate_async(&mut st),
-            |$instance, $store, $ctx| $call)
+    ($runtime:expr, $caller:expr, $interface:ident, $operation:literal, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {
+        $crate::engine_call!(@run $runtime, $caller, $crate::engine::is_read_only(stringify!($interface), $operation), st => async {
+            let instance = $runtime.instantiate(&mut st).await?;
+            $runtime.exports().$interface.load(&mut st, &instance)
+        }, |$instance, $store, $ctx| $call)
     };
-    (@run $runtime:expr, $caller:expr, $st:ident => $instantiate:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {{
+    (@run $runtime:expr, $caller:expr, $read_only:expr, $st:ident => $instantiate:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {{
         let runtime: &$crate::runtime::Runtime = $runtime;
         let deadline = runtime.config().call_deadline;
+        let read_only: bool = $read_only;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let (mut $st, $ctx) = runtime.store($caller);
+            $st.data_mut().set_read_only(read_only);
             let run = async {
                 let $instance = $instantiate.await?;
                 let $store = &mut $st;
@@ -312,7 +351,13 @@ fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
         .total_tables(config.max_concurrent_calls * 2)
         .total_stacks(config.max_concurrent_calls)
         .max_memory_size(config.max_memory_bytes)
-        .max_unused_warm_slots(config.max_concurrent_calls.min(64));
+        .max_unused_warm_slots(config.max_concurrent_calls.min(64))
+        // A call touches a few hundred KiB of its instance's memory. Resetting a slot by rewriting the
+        // pages it touched (found with PAGEMAP_SCAN where the kernel has it) instead of unmapping them
+        // spares the next call the page faults of mapping them in again.
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
         .epoch_interruption(true)

@@ -24,11 +24,12 @@ pub fn invalid(message: impl Into<String>) -> DriverError {
 }
 
 /// Whether the error means "run the whole transaction again" (PostgreSQL serialisation failure or
-/// deadlock; SQLite busy).
+/// deadlock or lock memory exhausted; SQLite busy).
 pub fn is_retryable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => {
-            matches!(db.code().as_deref(), Some("40001") | Some("40P01") | Some("5") | Some("6") | Some("517"))
+            // 53200: PostgreSQL ran out of shared memory (predicate locks under load): it passes.
+            matches!(db.code().as_deref(), Some("40001") | Some("40P01") | Some("53200") | Some("5") | Some("6") | Some("517"))
         }
         _ => false,
     }
@@ -56,6 +57,10 @@ pub fn from_sqlx(e: &sqlx::Error) -> DriverError {
                     Some("23001") => conflict("the row can no longer be changed"),
                     // SQLite CHECK/RAISE(ABORT) from a trigger.
                     Some("1811") | Some("19") => conflict("the row can no longer be changed"),
+                    // PostgreSQL out of a resource (shared memory for locks, connections, disk).
+                    Some(code) if code.starts_with("53") => {
+                        driver_error(DriverErrorCode::Unavailable, "the database is short of resources; try again")
+                    }
                     _ => driver_error(DriverErrorCode::Backend, "the database refused the statement"),
                 },
             }

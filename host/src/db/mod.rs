@@ -81,7 +81,8 @@ pub enum Database {
 
 /// The transaction of one engine call.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>, OwnedMutexGuard<()>),
+    /// With the writer lock, unless the transaction only reads.
+    Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -136,12 +137,19 @@ impl Database {
         Ok(())
     }
 
-    /// Begins the transaction of an engine call.
-    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+    /// Begins the transaction of an engine call. A call that only reads gets a consistent snapshot
+    /// without the costs of serialisability: on PostgreSQL `REPEATABLE READ READ ONLY` (no predicate locks,
+    /// which concurrent serialisable readers otherwise pile up; the server refuses any write), on SQLite
+    /// a deferred transaction outside the writer lock (readers run beside the writer in WAL mode).
+    pub async fn begin(&self, read_only: bool) -> Result<Tx, sqlx::Error> {
         match self {
+            Database::Sqlite(pool, _) if read_only => Ok(Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?, None)),
             Database::Sqlite(pool, writer) => {
                 let guard = writer.clone().lock_owned().await;
-                Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, guard))
+                Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(guard)))
+            }
+            Database::Postgres(pool) if read_only => {
+                Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?))
             }
             Database::Postgres(pool) => Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?)),
         }

@@ -95,7 +95,7 @@ impl Host for CallState {
             None => sql!(self, |c| sqlx::query_as(concat!(
                 "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
                 "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3) ",
-                "ORDER BY u.email, u.id LIMIT $4"
+                "ORDER BY m.user_email, m.user_id LIMIT $4"
             ))
             .bind(&t)
             .bind(role)
@@ -107,7 +107,7 @@ impl Host for CallState {
                 sql!(self, |c| sqlx::query_as(concat!(
                     "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
                     "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3) ",
-                    "AND (u.email, u.id) > ($5, $6) ORDER BY u.email, u.id LIMIT $4"
+                    "AND (m.user_email, m.user_id) > ($5, $6) ORDER BY m.user_email, m.user_id LIMIT $4"
                 ))
                 .bind(&t)
                 .bind(role)
@@ -129,14 +129,22 @@ impl Host for CallState {
         status: Option<UserStatus>,
     ) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
-            "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3)"
-        ))
-        .bind(&t)
-        .bind(role)
-        .bind(status)
-        .fetch_one(c))?;
+        // Every membership has its user (a foreign key): without a status filter the memberships alone
+        // are counted, from an index.
+        let n: i64 = match status {
+            None => sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM tenant_memberships m WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2)")
+                .bind(&t)
+                .bind(role)
+                .fetch_one(c))?,
+            Some(status) => sql!(self, |c| sqlx::query_scalar(concat!(
+                "SELECT COUNT(*) FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
+                "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND u.status = $3"
+            ))
+            .bind(&t)
+            .bind(role)
+            .bind(status)
+            .fetch_one(c))?,
+        };
         Ok(n as u64)
     }
 
@@ -548,13 +556,14 @@ pub(crate) async fn insert_membership_row(
     role: Role,
     invited_by: Option<&Id>,
 ) -> Result<MembershipRecord, DriverError> {
-    if fetch_user(state, user).await?.is_none() {
+    let Some(member) = fetch_user(state, user).await? else {
         return Err(not_found("user"));
-    }
+    };
     let now = state.now;
+    // The member's e-mail is copied onto the membership: it is the list order (see fetch_users).
     let row: Option<MembershipRecord> = sql!(state, |c| sqlx::query_as(concat!(
-        "INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, invited_by) ",
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING ", crate::membership_columns!()
+        "INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, invited_by, user_email) ",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING ", crate::membership_columns!()
     ))
     .bind(Id::new())
     .bind(tenant)
@@ -562,6 +571,7 @@ pub(crate) async fn insert_membership_row(
     .bind(role)
     .bind(now)
     .bind(invited_by)
+    .bind(&member.email)
     .fetch_optional(c))?;
     row.ok_or_else(|| conflict("the user is already a member of this tenant"))
 }

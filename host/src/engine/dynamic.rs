@@ -82,7 +82,7 @@ impl Runtime {
             params.push(from_json(value, ty).map_err(|e| engine_error(ErrorCode::InvalidArgument, format!("{}: {e}", snake(name))))?);
         }
         let export = format!("{PACKAGE}/{interface}@{VERSION}");
-        engine_call!(raw self, caller, |instance, store, ctx| async {
+        engine_call!(raw self, caller, crate::engine::is_read_only(interface, operation), |instance, store, ctx| async {
             let mut params = params.clone();
             params[0] = context(&ctx);
             let iface = instance

@@ -9,26 +9,26 @@ pub struct Lifecycle<'a>(pub(crate) &'a Runtime);
 
 impl Lifecycle<'_> {
     pub async fn get_state(&self, caller: &Caller) -> Result<lifecycle::LifecycleState, EngineError> {
-        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_lifecycle().call_get_state(store, &ctx))
+        engine_call!(self.0, caller, lifecycle, "get-state", |guest, store, ctx| guest.call_get_state(store, &ctx))
     }
 
     pub async fn transition(&self, caller: &Caller, to_status: TenantStatus, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_lifecycle().call_transition(store, &ctx, to_status, reason))
+        engine_call!(self.0, caller, lifecycle, "transition", |guest, store, ctx| guest.call_transition(store, &ctx, to_status, reason))
     }
 
     pub async fn suspend(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_lifecycle().call_suspend(store, &ctx, reason))
+        engine_call!(self.0, caller, lifecycle, "suspend", |guest, store, ctx| guest.call_suspend(store, &ctx, reason))
     }
 
     pub async fn resume(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_lifecycle().call_resume(store, &ctx, reason))
+        engine_call!(self.0, caller, lifecycle, "resume", |guest, store, ctx| guest.call_resume(store, &ctx, reason))
     }
 
     pub async fn terminate(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_lifecycle().call_terminate(store, &ctx, reason))
+        engine_call!(self.0, caller, lifecycle, "terminate", |guest, store, ctx| guest.call_terminate(store, &ctx, reason))
     }
 
     pub async fn archive(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_lifecycle().call_archive(store, &ctx, reason))
+        engine_call!(self.0, caller, lifecycle, "archive", |guest, store, ctx| guest.call_archive(store, &ctx, reason))
     }
 }

@@ -10,6 +10,37 @@ pub mod tenants;
 
 use crate::runtime::Runtime;
 
+/// The operations that only read. Their calls run in a read-only transaction (see
+/// [`crate::db::Database::begin`]); on PostgreSQL the server refuses a write in one, so a wrong entry
+/// here fails loudly in the PostgreSQL suite rather than writing without serialisability. Operations that
+/// may write on the way (audit rows, usage periods rolled over, a first sign-in's user) are not here.
+const READ_ONLY_OPERATIONS: [(&str, &str); 18] = [
+    ("accounts", "list-projects"),
+    ("accounts", "get-project-detail"),
+    ("accounts", "list-users"),
+    ("accounts", "get-user-detail"),
+    ("accounts", "list-tenant-users"),
+    ("accounts", "get-billing-summary"),
+    ("accounts", "get-billing-invoices"),
+    ("accounts", "get-support-contact"),
+    ("accounts", "list-support-tickets"),
+    ("accounts", "list-invitations"),
+    ("tenants", "get-tenant"),
+    ("tenants", "get-tenant-by-slug"),
+    ("tenants", "list-api-keys"),
+    ("tenants", "get-usage-summary"),
+    ("tenants", "list-runs"),
+    ("memory-pins", "list-pins"),
+    ("onboarding", "get-state"),
+    ("lifecycle", "get-state"),
+];
+
+/// Whether an operation only reads. Names are the WIT names; `_` is read as `-` (Rust identifiers).
+pub fn is_read_only(interface: &str, operation: &str) -> bool {
+    let same = |a: &str, b: &str| a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y || (x == b'_' && y == b'-'));
+    READ_ONLY_OPERATIONS.iter().any(|(i, o)| same(interface, i) && same(operation, o))
+}
+
 impl Runtime {
     pub fn accounts(&self) -> accounts::Accounts<'_> {
         accounts::Accounts(self)

@@ -9,10 +9,10 @@ pub struct Onboarding<'a>(pub(crate) &'a Runtime);
 
 impl Onboarding<'_> {
     pub async fn get_state(&self, caller: &Caller) -> Result<onboarding::OnboardingStatus, EngineError> {
-        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_onboarding().call_get_state(store, &ctx))
+        engine_call!(self.0, caller, onboarding, "get-state", |guest, store, ctx| guest.call_get_state(store, &ctx))
     }
 
     pub async fn advance(&self, caller: &Caller, target: OnboardingState, trigger: &str) -> Result<onboarding::Transition, EngineError> {
-        engine_call!(self.0, caller, |instance, store, ctx| instance.aos_accounts_onboarding().call_advance(store, &ctx, target, trigger))
+        engine_call!(self.0, caller, onboarding, "advance", |guest, store, ctx| guest.call_advance(store, &ctx, target, trigger))
     }
 }

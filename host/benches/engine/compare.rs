@@ -1,0 +1,292 @@
+//! Component against native, per operation: each operation through the engine with a fresh sandboxed
+//! instance per call (as in production), and the same driver calls in the same order made directly on
+//! the host's driver implementation in one transaction (the physical limit of this design). The two are
+//! interleaved call by call, alternating which goes first, so that drift on a shared machine (WAL
+//! checkpoints, autovacuum, a neighbour's load) falls on both alike.
+
+use std::time::Duration;
+
+use account_host::Caller;
+use account_host::bindings::accounts_facade_driver::Host as Facade;
+use account_host::bindings::memory_pins_driver::{Host as Pins, MemoryAuditEntry};
+use account_host::bindings::onboarding_driver::Host as Onboarding;
+use account_host::bindings::tenant_driver::{AuditEntry, Host as TenantDriver, NewApiKey as NewKeyRow};
+use account_host::bindings::tenant_lifecycle_driver::Host as Lifecycle;
+use account_host::bindings::tenants::NewApiKey;
+use account_host::bindings::{Actor, IdentityPrincipal, MemoryAuditOperation, PageRequest, Role};
+use account_host::call::CallState;
+use sha2::{Digest, Sha256};
+
+use crate::setup::{Backend, commit, median, timed};
+
+pub const WARMUP: usize = 20;
+pub const ITERATIONS: usize = 300;
+/// Pins `c0`… that exist for `get pin` (written by the `upsert pin` round) and the peer.
+pub const PINS: usize = WARMUP + ITERATIONS;
+/// Members of the comparison tenant: a full first page of 50 and more behind it.
+pub const MEMBERS: u64 = 60;
+
+pub struct Comparison {
+    pub backend: &'static str,
+    pub operation: &'static str,
+    pub component: Duration,
+    pub native: Duration,
+}
+
+/// Runs `component(i)` and `native(i)` side by side and returns their medians.
+async fn side_by_side<C, CF, N, NF>(mut component: C, mut native: N) -> (Duration, Duration)
+where
+    C: FnMut(usize) -> CF,
+    CF: Future<Output = ()>,
+    N: FnMut(usize) -> NF,
+    NF: Future<Output = ()>,
+{
+    for i in 0..WARMUP {
+        component(i).await;
+        native(i).await;
+    }
+    let (mut c, mut n) = (Vec::with_capacity(ITERATIONS), Vec::with_capacity(ITERATIONS));
+    for i in WARMUP..WARMUP + ITERATIONS {
+        if i % 2 == 0 {
+            c.push(timed(component(i)).await);
+            n.push(timed(native(i)).await);
+        } else {
+            n.push(timed(native(i)).await);
+            c.push(timed(component(i)).await);
+        }
+    }
+    (median(c), median(n))
+}
+
+/// The comparison tenant of a backend: `MEMBERS` members and `PINS` pins `c0`…, written by the engine.
+pub struct Fixture {
+    pub tenant: String,
+}
+
+pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
+    let fixture = Fixture { tenant: b.tenant("bench").await };
+    let tenant = &fixture.tenant;
+    b.seed_users(&crate::setup::batch(), MEMBERS, Some(tenant)).await;
+    let sys = Caller::system(Some(tenant));
+    let mut rows = Vec::new();
+    let mut push = |operation, (component, native)| rows.push(Comparison { backend: b.name, operation, component, native });
+
+    let pins = b.runtime.memory_pins();
+    push(
+        "upsert pin",
+        side_by_side(
+            |i| {
+                let (pins, sys) = (&pins, &sys);
+                async move {
+                    pins.upsert_pin(sys, &format!("c{i}"), r#"{"step":1,"note":"benchmark"}"#, None, Some(3600)).await.unwrap();
+                }
+            },
+            |i| async move {
+                let mut s = b.native(tenant);
+                Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
+                let value = r#"{"note":"benchmark","step":1}"#;
+                let row = Pins::upsert_pin(&mut s, tenant.clone(), format!("n{i}"), value.into(), "api".into(), Some(3600)).await.unwrap();
+                let hash = hex(&Sha256::digest(value.as_bytes()))[..16].to_string();
+                Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Upsert, Some(hash))).await.unwrap();
+                commit(s).await;
+            },
+        )
+        .await,
+    );
+
+    push(
+        "get pin",
+        side_by_side(
+            |i| {
+                let (pins, sys) = (&pins, &sys);
+                async move {
+                    pins.get_pin(sys, &format!("c{}", i % PINS)).await.unwrap().expect("pin");
+                }
+            },
+            |i| async move {
+                let mut s = b.native(tenant);
+                Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
+                let row = Pins::get_pin(&mut s, tenant.clone(), format!("n{}", i % PINS)).await.unwrap().expect("pin");
+                Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Get, None)).await.unwrap();
+                commit(s).await;
+            },
+        )
+        .await,
+    );
+
+    let tenants = b.runtime.tenants();
+    push(
+        "check run quota",
+        side_by_side(
+            |_| {
+                let (tenants, sys) = (&tenants, &sys);
+                async move {
+                    assert!(tenants.check_run_quota(sys).await.unwrap().allowed);
+                }
+            },
+            |_| async move {
+                let mut s = b.native(tenant);
+                Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
+                TenantDriver::fetch_tenant_by_id(&mut s, tenant.clone()).await.unwrap().expect("tenant");
+                TenantDriver::count_running_runs(&mut s, tenant.clone()).await.unwrap();
+                commit(s).await;
+            },
+        )
+        .await,
+    );
+
+    let accounts = b.runtime.accounts();
+    let first_page = PageRequest { limit: 50, after: None };
+    push(
+        "list members page",
+        side_by_side(
+            |_| {
+                let (accounts, sys, page) = (&accounts, &sys, &first_page);
+                async move {
+                    assert_eq!(accounts.list_users(sys, None, None, page).await.unwrap().items.len(), 50);
+                }
+            },
+            |_| async move {
+                let mut s = b.native(tenant);
+                Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
+                let page = Facade::fetch_users(&mut s, tenant.clone(), None, None, PageRequest { limit: 50, after: None }).await.unwrap();
+                assert_eq!(page.items.len(), 50);
+                Facade::count_users(&mut s, tenant.clone(), None, None).await.unwrap();
+                commit(s).await;
+            },
+        )
+        .await,
+    );
+
+    push("accept invitation", accept_invitation(b, tenant).await);
+    push("create API key", create_api_key(b).await);
+    (fixture, rows)
+}
+
+/// Accepting an invitation as the invited, signed-in user. Each call needs a fresh invitation, made by
+/// the engine beforehand (untimed).
+async fn accept_invitation(b: &Backend, tenant: &str) -> (Duration, Duration) {
+    let users = b.seed_users(&crate::setup::batch(), 2 * (WARMUP + ITERATIONS) as u64, None).await;
+    let sys = Caller::system(Some(tenant));
+    let mut invitations = Vec::with_capacity(users.len());
+    for (_, email) in &users {
+        let created = b.runtime.accounts().invite_user(&sys, email, Role::Member).await.expect("invitation");
+        invitations.push((created.invitation.id, created.token));
+    }
+    let invitee = |k: usize| {
+        let (id, email) = &users[k];
+        Actor::Identity(IdentityPrincipal { external_id: format!("bench|{id}"), email: email.clone(), user_id: Some(id.clone()), name: None })
+    };
+    let (invitee, invitations) = (&invitee, &invitations);
+    side_by_side(
+        |i| async move {
+            let (id, token) = &invitations[2 * i];
+            let caller = Caller::new(invitee(2 * i), None);
+            assert!(b.runtime.accounts().accept_invitation(&caller, id, token).await.unwrap().accepted);
+        },
+        |i| async move {
+            let (id, token) = &invitations[2 * i + 1];
+            let Actor::Identity(who) = invitee(2 * i + 1) else { unreachable!() };
+            let user = who.user_id.clone().unwrap();
+            let mut s = CallState::new(b.db.clone(), &Actor::Identity(who), None, crate::setup::now(), wasmtime::StoreLimits::default());
+            let invitation = Facade::fetch_invitation_by_id_and_token(&mut s, id.clone(), hex(&Sha256::digest(token.as_bytes())))
+                .await
+                .unwrap()
+                .expect("invitation");
+            Lifecycle::fetch_tenant_status(&mut s, invitation.tenant_id.clone()).await.unwrap();
+            Facade::fetch_user_by_id(&mut s, user.clone()).await.unwrap().expect("user");
+            assert!(Facade::fetch_membership(&mut s, invitation.tenant_id.clone(), user.clone()).await.unwrap().is_none());
+            Facade::insert_membership(&mut s, invitation.tenant_id.clone(), user.clone(), invitation.role, invitation.invited_by.clone())
+                .await
+                .unwrap();
+            Facade::update_invitation_accepted(&mut s, invitation.tenant_id.clone(), invitation.id.clone()).await.unwrap();
+            TenantDriver::insert_audit_log(&mut s, AuditEntry {
+                tenant_id: Some(invitation.tenant_id.clone()), user_id: Some(user.clone()), api_key_id: None,
+                action: "accept_invitation".into(), resource_type: "invitation".into(), resource_id: Some(invitation.id.clone()),
+                actor: Some(format!("identity:bench|{user}")), old_value: None,
+                new_value: Some(format!(r#"{{"role":"member","user_id":"{user}"}}"#)), request_id: None,
+            })
+            .await
+            .unwrap();
+            commit(s).await;
+        },
+    )
+    .await
+}
+
+/// Creating an API key: status, tenant, key count, insert, audit, onboarding state. Keys count against
+/// the plan's limit, so a fresh tenant serves every 90 keys (made untimed, between calls).
+async fn create_api_key(b: &Backend) -> (Duration, Duration) {
+    let per_tenant = 45;
+    let mut tenants = Vec::new();
+    for _ in 0..(WARMUP + ITERATIONS).div_ceil(per_tenant) {
+        tenants.push(b.tenant("keys").await);
+    }
+    let tenants = &tenants;
+    let new_key = NewApiKey { name: "bench".into(), permissions: None, allowed_workers: None, expires_in_days: None, rate_limit_rpm: None, max_concurrent_runs: None };
+    let new_key = &new_key;
+    side_by_side(
+        |i| async move {
+            let caller = Caller::system(Some(&tenants[i / per_tenant]));
+            b.runtime.tenants().create_api_key(&caller, new_key).await.unwrap();
+        },
+        |i| async move {
+            let t = tenants[i / per_tenant].clone();
+            let mut s = b.native(&t);
+            Lifecycle::fetch_tenant_status(&mut s, t.clone()).await.unwrap();
+            TenantDriver::fetch_tenant_by_id(&mut s, t.clone()).await.unwrap().expect("tenant");
+            TenantDriver::count_active_api_keys(&mut s, t.clone()).await.unwrap();
+            let secret = format!("aos_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+            let key = TenantDriver::insert_api_key(&mut s, t.clone(), NewKeyRow {
+                user_id: None, name: "bench".into(), key_prefix: secret[..12].into(), key_hash: hex(&Sha256::digest(secret.as_bytes())),
+                permissions: vec!["run:*".into(), "read:*".into()], allowed_workers: None, expires_at: None, rate_limit_rpm: None,
+                max_concurrent_runs: None,
+            })
+            .await
+            .unwrap();
+            TenantDriver::insert_audit_log(&mut s, AuditEntry {
+                tenant_id: Some(t.clone()), user_id: None, api_key_id: None, action: "create_api_key".into(),
+                resource_type: "api_key".into(), resource_id: Some(key.id), actor: Some("system".into()), old_value: None,
+                new_value: Some(r#"{"name":"bench"}"#.into()), request_id: None,
+            })
+            .await
+            .unwrap();
+            Onboarding::fetch_onboarding_state(&mut s, t.clone()).await.unwrap();
+            commit(s).await;
+        },
+    )
+    .await
+}
+
+/// Get pin through the component 20,000 times, then natively 20,000 times: something to profile.
+pub async fn profile(b: &Backend) {
+    let tenant = b.tenant("profile").await;
+    let sys = Caller::system(Some(&tenant));
+    let pins = b.runtime.memory_pins();
+    pins.upsert_pin(&sys, "k", r#"{"step":1}"#, None, None).await.unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..20_000 {
+        pins.get_pin(&sys, "k").await.unwrap().expect("pin");
+    }
+    println!("component: {:?} per call", start.elapsed() / 20_000);
+    let start = std::time::Instant::now();
+    for _ in 0..20_000 {
+        let mut s = b.native(&tenant);
+        Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
+        let row = Pins::get_pin(&mut s, tenant.clone(), "k".into()).await.unwrap().expect("pin");
+        Pins::write_audit(&mut s, pin_audit(&tenant, &row.key, MemoryAuditOperation::Get, None)).await.unwrap();
+        commit(s).await;
+    }
+    println!("native: {:?} per call", start.elapsed() / 20_000);
+}
+
+fn pin_audit(tenant: &str, key: &str, operation: MemoryAuditOperation, hash: Option<String>) -> MemoryAuditEntry {
+    MemoryAuditEntry {
+        operation, tenant_id: tenant.into(), key: key.into(), success: true, agent_id: None, source: Some("api".into()),
+        cache_hit: false, error_message: None, old_value_hash: None, new_value_hash: hash, extra: None,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

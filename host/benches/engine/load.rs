@@ -1,0 +1,85 @@
+//! Throughput and latency under concurrency: `callers` tasks calling one operation through the engine
+//! as fast as they can for a fixed window, on PostgreSQL.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use account_host::Caller;
+use account_host::bindings::PageRequest;
+
+use crate::compare::PINS;
+use crate::setup::{Backend, percentile};
+
+/// The operations measured under load, named as the Python peer names them.
+pub const OPERATIONS: [&str; 4] = ["get_pin", "upsert_pin", "check_run_quota", "list_members"];
+
+#[derive(Clone, Debug)]
+pub struct Load {
+    pub operation: String,
+    pub callers: usize,
+    pub calls_per_second: f64,
+    pub median: Duration,
+    pub p95: Duration,
+}
+
+impl Load {
+    pub fn from_latencies(operation: &str, callers: usize, elapsed: Duration, mut latencies: Vec<Duration>) -> Load {
+        Load {
+            operation: operation.into(),
+            callers,
+            calls_per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+            median: percentile(&mut latencies, 0.5),
+            p95: percentile(&mut latencies, 0.95),
+        }
+    }
+}
+
+/// One engine call of `operation` by caller `caller`, its `n`th; the same keys as the peer's.
+async fn call(b: &Backend, sys: &Caller, operation: &str, caller: usize, n: usize) {
+    match operation {
+        "get_pin" => {
+            b.runtime.memory_pins().get_pin(sys, &format!("c{}", n % PINS)).await.unwrap().expect("pin");
+        }
+        "upsert_pin" => {
+            let key = format!("t{caller}-{}", n % 100);
+            b.runtime.memory_pins().upsert_pin(sys, &key, r#"{"step":1,"note":"benchmark"}"#, None, Some(3600)).await.unwrap();
+        }
+        "check_run_quota" => {
+            b.runtime.tenants().check_run_quota(sys).await.unwrap();
+        }
+        "list_members" => {
+            b.runtime.accounts().list_users(sys, None, None, &PageRequest { limit: 50, after: None }).await.unwrap();
+        }
+        other => unreachable!("no operation {other}"),
+    }
+}
+
+pub async fn run(b: Arc<Backend>, tenant: &str, operation: &'static str, callers: usize, window: Duration) -> Load {
+    // Warm every caller's path (connections, the instance pool) before the window opens.
+    let warm_until = Instant::now() + Duration::from_millis(300);
+    let stop = warm_until + window;
+    let mut tasks = tokio::task::JoinSet::new();
+    for caller in 0..callers {
+        let (b, tenant) = (b.clone(), tenant.to_string());
+        tasks.spawn(async move {
+            let sys = Caller::system(Some(&tenant));
+            let mut latencies = Vec::new();
+            let mut n = 0;
+            loop {
+                let start = Instant::now();
+                if start >= stop {
+                    break;
+                }
+                call(&b, &sys, operation, caller, n).await;
+                if start >= warm_until {
+                    latencies.push(start.elapsed());
+                }
+                n += 1;
+            }
+            latencies
+        });
+    }
+    let latencies = tasks.join_all().await.into_iter().flatten().collect();
+    // Calls that began inside the window count, so the window ends when the last of them ended.
+    Load::from_latencies(operation, callers, warm_until.elapsed(), latencies)
+}
