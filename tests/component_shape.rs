@@ -117,3 +117,20 @@ fn wasmtime_engine() -> wasmtime::Engine {
     config.wasm_component_model(true);
     wasmtime::Engine::new(&config).expect("engine")
 }
+
+/// Every operation marked read-only (run in a read-only transaction) is one the component exports: a
+/// misspelt entry would silently leave an operation serialisable, or mark nothing.
+#[tokio::test]
+async fn every_read_only_operation_is_an_export() {
+    let h = suite::Harness::sqlite().await;
+    let exported: Vec<(String, String)> = h.runtime.operations().iter().map(|o| (o.interface.clone(), o.name.clone())).collect();
+    for (interface, operation) in account_host::engine::READ_ONLY_OPERATIONS {
+        assert!(exported.iter().any(|(i, o)| i == interface && o == operation), "{interface}/{operation} is not an export");
+        assert!(account_host::engine::is_read_only(interface, operation));
+    }
+    assert!(account_host::engine::is_read_only("memory_pins", "list_pins"), "Rust names are accepted");
+    assert!(!account_host::engine::is_read_only("memory-pins", "get-pin"), "get pin writes its access log");
+    assert!(!account_host::engine::is_read_only("tenants", "check-run-quota"), "a quota check may roll a period over");
+    h.close().await;
+}
+

@@ -191,6 +191,18 @@ async fn users_memberships_and_profiles() {
         assert_eq!(bad.unwrap_err().code, DriverErrorCode::Invalid);
         let too_big = Facade::fetch_users(&mut s, t.clone(), None, None, page(5000, None)).await;
         assert_eq!(too_big.unwrap_err().code, DriverErrorCode::Invalid);
+        commit(s).await;
+
+        // The order is the membership's copy of the e-mail (an index serves every page); should an
+        // e-mail ever change, the copy follows it.
+        h.execute(&format!("UPDATE users SET email = 'yan@example.com' WHERE id = '{ann}'")).await;
+        let mut s = system(&h);
+        let all = Facade::fetch_users(&mut s, t.clone(), None, None, page(10, None)).await.unwrap();
+        let emails: Vec<_> = all.items.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(emails, ["bob@example.com", "cid@example.com", "yan@example.com"]);
+        let after_bob = Facade::fetch_users(&mut s, t.clone(), None, None, page(1, None)).await.unwrap();
+        let rest = Facade::fetch_users(&mut s, t.clone(), None, None, page(5, after_bob.next)).await.unwrap();
+        assert_eq!(rest.items.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(), ["cid@example.com", "yan@example.com"]);
 
         let detail = Facade::fetch_user_detail(&mut s, t.clone(), bob.clone()).await.unwrap().unwrap();
         assert_eq!((detail.role, detail.invited_by.as_deref()), (Role::Member, Some(ann.as_str())));

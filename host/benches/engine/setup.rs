@@ -98,9 +98,11 @@ impl Backend {
         on_pool!(&self.db, |p| sqlx::query(sql).bind(&t).bind(n as i64).bind(Ts(now())).execute(p).map_ok(drop)).expect("seeding pins");
     }
 
-    /// Refreshes the planner's statistics after bulk loads.
+    /// Refreshes the planner's statistics after bulk loads (and on PostgreSQL the visibility map, which
+    /// index-only scans rely on).
     pub async fn analyze(&self) {
-        on_pool!(&self.db, |p| sqlx::query("ANALYZE").execute(p).map_ok(drop)).expect("analyze");
+        let sql = if self.is_postgres() { "VACUUM ANALYZE" } else { "ANALYZE" };
+        on_pool!(&self.db, |p| sqlx::query(sql).execute(p).map_ok(drop)).expect("analyze");
     }
 }
 

@@ -14,7 +14,7 @@ use crate::runtime::Runtime;
 /// [`crate::db::Database::begin`]); on PostgreSQL the server refuses a write in one, so a wrong entry
 /// here fails loudly in the PostgreSQL suite rather than writing without serialisability. Operations that
 /// may write on the way (audit rows, usage periods rolled over, a first sign-in's user) are not here.
-const READ_ONLY_OPERATIONS: [(&str, &str); 18] = [
+pub const READ_ONLY_OPERATIONS: [(&str, &str); 18] = [
     ("accounts", "list-projects"),
     ("accounts", "get-project-detail"),
     ("accounts", "list-users"),
