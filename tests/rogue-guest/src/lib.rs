@@ -1,5 +1,6 @@
 //! A deliberately misbehaving guest: the host must refuse its cross-tenant driver calls and roll back
-//! everything it wrote, and a trap in the middle of its writes must leave nothing behind.
+//! everything it wrote, and a trap, a runaway loop or a memory hoard in the middle of its writes must
+//! leave nothing behind.
 
 wit_bindgen::generate!({
     path: ["../../wit", "wit"],
@@ -37,6 +38,25 @@ impl Guest for Rogue {
         upsert_pin(&own, "first", "{}", "rogue", None).map_err(|e| e.message)?;
         upsert_pin(&own, "second", "{}", "rogue", None).map_err(|e| e.message)?;
         core::arch::wasm32::unreachable()
+    }
+
+    fn write_then_spin(ctx: CallContext) -> Result<String, String> {
+        let own = ctx.tenant_id.unwrap_or_default();
+        upsert_pin(&own, "spun", "{}", "rogue", None).map_err(|e| e.message)?;
+        let mut n = 0u64;
+        loop {
+            n = core::hint::black_box(n.wrapping_add(1));
+        }
+    }
+
+    fn write_then_hoard_memory(ctx: CallContext) -> Result<String, String> {
+        let own = ctx.tenant_id.unwrap_or_default();
+        upsert_pin(&own, "hoarded", "{}", "rogue", None).map_err(|e| e.message)?;
+        let mut hoard: Vec<Vec<u8>> = Vec::new();
+        loop {
+            hoard.push(vec![1u8; 1 << 20]);
+            core::hint::black_box(&hoard);
+        }
     }
 }
 
