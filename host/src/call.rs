@@ -51,6 +51,15 @@ pub struct Outcome {
     pub failed: bool,
 }
 
+/// Statements run by drivers in this process (the benchmark checks that the component and the native
+/// path run the same ones).
+static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many driver statements this process has run.
+pub fn statements_run() -> u64 {
+    STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub struct CallState {
     db: Database,
     tx: Option<Tx>,
@@ -111,8 +120,9 @@ impl CallState {
         self.read_only = read_only;
     }
 
-    /// The call's transaction, begun on first use.
+    /// The call's transaction, begun on first use. Every statement of a driver goes through here.
     pub async fn tx(&mut self) -> Result<&mut Tx, DriverError> {
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.failed {
             return Err(driver_error(
                 DriverErrorCode::Backend,

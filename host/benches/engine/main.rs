@@ -137,8 +137,8 @@ fn print_comparison(report: &mut Report, rows: &[compare::Comparison]) {
         compare::ITERATIONS
     ));
     report.line("");
-    report.line("| backend | operation | component µs | native µs | ratio | target ≤ 1.10 |");
-    report.line("|---|---|---:|---:|---:|---|");
+    report.line("| backend | operation | statements | component µs | native µs | ratio | target ≤ 1.10 |");
+    report.line("|---|---|---:|---:|---:|---:|---|");
     let mut worst = 0f64;
     for r in rows {
         let ratio = r.component.as_secs_f64() / r.native.as_secs_f64();
@@ -147,7 +147,18 @@ fn print_comparison(report: &mut Report, rows: &[compare::Comparison]) {
             worst = worst.max(ratio);
         }
         let verdict = if judged { Report::verdict(ratio <= 1.10) } else { "(not a target)" };
-        report.line(format!("| {} | {} | {:.0} | {:.0} | {ratio:.2} | {verdict} |", r.backend, r.operation, micros(r.component), micros(r.native)));
+        // The same driver statements on both sides, or the row says so.
+        let statements = match r.statements {
+            (c, n) if c == n => c.to_string(),
+            (c, n) => format!("{c} vs {n} (differ)"),
+        };
+        report.line(format!(
+            "| {} | {} | {statements} | {:.0} | {:.0} | {ratio:.2} | {verdict} |",
+            r.backend,
+            r.operation,
+            micros(r.component),
+            micros(r.native)
+        ));
     }
     report.target("component / native ≤ 1.10 per operation (PostgreSQL, SQLite on disk)", format!("worst {worst:.2}"), worst <= 1.10);
 }
