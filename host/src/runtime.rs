@@ -27,7 +27,7 @@ pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE
 #[doc(hidden)]
 pub static ROGUE_GUEST_COMPONENT: &[u8] = include_bytes!(env!("ROGUE_GUEST_COMPONENT"));
 
-/// Linear memory kept mapped in a pooled slot between calls.
+/// Linear memory kept mapped in a pooled slot between calls (where PAGEMAP_SCAN is available).
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
 /// Epoch ticks: the granularity of the CPU deadline.
@@ -342,6 +342,20 @@ macro_rules! engine_call {
 }
 
 fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
+    // A call touches a few hundred KiB of its instance's memory. Resetting a slot by rewriting only the
+    // pages it touched (found with PAGEMAP_SCAN, Linux 6.7+) instead of unmapping them spares the next
+    // call the page faults of mapping them in again. Without PAGEMAP_SCAN, keeping memory resident means
+    // rewriting all of it on every call, so the slot is unmapped as before.
+    match Engine::new(&wasm_config(config, true)) {
+        Ok(engine) => Ok(engine),
+        Err(e) => {
+            tracing::debug!(error = %e, "PAGEMAP_SCAN is not available; pooled memory is reset by unmapping");
+            Ok(Engine::new(&wasm_config(config, false))?)
+        }
+    }
+}
+
+fn wasm_config(config: &RuntimeConfig, pagemap_scan: bool) -> Config {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(config.max_concurrent_calls)
         // The component is one core module with one memory, plus the small adapter modules
@@ -351,13 +365,12 @@ fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
         .total_tables(config.max_concurrent_calls * 2)
         .total_stacks(config.max_concurrent_calls)
         .max_memory_size(config.max_memory_bytes)
-        .max_unused_warm_slots(config.max_concurrent_calls.min(64))
-        // A call touches a few hundred KiB of its instance's memory. Resetting a slot by rewriting the
-        // pages it touched (found with PAGEMAP_SCAN where the kernel has it) instead of unmapping them
-        // spares the next call the page faults of mapping them in again.
-        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-        .table_keep_resident(64 << 10)
-        .pagemap_scan(wasmtime::Enabled::Auto);
+        .max_unused_warm_slots(config.max_concurrent_calls.min(64));
+    if pagemap_scan {
+        pool.pagemap_scan(wasmtime::Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(64 << 10);
+    }
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
         // Explicit bounds checks instead of guard pages and signal handlers. With guard pages, every
@@ -370,7 +383,7 @@ fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
         .signals_based_traps(false)
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Ok(Engine::new(&wasm)?)
+    wasm
 }
 
 /// Compiles the component, or loads it from the cache when this exact component was compiled before by
