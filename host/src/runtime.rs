@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
 
-use crate::bindings::{AccountEngine, AccountEnginePre, Actor, CallContext, EngineError, EngineSettings, ErrorCode};
+use crate::bindings::{AccountEngine, Actor, CallContext, EngineError, EngineSettings, ErrorCode};
 use crate::call::CallState;
 use crate::clock::{Clock, SystemClock};
 use crate::db::Database;
@@ -111,9 +111,10 @@ pub enum Settled<T> {
     Retry,
 }
 
-/// Where each engine interface's functions sit in the component, looked up once. A call loads only
-/// its own interface's functions: loading type-checks every function loaded, and doing that for all
-/// 49 exports on every call cost more than the rest of instantiation together.
+/// Where each engine interface's functions sit in the component, looked up once at startup (a missing
+/// export fails there). A call loads only its own interface's functions: loading type-checks every
+/// function loaded, and doing that for all 49 exports on every call cost more than the rest of
+/// instantiation together.
 pub struct Exports {
     pub accounts: crate::bindings::accounts::GuestIndices,
     pub tenants: crate::bindings::tenants::GuestIndices,
@@ -138,8 +139,7 @@ impl Exports {
 /// The process-wide runtime of the engine component.
 pub struct Runtime {
     engine: Engine,
-    /// Checked at startup: the component exports every function of the world with the right types.
-    pub(crate) pre: AccountEnginePre<CallState>,
+    pre: InstancePre<CallState>,
     exports: Exports,
     linker: Linker<CallState>,
     db: Database,
@@ -161,8 +161,8 @@ impl Runtime {
         let mut linker = Linker::<CallState>::new(&engine);
         AccountEngine::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
         let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache_dir.as_deref())?;
-        let pre = AccountEnginePre::new(linker.instantiate_pre(&component)?)?;
-        let exports = Exports::new(pre.instance_pre())?;
+        let pre = linker.instantiate_pre(&component)?;
+        let exports = Exports::new(&pre)?;
         let ticker = EpochTicker::start(&engine);
         Ok(Runtime { engine, pre, exports, linker, db, clock, config, operations: std::sync::OnceLock::new(), _ticker: ticker })
     }
@@ -213,11 +213,16 @@ impl Runtime {
     /// A fresh instance of the engine in `store` (what every engine call starts with); a call then loads
     /// its interface's functions from it with [`Runtime::exports`].
     pub async fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<wasmtime::component::Instance> {
-        self.pre.instance_pre().instantiate_async(store).await
+        self.pre.instantiate_async(store).await
     }
 
     pub fn exports(&self) -> &Exports {
         &self.exports
+    }
+
+    /// The compiled engine component.
+    pub fn component(&self) -> &Component {
+        self.pre.component()
     }
 
     /// Ends one attempt: commits or rolls back its transaction and says what the caller gets.

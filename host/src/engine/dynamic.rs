@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Number, Value};
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
-use wasmtime::component::{Type, Val};
+use wasmtime::component::{ComponentExportIndex, Type, Val};
 
 use crate::bindings::{Actor, CallContext, EngineError, ErrorCode};
 use crate::engine_call;
@@ -30,6 +30,8 @@ pub struct Operation {
     pub params: Vec<(String, Type)>,
     /// The `ok` type of the result (none for `result<_, engine-error>`).
     pub ok: Option<Type>,
+    /// Where the function sits in the component (looked up once, not by name on every call).
+    index: ComponentExportIndex,
 }
 
 impl Runtime {
@@ -39,7 +41,7 @@ impl Runtime {
     }
 
     fn read_operations(&self) -> Vec<Operation> {
-        let component = self.pre.instance_pre().component();
+        let component = self.component();
         let engine = self.engine();
         let ty = component.component_type();
         let mut operations = Vec::new();
@@ -48,9 +50,12 @@ impl Runtime {
                 continue;
             };
             let ComponentItem::ComponentInstance(instance) = export.ty else { continue };
+            let Some(interface_index) = component.get_export_index(None, name) else { continue };
             for (function, item) in instance.exports(engine) {
-                if let ComponentItem::ComponentFunc(func) = item.ty {
-                    operations.push(operation(interface, function, &func));
+                if let (ComponentItem::ComponentFunc(func), Some(index)) =
+                    (item.ty, component.get_export_index(Some(&interface_index), function))
+                {
+                    operations.push(operation(interface, function, &func, index));
                 }
             }
         }
@@ -81,17 +86,10 @@ impl Runtime {
             let value = args.get(&snake(name)).unwrap_or(&Value::Null);
             params.push(from_json(value, ty).map_err(|e| engine_error(ErrorCode::InvalidArgument, format!("{}: {e}", snake(name))))?);
         }
-        let export = format!("{PACKAGE}/{interface}@{VERSION}");
-        engine_call!(raw self, caller, crate::engine::is_read_only(interface, operation), |instance, store, ctx| async {
+        engine_call!(raw self, caller, crate::engine::is_read_only(&op.interface, &op.name), |instance, store, ctx| async {
             let mut params = params.clone();
             params[0] = context(&ctx);
-            let iface = instance
-                .get_export_index(&mut *store, None, &export)
-                .ok_or_else(|| wasmtime::Error::msg("missing interface"))?;
-            let index = instance
-                .get_export_index(&mut *store, Some(&iface), &op.name)
-                .ok_or_else(|| wasmtime::Error::msg("missing function"))?;
-            let func = instance.get_func(&mut *store, index).ok_or_else(|| wasmtime::Error::msg("not a function"))?;
+            let func = instance.get_func(&mut *store, op.index).ok_or_else(|| wasmtime::Error::msg("not a function"))?;
             let mut results = [Val::Bool(false)];
             func.call_async(&mut *store, &params, &mut results).await?;
             wasmtime::Result::Ok(match &results[0] {
@@ -103,13 +101,13 @@ impl Runtime {
     }
 }
 
-fn operation(interface: &str, name: &str, func: &ComponentFunc) -> Operation {
+fn operation(interface: &str, name: &str, func: &ComponentFunc, index: ComponentExportIndex) -> Operation {
     let params = func.params().skip(1).map(|(n, t)| (n.to_string(), t)).collect();
     let ok = func.results().next().and_then(|r| match r {
         Type::Result(r) => r.ok(),
         _ => None,
     });
-    Operation { interface: interface.to_string(), name: name.to_string(), params, ok }
+    Operation { interface: interface.to_string(), name: name.to_string(), params, ok, index }
 }
 
 /// WIT names are kebab-case; JSON names are snake_case.
