@@ -122,13 +122,13 @@ impl CallState {
 
     /// The call's transaction, begun on first use. Every statement of a driver goes through here.
     pub async fn tx(&mut self) -> Result<&mut Tx, DriverError> {
-        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.failed {
             return Err(driver_error(
                 DriverErrorCode::Backend,
                 "an earlier statement of this call failed; its transaction will be rolled back",
             ));
         }
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.tx.is_none() {
             match self.db.begin(self.read_only).await {
                 Ok(tx) => self.tx = Some(tx),

@@ -40,9 +40,14 @@ struct KeyRecord {
     permissions_json: String,
 }
 
+/// Lower-case hex SHA-256, the form in which key and token secrets are stored (as the engine computes it).
+pub fn sha256_hex(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The key with this secret, if it is active, unrevoked and unexpired at `now`; its use is counted.
 pub async fn api_key(db: &Database, secret: &str, now: i64) -> Result<Option<KeyPrincipal>, sqlx::Error> {
-    let hash: String = Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = sha256_hex(secret);
     let record: Option<KeyRecord> = on_pool!(db, |p| sqlx::query_as(
         "SELECT id, tenant_id, permissions_json FROM api_keys WHERE key_hash = $1 AND status = 'active' \
          AND revoked_at IS NULL AND is_frozen = false AND (expires_at IS NULL OR expires_at > $2)"

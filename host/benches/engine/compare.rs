@@ -15,7 +15,7 @@ use account_host::bindings::tenant_lifecycle_driver::Host as Lifecycle;
 use account_host::bindings::tenants::NewApiKey;
 use account_host::bindings::{Actor, IdentityPrincipal, MemoryAuditOperation, PageRequest, Role};
 use account_host::call::CallState;
-use sha2::{Digest, Sha256};
+use account_host::identity::sha256_hex;
 
 use crate::setup::{Backend, commit, median, timed};
 
@@ -111,7 +111,7 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
                 Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
                 let value = r#"{"note":"benchmark","step":1}"#;
                 let row = Pins::upsert_pin(&mut s, tenant.clone(), format!("n{i}"), value.into(), "api".into(), Some(3600)).await.unwrap();
-                let hash = hex(&Sha256::digest(value.as_bytes()))[..16].to_string();
+                let hash = sha256_hex(value)[..16].to_string();
                 Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Upsert, Some(hash))).await.unwrap();
                 commit(s).await;
             },
@@ -214,7 +214,7 @@ async fn accept_invitation(b: &Backend, tenant: &str) -> SideBySide {
             let Actor::Identity(who) = invitee(2 * i + 1) else { unreachable!() };
             let user = who.user_id.clone().unwrap();
             let mut s = CallState::new(b.db.clone(), &Actor::Identity(who), None, crate::setup::now(), wasmtime::StoreLimits::default());
-            let invitation = Facade::fetch_invitation_by_id_and_token(&mut s, id.clone(), hex(&Sha256::digest(token.as_bytes())))
+            let invitation = Facade::fetch_invitation_by_id_and_token(&mut s, id.clone(), sha256_hex(token))
                 .await
                 .unwrap()
                 .expect("invitation");
@@ -263,7 +263,7 @@ async fn create_api_key(b: &Backend) -> SideBySide {
             TenantDriver::count_active_api_keys(&mut s, t.clone()).await.unwrap();
             let secret = format!("aos_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
             let key = TenantDriver::insert_api_key(&mut s, t.clone(), NewKeyRow {
-                user_id: None, name: "bench".into(), key_prefix: secret[..12].into(), key_hash: hex(&Sha256::digest(secret.as_bytes())),
+                user_id: None, name: "bench".into(), key_prefix: secret[..12].into(), key_hash: sha256_hex(&secret),
                 permissions: vec!["run:*".into(), "read:*".into()], allowed_workers: None, expires_at: None, rate_limit_rpm: None,
                 max_concurrent_runs: None,
             })
@@ -344,6 +344,3 @@ fn pin_audit(tenant: &str, key: &str, operation: MemoryAuditOperation, hash: Opt
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

@@ -137,8 +137,7 @@ pub async fn timed<F: std::future::Future<Output = ()>>(f: F) -> Duration {
 }
 
 pub fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
+    percentile(&mut times, 0.5)
 }
 
 pub fn percentile(times: &mut [Duration], p: f64) -> Duration {
