@@ -33,10 +33,13 @@ fn main() -> anyhow::Result<()> {
     };
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
 
-    for (package, artifact, env_name, published) in [
-        (GUEST_PACKAGE, GUEST_ARTIFACT, "ACCOUNT_ENGINE_COMPONENT", true),
-        (ROGUE_PACKAGE, ROGUE_ARTIFACT, "ROGUE_GUEST_COMPONENT", false),
-    ] {
+    // The rogue guest only for the test suite (feature `rogue-guest`), never in the library users embed.
+    let rogue = std::env::var_os("CARGO_FEATURE_ROGUE_GUEST").is_some();
+    let mut components = vec![(GUEST_PACKAGE, GUEST_ARTIFACT, "ACCOUNT_ENGINE_COMPONENT", true)];
+    if rogue {
+        components.push((ROGUE_PACKAGE, ROGUE_ARTIFACT, "ROGUE_GUEST_COMPONENT", false));
+    }
+    for (package, artifact, env_name, published) in components {
         let core = build_core_module(&workspace, &target_dir, package, artifact)?;
         let component = componentize(&core).with_context(|| format!("turning {package} into a component"))?;
         let embedded = out_dir.join(format!("{package}.wasm"));

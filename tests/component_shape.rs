@@ -18,18 +18,18 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(
         import_names,
         [
-            "aos:accounts/accounts-facade-driver@0.1.0",
-            "aos:accounts/memory-pins-driver@0.1.0",
-            "aos:accounts/onboarding-driver@0.1.0",
-            "aos:accounts/tenant-driver@0.1.0",
-            "aos:accounts/tenant-lifecycle-driver@0.1.0",
-            "aos:accounts/types@0.1.0",
-            "aos:accounts/user-write-driver@0.1.0",
+            "aos:accounts/accounts-facade-driver@0.2.0",
+            "aos:accounts/memory-pins-driver@0.2.0",
+            "aos:accounts/onboarding-driver@0.2.0",
+            "aos:accounts/tenant-driver@0.2.0",
+            "aos:accounts/tenant-lifecycle-driver@0.2.0",
+            "aos:accounts/types@0.2.0",
+            "aos:accounts/user-write-driver@0.2.0",
             "wasi:random/random@0.2.0",
         ]
     );
     // The types interface carries only types: no function reaches the host through it.
-    assert!(find(&imports, "aos:accounts/types@0.1.0").functions.is_empty());
+    assert!(find(&imports, "aos:accounts/types@0.2.0").functions.is_empty());
     // Randomness for key and token material, nothing else of WASI (the component imports only the
     // functions it calls).
     let random = find(&imports, "wasi:random/random@0.2.0");
@@ -49,21 +49,21 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(
         export_names,
         [
-            "aos:accounts/accounts@0.1.0",
-            "aos:accounts/lifecycle@0.1.0",
-            "aos:accounts/memory-pins@0.1.0",
-            "aos:accounts/onboarding@0.1.0",
-            "aos:accounts/tenants@0.1.0",
+            "aos:accounts/accounts@0.2.0",
+            "aos:accounts/lifecycle@0.2.0",
+            "aos:accounts/memory-pins@0.2.0",
+            "aos:accounts/onboarding@0.2.0",
+            "aos:accounts/tenants@0.2.0",
         ]
     );
     let operations: usize = exports.iter().map(|s| s.functions.len()).sum();
     // The seed's 48 engine operations, plus `revoke-invitation`.
     assert_eq!(operations, 49);
-    assert_eq!(find(&exports, "aos:accounts/accounts@0.1.0").functions.len(), 19);
-    assert_eq!(find(&exports, "aos:accounts/tenants@0.1.0").functions.len(), 17);
-    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.1.0").functions.len(), 5);
-    assert_eq!(find(&exports, "aos:accounts/onboarding@0.1.0").functions.len(), 2);
-    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.1.0").functions.len(), 6);
+    assert_eq!(find(&exports, "aos:accounts/accounts@0.2.0").functions.len(), 19);
+    assert_eq!(find(&exports, "aos:accounts/tenants@0.2.0").functions.len(), 17);
+    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.2.0").functions.len(), 5);
+    assert_eq!(find(&exports, "aos:accounts/onboarding@0.2.0").functions.len(), 2);
+    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.2.0").functions.len(), 6);
 }
 
 #[test]
@@ -80,20 +80,21 @@ fn the_published_component_file_is_the_embedded_one() {
 #[test]
 fn the_contract_holds_every_driver_method_and_engine_operation() {
     let contract = contract_functions();
-    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.1.0")].len();
-    assert_eq!(count("accounts-facade-driver"), 29);
-    assert_eq!(count("tenant-driver"), 22);
-    assert_eq!(count("memory-pins-driver"), 6);
+    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.2.0")].len();
+    assert_eq!(count("accounts-facade-driver"), 30);
+    assert_eq!(count("tenant-driver"), 23);
+    assert_eq!(count("memory-pins-driver"), 7);
     assert_eq!(count("onboarding-driver"), 3);
     assert_eq!(count("tenant-lifecycle-driver"), 2);
     assert_eq!(count("user-write-driver"), 3);
-    // The seed's 63 driver methods, plus `update-invitation-revoked` and `fetch-activation-evidence`.
+    // The seed's 63 driver methods, plus `update-invitation-revoked` and `fetch-activation-evidence`, and
+    // (0.2.0) `count-owned-tenants`, `count-running-runs-for-key` and `fetch-pin-storage`.
     let drivers = ["accounts-facade-driver", "tenant-driver", "memory-pins-driver", "onboarding-driver", "tenant-lifecycle-driver", "user-write-driver"];
-    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 65);
+    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 68);
     // The seed's 48 engine operations, plus `revoke-invitation`.
     let engine = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle"];
     assert_eq!(engine.iter().map(|d| count(d)).sum::<usize>(), 49);
-    assert!(contract["aos:accounts/types@0.1.0"].is_empty());
+    assert!(contract["aos:accounts/types@0.2.0"].is_empty());
 }
 
 /// Functions of every interface of the `aos:accounts` package, read from `wit/`.

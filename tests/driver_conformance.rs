@@ -35,6 +35,7 @@ fn identity(external_id: &str, user_id: Option<&str>) -> Actor {
         email: format!("{external_id}@example.com"),
         user_id: user_id.map(str::to_string),
         name: None,
+        email_verified: true,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use account_host::bindings::{ErrorCode, OnboardingState, PageRequest, Role, TenantStatus};
 use account_host::{Runtime, Settings};
-use suite::{Harness, SECOND, T0, api_key, each_backend, expect_code, operator, page, test_config};
+use suite::{Harness, SECOND, T0, api_key, each_backend, expect_code, key_caller, operator, page, test_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_pins() {
@@ -109,8 +109,11 @@ async fn onboarding() {
             name: "sdk".into(), permissions: None, allowed_workers: None, expires_in_days: None, rate_limit_rpm: None, max_concurrent_runs: None,
         }).await.unwrap();
         assert_eq!(ob.get_state(&owner).await.unwrap().state, OnboardingState::ApiKeyCreated);
-        // The SDK's handshake, made with the key.
-        let sdk = api_key(&t, &key.api_key.id, &["run:*", "read:*"]);
+        // The SDK's handshake, made with the key (its default scopes hold `onboarding:write`); `read:*` alone
+        // never grants a write.
+        let reader = api_key(&t, &key.api_key.id, &["run:*", "read:*"]);
+        expect_code(ob.advance(&reader, OnboardingState::SdkConnected, "first_sdk_handshake").await, ErrorCode::Forbidden);
+        let sdk = key_caller(&h, &key.key).await.expect("the key resolves");
         ob.advance(&sdk, OnboardingState::SdkConnected, "first_sdk_handshake").await.unwrap();
         expect_code(ob.advance(&sdk, OnboardingState::Complete, "done").await, ErrorCode::Forbidden);
         let missing = expect_code(ob.advance(&op, OnboardingState::Complete, "finalize").await, ErrorCode::ActivationIncomplete);

@@ -86,7 +86,7 @@ async fn api_keys() {
         let created = ten.create_api_key(&owner, &NewApiKey { expires_in_days: Some(30), ..key("ci") }).await.unwrap();
         assert!(created.key.starts_with("aos_") && created.key.len() == 47, "{}", created.key);
         assert_eq!(created.api_key.key_prefix, created.key[..12]);
-        assert_eq!(created.api_key.permissions, ["run:*", "read:*"]);
+        assert_eq!(created.api_key.permissions, ["run:*", "read:*", "onboarding:write"]);
         assert_eq!(created.api_key.expires_at, Some(T0 + 30 * DAY));
         // Only the hash is kept, and the creation is audited and counts as onboarding evidence.
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM api_keys WHERE key_hash = '{}'", created.key)).await, 0);
@@ -98,9 +98,11 @@ async fn api_keys() {
         expect_code(ten.create_api_key(&owner, &key("")).await, ErrorCode::InvalidArgument);
         expect_code(ten.create_api_key(&owner, &NewApiKey { expires_in_days: Some(0), ..key("x") }).await, ErrorCode::InvalidArgument);
         expect_code(ten.create_api_key(&owner, &NewApiKey { rate_limit_rpm: Some(1001), ..key("x") }).await, ErrorCode::InvalidArgument);
-        // A key with `keys:create` may mint keys; the default scopes may not.
+        // A key with `keys:create` may mint keys, but only with what it holds itself; the default scopes
+        // may not mint at all.
         let minting = api_key(&t, &created.api_key.id, &["keys:create"]);
-        ten.create_api_key(&minting, &key("from a key")).await.unwrap();
+        ten.create_api_key(&minting, &NewApiKey { permissions: Some(vec!["keys:create".into()]), ..key("from a key") }).await.unwrap();
+        expect_code(ten.create_api_key(&minting, &key("defaults are more than it holds")).await, ErrorCode::Forbidden);
         expect_code(ten.create_api_key(&api_key(&t, &created.api_key.id, &["run:*", "read:*"]), &key("no")).await, ErrorCode::Forbidden);
 
         // The plan's quota: 5 active keys on free.

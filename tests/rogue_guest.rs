@@ -38,7 +38,7 @@ async fn attack(h: &Harness, caller: &Caller, export: &str, victim: Option<&str>
 
 fn customer(tenant: &str) -> Caller {
     Caller::new(
-        Actor::Identity(IdentityPrincipal { external_id: "ext-rogue".into(), email: "r@example.com".into(), user_id: None, name: None }),
+        Actor::Identity(IdentityPrincipal { external_id: "ext-rogue".into(), email: "r@example.com".into(), user_id: None, name: None, email_verified: true }),
         Some(tenant),
     )
 }

@@ -3,7 +3,7 @@
 //! role or scopes, checks the permission the operation needs, and applies the lifecycle gate
 //! (domain.md §3.7.1: suspended tenants read but do not write; terminated and archived do neither).
 
-use crate::aos::accounts::types::{Actor, CallContext, ErrorCode, Role, TenantStatus};
+use crate::aos::accounts::types::{Actor, ApiKeyPrincipal, CallContext, ErrorCode, Role, TenantStatus, UserStatus};
 use crate::accounts_facade_driver as facade;
 use crate::error::{Result, err, forbidden, invalid, not_found};
 use crate::tenant_lifecycle_driver as lifecycle;
@@ -87,30 +87,233 @@ pub fn status_name(status: TenantStatus) -> &'static str {
     }
 }
 
-/// The least role that holds a permission (the membership predicates of domain.md §1.3).
-fn least_role(permission: &str) -> Role {
-    match permission {
-        "roles:manage" => Role::Owner,
-        "users:manage" | "invitations:manage" | "keys:create" | "keys:read" | "keys:revoke" | "billing:read"
-        | "memory_pin:admin" => Role::Admin,
-        "run:write" | "memory_pin:write" | "memory_pin:delete" => Role::Member,
-        _ => Role::Viewer,
+/// Every permission an operation can require. A closed set: a new operation names one of these (the
+/// compiler refuses anything else), and a new permission cannot compile without a decision about the least
+/// role that holds it, whether it only reads, and whether a key may hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    TenantRead,
+    /// Platform writes on the tenant row (plan); operators and the system only in practice.
+    TenantWrite,
+    UsersRead,
+    UsersManage,
+    RolesManage,
+    InvitationsRead,
+    InvitationsManage,
+    KeysCreate,
+    KeysRead,
+    KeysRevoke,
+    BillingRead,
+    LifecycleRead,
+    OnboardingRead,
+    OnboardingWrite,
+    ProfileRead,
+    RunRead,
+    RunWrite,
+    SupportRead,
+    SupportWrite,
+    UsageRead,
+    MemoryPinRead,
+    MemoryPinWrite,
+    MemoryPinDelete,
+    MemoryPinAdmin,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 24] = [
+        Permission::TenantRead,
+        Permission::TenantWrite,
+        Permission::UsersRead,
+        Permission::UsersManage,
+        Permission::RolesManage,
+        Permission::InvitationsRead,
+        Permission::InvitationsManage,
+        Permission::KeysCreate,
+        Permission::KeysRead,
+        Permission::KeysRevoke,
+        Permission::BillingRead,
+        Permission::LifecycleRead,
+        Permission::OnboardingRead,
+        Permission::OnboardingWrite,
+        Permission::ProfileRead,
+        Permission::RunRead,
+        Permission::RunWrite,
+        Permission::SupportRead,
+        Permission::SupportWrite,
+        Permission::UsageRead,
+        Permission::MemoryPinRead,
+        Permission::MemoryPinWrite,
+        Permission::MemoryPinDelete,
+        Permission::MemoryPinAdmin,
+    ];
+
+    /// The scope string naming exactly this permission (`family:action`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::TenantRead => "tenant:read",
+            Permission::TenantWrite => "tenant:write",
+            Permission::UsersRead => "users:read",
+            Permission::UsersManage => "users:manage",
+            Permission::RolesManage => "roles:manage",
+            Permission::InvitationsRead => "invitations:read",
+            Permission::InvitationsManage => "invitations:manage",
+            Permission::KeysCreate => "keys:create",
+            Permission::KeysRead => "keys:read",
+            Permission::KeysRevoke => "keys:revoke",
+            Permission::BillingRead => "billing:read",
+            Permission::LifecycleRead => "lifecycle:read",
+            Permission::OnboardingRead => "onboarding:read",
+            Permission::OnboardingWrite => "onboarding:write",
+            Permission::ProfileRead => "profile:read",
+            Permission::RunRead => "run:read",
+            Permission::RunWrite => "run:write",
+            Permission::SupportRead => "support:read",
+            Permission::SupportWrite => "support:write",
+            Permission::UsageRead => "usage:read",
+            Permission::MemoryPinRead => "memory_pin:read",
+            Permission::MemoryPinWrite => "memory_pin:write",
+            Permission::MemoryPinDelete => "memory_pin:delete",
+            Permission::MemoryPinAdmin => "memory_pin:admin",
+        }
+    }
+
+    /// The family a `family:*` scope grants.
+    pub fn family(self) -> &'static str {
+        self.name().split(':').next().unwrap_or_default()
+    }
+
+    /// Whether `read:*` grants it: the permission only ever reads.
+    pub fn only_reads(self) -> bool {
+        match self {
+            Permission::TenantRead
+            | Permission::UsersRead
+            | Permission::InvitationsRead
+            | Permission::KeysRead
+            | Permission::BillingRead
+            | Permission::LifecycleRead
+            | Permission::OnboardingRead
+            | Permission::ProfileRead
+            | Permission::RunRead
+            | Permission::SupportRead
+            | Permission::UsageRead
+            | Permission::MemoryPinRead => true,
+            Permission::TenantWrite
+            | Permission::UsersManage
+            | Permission::RolesManage
+            | Permission::InvitationsManage
+            | Permission::KeysCreate
+            | Permission::KeysRevoke
+            | Permission::OnboardingWrite
+            | Permission::RunWrite
+            | Permission::SupportWrite
+            | Permission::MemoryPinWrite
+            | Permission::MemoryPinDelete
+            | Permission::MemoryPinAdmin => false,
+        }
+    }
+
+    /// The least role of a member that holds it (the membership predicates of the role table).
+    pub fn least_role(self) -> Role {
+        match self {
+            Permission::RolesManage | Permission::TenantWrite => Role::Owner,
+            Permission::UsersManage
+            | Permission::InvitationsRead
+            | Permission::InvitationsManage
+            | Permission::KeysCreate
+            | Permission::KeysRead
+            | Permission::KeysRevoke
+            | Permission::BillingRead
+            | Permission::MemoryPinAdmin => Role::Admin,
+            Permission::RunWrite | Permission::MemoryPinWrite | Permission::MemoryPinDelete => Role::Member,
+            Permission::TenantRead
+            | Permission::UsersRead
+            | Permission::LifecycleRead
+            | Permission::OnboardingRead
+            | Permission::OnboardingWrite
+            | Permission::ProfileRead
+            | Permission::RunRead
+            | Permission::SupportRead
+            | Permission::SupportWrite
+            | Permission::UsageRead
+            | Permission::MemoryPinRead => Role::Viewer,
+        }
+    }
+
+    /// Whether an API key may ever hold it. Changing roles and the tenant row are people's and operators'.
+    pub fn key_may_hold(self) -> bool {
+        !matches!(self, Permission::RolesManage | Permission::TenantWrite)
+    }
+
+    /// Whether a member with `role` holds it.
+    pub fn held_by(self, role: Role) -> bool {
+        rank(role) >= rank(self.least_role())
     }
 }
 
-/// Whether an API key's scopes grant a permission: the permission itself, its family (`keys:*`),
-/// `read:*` for any `…:read`, or `admin:*`. Role changes are never a key's to make.
-pub fn scopes_allow(scopes: &[String], permission: &str) -> bool {
-    if permission == "roles:manage" {
+/// One scope of an API key, parsed. A scope names a permission, a family (`keys:*`), every read
+/// (`read:*`) or everything a key may hold (`admin:*`). Unknown scopes are refused when a key is created,
+/// and grant nothing if one is ever found stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    One(Permission),
+    Family(&'static str),
+    AllReads,
+    All,
+}
+
+impl Scope {
+    pub fn parse(text: &str) -> Option<Scope> {
+        match text {
+            "admin:*" => return Some(Scope::All),
+            "read:*" => return Some(Scope::AllReads),
+            _ => {}
+        }
+        if let Some(family) = text.strip_suffix(":*") {
+            return Permission::ALL.iter().find(|p| p.family() == family).map(|p| Scope::Family(p.family()));
+        }
+        Permission::ALL.iter().find(|p| p.name() == text).map(|p| Scope::One(*p))
+    }
+
+    pub fn grants(self, permission: Permission) -> bool {
+        if !permission.key_may_hold() {
+            return false;
+        }
+        match self {
+            Scope::One(p) => p == permission,
+            Scope::Family(f) => permission.family() == f,
+            Scope::AllReads => permission.only_reads(),
+            Scope::All => true,
+        }
+    }
+
+    /// The permissions the scope grants.
+    pub fn permissions(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL.into_iter().filter(move |p| self.grants(*p))
+    }
+}
+
+/// Whether an API key's scopes grant a permission.
+pub fn scopes_allow(scopes: &[String], permission: Permission) -> bool {
+    scopes.iter().filter_map(|s| Scope::parse(s)).any(|s| s.grants(permission))
+}
+
+/// What a caller may put on a key it creates: only permissions it holds itself (a key's scopes, bounded
+/// by its creator's role; a member's role; anything a key may hold for operators and the system).
+pub fn may_grant(ctx: &CallContext, access: &Access, permission: Permission) -> bool {
+    if !permission.key_may_hold() {
         return false;
     }
-    let family = permission.split(':').next().unwrap_or(permission);
-    scopes.iter().any(|s| {
-        s == permission
-            || s == "admin:*"
-            || (s.strip_suffix(":*") == Some(family))
-            || (s == "read:*" && permission.ends_with(":read"))
-    })
+    match (&ctx.actor, &access.principal) {
+        (_, Principal::Operator | Principal::System) => true,
+        (_, Principal::User { role, .. }) => permission.held_by(*role),
+        (Actor::ApiKey(key), Principal::ApiKey { .. }) => key_allows(key, permission),
+        _ => false,
+    }
+}
+
+/// A key's own power: its scopes, never more than its creator's current role.
+fn key_allows(key: &ApiKeyPrincipal, permission: Permission) -> bool {
+    scopes_allow(&key.scopes, permission) && key.creator_role.is_none_or(|role| permission.held_by(role))
 }
 
 /// The tenant the call acts on.
@@ -119,7 +322,7 @@ pub fn call_tenant(ctx: &CallContext) -> Result<String> {
 }
 
 /// Checks that the caller may use `permission` on the call's tenant in `mode`.
-pub fn tenant_access(ctx: &CallContext, permission: &str, mode: Mode) -> Result<Access> {
+pub fn tenant_access(ctx: &CallContext, permission: Permission, mode: Mode) -> Result<Access> {
     if matches!(ctx.actor, Actor::Anonymous) {
         return Err(err(ErrorCode::Unauthenticated, "authentication is required"));
     }
@@ -128,19 +331,29 @@ pub fn tenant_access(ctx: &CallContext, permission: &str, mode: Mode) -> Result<
         Actor::Anonymous => return Err(err(ErrorCode::Unauthenticated, "authentication is required")),
         Actor::Identity(identity) => {
             let user_id = identity.user_id.clone().ok_or_else(|| forbidden("you are not a member of this tenant"))?;
-            let membership = facade::fetch_membership(&tenant_id, &user_id)?
+            let member = facade::fetch_membership_with_user(&tenant_id, &user_id)?
                 .ok_or_else(|| forbidden("you are not a member of this tenant"))?;
-            if rank(membership.role) < rank(least_role(permission)) {
-                return Err(forbidden(format!(
-                    "the {} role does not allow {permission}",
-                    role_name(membership.role)
-                )));
+            if member.user.status != UserStatus::Active {
+                return Err(forbidden("your account is not active"));
             }
-            Principal::User { user_id, role: membership.role }
+            let role = member.membership.role;
+            if !permission.held_by(role) {
+                return Err(forbidden(format!("the {} role does not allow {}", role_name(role), permission.name())));
+            }
+            Principal::User { user_id, role }
         }
         Actor::ApiKey(key) => {
+            if key.created_by.is_some() && key.creator_role.is_none() {
+                return Err(forbidden("the API key's creator is no longer an active member of the tenant; the key does nothing"));
+            }
             if !scopes_allow(&key.scopes, permission) {
-                return Err(forbidden(format!("the API key lacks the scope {permission}")));
+                return Err(forbidden(format!("the API key lacks the scope {}", permission.name())));
+            }
+            if !key_allows(key, permission) {
+                return Err(forbidden(format!(
+                    "the API key's creator no longer holds {} (a key never does more than its creator's role)",
+                    permission.name()
+                )));
             }
             Principal::ApiKey { key_id: key.key_id.clone() }
         }

@@ -2,7 +2,7 @@
 //! (domain.md §3.2–3.3 with the corrections of §5 and the role rules of design.md §4).
 
 use crate::Engine;
-use crate::access::{Access, Mode, rank, role_name, tenant_access};
+use crate::access::{Permission, Access, Mode, rank, role_name, tenant_access};
 use crate::accounts_facade_driver::{self as driver};
 use crate::aos::accounts::types::{
     Actor, CallContext, EngineError, ErrorCode, IdentityPrincipal, InvitationSnapshot, InvitationStatus, PageRequest,
@@ -29,7 +29,7 @@ impl Guest for Engine {
         limit: u32,
         offset: u32,
     ) -> Result<ProjectList, EngineError> {
-        let access = tenant_access(&ctx, "tenant:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::TenantRead, Mode::Read)?;
         validate::range("limit", limit, 1, 100)?;
         let items = driver::fetch_tenants(&access.tenant_id, status, limit, offset)?;
         let total = driver::count_tenants(&access.tenant_id, status)?;
@@ -51,7 +51,7 @@ impl Guest for Engine {
     }
 
     fn get_project_detail(ctx: CallContext, project_id: String) -> Result<ProjectDetail, EngineError> {
-        let access = tenant_access(&ctx, "tenant:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::TenantRead, Mode::Read)?;
         if project_id != access.tenant_id {
             return Err(forbidden("Cannot access other projects."));
         }
@@ -66,6 +66,11 @@ impl Guest for Engine {
         let name = validate::text("name", &name, 1, 200)?;
         let description = validate::optional_text("description", description.as_deref(), 1000)?;
         let user = identity_user(identity)?;
+        let owned = driver::count_owned_tenants(&user.id)?;
+        let cap = ctx.settings.max_owned_tenants_per_user;
+        if owned >= u64::from(cap) {
+            return Err(err(ErrorCode::QuotaExceeded, format!("one person may own at most {cap} tenants")));
+        }
         let base = validate::slugify(&name);
         // A clash on the slug gets a random suffix; a few attempts make a second clash vanishingly rare.
         let mut project = None;
@@ -104,7 +109,7 @@ impl Guest for Engine {
         status: Option<UserStatus>,
         page: PageRequest,
     ) -> Result<UserList, EngineError> {
-        let access = tenant_access(&ctx, "users:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::UsersRead, Mode::Read)?;
         let page = driver::fetch_users(&access.tenant_id, role, status, &validate::page(&page)?)?;
         let total = driver::count_users(&access.tenant_id, role, status)?;
         let items = page
@@ -124,7 +129,7 @@ impl Guest for Engine {
     }
 
     fn get_user_detail(ctx: CallContext, user_id: String) -> Result<UserDetail, EngineError> {
-        let access = tenant_access(&ctx, "users:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::UsersRead, Mode::Read)?;
         let u = driver::fetch_user_detail(&access.tenant_id, &user_id)?
             .ok_or_else(|| not_found("User not found in this tenant"))?;
         Ok(UserDetail {
@@ -148,7 +153,7 @@ impl Guest for Engine {
     }
 
     fn list_tenant_users(ctx: CallContext, page: PageRequest) -> Result<TenantUserList, EngineError> {
-        let access = tenant_access(&ctx, "users:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::UsersRead, Mode::Read)?;
         let page = driver::fetch_tenant_memberships(&access.tenant_id, &validate::page(&page)?)?;
         let items = page
             .items
@@ -159,7 +164,7 @@ impl Guest for Engine {
     }
 
     fn update_user_role(ctx: CallContext, user_id: String, new_role: Role) -> Result<TenantUser, EngineError> {
-        let access = tenant_access(&ctx, "roles:manage", Mode::Write)
+        let access = tenant_access(&ctx, Permission::RolesManage, Mode::Write)
             .map_err(|e| if e.code == ErrorCode::Forbidden { forbidden("Only owners can change user roles") } else { e })?;
         if access.user_id() == Some(user_id.as_str()) {
             return Err(invalid("Cannot change your own role"));
@@ -191,7 +196,7 @@ impl Guest for Engine {
     }
 
     fn remove_user(ctx: CallContext, user_id: String) -> Result<String, EngineError> {
-        let access = tenant_access(&ctx, "users:manage", Mode::Write).map_err(|e| {
+        let access = tenant_access(&ctx, Permission::UsersManage, Mode::Write).map_err(|e| {
             if e.code == ErrorCode::Forbidden { forbidden("Only owners and admins can remove users") } else { e }
         })?;
         if access.user_id() == Some(user_id.as_str()) {
@@ -221,7 +226,7 @@ impl Guest for Engine {
     }
 
     fn get_profile(ctx: CallContext) -> Result<Profile, EngineError> {
-        let access = tenant_access(&ctx, "profile:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::ProfileRead, Mode::Read)?;
         let user_id = access.user_id().ok_or_else(|| forbidden("a profile belongs to a signed-in person"))?;
         let p = driver::fetch_profile(&access.tenant_id, user_id)?.ok_or_else(|| not_found("User not found"))?;
         Ok(Profile {
@@ -239,7 +244,7 @@ impl Guest for Engine {
 
     fn update_profile(ctx: CallContext, update: ProfileUpdate) -> Result<ProfileUpdateResult, EngineError> {
         // A person's own profile: allowed while the tenant can be read, whatever its write gate says.
-        let access = tenant_access(&ctx, "profile:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::ProfileRead, Mode::Read)?;
         let user_id = access.user_id().ok_or_else(|| forbidden("a profile belongs to a signed-in person"))?.to_string();
         let display_name = validate::optional_text("display_name", update.display_name.as_deref(), 100)?;
         let timezone = validate::optional_text("timezone", update.timezone.as_deref(), 50)?;
@@ -289,7 +294,7 @@ impl Guest for Engine {
     }
 
     fn get_billing_summary(ctx: CallContext) -> Result<BillingSummary, EngineError> {
-        let access = tenant_access(&ctx, "billing:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::BillingRead, Mode::Read)?;
         let tenant = tenants::fetch_tenant(&access.tenant_id)?;
         let subscription = driver::fetch_subscription(&access.tenant_id)?;
         let (usage, _) = tenants::effective_usage(&tenant.usage, ctx.now);
@@ -318,7 +323,7 @@ impl Guest for Engine {
     }
 
     fn get_billing_invoices(ctx: CallContext) -> Result<InvoiceList, EngineError> {
-        tenant_access(&ctx, "billing:read", Mode::Read)?;
+        tenant_access(&ctx, Permission::BillingRead, Mode::Read)?;
         Ok(InvoiceList {
             invoices: Vec::new(),
             total: 0,
@@ -333,7 +338,7 @@ impl Guest for Engine {
 
     fn create_support_ticket(ctx: CallContext, ticket: NewTicket) -> Result<Ticket, EngineError> {
         // Asking for help stays possible while a tenant is suspended.
-        let access = tenant_access(&ctx, "support:write", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::SupportWrite, Mode::Read)?;
         let user_id = access.user_id().ok_or_else(|| forbidden("tickets are filed by a signed-in person"))?.to_string();
         let subject = validate::text("subject", &ticket.subject, 1, 200)?;
         let description = validate::text("description", &ticket.description, 1, 4000)?;
@@ -364,13 +369,13 @@ impl Guest for Engine {
         status: Option<crate::aos::accounts::types::TicketStatus>,
         page: PageRequest,
     ) -> Result<TicketList, EngineError> {
-        let access = tenant_access(&ctx, "support:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::SupportRead, Mode::Read)?;
         let page = driver::fetch_support_tickets(&access.tenant_id, status, &validate::page(&page)?)?;
         Ok(TicketList { items: page.items.into_iter().map(ticket_of).collect(), next: page.next })
     }
 
     fn invite_user(ctx: CallContext, email: String, role: Role) -> Result<InvitationCreated, EngineError> {
-        let access = tenant_access(&ctx, "invitations:manage", Mode::Write).map_err(|e| {
+        let access = tenant_access(&ctx, Permission::InvitationsManage, Mode::Write).map_err(|e| {
             if e.code == ErrorCode::Forbidden { forbidden("Only owners and admins can invite users") } else { e }
         })?;
         if role == Role::Owner && !owner_or_platform(&access) {
@@ -414,7 +419,7 @@ impl Guest for Engine {
         status: Option<InvitationStatus>,
         page: PageRequest,
     ) -> Result<InvitationList, EngineError> {
-        let access = tenant_access(&ctx, "invitations:manage", Mode::Read).map_err(|e| {
+        let access = tenant_access(&ctx, Permission::InvitationsRead, Mode::Read).map_err(|e| {
             if e.code == ErrorCode::Forbidden { forbidden("Only owners and admins can view invitations") } else { e }
         })?;
         let page = driver::fetch_invitations(&access.tenant_id, status, &validate::page(&page)?)?;
@@ -437,7 +442,9 @@ impl Guest for Engine {
             driver::update_invitation_expired(&invitation.tenant_id, &invitation.id)?;
             return Ok(refused());
         }
-        if !identity.email.eq_ignore_ascii_case(&invitation.email) {
+        // The e-mail is what the invitation grants to: only an identity provider's word that this person
+        // controls it counts.
+        if !identity.email_verified || !identity.email.eq_ignore_ascii_case(&invitation.email) {
             return Ok(refused());
         }
         let status = crate::tenant_lifecycle_driver::fetch_tenant_status(&invitation.tenant_id)?
@@ -472,7 +479,7 @@ impl Guest for Engine {
     }
 
     fn revoke_invitation(ctx: CallContext, invitation_id: String) -> Result<Invitation, EngineError> {
-        let access = tenant_access(&ctx, "invitations:manage", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::InvitationsManage, Mode::Write)?;
         let row = driver::update_invitation_revoked(&access.tenant_id, &invitation_id).map_err(|e| {
             if is_conflict(&e) { conflict("Only a pending invitation can be revoked") } else { e.into() }
         })?;
@@ -508,10 +515,20 @@ fn keep_an_owner(tenant_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The user of a signed-in identity, created on first use.
+/// The user of a signed-in identity, created on first use. A user owns its e-mail (one account per
+/// e-mail), so only an identity whose e-mail is verified may create one: otherwise anyone could claim an
+/// address first and lock its owner out. Being told that a verified e-mail already belongs to another
+/// sign-in reveals nothing to someone who does not control that address.
 fn identity_user(identity: &IdentityPrincipal) -> Result<UserRow> {
     if let Some(user_id) = &identity.user_id {
-        return driver::fetch_user_by_id(user_id)?.ok_or_else(|| not_found("User not found"));
+        let user = driver::fetch_user_by_id(user_id)?.ok_or_else(|| not_found("User not found"))?;
+        if user.status != UserStatus::Active {
+            return Err(forbidden("your account is not active"));
+        }
+        return Ok(user);
+    }
+    if !identity.email_verified {
+        return Err(forbidden("verify your e-mail address with your identity provider first"));
     }
     let email = validate::email(&identity.email)?;
     let name = match identity.name.as_deref() {

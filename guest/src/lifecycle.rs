@@ -2,7 +2,7 @@
 //! including `tenants.suspend`, goes through [`transition`]; each writes an audit row with the actor.
 
 use crate::Engine;
-use crate::access::{Mode, call_tenant, require_platform, status_name, tenant_access};
+use crate::access::{Permission, Mode, call_tenant, require_platform, status_name, tenant_access};
 use crate::aos::accounts::types::{CallContext, EngineError, TenantStatus};
 use crate::error::{Result, conflict, is_conflict, not_found};
 use crate::exports::aos::accounts::lifecycle::{Guest, LifecycleAction, LifecycleState, LifecycleTransition};
@@ -12,7 +12,7 @@ use crate::validate;
 
 impl Guest for Engine {
     fn get_state(ctx: CallContext) -> Result<LifecycleState, EngineError> {
-        let access = tenant_access(&ctx, "lifecycle:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::LifecycleRead, Mode::Read)?;
         Ok(state_of(access.tenant_id, access.status))
     }
 

@@ -4,13 +4,13 @@
 use sha2::{Digest, Sha256};
 
 use crate::Engine;
-use crate::access::{Mode, require_platform, tenant_access};
+use crate::access::{Permission, Mode, require_platform, tenant_access};
 use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, MemoryAuditOperation, PageRequest, PinRow};
 use crate::error::{Result, err, invalid};
 use crate::exports::aos::accounts::memory_pins::{CleanupResult, Guest, Pin, PinList};
 use crate::memory_pins_driver::{self as driver, MemoryAuditEntry};
 use crate::secrets::hex;
-use crate::validate;
+use crate::{plans, validate};
 
 /// Largest serialised value.
 pub const MAX_VALUE_BYTES: usize = 1_048_576;
@@ -26,13 +26,14 @@ impl Guest for Engine {
         ttl_seconds: Option<u32>,
     ) -> Result<Pin, EngineError> {
         enabled(&ctx)?;
-        let access = tenant_access(&ctx, "memory_pin:write", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::MemoryPinWrite, Mode::Write)?;
         let key = pin_key(&key)?;
         let value = pin_value(&value)?;
         let source = validate::optional_text("source", source.as_deref(), 64)?.unwrap_or_else(|| "api".into());
         if let Some(ttl) = ttl_seconds {
             validate::range("ttl_seconds", ttl, 1, MAX_TTL_SECONDS)?;
         }
+        storage_fits(&access.tenant_id, &key, value.len() as u64)?;
         let row = driver::upsert_pin(&access.tenant_id, &key, &value, &source, ttl_seconds)?;
         driver::record(&audit_entry(MemoryAuditOperation::Upsert, &row, Some(value_hash(&value))));
         Ok(pin(row))
@@ -40,7 +41,7 @@ impl Guest for Engine {
 
     fn get_pin(ctx: CallContext, key: String) -> Result<Option<Pin>, EngineError> {
         enabled(&ctx)?;
-        let access = tenant_access(&ctx, "memory_pin:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::MemoryPinRead, Mode::Read)?;
         let key = pin_key(&key)?;
         let row = driver::get_pin(&access.tenant_id, &key)?;
         if let Some(row) = &row {
@@ -56,7 +57,7 @@ impl Guest for Engine {
         page: PageRequest,
     ) -> Result<PinList, EngineError> {
         enabled(&ctx)?;
-        let access = tenant_access(&ctx, "memory_pin:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::MemoryPinRead, Mode::Read)?;
         let page = validate::page(&page)?;
         let prefix = validate::optional_text("prefix", prefix.as_deref(), 512)?;
         let list = driver::list_pins(&access.tenant_id, prefix.as_deref(), include_expired, &page)?;
@@ -65,7 +66,7 @@ impl Guest for Engine {
 
     fn delete_pin(ctx: CallContext, key: String) -> Result<bool, EngineError> {
         enabled(&ctx)?;
-        let access = tenant_access(&ctx, "memory_pin:delete", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::MemoryPinDelete, Mode::Write)?;
         let key = pin_key(&key)?;
         let deleted = driver::delete_pin(&access.tenant_id, &key)?;
         if deleted {
@@ -89,7 +90,7 @@ impl Guest for Engine {
     fn cleanup_expired(ctx: CallContext) -> Result<CleanupResult, EngineError> {
         enabled(&ctx)?;
         let tenant_id = match ctx.tenant_id {
-            Some(_) => Some(tenant_access(&ctx, "memory_pin:admin", Mode::Write)?.tenant_id),
+            Some(_) => Some(tenant_access(&ctx, Permission::MemoryPinAdmin, Mode::Write)?.tenant_id),
             None => {
                 require_platform(&ctx)?;
                 None
@@ -98,6 +99,22 @@ impl Guest for Engine {
         let deleted_count = driver::cleanup_expired(tenant_id.as_deref())?;
         Ok(CleanupResult { deleted_count, tenant_id, at: ctx.now })
     }
+}
+
+/// Refuses a write that would take the tenant past its plan's pin count or stored bytes. The counters are
+/// the database's own (kept by triggers), and the call's transaction makes check and write one step.
+fn storage_fits(tenant_id: &str, key: &str, new_bytes: u64) -> Result<()> {
+    let storage = driver::fetch_pin_storage(tenant_id, key)?;
+    let (max_pins, max_bytes) = plans::pin_quota(storage.plan);
+    let pins = storage.pins + u64::from(storage.key_bytes.is_none());
+    let bytes = (storage.bytes - storage.key_bytes.unwrap_or(0).min(storage.bytes)).saturating_add(new_bytes);
+    if storage.key_bytes.is_none() && pins > max_pins {
+        return Err(err(ErrorCode::QuotaExceeded, format!("pins quota exceeded: {}/{max_pins}", storage.pins)));
+    }
+    if bytes > max_bytes && bytes > storage.bytes {
+        return Err(err(ErrorCode::QuotaExceeded, format!("pin storage quota exceeded: {bytes} of {max_bytes} bytes")));
+    }
+    Ok(())
 }
 
 fn enabled(ctx: &CallContext) -> Result<()> {

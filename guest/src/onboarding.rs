@@ -4,7 +4,7 @@
 //! an operator forces it.
 
 use crate::Engine;
-use crate::access::{Access, Mode, Principal, tenant_access};
+use crate::access::{Permission, Access, Mode, Principal, tenant_access};
 use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, OnboardingState};
 use crate::error::{Result, err, forbidden, not_found};
 use crate::exports::aos::accounts::onboarding::{Capability, Guest, NextAction, OnboardingStatus, Transition};
@@ -17,13 +17,13 @@ pub const FORCE_COMPLETE_PREFIX: &str = "founder_force_complete:";
 
 impl Guest for Engine {
     fn get_state(ctx: CallContext) -> Result<OnboardingStatus, EngineError> {
-        let access = tenant_access(&ctx, "onboarding:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::OnboardingRead, Mode::Read)?;
         let state = driver::fetch_onboarding_state(&access.tenant_id)?.ok_or_else(|| not_found("Tenant not found"))?;
         Ok(status_of(access.tenant_id, state))
     }
 
     fn advance(ctx: CallContext, target: OnboardingState, trigger: String) -> Result<Transition, EngineError> {
-        let access = tenant_access(&ctx, "onboarding:read", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::OnboardingWrite, Mode::Write)?;
         let trigger = validate::text("trigger", &trigger, 1, 200)?;
         advance(&ctx, &access, target, &trigger)
     }

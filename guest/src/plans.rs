@@ -16,3 +16,12 @@ pub fn quotas(plan: Plan) -> PlanQuotas {
         max_api_keys: keys,
     }
 }
+
+/// How many pins a tenant of the plan may keep, and how many bytes of values in all.
+pub fn pin_quota(plan: Plan) -> (u64, u64) {
+    match plan {
+        Plan::Free => (1_000, 64 << 20),
+        Plan::Pro => (100_000, 1 << 30),
+        Plan::Enterprise => (10_000_000, 100 << 30),
+    }
+}

@@ -5,9 +5,9 @@
 //! serialisable transaction, so a check and the write that follows it cannot interleave with another call's.
 
 use crate::Engine;
-use crate::access::{Access, Mode, call_tenant, require_platform, status_name, tenant_access};
+use crate::access::{Access, Mode, Permission, Scope, call_tenant, may_grant, require_platform, status_name, tenant_access};
 use crate::aos::accounts::types::{
-    ApiKeySnapshot, CallContext, EngineError, ErrorCode, OnboardingState, PageRequest, Plan, Role, RunSnapshot,
+    Actor, ApiKeyPrincipal, ApiKeySnapshot, CallContext, EngineError, ErrorCode, OnboardingState, PageRequest, Plan, Role, RunSnapshot,
     RunStatus, TenantRow, TenantStatus, UsageCounters, UsageRecordSnapshot, UsageUnit,
 };
 use crate::error::{Result, conflict, err, is_conflict, not_found};
@@ -19,8 +19,12 @@ use crate::secrets::{self, API_KEY_DISPLAY_PREFIX_LEN, API_KEY_PREFIX};
 use crate::tenant_driver::{self as driver, Audit, audit, audit_tenant};
 use crate::{lifecycle, onboarding, plans, time, validate};
 
-/// Scopes of a key created without any.
-pub const DEFAULT_SCOPES: [&str; 2] = ["run:*", "read:*"];
+/// Scopes of a key created without any: running workers, reading, and reporting the SDK handshake.
+pub const DEFAULT_SCOPES: [&str; 3] = ["run:*", "read:*", "onboarding:write"];
+
+/// The largest amount one usage record, one increment or one completed run may count (a trillion): sums
+/// of them stay far inside 64 bits, and counters cannot be driven to overflow.
+pub const MAX_USAGE_AMOUNT: i64 = 1_000_000_000_000;
 
 impl Guest for Engine {
     fn create_tenant(ctx: CallContext, tenant: NewTenant) -> Result<Tenant, EngineError> {
@@ -60,14 +64,14 @@ impl Guest for Engine {
     }
 
     fn get_tenant(ctx: CallContext) -> Result<Tenant, EngineError> {
-        let access = tenant_access(&ctx, "tenant:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::TenantRead, Mode::Read)?;
         Ok(tenant_of(fetch_tenant(&access.tenant_id)?))
     }
 
     fn get_tenant_by_slug(ctx: CallContext, slug: String) -> Result<Option<Tenant>, EngineError> {
         if ctx.tenant_id.is_some() {
             // A customer sees only their own tenant; the host hides every other one.
-            tenant_access(&ctx, "tenant:read", Mode::Read)?;
+            tenant_access(&ctx, Permission::TenantRead, Mode::Read)?;
         } else {
             require_platform(&ctx)?;
         }
@@ -76,7 +80,7 @@ impl Guest for Engine {
 
     fn update_plan(ctx: CallContext, plan: Plan) -> Result<Tenant, EngineError> {
         require_platform(&ctx)?;
-        let access = tenant_access(&ctx, "tenant:write", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::TenantWrite, Mode::Write)?;
         let before = fetch_tenant(&access.tenant_id)?;
         let row = driver::update_tenant_plan(&access.tenant_id, plan, plans::quotas(plan))?;
         audit(
@@ -105,7 +109,7 @@ impl Guest for Engine {
         set_as_default: bool,
     ) -> Result<Membership, EngineError> {
         require_platform(&ctx)?;
-        let access = tenant_access(&ctx, "users:manage", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::UsersManage, Mode::Write)?;
         let row = driver::insert_membership(&access.tenant_id, &user_id, role, set_as_default).map_err(|e| {
             if is_conflict(&e) { conflict("the user is already a member of this tenant") } else { e.into() }
         })?;
@@ -124,7 +128,7 @@ impl Guest for Engine {
     }
 
     fn create_api_key(ctx: CallContext, key: NewApiKey) -> Result<ApiKeyCreated, EngineError> {
-        let access = tenant_access(&ctx, "keys:create", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::KeysCreate, Mode::Write)?;
         if access.status != TenantStatus::Active {
             return Err(err(
                 ErrorCode::LifecycleBlocked,
@@ -136,6 +140,7 @@ impl Guest for Engine {
             None | Some([]) => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             Some(scopes) => validate::labels("permissions", scopes, 50)?,
         };
+        grantable_scopes(&ctx, &access, &permissions)?;
         let allowed_workers = match key.allowed_workers.as_deref() {
             None | Some([]) => None,
             Some(workers) => Some(validate::labels("allowed_workers", workers, 100)?),
@@ -160,7 +165,11 @@ impl Guest for Engine {
         let row = driver::insert_api_key(
             &access.tenant_id,
             &driver::NewApiKey {
-                user_id: access.user_id().map(str::to_string),
+                // A key made by a key belongs to the same person: it stays bounded by their role.
+                user_id: access.user_id().map(str::to_string).or_else(|| match &ctx.actor {
+                    Actor::ApiKey(key) => key.created_by.clone(),
+                    _ => None,
+                }),
                 name: name.clone(),
                 key_prefix: prefix.clone(),
                 key_hash: secrets::sha256_hex(&full_key),
@@ -188,14 +197,14 @@ impl Guest for Engine {
     }
 
     fn list_api_keys(ctx: CallContext, include_revoked: bool, page: PageRequest) -> Result<ApiKeyList, EngineError> {
-        let access = tenant_access(&ctx, "keys:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::KeysRead, Mode::Read)?;
         let page = driver::fetch_api_keys(&access.tenant_id, include_revoked, &validate::page(&page)?)?;
         Ok(ApiKeyList { items: page.items.into_iter().map(api_key_of).collect(), next: page.next })
     }
 
     fn revoke_api_key(ctx: CallContext, key_id: String, reason: Option<String>) -> Result<ApiKey, EngineError> {
         // Revoking is allowed in any lifecycle status that allows reads: it only ever reduces access.
-        let access = tenant_access(&ctx, "keys:revoke", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::KeysRevoke, Mode::Read)?;
         let reason = validate::optional_text("reason", reason.as_deref(), 1000)?
             .unwrap_or_else(|| "Manual revocation".into())
             .chars()
@@ -223,25 +232,26 @@ impl Guest for Engine {
     }
 
     fn check_run_quota(ctx: CallContext) -> Result<QuotaDecision, EngineError> {
-        let access = tenant_access(&ctx, "run:write", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Read)?;
         let tenant = fetch_tenant(&access.tenant_id)?;
         let usage = roll_periods(&ctx, &tenant)?;
         Ok(run_quota(&tenant, &usage)?.map_or(allowed(), denied))
     }
 
     fn check_token_quota(ctx: CallContext, tokens: i64) -> Result<QuotaDecision, EngineError> {
-        let access = tenant_access(&ctx, "run:write", Mode::Read)?;
-        validate::range("tokens", tokens, 0, i64::MAX / 2)?;
+        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Read)?;
+        validate::range("tokens", tokens, 0, MAX_USAGE_AMOUNT)?;
         let tenant = fetch_tenant(&access.tenant_id)?;
         let usage = roll_periods(&ctx, &tenant)?;
         Ok(token_quota(&tenant, &usage, tokens).map_or(allowed(), denied))
     }
 
     fn increment_usage(ctx: CallContext, tokens: i64) -> Result<UsageCounters, EngineError> {
-        let access = tenant_access(&ctx, "run:write", Mode::Write)?;
-        validate::range("tokens", tokens, 0, i64::MAX / 2)?;
+        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Write)?;
+        validate::range("tokens", tokens, 0, MAX_USAGE_AMOUNT)?;
         let tenant = fetch_tenant(&access.tenant_id)?;
-        roll_periods(&ctx, &tenant)?;
+        let usage = roll_periods(&ctx, &tenant)?;
+        counters_fit(&usage, 1, tokens)?;
         let row = driver::increment_tenant_usage(&access.tenant_id, 1, tokens)?;
         audit(
             &ctx,
@@ -258,9 +268,9 @@ impl Guest for Engine {
     }
 
     fn record_usage(ctx: CallContext, usage: NewUsage) -> Result<UsageRecord, EngineError> {
-        let access = tenant_access(&ctx, "run:write", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Write)?;
         let meter_name = meter(&usage.meter_name)?;
-        validate::range("amount", usage.amount, 0, i64::MAX / 2)?;
+        validate::range("amount", usage.amount, 0, MAX_USAGE_AMOUNT)?;
         let worker_id = validate::optional_text("worker_id", usage.worker_id.as_deref(), 100)?;
         let metadata = match usage.metadata.as_deref() {
             None => None,
@@ -282,7 +292,7 @@ impl Guest for Engine {
     }
 
     fn get_usage_summary(ctx: CallContext, start: Option<i64>, end: Option<i64>) -> Result<UsageSummary, EngineError> {
-        let access = tenant_access(&ctx, "usage:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::UsageRead, Mode::Read)?;
         let start = start.unwrap_or_else(|| time::month_start(ctx.now));
         // The in-progress hour counts: the default end is the end of the current hour bucket.
         let end = end.unwrap_or(ctx.now + 1);
@@ -300,10 +310,13 @@ impl Guest for Engine {
     }
 
     fn create_run(ctx: CallContext, run: NewRun) -> Result<Run, EngineError> {
-        let access = tenant_access(&ctx, "run:write", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Write)?;
         let worker_id = validate::text("worker_id", &run.worker_id, 1, 100)?;
         let task = validate::text("task", &run.task, 1, 10_000)?;
         let input_json = validate::json_text("input_json", run.input_json.as_deref(), 1_048_576)?;
+        if let Actor::ApiKey(key) = &ctx.actor {
+            key_may_run(&access, key, &worker_id)?;
+        }
         let tenant = fetch_tenant(&access.tenant_id)?;
         let usage = roll_periods(&ctx, &tenant)?;
         if let Some(reason) = run_quota(&tenant, &usage)? {
@@ -335,13 +348,13 @@ impl Guest for Engine {
     }
 
     fn complete_run(ctx: CallContext, run_id: String, completion: RunCompletion) -> Result<Run, EngineError> {
-        let access = tenant_access(&ctx, "run:write", Mode::Write)?;
+        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Write)?;
         for (field, value) in [
             ("total_tokens", completion.total_tokens),
             ("total_latency_ms", completion.total_latency_ms),
             ("cost_cents", completion.cost_cents),
         ] {
-            validate::range(field, value, 0, i64::MAX / 2)?;
+            validate::range(field, value, 0, MAX_USAGE_AMOUNT)?;
         }
         for (field, value) in [
             ("stages_completed", completion.stages_completed),
@@ -375,7 +388,8 @@ impl Guest for Engine {
         )?;
         if completion.total_tokens > 0 {
             let tenant = fetch_tenant(&access.tenant_id)?;
-            roll_periods(&ctx, &tenant)?;
+            let usage = roll_periods(&ctx, &tenant)?;
+            counters_fit(&usage, 0, completion.total_tokens)?;
             driver::increment_tenant_usage(&access.tenant_id, 0, completion.total_tokens)?;
             insert_usage(&access, "tokens_used", completion.total_tokens, UsageUnit::Tokens, Some(row.worker_id.clone()), None)?;
         }
@@ -401,11 +415,58 @@ impl Guest for Engine {
         worker_id: Option<String>,
         page: PageRequest,
     ) -> Result<RunList, EngineError> {
-        let access = tenant_access(&ctx, "run:read", Mode::Read)?;
+        let access = tenant_access(&ctx, Permission::RunRead, Mode::Read)?;
         let worker_id = validate::optional_text("worker_id", worker_id.as_deref(), 100)?;
         let page = driver::fetch_runs(&access.tenant_id, status, worker_id.as_deref(), &validate::page(&page)?)?;
         Ok(RunList { items: page.items.into_iter().map(run_of).collect(), next: page.next })
     }
+}
+
+/// Checks that every scope asked for is a known one and that the caller holds everything it grants: a
+/// caller grants only what it holds itself (wildcards expanded), so no key can mint a stronger key.
+fn grantable_scopes(ctx: &CallContext, access: &Access, scopes: &[String]) -> Result<()> {
+    for text in scopes {
+        let scope = Scope::parse(text).ok_or_else(|| {
+            crate::error::invalid(format!(
+                "permissions: unknown scope '{text}' (a permission such as 'memory_pin:write', a family such as 'keys:*', 'read:*' or 'admin:*')"
+            ))
+        })?;
+        if scope.permissions().next().is_none() {
+            return Err(crate::error::invalid(format!("permissions: '{text}' is never an API key's")));
+        }
+        if let Some(missing) = scope.permissions().find(|p| !may_grant(ctx, access, *p)) {
+            return Err(crate::error::forbidden(format!(
+                "a key may only be given what its creator holds: '{text}' includes {}, which you do not hold",
+                missing.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The restrictions stored on the calling key: the workers it may run and how many of its runs may be
+/// under way at once.
+fn key_may_run(access: &Access, key: &ApiKeyPrincipal, worker_id: &str) -> Result<()> {
+    if let Some(workers) = &key.allowed_workers
+        && !workers.iter().any(|w| w == worker_id)
+    {
+        return Err(crate::error::forbidden(format!("this API key may not run the worker '{worker_id}'")));
+    }
+    if let Some(max) = key.max_concurrent_runs {
+        let running = driver::count_running_runs_for_key(&access.tenant_id, &key.key_id)?;
+        if running >= max.max(0) as u64 {
+            return Err(err(ErrorCode::QuotaExceeded, format!("Concurrent run limit of this API key ({max}) exceeded")));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an increment that would carry a counter past what it can hold.
+fn counters_fit(usage: &UsageCounters, runs: i32, tokens: i64) -> Result<()> {
+    let fits = usage.runs_today.checked_add(runs).is_some()
+        && usage.runs_this_month.checked_add(runs).is_some()
+        && usage.tokens_this_month.checked_add(tokens).is_some_and(|t| t <= i64::MAX / 2);
+    if fits { Ok(()) } else { Err(err(ErrorCode::QuotaExceeded, "usage counters are full for this period")) }
 }
 
 pub fn fetch_tenant(tenant_id: &str) -> Result<TenantRow> {

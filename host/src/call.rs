@@ -77,6 +77,8 @@ pub struct CallState {
     savepoints: u32,
     /// The operation only reads (see [`crate::engine::is_read_only`]): its transaction is a read-only one.
     read_only: bool,
+    /// The SQLite writer lock, when the runtime took it before instantiating (goes into the transaction).
+    writer: Option<crate::db::WriterGuard>,
     /// Created on first use: most calls need no randomness, and seeding a CSPRNG per call is not free.
     pub(crate) random: Option<WasiRandomCtx>,
     pub(crate) limits: wasmtime::StoreLimits,
@@ -106,6 +108,7 @@ impl CallState {
             failed: false,
             savepoints: 0,
             read_only: false,
+            writer: None,
             random: None,
             limits,
         }
@@ -120,6 +123,11 @@ impl CallState {
         self.read_only = read_only;
     }
 
+    /// Hands the call the writer lock its runtime took for it.
+    pub fn set_writer(&mut self, writer: Option<crate::db::WriterGuard>) {
+        self.writer = writer;
+    }
+
     /// The call's transaction, begun on first use. Every statement of a driver goes through here.
     pub async fn tx(&mut self) -> Result<&mut Tx, DriverError> {
         if self.failed {
@@ -130,7 +138,7 @@ impl CallState {
         }
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.tx.is_none() {
-            match self.db.begin(self.read_only).await {
+            match self.db.begin_with(self.read_only, self.writer.take()).await {
                 Ok(tx) => self.tx = Some(tx),
                 Err(e) => return Err(self.fail(e)),
             }
@@ -182,11 +190,41 @@ impl CallState {
         self.created_tenants.push(id.clone());
     }
 
-    /// Presenting an invitation's token puts its tenant in scope of a call that had none.
+    /// Presenting an invitation's token puts its tenant in the call's scope (beside the tenant the call
+    /// already had, if any: a member of one tenant accepts an invitation to another).
     pub fn admit_tenant_by_token(&mut self, id: &Id) {
-        if self.scope == Scope::NoTenant {
-            self.scope = Scope::Tenant(id.clone());
+        match &self.scope {
+            Scope::NoTenant => self.scope = Scope::Tenant(id.clone()),
+            Scope::Tenant(t) if t != id && !self.created_tenants.contains(id) => self.created_tenants.push(id.clone()),
+            _ => {}
         }
+    }
+
+    /// Refuses a write only operators and the system may make (plans, statuses), recording the violation.
+    pub fn platform_only(&mut self, what: &str) -> Result<(), DriverError> {
+        if self.is_platform() {
+            return Ok(());
+        }
+        let message = format!("{what} is an operator's write");
+        tracing::warn!(%message, "guest driver call refused");
+        self.violation.get_or_insert(message.clone());
+        Err(driver_error(DriverErrorCode::ScopeViolation, message))
+    }
+
+    /// Whether the call may see a user row: its own caller's, any for the platform, otherwise only
+    /// members of a tenant in the call's scope (see [`crate::drivers::user_write_driver::visible_user`]).
+    pub(crate) fn user_is_caller(&self, user_id: &Id, external_id: &str) -> bool {
+        matches!(&self.identity, Some((Some(u), _)) if u == user_id)
+            || matches!(&self.identity, Some((_, e)) if e == external_id)
+    }
+
+    /// The tenants whose members this call may see.
+    pub(crate) fn scope_tenants(&self) -> Vec<Id> {
+        let mut tenants = self.created_tenants.clone();
+        if let Scope::Tenant(t) = &self.scope {
+            tenants.push(t.clone());
+        }
+        tenants
     }
 
     /// Writes to a user row are the user's own (or the platform's).
@@ -198,6 +236,20 @@ impl CallState {
         let message = format!("user {user_id} is not the caller");
         self.violation.get_or_insert(message.clone());
         Err(driver_error(DriverErrorCode::ScopeViolation, message))
+    }
+
+    /// A user this call created for its own identity is the caller's user for the rest of the call.
+    pub(crate) fn created_user(&mut self, user_id: &Id, external_id: &str) {
+        if let Some((user, subject)) = &mut self.identity
+            && subject == external_id
+        {
+            *user = Some(user_id.clone());
+        }
+    }
+
+    /// Reads about a user that only the user (or the platform) may make.
+    pub fn may_read_user(&mut self, user_id: &Id) -> Result<(), DriverError> {
+        self.may_write_user(user_id)
     }
 
     /// A user is created for the calling identity only (or by the platform).

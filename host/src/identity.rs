@@ -1,11 +1,13 @@
 //! Resolving credentials, once, before the engine call (design.md §4: the guest never resolves
 //! identities itself): an identity-provider subject to its internal user, and an API key to its tenant
-//! and scopes. These are the host's only queries outside engine calls.
+//! and scopes; and the bookkeeping of key use. These are the host's only statements outside engine calls.
 
-use futures_util::TryFutureExt;
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
+use crate::bindings::{ApiKeyPrincipal, Role};
 use crate::db::Database;
 use crate::db::codec::{Id, Ts};
 use crate::on_pool;
@@ -25,12 +27,32 @@ pub async fn default_tenant(db: &Database, user_id: &str) -> Result<Option<Strin
     Ok(id.flatten().map(|id| id.to_string()))
 }
 
-/// A usable API key: its id, tenant and scopes.
+/// A usable API key: its id, tenant, scopes and the restrictions stored on it.
 #[derive(Debug, Clone)]
 pub struct KeyPrincipal {
     pub key_id: String,
     pub tenant_id: String,
     pub scopes: Vec<String>,
+    /// The person who made the key, and their role in its tenant now (none: no longer an active member).
+    pub created_by: Option<String>,
+    pub creator_role: Option<Role>,
+    pub allowed_workers: Option<Vec<String>>,
+    pub rate_limit_rpm: Option<u32>,
+    pub max_concurrent_runs: Option<i32>,
+}
+
+impl KeyPrincipal {
+    /// The engine's view of the key.
+    pub fn principal(&self) -> ApiKeyPrincipal {
+        ApiKeyPrincipal {
+            key_id: self.key_id.clone(),
+            scopes: self.scopes.clone(),
+            created_by: self.created_by.clone(),
+            creator_role: self.creator_role,
+            allowed_workers: self.allowed_workers.clone(),
+            max_concurrent_runs: self.max_concurrent_runs,
+        }
+    }
 }
 
 #[derive(FromRow)]
@@ -38,6 +60,11 @@ struct KeyRecord {
     id: Id,
     tenant_id: Id,
     permissions_json: String,
+    user_id: Option<Id>,
+    allowed_workers_json: Option<String>,
+    rate_limit_rpm: Option<i32>,
+    max_concurrent_runs: Option<i32>,
+    creator_role: Option<Role>,
 }
 
 /// Lower-case hex SHA-256, the form in which key and token secrets are stored (as the engine computes it).
@@ -45,25 +72,89 @@ pub fn sha256_hex(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The key with this secret, if it is active, unrevoked and unexpired at `now`; its use is counted.
+/// The key with this secret, if it is active, unrevoked and unexpired at `now`, with its creator's
+/// current role (the creator must still be an active member). One read; its use is counted by
+/// [`KeyUsage`], off the request path.
 pub async fn api_key(db: &Database, secret: &str, now: i64) -> Result<Option<KeyPrincipal>, sqlx::Error> {
     let hash = sha256_hex(secret);
-    let record: Option<KeyRecord> = on_pool!(db, |p| sqlx::query_as(
-        "SELECT id, tenant_id, permissions_json FROM api_keys WHERE key_hash = $1 AND status = 'active' \
-         AND revoked_at IS NULL AND is_frozen = false AND (expires_at IS NULL OR expires_at > $2)"
-    )
+    let record: Option<KeyRecord> = on_pool!(db, |p| sqlx::query_as(concat!(
+        "SELECT k.id, k.tenant_id, k.permissions_json, k.user_id, k.allowed_workers_json, k.rate_limit_rpm, ",
+        "k.max_concurrent_runs, m.role AS creator_role FROM api_keys k ",
+        "LEFT JOIN users u ON u.id = k.user_id AND u.status = 'active' ",
+        "LEFT JOIN tenant_memberships m ON m.tenant_id = k.tenant_id AND m.user_id = u.id ",
+        "WHERE k.key_hash = $1 AND k.status = 'active' AND k.revoked_at IS NULL AND k.is_frozen = false ",
+        "AND (k.expires_at IS NULL OR k.expires_at > $2)"
+    ))
     .bind(&hash)
     .bind(Ts(now))
     .fetch_optional(p))?;
     let Some(record) = record else { return Ok(None) };
-    on_pool!(db, |p| sqlx::query("UPDATE api_keys SET last_used_at = $2, total_requests = total_requests + 1 WHERE id = $1")
-        .bind(&record.id)
-        .bind(Ts(now))
-        .execute(p)
-        .map_ok(|_| ()))?;
     Ok(Some(KeyPrincipal {
         key_id: record.id.to_string(),
         tenant_id: record.tenant_id.to_string(),
+        // Stored scopes the engine does not know grant nothing there; a broken list grants nothing here.
         scopes: serde_json::from_str(&record.permissions_json).unwrap_or_default(),
+        created_by: record.user_id.map(|u| u.to_string()),
+        creator_role: record.creator_role,
+        allowed_workers: record.allowed_workers_json.and_then(|w| serde_json::from_str(&w).ok()),
+        rate_limit_rpm: record.rate_limit_rpm.and_then(|r| u32::try_from(r).ok()),
+        max_concurrent_runs: record.max_concurrent_runs,
     }))
+}
+
+/// The per-request bookkeeping of API keys (`last_used_at`, `total_requests`), collected in memory and
+/// written in one short transaction per interval ([`KeyUsage::flush`]): a request never waits for a write
+/// (on SQLite, for the writer lock) just because it was authenticated with a key.
+#[derive(Default)]
+pub struct KeyUsage {
+    pending: std::sync::Mutex<HashMap<String, (i64, i64)>>,
+}
+
+impl KeyUsage {
+    /// Notes one use of a key at `now`.
+    pub fn record(&self, key_id: &str, now: i64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = pending.entry(key_id.to_string()).or_insert((0, now));
+        entry.0 += 1;
+        entry.1 = entry.1.max(now);
+    }
+
+    /// Writes what was collected; on failure it is kept for the next flush.
+    pub async fn flush(&self, db: &Database) -> Result<usize, sqlx::Error> {
+        let batch: Vec<(String, (i64, i64))> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.drain().collect()
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match write_usage(db, &batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                for (key, (count, last)) in batch {
+                    let entry = pending.entry(key).or_insert((0, last));
+                    entry.0 += count;
+                    entry.1 = entry.1.max(last);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn write_usage(db: &Database, batch: &[(String, (i64, i64))]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin(false).await?;
+    for (key, (count, last)) in batch {
+        let Ok(id) = Id::parse(key) else { continue };
+        crate::on_tx!(&mut tx, rows |c| sqlx::query(concat!(
+            "UPDATE api_keys SET total_requests = total_requests + $2, ",
+            "last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END WHERE id = $1"
+        ))
+        .bind(&id)
+        .bind(*count)
+        .bind(Ts(*last))
+        .execute(c))?;
+    }
+    tx.commit().await
 }

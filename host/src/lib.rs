@@ -17,8 +17,10 @@
 //! * [`db`] — pools, migrations, transactions, codecs, cursors, error mapping.
 //! * [`engine`] — typed Rust calls of the five engine interfaces (the embedding API).
 //! * [`clock`] — the injectable clock.
+//! * [`cache`] — the authenticated on-disk cache of compiled components (off unless configured).
 
 pub mod bindings;
+pub mod cache;
 pub mod call;
 pub mod clock;
 pub mod db;
@@ -28,4 +30,5 @@ pub mod identity;
 pub mod runtime;
 pub mod server;
 
+pub use cache::CacheConfig;
 pub use runtime::{Caller, Runtime, RuntimeConfig, Settings};

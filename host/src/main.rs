@@ -10,12 +10,12 @@ use std::time::Duration;
 use account_host::bindings::{Actor, OperatorPrincipal};
 use account_host::clock::SystemClock;
 use account_host::db::Database;
-use account_host::server::{AppState, auth::AuthConfig};
+use account_host::server::HttpLimits;
+use account_host::server::{AppState, auth::AuthConfig, auth::JwtConfig};
 use account_host::{Caller, Runtime, RuntimeConfig, Settings};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 #[derive(Parser)]
 #[command(name = "account-service", version, about = "Multi-tenant account logic in a WebAssembly sandbox, served over HTTP/JSON")]
@@ -29,11 +29,18 @@ struct Cli {
 #[derive(Args)]
 struct Config {
     /// Database: `sqlite:<file>` or `postgres://…`. Default: a SQLite file in the data directory.
-    #[arg(long, env = "DATABASE_URL", global = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
-    /// Where the default SQLite file and the compiled-component cache live.
+    /// Where the default SQLite file lives (created private to the service's user).
     #[arg(long, env = "DATA_DIR", default_value = "data", global = true)]
     data_dir: PathBuf,
+    /// Cache compiled components in this directory (it must be the service user's and writable by nobody
+    /// else; created 0700). Off by default: the component is compiled at every start (about a second).
+    #[arg(long, env = "COMPILE_CACHE_DIR", global = true)]
+    cache_dir: Option<PathBuf>,
+    /// How many tenants one person may own (creating a project is refused beyond it).
+    #[arg(long, env = "MAX_OWNED_TENANTS_PER_USER", default_value_t = 10, global = true)]
+    max_owned_tenants_per_user: u32,
     /// Wall-clock limit of one engine call, in milliseconds.
     #[arg(long, env = "CALL_DEADLINE_MS", default_value_t = 10_000, global = true)]
     call_deadline_ms: u64,
@@ -102,24 +109,44 @@ enum Command {
     Operations,
 }
 
+/// Secrets are read from the environment (or from files named there), never from flags: a flag's value
+/// is visible to every user of the machine in the process list.
 #[derive(Parser)]
+#[command(after_help = SECRETS_HELP)]
 struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
-    /// HS256 secret of the identity provider's JWTs.
-    #[arg(long, env = "JWT_HS256_SECRET")]
-    jwt_hs256_secret: Option<String>,
     /// PEM file with the identity provider's RS256 public key.
     #[arg(long, env = "JWT_RS256_PUBLIC_KEY_FILE")]
     jwt_rs256_public_key_file: Option<PathBuf>,
-    /// The operator credential (founder actions). Operators are refused when unset.
-    #[arg(long, env = "OPERATOR_TOKEN")]
-    operator_token: Option<String>,
+    /// The `iss` every JWT must carry (recommended).
+    #[arg(long, env = "JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// The audience every JWT must name in `aud` (recommended; comma-separated for several).
+    #[arg(long, env = "JWT_AUDIENCE", value_delimiter = ',')]
+    jwt_audience: Vec<String>,
     /// Largest request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// Time a client has to send a request's headers (and how long an idle connection is kept), in ms.
+    #[arg(long, env = "HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Time a client has to send a request's body, in ms.
+    #[arg(long, env = "BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    body_timeout_ms: u64,
+    /// Connections served at once (each takes a file descriptor; the limit is raised at start).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Engine calls of one tenant that may run at once.
+    #[arg(long, env = "MAX_CALLS_PER_TENANT", default_value_t = 32)]
+    max_calls_per_tenant: u32,
 }
+
+const SECRETS_HELP: &str = "Secrets (environment only; each also as <NAME>_FILE, a file holding it):
+  JWT_HS256_SECRET   HS256 secret of the identity provider's JWTs (at least 32 bytes)
+  OPERATOR_TOKENS    operator credentials, comma-separated `id:token` (the audit log names the id)
+  OPERATOR_TOKEN     one operator credential (the operator id `operator`)";
 
 #[derive(Subcommand)]
 enum TenantCommand {
@@ -163,6 +190,9 @@ enum PinCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Files the service creates (the database, its journal, the cache) are its user's alone.
+    // SAFETY: umask has no preconditions; it is set before any thread starts.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     init_logging();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))
@@ -170,7 +200,9 @@ fn main() -> anyhow::Result<()> {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal: escape codes in a log file are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {
@@ -183,7 +215,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = match &c.database_url {
         Some(url) => url.clone(),
         None => {
-            std::fs::create_dir_all(&c.data_dir).with_context(|| format!("creating {}", c.data_dir.display()))?;
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&c.data_dir)
+                .with_context(|| format!("creating {}", c.data_dir.display()))?;
             format!("sqlite:{}", c.data_dir.join("accounts.db").display())
         }
     };
@@ -196,18 +233,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = RuntimeConfig {
         call_deadline: Duration::from_millis(c.call_deadline_ms),
         max_memory_bytes: c.instance_memory_mib << 20,
-        cache_dir: Some(c.data_dir.join("cache")),
+        cache: c.cache_dir.as_ref().map(|dir| account_host::CacheConfig {
+            dir: dir.clone(),
+            // The key that authenticates cache files lives beside the cache, never inside it.
+            key_file: dir.with_extension("key"),
+        }),
         settings: Settings {
             memory_pins_enabled: c.memory_pins_enabled,
             support_email: c.support_email.clone(),
             support_hours: c.support_hours.clone(),
             support_response_time: c.support_response_time.clone(),
+            max_owned_tenants_per_user: c.max_owned_tenants_per_user,
         },
         ..RuntimeConfig::default()
     };
+    let command = cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::parse_from(["serve"])));
+    let config = match &command {
+        Command::Serve(args) => RuntimeConfig { max_calls_per_tenant: args.max_calls_per_tenant, ..config },
+        _ => config,
+    };
     let clock = Arc::new(SystemClock);
     let runtime = Runtime::with(db, clock.clone(), config)?;
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::parse_from(["serve"])));
     match command {
         Command::Serve(args) => serve(runtime, clock, args).await,
         Command::Migrate => Ok(()),
@@ -294,15 +340,20 @@ async fn bootstrap(runtime: &Runtime, name: &str, slug: &str, email: &str, subje
         .call_json(&ops, "accounts", "invite-user", &json!({ "email": email, "role": "owner" }))
         .await
         .map_err(|e| anyhow::anyhow!("inviting the owner: {}", e.message))?;
-    let owner = Caller::new(
-        Actor::Identity(account_host::bindings::IdentityPrincipal {
-            external_id: subject.into(),
-            email: email.into(),
-            user_id: account_host::identity::user_id_for_subject(runtime.database(), subject).await?,
-            name: None,
-        }),
-        None,
-    );
+    // The operator vouches for the owner's e-mail: bootstrap is how the first owner is named.
+    let owner_in = |user_id: Option<String>, tenant: Option<&str>| {
+        Caller::new(
+            Actor::Identity(account_host::bindings::IdentityPrincipal {
+                external_id: subject.into(),
+                email: email.into(),
+                user_id,
+                name: None,
+                email_verified: true,
+            }),
+            tenant,
+        )
+    };
+    let owner = owner_in(account_host::identity::user_id_for_subject(runtime.database(), subject).await?, None);
     let accepted = runtime
         .call_json(&owner, "accounts", "accept-invitation", &json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }))
         .await
@@ -310,8 +361,10 @@ async fn bootstrap(runtime: &Runtime, name: &str, slug: &str, email: &str, subje
     if accepted["accepted"] != Value::Bool(true) {
         bail!("the owner could not accept: {}", accepted["message"]);
     }
+    // The first key is the owner's own, with everything a key may hold (never more than the owner's role).
+    let owner = owner_in(account_host::identity::user_id_for_subject(runtime.database(), subject).await?, Some(&tenant_id));
     let key = runtime
-        .call_json(&ops, "tenants", "create-api-key", &json!({ "key": { "name": "bootstrap" } }))
+        .call_json(&owner, "tenants", "create-api-key", &json!({ "key": { "name": "bootstrap", "permissions": ["admin:*"] } }))
         .await
         .map_err(|e| anyhow::anyhow!("creating the API key: {}", e.message))?;
     println!("tenant_id={tenant_id}");
@@ -320,26 +373,92 @@ async fn bootstrap(runtime: &Runtime, name: &str, slug: &str, email: &str, subje
     Ok(())
 }
 
+/// A secret from the environment, or from the file named by `<NAME>_FILE`.
+fn secret(name: &str) -> anyhow::Result<Option<String>> {
+    if let Ok(file) = std::env::var(format!("{name}_FILE")) {
+        let value = std::fs::read_to_string(&file).with_context(|| format!("reading {name}_FILE ({file})"))?;
+        return Ok(Some(value.trim_end_matches(['\n', '\r']).to_string()));
+    }
+    Ok(std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
 async fn serve(runtime: Runtime, clock: Arc<SystemClock>, args: ServeArgs) -> anyhow::Result<()> {
-    let jwt = match (&args.jwt_hs256_secret, &args.jwt_rs256_public_key_file) {
-        (Some(secret), _) => Some((jsonwebtoken::DecodingKey::from_secret(secret.as_bytes())?, jsonwebtoken::Algorithm::HS256)),
+    let (issuer, audiences) = (args.jwt_issuer.clone(), args.jwt_audience.clone());
+    let jwt = match (secret("JWT_HS256_SECRET")?, &args.jwt_rs256_public_key_file) {
+        (Some(secret), _) => Some(JwtConfig::hs256(secret.as_bytes(), issuer, audiences).context("JWT_HS256_SECRET")?),
         (None, Some(file)) => {
             let pem = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            Some((jsonwebtoken::DecodingKey::from_rsa_pem(&pem)?, jsonwebtoken::Algorithm::RS256))
+            Some(JwtConfig::rs256_pem(&pem, issuer, audiences)?)
         }
         (None, None) => {
             tracing::warn!("no JWT key configured: people cannot sign in (set JWT_HS256_SECRET or JWT_RS256_PUBLIC_KEY_FILE)");
             None
         }
     };
-    let operator_token_hash = args.operator_token.as_ref().map(|t| Sha256::digest(t.as_bytes()).into());
-    let state = Arc::new(AppState::new(runtime, AuthConfig { jwt, operator_token_hash }, clock));
+    if let Some(jwt) = &jwt {
+        if jwt.issuer.is_none() {
+            tracing::warn!("JWT_ISSUER is not set: tokens from any issuer signed with the key are accepted");
+        }
+        if jwt.audiences.is_empty() {
+            tracing::warn!("JWT_AUDIENCE is not set: tokens for any audience signed with the key are accepted");
+        }
+    }
+    let mut tokens: Vec<String> = secret("OPERATOR_TOKENS")?.map(|t| t.split(',').map(str::to_string).collect()).unwrap_or_default();
+    tokens.extend(secret("OPERATOR_TOKEN")?);
+    let operators = AuthConfig::operators_from(&tokens)?;
+    if operators.is_empty() {
+        tracing::warn!("no operator credential configured: operators are refused (set OPERATOR_TOKENS or OPERATOR_TOKEN)");
+    }
+    let limits = HttpLimits {
+        max_body_bytes: args.max_body_bytes,
+        header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
+        body_timeout: Duration::from_millis(args.body_timeout_ms.max(1)),
+        max_connections: args.max_connections.max(1),
+    };
+    raise_fd_limit(limits.max_connections);
+    let state = Arc::new(AppState::with_limits(runtime, AuthConfig { jwt, operators }, clock, limits));
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     // The address goes to stdout, for scripts and tests that asked for port 0.
     println!("listening on http://{addr}");
     tracing::info!(%addr, "serving");
-    account_host::server::serve(listener, state, args.max_body_bytes).await
+    let sweeper = tokio::spawn(sweep(state.clone()));
+    let served = account_host::server::serve(listener, state).await;
+    sweeper.abort();
+    served
+}
+
+/// Hourly housekeeping as the system: expired pins go, and the memory access log older than its retention.
+async fn sweep(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.runtime.call_json(&Caller::system(None), "memory-pins", "cleanup-expired", &json!({})).await {
+            tracing::warn!(code = ?e.code, message = %e.message, "the hourly cleanup failed");
+        }
+    }
+}
+
+/// Each connection and each database connection takes a file descriptor: raise the soft limit to the
+/// hard one, and say so when even that is too low for `max_connections`.
+fn raise_fd_limit(max_connections: usize) {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to an rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    let needed = max_connections as u64 + 128;
+    if (limit.rlim_cur as u64) < needed {
+        tracing::warn!(limit = limit.rlim_cur, needed, "the file-descriptor limit is below MAX_CONNECTIONS + 128; raise `ulimit -n`");
+    }
 }
 
 fn redact(url: &str) -> String {

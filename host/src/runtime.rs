@@ -6,15 +6,16 @@
 //! export returns `ok`, rolls it back on `err`, on a trap, on a deadline or on a scope violation, and asks
 //! for the whole call to run again when PostgreSQL reports a serialisation race.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
 
 use crate::bindings::{AccountEngine, Actor, CallContext, EngineError, EngineSettings, ErrorCode};
+use crate::cache::{CacheConfig, ComponentCache};
 use crate::call::CallState;
 use crate::clock::{Clock, SystemClock};
 use crate::db::Database;
@@ -23,7 +24,9 @@ use crate::db::errors::is_retryable;
 /// The engine component, built from `guest/` by the build script.
 pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_COMPONENT"));
 
-/// A deliberately misbehaving component (from `tests/rogue-guest`), embedded for the host's tests.
+/// A deliberately misbehaving component (from `tests/rogue-guest`), embedded only when the test suite asks
+/// for it (feature `rogue-guest`): the library an embedder builds does not carry it.
+#[cfg(feature = "rogue-guest")]
 #[doc(hidden)]
 pub static ROGUE_GUEST_COMPONENT: &[u8] = include_bytes!(env!("ROGUE_GUEST_COMPONENT"));
 
@@ -40,6 +43,8 @@ pub struct Settings {
     pub support_email: String,
     pub support_hours: String,
     pub support_response_time: String,
+    /// How many tenants one person may own (projects they create).
+    pub max_owned_tenants_per_user: u32,
 }
 
 impl Default for Settings {
@@ -49,6 +54,7 @@ impl Default for Settings {
             support_email: "support@example.com".into(),
             support_hours: "24/7".into(),
             support_response_time: "Within 24 hours".into(),
+            max_owned_tenants_per_user: 10,
         }
     }
 }
@@ -62,10 +68,16 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: usize,
     /// Engine calls that may run at once (instances in the pool).
     pub max_concurrent_calls: u32,
+    /// Engine calls of one tenant that may run at once; more wait (up to `admission_wait`), so that one
+    /// tenant cannot take every instance.
+    pub max_calls_per_tenant: u32,
+    /// How long a call waits for an instance, its tenant's turn, or (SQLite) the writer, before it is
+    /// refused as `unavailable` (HTTP 503 with `Retry-After`). Nothing is instantiated while it waits.
+    pub admission_wait: Duration,
     /// How often a call that lost a serialisation race is run again before giving up.
     pub max_attempts: u32,
-    /// Where the compiled component is cached; none disables the cache.
-    pub cache_dir: Option<PathBuf>,
+    /// Where the compiled component is cached; none (the default) compiles at every start.
+    pub cache: Option<CacheConfig>,
     pub settings: Settings,
 }
 
@@ -75,8 +87,10 @@ impl Default for RuntimeConfig {
             call_deadline: Duration::from_secs(10),
             max_memory_bytes: 64 << 20,
             max_concurrent_calls: 256,
+            max_calls_per_tenant: 32,
+            admission_wait: Duration::from_secs(2),
             max_attempts: 10,
-            cache_dir: Some(std::env::temp_dir().join("account-engine-cache")),
+            cache: None,
             settings: Settings::default(),
         }
     }
@@ -147,6 +161,7 @@ pub struct Runtime {
     config: RuntimeConfig,
     /// The component's operations, for JSON calls (`engine::dynamic`); read on first use.
     pub(crate) operations: std::sync::OnceLock<Vec<crate::engine::dynamic::Operation>>,
+    admission: Admission,
     _ticker: EpochTicker,
 }
 
@@ -160,11 +175,23 @@ impl Runtime {
         let engine = engine(&config)?;
         let mut linker = Linker::<CallState>::new(&engine);
         AccountEngine::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
-        let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache_dir.as_deref())?;
+        let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache.as_ref())?;
         let pre = linker.instantiate_pre(&component)?;
         let exports = Exports::new(&pre)?;
         let ticker = EpochTicker::start(&engine);
-        Ok(Runtime { engine, pre, exports, linker, db, clock, config, operations: std::sync::OnceLock::new(), _ticker: ticker })
+        let admission = Admission::new(&config);
+        Ok(Runtime {
+            engine,
+            pre,
+            exports,
+            linker,
+            db,
+            clock,
+            config,
+            operations: std::sync::OnceLock::new(),
+            admission,
+            _ticker: ticker,
+        })
     }
 
     pub fn database(&self) -> &Database {
@@ -205,6 +232,7 @@ impl Runtime {
                 support_email: s.support_email.clone(),
                 support_hours: s.support_hours.clone(),
                 support_response_time: s.support_response_time.clone(),
+                max_owned_tenants_per_user: s.max_owned_tenants_per_user,
             },
         };
         (store, ctx)
@@ -285,6 +313,23 @@ impl Runtime {
         }
     }
 
+    /// Admits a call (see [`Admission`]); hold the result for the whole call.
+    pub async fn admit(&self, caller: &Caller) -> Result<Admitted, EngineError> {
+        self.admission.admit(caller).await
+    }
+
+    /// On SQLite, a call that writes takes the writer lock before it is instantiated, so that queued
+    /// writers hold no instance; the lock goes into the call's transaction. Bounded by the call's deadline.
+    pub async fn writer_turn(&self, read_only: bool) -> Result<Option<crate::db::WriterGuard>, EngineError> {
+        if read_only {
+            return Ok(None);
+        }
+        match tokio::time::timeout(self.config.call_deadline, self.db.writer_turn()).await {
+            Ok(guard) => Ok(guard),
+            Err(_) => Err(engine_error(ErrorCode::Unavailable, "the database is busy with other writes; nothing was done, try again")),
+        }
+    }
+
     /// Waits before running a call again, a little longer each time.
     pub async fn backoff(attempt: u32) {
         let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_micros() % 1000);
@@ -325,10 +370,17 @@ macro_rules! engine_call {
         let deadline = runtime.config().call_deadline;
         let read_only: bool = $read_only;
         let mut attempt = 0u32;
-        loop {
+        match runtime.admit($caller).await {
+            Err(refused) => Err(refused),
+            Ok(_admitted) => loop {
             attempt += 1;
+            let writer = match runtime.writer_turn(read_only).await {
+                Ok(writer) => writer,
+                Err(refused) => break Err(refused),
+            };
             let (mut $st, $ctx) = runtime.store($caller);
             $st.data_mut().set_read_only(read_only);
+            $st.data_mut().set_writer(writer);
             let run = async {
                 let $instance = $instantiate.await?;
                 let $store = &mut $st;
@@ -342,8 +394,88 @@ macro_rules! engine_call {
                 $crate::runtime::Settled::Done(result) => break result,
                 $crate::runtime::Settled::Retry => $crate::runtime::Runtime::backoff(attempt).await,
             }
+        },
         }
     }};
+}
+
+/// Admission of engine calls, before anything is instantiated: an instance of the pool, and a place among
+/// the calls of the caller's tenant. A call waits at most `admission_wait` for either; then it is refused
+/// as `unavailable` without having cost an instance. (SQLite writers also wait for the writer lock before
+/// instantiating: see [`Runtime::writer_turn`].)
+struct Admission {
+    instances: Arc<Semaphore>,
+    tenants: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    per_tenant: usize,
+    wait: Duration,
+}
+
+/// A call's admission: released when the call ends.
+pub struct Admitted {
+    _instance: OwnedSemaphorePermit,
+    _tenant: TenantTurn,
+}
+
+/// A place among a tenant's calls; the tenant's entry is dropped with its last call.
+struct TenantTurn {
+    semaphore: Arc<Semaphore>,
+    permit: Option<OwnedSemaphorePermit>,
+    key: String,
+    tenants: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl Drop for TenantTurn {
+    fn drop(&mut self) {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        self.permit = None;
+        // References: the map's, this turn's, and each permit's. The map's and this one alone mean that
+        // nobody else of the tenant is running or waiting (a waiter holds a turn too).
+        if Arc::strong_count(&self.semaphore) <= 2 {
+            tenants.remove(&self.key);
+        }
+    }
+}
+
+impl Admission {
+    fn new(config: &RuntimeConfig) -> Self {
+        Admission {
+            instances: Arc::new(Semaphore::new(config.max_concurrent_calls as usize)),
+            tenants: Arc::new(Mutex::new(HashMap::new())),
+            per_tenant: config.max_calls_per_tenant.clamp(1, config.max_concurrent_calls) as usize,
+            wait: config.admission_wait,
+        }
+    }
+
+    /// Whose share a call counts against: its tenant, or for calls without one, the person or the platform.
+    fn key(caller: &Caller) -> String {
+        match (&caller.tenant_id, &caller.actor) {
+            (Some(t), _) => format!("tenant:{t}"),
+            (None, Actor::Identity(p)) => format!("identity:{}", p.external_id),
+            (None, _) => "platform".to_string(),
+        }
+    }
+
+    async fn admit(&self, caller: &Caller) -> Result<Admitted, EngineError> {
+        let busy = |what: &str| engine_error(ErrorCode::Unavailable, format!("{what}; nothing was done, try again shortly"));
+        let key = Self::key(caller);
+        let semaphore = {
+            let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+            tenants.entry(key.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant))).clone()
+        };
+        let mut turn = TenantTurn { semaphore: semaphore.clone(), permit: None, key, tenants: self.tenants.clone() };
+        let deadline = tokio::time::Instant::now() + self.wait;
+        turn.permit = Some(
+            tokio::time::timeout_at(deadline, semaphore.acquire_owned())
+                .await
+                .map_err(|_| busy("too many calls of this tenant are in progress"))?
+                .map_err(|_| busy("the runtime is shutting down"))?,
+        );
+        let instance = tokio::time::timeout_at(deadline, self.instances.clone().acquire_owned())
+            .await
+            .map_err(|_| busy("every sandbox instance is in use"))?
+            .map_err(|_| busy("the runtime is shutting down"))?;
+        Ok(Admitted { _instance: instance, _tenant: turn })
+    }
 }
 
 fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
@@ -391,38 +523,12 @@ fn wasm_config(config: &RuntimeConfig, pagemap_scan: bool) -> Config {
     wasm
 }
 
-/// Compiles the component, or loads it from the cache when this exact component was compiled before by
-/// this exact engine configuration.
-pub fn load_component(engine: &Engine, wasm: &[u8], cache_dir: Option<&Path>) -> anyhow::Result<Component> {
-    let Some(dir) = cache_dir else { return Ok(Component::new(engine, wasm)?) };
-    let mut hasher = Sha256::new();
-    hasher.update(wasm);
-    let mut compat = std::hash::DefaultHasher::new();
-    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut compat);
-    hasher.update(std::hash::Hasher::finish(&compat).to_le_bytes());
-    let key: String = hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let path = dir.join(format!("account-engine-{key}.cwasm"));
-    if path.exists() {
-        // SAFETY: the file was written by `Component::serialize` of an engine with the same compatibility
-        // hash (it is in the file name); the cache directory is the operator's, like the binary itself.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok(component),
-            Err(e) => tracing::warn!(error = %e, path = %path.display(), "ignoring an unusable cached component"),
-        }
+/// Compiles a component, or loads it from a configured cache (see [`crate::cache`]).
+pub fn load_component(engine: &Engine, wasm: &[u8], cache: Option<&CacheConfig>) -> anyhow::Result<Component> {
+    match cache {
+        None => Ok(Component::new(engine, wasm)?),
+        Some(config) => ComponentCache::open(config)?.load_or_compile(engine, wasm),
     }
-    let component = Component::new(engine, wasm)?;
-    if let Err(e) = write_cache(&component, dir, &path) {
-        tracing::warn!(error = %e, "could not cache the compiled component");
-    }
-    Ok(component)
-}
-
-fn write_cache(component: &Component, dir: &Path, path: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, component.serialize()?)?;
-    std::fs::rename(tmp, path)?;
-    Ok(())
 }
 
 /// Advances the engine's epoch on a background thread until the runtime is dropped.

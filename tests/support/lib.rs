@@ -5,7 +5,6 @@
 //! PostgreSQL half is skipped, and says so).
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,7 +14,7 @@ use account_host::bindings::{
 use account_host::bindings::tenants::{NewTenant, Tenant};
 use account_host::clock::ManualClock;
 use account_host::db::Database;
-use account_host::{Caller, Runtime, RuntimeConfig};
+use account_host::{CacheConfig, Caller, Runtime, RuntimeConfig};
 
 /// 2026-03-15T12:00:00Z, a fixed start for the manual clock.
 pub const T0: i64 = 1_773_576_000_000_000;
@@ -73,13 +72,14 @@ pub fn postgres_url() -> Option<String> {
     url
 }
 
-/// Where compiled components are cached between test binaries.
-fn cache_dir() -> PathBuf {
-    std::env::temp_dir().join("account-engine-test-cache")
+/// Where compiled components are cached between test binaries (the suite's own directory and key).
+pub fn test_cache() -> CacheConfig {
+    let base = std::env::temp_dir();
+    CacheConfig { dir: base.join("account-engine-test-cache"), key_file: base.join("account-engine-test-cache.key") }
 }
 
 pub fn test_config() -> RuntimeConfig {
-    RuntimeConfig { max_concurrent_calls: 64, cache_dir: Some(cache_dir()), ..RuntimeConfig::default() }
+    RuntimeConfig { max_concurrent_calls: 64, cache: Some(test_cache()), ..RuntimeConfig::default() }
 }
 
 impl Harness {
@@ -142,9 +142,19 @@ impl Harness {
                 email: email.into(),
                 user_id,
                 name: None,
+                email_verified: true,
             }),
             tenant_id,
         )
+    }
+
+    /// A caller for a human whose identity provider does not vouch for the e-mail.
+    pub async fn unverified_human(&self, external_id: &str, email: &str, tenant_id: Option<&str>) -> Caller {
+        let mut caller = self.human(external_id, email, tenant_id).await;
+        if let Actor::Identity(identity) = &mut caller.actor {
+            identity.email_verified = false;
+        }
+        caller
     }
 
     /// A tenant created by an operator.
@@ -221,15 +231,26 @@ pub fn operator(tenant_id: Option<&str>) -> Caller {
     Caller::new(Actor::Operator(OperatorPrincipal { operator_id: "founder@example.com".into() }), tenant_id)
 }
 
-/// An API-key caller with the given scopes.
+/// An API-key caller with the given scopes (a key of no person, without restrictions).
 pub fn api_key(tenant_id: &str, key_id: &str, scopes: &[&str]) -> Caller {
     Caller::new(
         Actor::ApiKey(account_host::bindings::ApiKeyPrincipal {
             key_id: key_id.into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            created_by: None,
+            creator_role: None,
+            allowed_workers: None,
+            max_concurrent_runs: None,
         }),
         Some(tenant_id),
     )
+}
+
+/// The caller of a real API key secret, resolved the way the server resolves `Authorization: Bearer aos_…`
+/// (its scopes, restrictions and its creator's current role, read from the database).
+pub async fn key_caller(h: &Harness, secret: &str) -> Option<Caller> {
+    let key = account_host::identity::api_key(&h.db, secret, account_host::clock::Clock::now_micros(&h.clock)).await.expect("resolve key")?;
+    Some(Caller::new(Actor::ApiKey(key.principal()), Some(&key.tenant_id)))
 }
 
 pub fn page(limit: u32) -> PageRequest {

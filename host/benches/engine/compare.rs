@@ -200,7 +200,7 @@ async fn accept_invitation(b: &Backend, tenant: &str) -> SideBySide {
     }
     let invitee = |k: usize| {
         let (id, email) = &users[k];
-        Actor::Identity(IdentityPrincipal { external_id: format!("bench|{id}"), email: email.clone(), user_id: Some(id.clone()), name: None })
+        Actor::Identity(IdentityPrincipal { external_id: format!("bench|{id}"), email: email.clone(), user_id: Some(id.clone()), name: None, email_verified: true })
     };
     let (invitee, invitations) = (&invitee, &invitations);
     side_by_side(

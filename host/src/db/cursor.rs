@@ -43,6 +43,52 @@ pub fn fetch_limit(page: &PageRequest) -> Result<i64, DriverError> {
     Ok(i64::from(page.limit) + 1)
 }
 
+/// The most bytes of row data one page carries. Rows are read one at a time from the database and the
+/// page ends before the row that would pass this (a page always holds at least one row), so a list of
+/// large values (pins of 1 MiB, runs with three JSON documents) costs bounded host memory, not
+/// `limit` × the largest row.
+pub const PAGE_BYTES: usize = 8 << 20;
+
+/// The rows of a page read under [`PAGE_BYTES`].
+pub struct Bounded<T> {
+    pub rows: Vec<T>,
+    /// The page was cut by its byte budget before it reached its limit.
+    pub cut: bool,
+}
+
+impl<T> Bounded<T> {
+    /// Cuts the extra row off and returns the cursor of the next page, if there is one.
+    pub fn finish(&mut self, page: &PageRequest, key_of: impl Fn(&T) -> (String, String)) -> Option<String> {
+        if self.cut {
+            return self.rows.last().map(|last| {
+                let (key, id) = key_of(last);
+                encode(&key, &id)
+            });
+        }
+        finish(&mut self.rows, page, key_of)
+    }
+}
+
+/// Reads a page's rows from `rows` until the stream ends or the next row would take the page past
+/// [`PAGE_BYTES`]; the rest of the result is never read into memory.
+pub async fn collect_bounded<'a, T>(
+    mut rows: futures_util::stream::BoxStream<'a, Result<T, sqlx::Error>>,
+    size: impl Fn(&T) -> usize,
+) -> Result<Bounded<T>, sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let mut page = Bounded { rows: Vec::new(), cut: false };
+    let mut bytes = 0usize;
+    while let Some(row) = rows.try_next().await? {
+        bytes = bytes.saturating_add(size(&row));
+        if bytes > PAGE_BYTES && !page.rows.is_empty() {
+            page.cut = true;
+            break;
+        }
+        page.rows.push(row);
+    }
+    Ok(page)
+}
+
 /// Cuts the extra row off and returns the cursor of the next page, if there is one.
 pub fn finish<T>(rows: &mut Vec<T>, page: &PageRequest, key_of: impl Fn(&T) -> (String, String)) -> Option<String> {
     if rows.len() as u64 > u64::from(page.limit) {

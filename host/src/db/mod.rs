@@ -79,6 +79,9 @@ pub enum Database {
     Postgres(PgPool),
 }
 
+/// The SQLite writer lock, taken before a writing call is instantiated and handed to its transaction.
+pub type WriterGuard = OwnedMutexGuard<()>;
+
 /// The transaction of one engine call.
 pub enum Tx {
     /// With the writer lock, unless the transaction only reads.
@@ -142,16 +145,32 @@ impl Database {
     /// which concurrent serialisable readers otherwise pile up; the server refuses any write), on SQLite
     /// a deferred transaction outside the writer lock (readers run beside the writer in WAL mode).
     pub async fn begin(&self, read_only: bool) -> Result<Tx, sqlx::Error> {
+        self.begin_with(read_only, None).await
+    }
+
+    /// [`Database::begin`] with the writer lock already taken (SQLite; see [`Database::writer_turn`]).
+    pub async fn begin_with(&self, read_only: bool, writer: Option<WriterGuard>) -> Result<Tx, sqlx::Error> {
         match self {
             Database::Sqlite(pool, _) if read_only => Ok(Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?, None)),
-            Database::Sqlite(pool, writer) => {
-                let guard = writer.clone().lock_owned().await;
+            Database::Sqlite(pool, lock) => {
+                let guard = match writer {
+                    Some(guard) => guard,
+                    None => lock.clone().lock_owned().await,
+                };
                 Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(guard)))
             }
             Database::Postgres(pool) if read_only => {
                 Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?))
             }
             Database::Postgres(pool) => Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?)),
+        }
+    }
+
+    /// Waits for the SQLite writer lock (none on PostgreSQL, whose writers run side by side).
+    pub async fn writer_turn(&self) -> Option<WriterGuard> {
+        match self {
+            Database::Sqlite(_, lock) => Some(lock.clone().lock_owned().await),
+            Database::Postgres(_) => None,
         }
     }
 

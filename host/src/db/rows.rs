@@ -492,6 +492,14 @@ pub struct RunRecord {
     pub completed_at: Option<Ts>,
 }
 
+impl RunRecord {
+    /// What the row weighs in a page (see [`crate::db::cursor::collect_bounded`]).
+    pub fn size(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        self.task.len() + text(&self.input_json) + text(&self.output_json) + text(&self.replay_token_json) + text(&self.error)
+    }
+}
+
 impl From<RunRecord> for RunSnapshot {
     fn from(r: RunRecord) -> Self {
         RunSnapshot {
@@ -579,6 +587,13 @@ pub struct PinRecord {
     pub updated_at: Ts,
     pub ttl_seconds: Option<i32>,
     pub expires_at: Option<Ts>,
+}
+
+impl PinRecord {
+    /// What the row weighs in a page (see [`crate::db::cursor::collect_bounded`]).
+    pub fn size(&self) -> usize {
+        self.value.0.len() + self.key.len() + self.source.len()
+    }
 }
 
 impl From<PinRecord> for PinRow {

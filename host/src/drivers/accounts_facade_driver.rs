@@ -15,7 +15,7 @@ use crate::db::codec::{Id, Ts};
 use crate::db::cursor;
 use crate::db::errors::{conflict, invalid, not_found};
 use crate::db::rows::{InvitationRecord, MemberRecord, MembershipRecord, SubscriptionRecord, TenantRecord, TicketRecord, UserRecord};
-use crate::drivers::user_write_driver::{fetch_user, insert_user_row};
+use crate::drivers::user_write_driver::{fetch_user, insert_user_row, visible_user};
 use crate::sql;
 
 impl Host for CallState {
@@ -201,9 +201,16 @@ impl Host for CallState {
     ) -> Result<Option<MembershipWithUser>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
-        let Some(membership) = fetch_membership_record(self, &t, &u).await? else { return Ok(None) };
-        let user = fetch_user(self, &u).await?.ok_or_else(|| not_found("user"))?;
-        Ok(Some(MembershipWithUser { membership: membership.into(), user: user.into() }))
+        // One statement: every engine call of a person starts here (their role and their account status).
+        let row: Option<MemberWithUserRecord> = sql!(self, |c| sqlx::query_as(concat!(
+            "SELECT m.id AS membership_id, m.tenant_id, m.user_id, m.role, m.invited_by, m.created_at AS membership_created_at, ",
+            crate::user_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
+            "WHERE m.tenant_id = $1 AND m.user_id = $2"
+        ))
+        .bind(&t)
+        .bind(&u)
+        .fetch_optional(c))?;
+        Ok(row.map(MemberWithUserRecord::into_snapshot))
     }
 
     async fn update_membership_role(
@@ -252,6 +259,9 @@ impl Host for CallState {
         .bind(&t)
         .bind(&u)
         .fetch_optional(c))?;
+        // Someone else's profile is visible only when they are a member of the tenant.
+        let own = self.user_is_caller(&u, "\0");
+        let row = row.filter(|p| p.role.is_some() || own || self.is_platform());
         Ok(row.map(|p| ProfileSnapshot {
             user_id: p.id.into(),
             email: p.email,
@@ -267,7 +277,17 @@ impl Host for CallState {
     }
 
     async fn fetch_user_by_id(&mut self, user_id: String) -> Result<Option<UserRow>, DriverError> {
-        Ok(fetch_user(self, &Id::parse(&user_id)?).await?.map(Into::into))
+        let user = fetch_user(self, &Id::parse(&user_id)?).await?;
+        Ok(visible_user(self, user).await?.map(Into::into))
+    }
+
+    async fn count_owned_tenants(&mut self, user_id: String) -> Result<u64, DriverError> {
+        let u = Id::parse(&user_id)?;
+        self.may_read_user(&u)?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM tenant_memberships WHERE user_id = $1 AND role = 'owner'")
+            .bind(&u)
+            .fetch_one(c))?;
+        Ok(n as u64)
     }
 
     async fn update_user_profile(
@@ -486,7 +506,7 @@ impl Host for CallState {
         ))
         .bind(&email)
         .fetch_optional(c))?;
-        Ok(row.map(Into::into))
+        Ok(visible_user(self, row).await?.map(Into::into))
     }
 
     async fn insert_user(&mut self, email: String, name: Option<String>, external_id: String) -> Result<UserRow, DriverError> {
@@ -501,8 +521,20 @@ impl Host for CallState {
         invited_by: Option<String>,
     ) -> Result<MembershipRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
+        let u = Id::parse(&user_id)?;
+        self.may_write_user(&u)?;
         let invited_by = invited_by.as_deref().map(Id::parse).transpose()?;
-        Ok(insert_membership_row(self, &t, &Id::parse(&user_id)?, role, invited_by.as_ref()).await?.into())
+        let row = insert_membership_row(self, &t, &u, role, invited_by.as_ref()).await?;
+        // A person's first tenant becomes their default, so that a credential naming no tenant finds it.
+        let now = self.now;
+        sql!(self, rows |c| sqlx::query(
+            "UPDATE users SET default_tenant_id = $2, updated_at = $3 WHERE id = $1 AND default_tenant_id IS NULL"
+        )
+        .bind(&u)
+        .bind(&t)
+        .bind(now)
+        .execute(c))?;
+        Ok(row.into())
     }
 
     async fn update_invitation_accepted(&mut self, tenant_id: String, invitation_id: String) -> Result<InvitationSnapshot, DriverError> {
@@ -515,6 +547,34 @@ impl Host for CallState {
 
     async fn update_invitation_revoked(&mut self, tenant_id: String, invitation_id: String) -> Result<InvitationSnapshot, DriverError> {
         end_invitation(self, &tenant_id, &invitation_id, InvitationStatus::Revoked).await
+    }
+}
+
+#[derive(FromRow)]
+struct MemberWithUserRecord {
+    membership_id: Id,
+    tenant_id: Id,
+    user_id: Id,
+    role: Role,
+    invited_by: Option<Id>,
+    membership_created_at: Ts,
+    #[sqlx(flatten)]
+    user: UserRecord,
+}
+
+impl MemberWithUserRecord {
+    fn into_snapshot(self) -> MembershipWithUser {
+        MembershipWithUser {
+            membership: MembershipRow {
+                id: self.membership_id.into(),
+                tenant_id: self.tenant_id.into(),
+                user_id: self.user_id.into(),
+                role: self.role,
+                invited_by: self.invited_by.map(Into::into),
+                created_at: self.membership_created_at.0,
+            },
+            user: self.user.into(),
+        }
     }
 }
 

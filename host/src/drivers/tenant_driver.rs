@@ -69,6 +69,7 @@ impl Host for CallState {
 
     async fn update_tenant_plan(&mut self, tenant_id: String, plan: Plan, quotas: PlanQuotas) -> Result<TenantRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
+        self.platform_only("a tenant's plan")?;
         let now = self.now;
         let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
             "UPDATE tenants SET plan = $2, max_workers = $3, max_runs_per_day = $4, max_concurrent_runs = $5, ",
@@ -94,6 +95,7 @@ impl Host for CallState {
         suspended_reason: Option<String>,
     ) -> Result<TenantRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
+        self.platform_only("a tenant's status")?;
         let now = self.now;
         let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
             "UPDATE tenants SET status = $2, suspended_reason = $3, updated_at = $4 WHERE id = $1 RETURNING ",
@@ -151,6 +153,8 @@ impl Host for CallState {
     ) -> Result<MembershipRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
+        // Customers add only themselves (creating a project); anyone else joins through an invitation.
+        self.may_write_user(&u)?;
         let row = insert_membership_row(self, &t, &u, role, None).await?;
         if set_as_default {
             let now = self.now;
@@ -292,6 +296,18 @@ impl Host for CallState {
         Ok(n as u64)
     }
 
+    async fn count_running_runs_for_key(&mut self, tenant_id: String, api_key_id: String) -> Result<u64, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let k = Id::parse(&api_key_id)?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM worker_runs WHERE tenant_id = $1 AND api_key_id = $2 AND status IN ('queued', 'running')"
+        )
+        .bind(&t)
+        .bind(&k)
+        .fetch_one(c))?;
+        Ok(n as u64)
+    }
+
     async fn insert_run(&mut self, tenant_id: String, run: NewRun) -> Result<RunSnapshot, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let api_key = run.api_key_id.as_deref().map(Id::parse).transpose()?;
@@ -376,8 +392,8 @@ impl Host for CallState {
     ) -> Result<RunPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
-        let mut rows: Vec<RunRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(concat!(
+        let mut rows: cursor::Bounded<RunRecord> = match cursor::decode(&page)? {
+            None => sql!(self, |c| cursor::collect_bounded(sqlx::query_as(concat!(
                 "SELECT ", crate::run_columns!(), " FROM worker_runs WHERE tenant_id = $1 ",
                 "AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR worker_id = $3) ",
                 "ORDER BY created_at DESC, id DESC LIMIT $4"
@@ -386,10 +402,10 @@ impl Host for CallState {
             .bind(status)
             .bind(&worker_id)
             .bind(limit)
-            .fetch_all(c))?,
+            .fetch(c), RunRecord::size))?,
             Some(after) => {
                 let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(concat!(
+                sql!(self, |c| cursor::collect_bounded(sqlx::query_as(concat!(
                     "SELECT ", crate::run_columns!(), " FROM worker_runs WHERE tenant_id = $1 ",
                     "AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR worker_id = $3) ",
                     "AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $4"
@@ -400,11 +416,11 @@ impl Host for CallState {
                 .bind(limit)
                 .bind(at)
                 .bind(&id)
-                .fetch_all(c))?
+                .fetch(c), RunRecord::size))?
             }
         };
-        let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
-        Ok(RunPage { items: rows.into_iter().map(Into::into).collect(), next })
+        let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));
+        Ok(RunPage { items: rows.rows.into_iter().map(Into::into).collect(), next })
     }
 
     async fn insert_usage_record(&mut self, tenant_id: String, usage: NewUsageRecord) -> Result<UsageRecordSnapshot, DriverError> {
@@ -434,8 +450,12 @@ impl Host for CallState {
 
     async fn fetch_usage_totals(&mut self, tenant_id: String, start: i64, end: i64) -> Result<Vec<UsageTotal>, DriverError> {
         let t = self.tenant(&tenant_id)?;
+        // The sum is taken in two halves (amounts are at most 10^12 each, so neither half can overflow
+        // 64 bits however many records there are) and put together here, saturating: SQLite's SUM fails
+        // on overflow, and PostgreSQL's cannot be read back into 64 bits.
         let rows: Vec<UsageTotalRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT meter_name, CAST(SUM(amount) AS BIGINT) AS total, MIN(unit) AS unit, COUNT(*) AS records ",
+            "SELECT meter_name, CAST(SUM(amount / 1000000) AS BIGINT) AS millions, ",
+            "CAST(SUM(amount % 1000000) AS BIGINT) AS units, MIN(unit) AS unit, COUNT(*) AS records ",
             "FROM usage_records WHERE tenant_id = $1 AND period_end > $2 AND period_start < $3 ",
             "GROUP BY meter_name ORDER BY meter_name"
         ))
@@ -445,7 +465,12 @@ impl Host for CallState {
         .fetch_all(c))?;
         Ok(rows
             .into_iter()
-            .map(|r| UsageTotal { meter_name: r.meter_name, total: r.total, unit: r.unit, records: r.records as u64 })
+            .map(|r| UsageTotal {
+                total: r.millions.saturating_mul(1_000_000).saturating_add(r.units),
+                meter_name: r.meter_name,
+                unit: r.unit,
+                records: r.records as u64,
+            })
             .collect())
     }
 
@@ -480,7 +505,8 @@ impl Host for CallState {
 #[derive(FromRow)]
 struct UsageTotalRecord {
     meter_name: String,
-    total: i64,
+    millions: i64,
+    units: i64,
     unit: UsageUnit,
     records: i64,
 }

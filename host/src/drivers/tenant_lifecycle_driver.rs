@@ -21,6 +21,7 @@ impl Host for CallState {
         reason: Option<String>,
     ) -> Result<Option<TenantStatus>, DriverError> {
         let t = self.tenant(&tenant_id)?;
+        self.platform_only("a tenant's lifecycle status")?;
         let now = self.now;
         let updated = sql!(self, rows |c| sqlx::query(
             "UPDATE tenants SET status = $3, suspended_reason = $4, updated_at = $5 WHERE id = $1 AND status = $2"

@@ -36,8 +36,31 @@ impl Host for CallState {
     }
 
     async fn user_to_summary(&mut self, user_id: String) -> Result<Option<UserSummary>, DriverError> {
-        Ok(fetch_user(self, &Id::parse(&user_id)?).await?.map(Into::into))
+        let user = fetch_user(self, &Id::parse(&user_id)?).await?;
+        Ok(visible_user(self, user).await?.map(Into::into))
     }
+}
+
+/// The user, if the call may see it: the caller's own user, any user for operators and the system, and
+/// otherwise only members of a tenant in the call's scope. Users are not tenant rows, so this is the
+/// scope check of user lookups: a call on tenant A learns nothing of people outside A.
+pub(crate) async fn visible_user(state: &mut CallState, user: Option<UserRecord>) -> Result<Option<UserRecord>, DriverError> {
+    let Some(user) = user else { return Ok(None) };
+    if state.is_platform() || state.user_is_caller(&user.id, &user.clerk_user_id) {
+        return Ok(Some(user));
+    }
+    for tenant in state.scope_tenants() {
+        let member: i64 = sql!(state, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2"
+        )
+        .bind(&tenant)
+        .bind(&user.id)
+        .fetch_one(c))?;
+        if member > 0 {
+            return Ok(Some(user));
+        }
+    }
+    Ok(None)
 }
 
 pub(crate) async fn fetch_user(state: &mut CallState, user: &Id) -> Result<Option<UserRecord>, DriverError> {
@@ -77,5 +100,6 @@ pub(crate) async fn insert_user_row(
     ))
     .bind(external_id)
     .fetch_one(c))?;
+    state.created_user(&row.id, external_id);
     Ok(row)
 }

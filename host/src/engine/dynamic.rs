@@ -15,7 +15,7 @@ use crate::runtime::{Caller, Runtime, engine_error};
 
 /// The WIT package of the engine interfaces.
 pub const PACKAGE: &str = "aos:accounts";
-pub const VERSION: &str = "0.1.0";
+pub const VERSION: &str = "0.2.0";
 /// The engine interfaces, in the order of the contract.
 pub const INTERFACES: [&str; 5] = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle"];
 
@@ -83,8 +83,9 @@ impl Runtime {
         let mut params = Vec::with_capacity(op.params.len() + 1);
         params.push(Val::Bool(false)); // replaced by the context below
         for (name, ty) in &op.params {
-            let value = args.get(&snake(name)).unwrap_or(&Value::Null);
-            params.push(from_json(value, ty).map_err(|e| engine_error(ErrorCode::InvalidArgument, format!("{}: {e}", snake(name))))?);
+            let given = args.get(&snake(name)).filter(|v| !v.is_null()).cloned();
+            let value = given.or_else(|| default_argument(name, ty)).unwrap_or(Value::Null);
+            params.push(from_json(&value, ty).map_err(|e| engine_error(ErrorCode::InvalidArgument, format!("{}: {e}", snake(name))))?);
         }
         engine_call!(raw self, caller, crate::engine::is_read_only(&op.interface, &op.name), |instance, store, ctx| async {
             let mut params = params.clone();
@@ -166,6 +167,29 @@ pub fn error_code_name(code: ErrorCode) -> &'static str {
     }
 }
 
+fn role_name(role: crate::bindings::Role) -> &'static str {
+    use crate::bindings::Role;
+    match role {
+        Role::Viewer => "viewer",
+        Role::Member => "member",
+        Role::Admin => "admin",
+        Role::Owner => "owner",
+    }
+}
+
+/// The value a JSON call gets for a parameter it leaves out, where there is an obvious one: `false` for a
+/// switch (`include_revoked`, `include_expired`) and the first page of [`DEFAULT_PAGE_LIMIT`] items.
+pub fn default_argument(name: &str, ty: &Type) -> Option<Value> {
+    match ty {
+        Type::Bool => Some(Value::Bool(false)),
+        Type::Record(_) if name == "page" => Some(serde_json::json!({ "limit": DEFAULT_PAGE_LIMIT })),
+        _ => None,
+    }
+}
+
+/// The page size of a JSON call that names none.
+pub const DEFAULT_PAGE_LIMIT: u32 = 50;
+
 /// The call context as a component value.
 fn context(ctx: &CallContext) -> Val {
     let opt_string = |s: &Option<String>| Val::Option(s.clone().map(|s| Box::new(Val::String(s))));
@@ -179,6 +203,7 @@ fn context(ctx: &CallContext) -> Val {
                 ("email".into(), Val::String(p.email.clone())),
                 ("user-id".into(), opt_string(&p.user_id)),
                 ("name".into(), opt_string(&p.name)),
+                ("email-verified".into(), Val::Bool(p.email_verified)),
             ]))),
         ),
         Actor::ApiKey(k) => Val::Variant(
@@ -186,6 +211,13 @@ fn context(ctx: &CallContext) -> Val {
             Some(Box::new(Val::Record(vec![
                 ("key-id".into(), Val::String(k.key_id.clone())),
                 ("scopes".into(), Val::List(k.scopes.iter().cloned().map(Val::String).collect())),
+                ("created-by".into(), opt_string(&k.created_by)),
+                ("creator-role".into(), Val::Option(k.creator_role.map(|r| Box::new(Val::Enum(role_name(r).into()))))),
+                (
+                    "allowed-workers".into(),
+                    Val::Option(k.allowed_workers.as_ref().map(|w| Box::new(Val::List(w.iter().cloned().map(Val::String).collect())))),
+                ),
+                ("max-concurrent-runs".into(), Val::Option(k.max_concurrent_runs.map(|n| Box::new(Val::S32(n))))),
             ]))),
         ),
         Actor::Operator(o) => Val::Variant(
@@ -206,6 +238,7 @@ fn context(ctx: &CallContext) -> Val {
                 ("support-email".into(), Val::String(s.support_email.clone())),
                 ("support-hours".into(), Val::String(s.support_hours.clone())),
                 ("support-response-time".into(), Val::String(s.support_response_time.clone())),
+                ("max-owned-tenants-per-user".into(), Val::U32(s.max_owned_tenants_per_user)),
             ]),
         ),
     ])

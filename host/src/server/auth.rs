@@ -2,27 +2,104 @@
 //! key's tenant, the JWT's `tenant_id` claim or the user's default tenant), never from the body; only an
 //! operator names the tenant they act on, with `X-Tenant-Id`.
 //!
-//! * `Bearer aos_…` — a tenant API key, checked by hash; revoked, expired and frozen keys are refused.
-//! * `Bearer <operator token>` — the operator credential from configuration.
-//! * `Bearer <JWT>` — a human, signed by the identity provider (HS256 secret or RS256 public key):
-//!   `sub` is the identity's subject, `email` its e-mail, optional `name` and `tenant_id`.
+//! * `Bearer aos_…` — a tenant API key, checked by hash; revoked, expired and frozen keys are refused, and
+//!   each key's `rate_limit_rpm` is enforced here ([`RateLimiter`]).
+//! * `Bearer <operator token>` — one of the configured operator credentials, each with its own operator id
+//!   (the audit log names who acted).
+//! * `Bearer <JWT>` — a human, signed by the identity provider (HS256 secret or RS256 public key), with
+//!   `exp`, `nbf`, and the configured `iss` and `aud` checked: `sub` is the identity's subject, `email` its
+//!   e-mail, `email_verified` whether the provider vouches for it (absent: not verified), optional `name`
+//!   and `tenant_id`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::bindings::{Actor, ApiKeyPrincipal, ErrorCode, IdentityPrincipal, OperatorPrincipal};
+use crate::bindings::{Actor, ErrorCode, IdentityPrincipal, OperatorPrincipal};
 use crate::clock::Clock;
 use crate::db::Database;
-use crate::identity;
+use crate::identity::{self, KeyUsage};
 use crate::runtime::Caller;
+
+/// The shortest HS256 secret accepted: 32 bytes, the size of the hash (RFC 7518 §3.2).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+/// Requests per minute of a key without its own limit (the platform default).
+pub const DEFAULT_KEY_RPM: u32 = 1000;
+
+/// How the identity provider's JWTs are checked.
+pub struct JwtConfig {
+    pub key: DecodingKey,
+    pub algorithm: Algorithm,
+    /// The `iss` every token must carry; none: not checked (a warning at start).
+    pub issuer: Option<String>,
+    /// One of these must be in `aud`; empty: not checked (a warning at start).
+    pub audiences: Vec<String>,
+}
+
+impl JwtConfig {
+    /// A configuration from an HS256 secret; refuses secrets shorter than [`MIN_HS256_SECRET_BYTES`].
+    pub fn hs256(secret: &[u8], issuer: Option<String>, audiences: Vec<String>) -> anyhow::Result<Self> {
+        if secret.len() < MIN_HS256_SECRET_BYTES {
+            anyhow::bail!(
+                "the HS256 secret is {} bytes; at least {MIN_HS256_SECRET_BYTES} are required (e.g. `openssl rand -base64 48`)",
+                secret.len()
+            );
+        }
+        Ok(JwtConfig { key: DecodingKey::from_secret(secret)?, algorithm: Algorithm::HS256, issuer, audiences })
+    }
+
+    pub fn rs256_pem(pem: &[u8], issuer: Option<String>, audiences: Vec<String>) -> anyhow::Result<Self> {
+        Ok(JwtConfig { key: DecodingKey::from_rsa_pem(pem)?, algorithm: Algorithm::RS256, issuer, audiences })
+    }
+
+    fn validation(&self) -> Validation {
+        let mut validation = Validation::new(self.algorithm);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        if self.audiences.is_empty() {
+            validation.validate_aud = false;
+        } else {
+            validation.set_audience(&self.audiences);
+        }
+        validation
+    }
+}
 
 /// How human and operator credentials are checked.
 pub struct AuthConfig {
-    pub jwt: Option<(DecodingKey, Algorithm)>,
-    /// SHA-256 of the operator token (compared in constant time).
-    pub operator_token_hash: Option<[u8; 32]>,
+    pub jwt: Option<JwtConfig>,
+    /// SHA-256 of each operator token (compared in constant time) and the operator id it stands for.
+    pub operators: Vec<([u8; 32], String)>,
+}
+
+impl AuthConfig {
+    /// Operator credentials from `id:token` pairs; a bare token is the operator `operator`.
+    pub fn operators_from(tokens: &[String]) -> anyhow::Result<Vec<([u8; 32], String)>> {
+        let mut operators = Vec::new();
+        for entry in tokens.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let (id, token) = match entry.split_once(':') {
+                Some((id, token)) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) => {
+                    (id.to_string(), token)
+                }
+                _ => ("operator".to_string(), entry),
+            };
+            if token.starts_with("aos_") {
+                anyhow::bail!("an operator token must not look like an API key (aos_…)");
+            }
+            operators.push((Sha256::digest(token.as_bytes()).into(), id));
+        }
+        Ok(operators)
+    }
 }
 
 #[derive(Deserialize)]
@@ -30,65 +107,148 @@ struct Claims {
     sub: String,
     email: String,
     #[serde(default)]
+    email_verified: bool,
+    #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     tenant_id: Option<String>,
 }
 
-/// An authentication failure: the HTTP layer answers 401 with this message.
+/// An authentication failure: the HTTP layer answers with its code and this message.
 pub struct Refused(pub ErrorCode, pub &'static str);
 
-pub async fn caller(config: &AuthConfig, db: &Database, clock: &dyn Clock, headers: &HeaderMap, request_id: &str) -> Result<Caller, Refused> {
-    let Some(value) = headers.get("authorization") else {
-        return Ok(Caller::new(Actor::Anonymous, None).with_request_id(request_id));
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .ok_or(Refused(ErrorCode::Unauthenticated, "expected `Authorization: Bearer <credential>`"))?;
+/// What authenticating a request needs besides its headers.
+pub struct Authenticator<'a> {
+    pub config: &'a AuthConfig,
+    pub db: &'a Database,
+    pub clock: &'a dyn Clock,
+    pub key_usage: &'a KeyUsage,
+    pub rate_limiter: &'a RateLimiter,
+}
 
-    if token.starts_with("aos_") {
-        let key = identity::api_key(db, token, clock.now_micros())
-            .await
-            .map_err(|_| Refused(ErrorCode::Unavailable, "the database is unavailable"))?
-            .ok_or(Refused(ErrorCode::Unauthenticated, "the API key is unknown, revoked or expired"))?;
-        let actor = Actor::ApiKey(ApiKeyPrincipal { key_id: key.key_id, scopes: key.scopes });
-        return Ok(Caller::new(actor, Some(&key.tenant_id)).with_request_id(request_id));
+/// Why a request was not let through.
+pub enum Rejected {
+    Refused(Refused),
+    /// The key is over its `rate_limit_rpm`: try again after this long.
+    RateLimited(Duration),
+}
+
+impl From<Refused> for Rejected {
+    fn from(r: Refused) -> Self {
+        Rejected::Refused(r)
     }
+}
 
-    if let Some(expected) = &config.operator_token_hash {
+impl Authenticator<'_> {
+    pub async fn caller(&self, headers: &HeaderMap, request_id: &str) -> Result<Caller, Rejected> {
+        let Some(value) = headers.get("authorization") else {
+            return Ok(Caller::new(Actor::Anonymous, None).with_request_id(request_id));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or(Refused(ErrorCode::Unauthenticated, "expected `Authorization: Bearer <credential>`"))?;
+        let unavailable = |_| Refused(ErrorCode::Unavailable, "the database is unavailable");
+
+        if token.starts_with("aos_") {
+            let now = self.clock.now_micros();
+            let key = identity::api_key(self.db, token, now)
+                .await
+                .map_err(unavailable)?
+                .ok_or(Refused(ErrorCode::Unauthenticated, "the API key is unknown, revoked or expired"))?;
+            if let Err(wait) = self.rate_limiter.admit(&key.key_id, key.rate_limit_rpm.unwrap_or(DEFAULT_KEY_RPM)) {
+                return Err(Rejected::RateLimited(wait));
+            }
+            self.key_usage.record(&key.key_id, now);
+            let actor = Actor::ApiKey(key.principal());
+            return Ok(Caller::new(actor, Some(&key.tenant_id)).with_request_id(request_id));
+        }
+
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if constant_time_eq(&presented, expected) {
+        // Every configured token is compared, so that timing does not tell which one matched.
+        let operator = self
+            .config
+            .operators
+            .iter()
+            .fold(None, |found, (hash, id)| if constant_time_eq(&presented, hash) { Some(id) } else { found });
+        if let Some(operator_id) = operator {
             let tenant = headers.get("x-tenant-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|t| !t.is_empty());
-            let actor = Actor::Operator(OperatorPrincipal { operator_id: "operator".into() });
+            let actor = Actor::Operator(OperatorPrincipal { operator_id: operator_id.clone() });
             return Ok(Caller::new(actor, tenant).with_request_id(request_id));
         }
-    }
 
-    let Some((key, algorithm)) = &config.jwt else {
-        return Err(Refused(ErrorCode::Unauthenticated, "the credential is not valid"));
-    };
-    let mut validation = Validation::new(*algorithm);
-    validation.validate_aud = false;
-    let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
-        .map_err(|_| Refused(ErrorCode::Unauthenticated, "the credential is not valid"))?
-        .claims;
-    let user_id = identity::user_id_for_subject(db, &claims.sub)
-        .await
-        .map_err(|_| Refused(ErrorCode::Unavailable, "the database is unavailable"))?;
-    let tenant = match (&claims.tenant_id, &user_id) {
-        (Some(t), _) => Some(t.clone()),
-        (None, Some(u)) => {
-            identity::default_tenant(db, u).await.map_err(|_| Refused(ErrorCode::Unavailable, "the database is unavailable"))?
-        }
-        (None, None) => None,
-    };
-    let actor = Actor::Identity(IdentityPrincipal { external_id: claims.sub, email: claims.email, user_id, name: claims.name });
-    Ok(Caller::new(actor, tenant.as_deref()).with_request_id(request_id))
+        let Some(jwt) = &self.config.jwt else {
+            return Err(Refused(ErrorCode::Unauthenticated, "the credential is not valid").into());
+        };
+        let claims = jsonwebtoken::decode::<Claims>(token, &jwt.key, &jwt.validation())
+            .map_err(|_| Refused(ErrorCode::Unauthenticated, "the credential is not valid"))?
+            .claims;
+        let user_id = identity::user_id_for_subject(self.db, &claims.sub).await.map_err(unavailable)?;
+        let tenant = match (&claims.tenant_id, &user_id) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(u)) => identity::default_tenant(self.db, u).await.map_err(unavailable)?,
+            (None, None) => None,
+        };
+        let actor = Actor::Identity(IdentityPrincipal {
+            external_id: claims.sub,
+            email: claims.email,
+            user_id,
+            name: claims.name,
+            email_verified: claims.email_verified,
+        });
+        Ok(Caller::new(actor, tenant.as_deref()).with_request_id(request_id))
+    }
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Per-key request budgets: a token bucket per key holding at most one minute's requests, refilled
+/// continuously (`rpm` per minute). In memory, per process: behind a balancer each process enforces the
+/// limit on its own share of the traffic.
+#[derive(Default)]
+pub struct RateLimiter {
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    rpm: f64,
+}
+
+impl Bucket {
+    fn refilled(&self, now: Instant) -> f64 {
+        (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rpm / 60.0).min(self.rpm)
+    }
+}
+
+/// Buckets kept before idle ones (full again, so forgetting them changes nothing) are dropped.
+const MAX_IDLE_BUCKETS: usize = 10_000;
+
+impl RateLimiter {
+    /// Takes one request from the key's budget, or says how long until one is available.
+    pub fn admit(&self, key_id: &str, rpm: u32) -> Result<(), Duration> {
+        let rpm = f64::from(rpm.max(1));
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > MAX_IDLE_BUCKETS {
+            buckets.retain(|_, b| b.refilled(now) < b.rpm);
+        }
+        let bucket = buckets.entry(key_id.to_string()).or_insert(Bucket { tokens: rpm, at: now, rpm });
+        // A key's limit may have been changed: the bucket follows it.
+        bucket.rpm = rpm;
+        bucket.tokens = bucket.refilled(now);
+        bucket.at = now;
+        let per_second = rpm / 60.0;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The HTTP/JSON front door: every engine operation at `POST /v1/{interface}/{operation}` (arguments as
-//! a JSON object), authenticated per request, one sandboxed instance and one transaction per request.
+//! a JSON object), authenticated per request before its body is read, one sandboxed instance and one
+//! transaction per request. Every answer that is not a success is the JSON error envelope.
 //! Also `/healthz`, `/readyz`, `/metrics` (Prometheus) and `/openapi.json`, request ids
 //! (`X-Request-Id`), structured logs and graceful shutdown.
 
@@ -10,9 +11,11 @@ pub mod openapi;
 use std::sync::Arc;
 use std::time::Instant;
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::body::Body;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,6 +24,7 @@ use serde_json::{Value, json};
 use crate::bindings::ErrorCode;
 use crate::clock::Clock;
 use crate::engine::dynamic::error_code_name;
+use crate::identity::KeyUsage;
 use crate::runtime::Runtime;
 
 pub struct AppState {
@@ -28,29 +32,87 @@ pub struct AppState {
     pub auth: auth::AuthConfig,
     pub clock: Arc<dyn Clock>,
     pub metrics: metrics::Metrics,
+    pub limits: HttpLimits,
+    /// API key use, written in batches off the request path.
+    pub key_usage: KeyUsage,
+    pub rate_limiter: auth::RateLimiter,
     openapi: Value,
     operations: Vec<(String, String)>,
 }
 
-impl AppState {
-    pub fn new(runtime: Runtime, auth: auth::AuthConfig, clock: Arc<dyn Clock>) -> Self {
-        let operations = runtime.operations();
-        let openapi = openapi::document(operations);
-        let operations = operations.iter().map(|o| (o.interface.clone(), o.name.replace('-', "_"))).collect();
-        AppState { runtime, auth, clock, metrics: metrics::Metrics::default(), openapi, operations }
+/// What one client may make the server spend on its connection and request.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Time to receive a request's headers (also how long an idle keep-alive connection is kept).
+    pub header_timeout: Duration,
+    /// Time to receive a request's body.
+    pub body_timeout: Duration,
+    /// Connections open at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_body_bytes: 2 * 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
     }
 }
 
-/// The router of the server; `max_body_bytes` bounds request bodies.
-pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
+impl AppState {
+    pub fn new(runtime: Runtime, auth: auth::AuthConfig, clock: Arc<dyn Clock>) -> Self {
+        Self::with_limits(runtime, auth, clock, HttpLimits::default())
+    }
+
+    pub fn with_limits(runtime: Runtime, auth: auth::AuthConfig, clock: Arc<dyn Clock>, limits: HttpLimits) -> Self {
+        let operations = runtime.operations();
+        let openapi = openapi::document(operations);
+        let operations = operations.iter().map(|o| (o.interface.clone(), o.name.replace('-', "_"))).collect();
+        AppState {
+            runtime,
+            auth,
+            clock,
+            metrics: metrics::Metrics::default(),
+            limits,
+            key_usage: KeyUsage::default(),
+            rate_limiter: auth::RateLimiter::default(),
+            openapi,
+            operations,
+        }
+    }
+
+    /// Writes the API key use collected so far.
+    pub async fn flush_key_usage(&self) {
+        if let Err(e) = self.key_usage.flush(self.runtime.database()).await {
+            tracing::warn!(error = %e, "could not record API key use; kept for the next attempt");
+        }
+    }
+}
+
+/// The router of the server.
+pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/{interface}/{operation}", post(operation))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    error_response(StatusCode::NOT_FOUND, "not_found", "no such route", &request_id(&headers))
+}
+
+async fn method_not_allowed(headers: HeaderMap) -> Response {
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take this method", &request_id(&headers))
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
@@ -85,7 +147,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 
 fn error_response(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
     let body = json!({ "error": { "code": code, "message": message, "request_id": request_id } });
-    with_request_id((status, axum::Json(body)).into_response(), request_id)
+    let mut response = with_request_id((status, axum::Json(body)).into_response(), request_id);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
@@ -109,12 +175,48 @@ async fn operation(
     State(state): State<Arc<AppState>>,
     Path((interface, operation)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let request_id = request_id(&headers);
     if !state.operations.iter().any(|(i, o)| *i == interface && *o == operation) {
         return error_response(StatusCode::NOT_FOUND, "not_found", "no such operation", &request_id);
     }
+    // The credential first: nothing of an unauthenticated request is read or parsed beyond its headers.
+    let authenticator = auth::Authenticator {
+        config: &state.auth,
+        db: state.runtime.database(),
+        clock: state.clock.as_ref(),
+        key_usage: &state.key_usage,
+        rate_limiter: &state.rate_limiter,
+    };
+    let caller = match authenticator.caller(&headers, &request_id).await {
+        Ok(caller) => caller,
+        Err(auth::Rejected::Refused(auth::Refused(code, message))) => {
+            return error_response(status_of(code), error_code_name(code), message, &request_id);
+        }
+        Err(auth::Rejected::RateLimited(wait)) => {
+            let mut response = error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "this API key is over its requests per minute",
+                &request_id,
+            );
+            let seconds = wait.as_secs().max(1).to_string();
+            if let Ok(v) = HeaderValue::from_str(&seconds) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
+        }
+    };
+    let body = match tokio::time::timeout(state.limits.body_timeout, axum::body::to_bytes(body, state.limits.max_body_bytes)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) if is_too_large(&e) => {
+            let message = format!("the body is larger than {} bytes", state.limits.max_body_bytes);
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message, &request_id);
+        }
+        Ok(Err(_)) => return error_response(StatusCode::BAD_REQUEST, "invalid_argument", "the body could not be read", &request_id),
+        Err(_) => return error_response(StatusCode::REQUEST_TIMEOUT, "request_timeout", "the body did not arrive in time", &request_id),
+    };
     let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
@@ -126,10 +228,6 @@ async fn operation(
                 return error_response(StatusCode::BAD_REQUEST, "invalid_argument", &message, &request_id);
             }
         }
-    };
-    let caller = match auth::caller(&state.auth, state.runtime.database(), state.clock.as_ref(), &headers, &request_id).await {
-        Ok(caller) => caller,
-        Err(auth::Refused(code, message)) => return error_response(status_of(code), error_code_name(code), message, &request_id),
     };
     let started = Instant::now();
     let result = state.runtime.call_json(&caller, &interface, &operation, &args).await;
@@ -150,9 +248,73 @@ async fn operation(
     }
 }
 
-/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>, max_body_bytes: usize) -> anyhow::Result<()> {
-    axum::serve(listener, router(state, max_body_bytes)).with_graceful_shutdown(shutdown_signal()).await?;
+fn is_too_large(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight. Each connection has a deadline
+/// for its headers (hyper's header read timeout, which also ends idle keep-alive connections) and the
+/// number of open connections is capped, so slow or idle clients cannot hold the server. API key use is
+/// written every second.
+pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> anyhow::Result<()> {
+    let app = router(state.clone());
+    let limits = state.limits.clone();
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let bookkeeping = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                state.flush_key_usage().await;
+            }
+        })
+    };
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit?,
+            _ = &mut shutdown => break,
+        };
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still in flight after 30 s; stopping anyway");
+    }
+    bookkeeping.abort();
+    state.flush_key_usage().await;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 use wasmtime::component::Type;
 
-use crate::engine::dynamic::{Operation, snake};
+use crate::engine::dynamic::{Operation, default_argument, snake};
 
 pub fn document(operations: &[Operation]) -> Value {
     let mut paths = Map::new();
@@ -12,10 +12,15 @@ pub fn document(operations: &[Operation]) -> Value {
         let mut properties = Map::new();
         let mut required = Vec::new();
         for (name, ty) in &op.params {
-            properties.insert(snake(name), schema(ty));
-            if !matches!(ty, Type::Option(_)) {
-                required.push(Value::String(snake(name)));
+            let mut property = schema(ty);
+            match default_argument(name, ty) {
+                Some(default) => {
+                    property["default"] = default;
+                }
+                None if !matches!(ty, Type::Option(_)) => required.push(Value::String(snake(name))),
+                None => {}
             }
+            properties.insert(snake(name), property);
         }
         let ok = op.ok.as_ref().map(schema).unwrap_or(json!({ "type": "null" }));
         paths.insert(
