@@ -132,6 +132,40 @@ async fn every_read_only_operation_is_an_export() {
     assert!(account_host::engine::is_read_only("memory_pins", "list_pins"), "Rust names are accepted");
     assert!(!account_host::engine::is_read_only("memory-pins", "get-pin"), "get pin writes its access log");
     assert!(!account_host::engine::is_read_only("tenants", "check-run-quota"), "a quota check may roll a period over");
+    for (interface, operation) in account_host::engine::PUBLIC_OPERATIONS {
+        assert!(exported.iter().any(|(i, o)| i == interface && o == operation), "{interface}/{operation} is not an export");
+    }
+    h.close().await;
+}
+
+/// What the HTTP front door lets through without a credential is exactly what the engine serves to
+/// nobody: every other operation refuses an anonymous caller inside the engine as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_public_operations_serve_an_anonymous_caller() {
+    use account_host::bindings::{Actor, ErrorCode};
+    let h = suite::Harness::sqlite().await;
+    let t = h.tenant("acme").await;
+    let operations: Vec<_> = h.runtime.operations().to_vec();
+    for anonymous in [account_host::Caller::new(Actor::Anonymous, None), account_host::Caller::new(Actor::Anonymous, Some(&t.id))] {
+        for op in &operations {
+            // Arguments that parse: every parameter given the simplest value of its type.
+            let args: serde_json::Map<String, serde_json::Value> =
+                op.params.iter().map(|(name, ty)| (name.replace('-', "_"), account_host::engine::dynamic::sample_argument(ty))).collect();
+            let result = h.runtime.call_json(&anonymous, &op.interface, &op.name, &serde_json::Value::Object(args)).await;
+            if account_host::engine::is_public(&op.interface, &op.name) {
+                assert!(result.is_ok(), "{}/{}: {result:?}", op.interface, op.name);
+            } else {
+                let code = result.expect_err(&format!("{}/{} served nobody", op.interface, op.name)).code;
+                assert!(
+                    matches!(code, ErrorCode::Unauthenticated | ErrorCode::Forbidden | ErrorCode::InvalidArgument),
+                    "{}/{}: {code:?}",
+                    op.interface,
+                    op.name
+                );
+            }
+        }
+    }
+    assert_eq!(h.count("SELECT COUNT(*) FROM audit_log").await, 1, "only the operator's tenant creation");
     h.close().await;
 }
 

@@ -553,3 +553,19 @@ mod component_cache {
         std::fs::remove_dir_all(&base).unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_keeps_only_plain_request_ids() {
+    each_backend(|h| async move {
+        let (_, owner) = h.owned_tenant("Acme", "ann").await;
+        let long = "x".repeat(300);
+        for id in ["req-1:ok", long.as_str(), "two words", "line\nbreak"] {
+            h.runtime.tenants().increment_usage(&owner.clone().with_request_id(id), 1).await.unwrap();
+        }
+        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'increment_usage'").await, 4, "every call is audited");
+        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE request_id = 'req-1:ok'").await, 1);
+        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE length(request_id) > 100 OR request_id LIKE '% %'").await, 0);
+        h.close().await;
+    })
+    .await;
+}

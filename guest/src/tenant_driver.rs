@@ -39,8 +39,15 @@ pub fn audit_tenant(
         actor: actor_label(ctx),
         old_value: entry.old_value.map(|v| v.to_string()),
         new_value: entry.new_value.map(|v| v.to_string()),
-        request_id: Some(ctx.request_id.clone()).filter(|r| !r.is_empty()),
+        request_id: audited_request_id(&ctx.request_id),
     };
     insert_audit_log(&row)?;
     Ok(())
+}
+
+/// The request id as the audit log keeps it: a plain token of at most 100 characters, or nothing. Hosts
+/// pass what their clients sent; the log is not a place for whatever a client chose to write.
+fn audited_request_id(id: &str) -> Option<String> {
+    let plain = !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    plain.then(|| id.to_string())
 }

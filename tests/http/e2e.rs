@@ -4,109 +4,12 @@
 //!
 //! (Compiled as an integration test of the host package, which is what makes the binary's path known.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "support.rs"]
+mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_account-service");
-const JWT_SECRET: &str = "test-secret-for-hs256-at-least-32-bytes-long";
-const OPERATOR_TOKEN: &str = "operator-token-for-tests";
-
-struct Service {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    _dir: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(dir: &std::path::Path, database_url: Option<&str>) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("DATA_DIR", dir).env("RUST_LOG", "warn").env_remove("DATABASE_URL");
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
-    }
-    cmd
-}
-
-/// Bootstraps a tenant with the CLI, then starts the server on a free port.
-fn start(database_url: Option<&str>) -> (Service, String) {
-    let dir = TempDir(std::env::temp_dir().join(format!("aos-e2e-{}", uuid::Uuid::new_v4())));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let out = command(&dir.0, database_url)
-        .args(["bootstrap", "--name", "Acme", "--slug", "acme", "--owner-email", "ann@example.com", "--owner-subject", "ann"])
-        .output()
-        .expect("run bootstrap");
-    assert!(out.status.success(), "bootstrap failed: {}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let tenant_id = stdout.lines().find_map(|l| l.strip_prefix("tenant_id=")).expect("tenant id").to_string();
-    assert!(stdout.contains("api_key=aos_"));
-
-    let mut child = command(&dir.0, database_url)
-        .args(["serve", "--listen", "127.0.0.1:0", "--max-body-bytes", "1500000"])
-        .env("JWT_HS256_SECRET", JWT_SECRET)
-        .env("OPERATOR_TOKEN", OPERATOR_TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").expect("the listening address").to_string();
-    (Service { child, base, http: reqwest::Client::new(), _dir: dir }, tenant_id)
-}
-
-fn jwt(sub: &str, email: &str, tenant_id: Option<&str>) -> String {
-    let mut claims = json!({ "sub": sub, "email": email, "email_verified": true, "exp": 4_102_444_800u64 });
-    if let Some(t) = tenant_id {
-        claims["tenant_id"] = json!(t);
-    }
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap(),
-    )
-    .unwrap()
-}
-
-impl Service {
-    async fn call(&self, credential: Option<&str>, op: &str, body: Value) -> (StatusCode, Value) {
-        self.raw(credential, op, body.to_string().into_bytes(), None).await
-    }
-
-    async fn raw(&self, credential: Option<&str>, op: &str, body: Vec<u8>, tenant: Option<&str>) -> (StatusCode, Value) {
-        let mut request = self.http.post(format!("{}/v1/{op}", self.base)).header("content-type", "application/json").body(body);
-        if let Some(c) = credential {
-            request = request.bearer_auth(c);
-        }
-        if let Some(t) = tenant {
-            request = request.header("x-tenant-id", t);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn operator(&self, tenant: &str, op: &str, body: Value) -> (StatusCode, Value) {
-        self.raw(Some(OPERATOR_TOKEN), op, body.to_string().into_bytes(), Some(tenant)).await
-    }
-}
+use support::{OPERATOR_TOKEN, command, jwt, start};
 
 async fn journey(database_url: Option<&str>) {
     let (svc, tenant) = start(database_url);
@@ -198,10 +101,7 @@ async fn journey(database_url: Option<&str>) {
     .unwrap();
     let (status, _) = svc.call(Some(&forged), "memory-pins/upsert_pin", json!({ "key": "a", "value": "{}" })).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    // Too large a body.
-    let huge = format!(r#"{{"key":"big","value":"{{\"v\":\"{}\"}}"}}"#, "x".repeat(1_600_000));
-    let (status, _) = svc.raw(Some(&bob), "memory-pins/upsert_pin", huge.into_bytes(), None).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // (Too large a body is answered 413 before it is read: `security_http` sends one over a raw socket.)
     // Another tenant's ids: a key of a second tenant cannot be revoked from this one.
     let (status, other) = svc.raw(Some(OPERATOR_TOKEN), "tenants/create_tenant", json!({ "tenant": { "name": "Other", "slug": "other", "plan": "free" } }).to_string().into_bytes(), None).await;
     assert_eq!(status, StatusCode::OK, "{other}");

@@ -244,6 +244,22 @@ fn context(ctx: &CallContext) -> Val {
     ])
 }
 
+/// The simplest JSON value of a type that the engine will accept as well-formed (tests and examples:
+/// every operation called with arguments that parse).
+pub fn sample_argument(ty: &Type) -> Value {
+    match ty {
+        Type::Bool => Value::Bool(false),
+        Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::S8 | Type::S16 | Type::S32 | Type::S64 => Value::from(1),
+        Type::Float32 | Type::Float64 => Value::from(1.0),
+        Type::String | Type::Char => Value::String("x".into()),
+        Type::List(_) => Value::Array(Vec::new()),
+        Type::Option(_) => Value::Null,
+        Type::Enum(e) => Value::String(snake(e.names().next().unwrap_or_default())),
+        Type::Record(r) => Value::Object(r.fields().map(|f| (snake(f.name), sample_argument(&f.ty))).collect()),
+        _ => Value::Null,
+    }
+}
+
 /// A JSON value as a component value of type `ty`.
 pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
     fn int<T: TryFrom<i64> + TryFrom<u64>>(value: &Value) -> Result<T, String> {

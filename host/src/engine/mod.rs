@@ -35,10 +35,24 @@ pub const READ_ONLY_OPERATIONS: [(&str, &str); 18] = [
     ("lifecycle", "get-state"),
 ];
 
+/// The operations anyone may call without a credential. The HTTP front door refuses every other
+/// operation to an anonymous caller before it reads the body or instantiates anything (the engine would
+/// refuse it too, later and at more cost).
+pub const PUBLIC_OPERATIONS: [(&str, &str); 1] = [("accounts", "get-support-contact")];
+
+/// Whether anyone may call an operation without a credential.
+pub fn is_public(interface: &str, operation: &str) -> bool {
+    PUBLIC_OPERATIONS.iter().any(|(i, o)| same_name(interface, i) && same_name(operation, o))
+}
+
+/// WIT names compared with `_` read as `-` (Rust identifiers and JSON names).
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y || (x == b'_' && y == b'-'))
+}
+
 /// Whether an operation only reads. Names are the WIT names; `_` is read as `-` (Rust identifiers).
 pub fn is_read_only(interface: &str, operation: &str) -> bool {
-    let same = |a: &str, b: &str| a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y || (x == b'_' && y == b'-'));
-    READ_ONLY_OPERATIONS.iter().any(|(i, o)| same(interface, i) && same(operation, o))
+    READ_ONLY_OPERATIONS.iter().any(|(i, o)| same_name(interface, i) && same_name(operation, o))
 }
 
 impl Runtime {

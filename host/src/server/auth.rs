@@ -61,16 +61,21 @@ impl JwtConfig {
         let mut validation = Validation::new(self.algorithm);
         validation.validate_nbf = true;
         validation.leeway = 30;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
         match &self.issuer {
-            Some(iss) => validation.set_issuer(&[iss]),
+            Some(iss) => {
+                validation.set_issuer(&[iss]);
+                required.push("iss");
+            }
             None => validation.iss = None,
         }
         if self.audiences.is_empty() {
             validation.validate_aud = false;
         } else {
             validation.set_audience(&self.audiences);
+            required.push("aud");
         }
+        validation.set_required_spec_claims(&required);
         validation
     }
 }

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::bindings::ErrorCode;
+use crate::bindings::{Actor, ErrorCode};
 use crate::clock::Clock;
 use crate::engine::dynamic::error_code_name;
 use crate::identity::KeyUsage;
@@ -190,6 +190,9 @@ async fn operation(
         rate_limiter: &state.rate_limiter,
     };
     let caller = match authenticator.caller(&headers, &request_id).await {
+        Ok(caller) if matches!(caller.actor, Actor::Anonymous) && !crate::engine::is_public(&interface, &operation) => {
+            return error_response(StatusCode::UNAUTHORIZED, "unauthenticated", "authentication is required", &request_id);
+        }
         Ok(caller) => caller,
         Err(auth::Rejected::Refused(auth::Refused(code, message))) => {
             return error_response(status_of(code), error_code_name(code), message, &request_id);
@@ -208,12 +211,18 @@ async fn operation(
             return response;
         }
     };
+    let too_large = || {
+        let message = format!("the body is larger than {} bytes", state.limits.max_body_bytes);
+        error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message, &request_id)
+    };
+    // An announced length over the limit is refused before a byte of the body is read.
+    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > state.limits.max_body_bytes as u64) {
+        return too_large();
+    }
     let body = match tokio::time::timeout(state.limits.body_timeout, axum::body::to_bytes(body, state.limits.max_body_bytes)).await {
         Ok(Ok(body)) => body,
-        Ok(Err(e)) if is_too_large(&e) => {
-            let message = format!("the body is larger than {} bytes", state.limits.max_body_bytes);
-            return error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message, &request_id);
-        }
+        Ok(Err(e)) if is_too_large(&e) => return too_large(),
         Ok(Err(_)) => return error_response(StatusCode::BAD_REQUEST, "invalid_argument", "the body could not be read", &request_id),
         Err(_) => return error_response(StatusCode::REQUEST_TIMEOUT, "request_timeout", "the body did not arrive in time", &request_id),
     };

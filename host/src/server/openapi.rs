@@ -23,9 +23,12 @@ pub fn document(operations: &[Operation]) -> Value {
             properties.insert(snake(name), property);
         }
         let ok = op.ok.as_ref().map(schema).unwrap_or(json!({ "type": "null" }));
+        // Operations anyone may call need no credential; every other one refuses an anonymous caller.
+        let security = if crate::engine::is_public(&op.interface, &op.name) { json!([]) } else { json!([{ "bearer": [] }]) };
         paths.insert(
             format!("/v1/{}/{}", op.interface, snake(&op.name)),
             json!({ "post": {
+                "security": security,
                 "operationId": format!("{}.{}", op.interface, snake(&op.name)),
                 "tags": [op.interface],
                 "requestBody": { "required": false, "content": { "application/json": { "schema": {
