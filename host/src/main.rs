@@ -135,8 +135,9 @@ struct ServeArgs {
     /// Time a client has to send a request's body, in ms.
     #[arg(long, env = "BODY_TIMEOUT_MS", default_value_t = 30_000)]
     body_timeout_ms: u64,
-    /// Connections served at once (each takes a file descriptor; the limit is raised at start).
-    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
+    /// Connections served at once (each takes a file descriptor: the limit is raised at start, and this is
+    /// lowered to fit what the system allows).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 8192)]
     max_connections: usize,
     /// Engine calls of one tenant that may run at once.
     #[arg(long, env = "MAX_CALLS_PER_TENANT", default_value_t = 32)]
@@ -413,9 +414,8 @@ async fn serve(runtime: Runtime, clock: Arc<SystemClock>, args: ServeArgs) -> an
         max_body_bytes: args.max_body_bytes,
         header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
         body_timeout: Duration::from_millis(args.body_timeout_ms.max(1)),
-        max_connections: args.max_connections.max(1),
+        max_connections: raise_fd_limit(args.max_connections.max(1)),
     };
-    raise_fd_limit(limits.max_connections);
     let state = Arc::new(AppState::with_limits(runtime, AuthConfig { jwt, operators }, clock, limits));
     let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
@@ -439,14 +439,16 @@ async fn sweep(state: Arc<AppState>) {
     }
 }
 
-/// Each connection and each database connection takes a file descriptor: raise the soft limit to the
-/// hard one, and say so when even that is too low for `max_connections`.
-fn raise_fd_limit(max_connections: usize) {
+/// Each connection and each database connection takes a file descriptor: raises the soft limit to the
+/// hard one, and returns how many connections fit beside the service's own descriptors (accepting more
+/// would fail with "too many open files" instead of waiting in the backlog).
+fn raise_fd_limit(max_connections: usize) -> usize {
+    const RESERVED: u64 = 256;
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit with a valid pointer to an rlimit.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return;
+            return max_connections;
         }
         if limit.rlim_cur < limit.rlim_max {
             let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
@@ -455,10 +457,16 @@ fn raise_fd_limit(max_connections: usize) {
             }
         }
     }
-    let needed = max_connections as u64 + 128;
-    if (limit.rlim_cur as u64) < needed {
-        tracing::warn!(limit = limit.rlim_cur, needed, "the file-descriptor limit is below MAX_CONNECTIONS + 128; raise `ulimit -n`");
+    let fits = (limit.rlim_cur as u64).saturating_sub(RESERVED).max(16) as usize;
+    if fits < max_connections {
+        tracing::warn!(
+            fd_limit = limit.rlim_cur,
+            max_connections = fits,
+            "the file-descriptor limit allows fewer connections than MAX_CONNECTIONS; raise `ulimit -n`"
+        );
+        return fits;
     }
+    max_connections
 }
 
 fn redact(url: &str) -> String {

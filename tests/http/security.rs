@@ -55,13 +55,24 @@ async fn jwt_issuer_audience_and_not_before_are_checked() {
 #[test]
 fn a_weak_hs256_secret_is_refused_at_start() {
     let dir = std::env::temp_dir().join(format!("aos-weak-{}", uuid::Uuid::new_v4()));
-    let out = command(&dir, None)
+    let mut child = command(&dir, None)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("JWT_HS256_SECRET", "dev-secret")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("run the service");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let running = child.try_wait().unwrap().is_none();
+    if running {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(!out.status.success(), "the service started with a 10-byte secret");
+    assert!(!running && !out.status.success(), "the service started with a 10-byte secret");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("at least 32"), "{stderr}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));

@@ -59,7 +59,7 @@ impl Default for HttpLimits {
             max_body_bytes: 2 * 1024 * 1024,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
-            max_connections: 1024,
+            max_connections: 8192,
         }
     }
 }
