@@ -383,6 +383,7 @@ async fn api_keys_runs_usage_and_audit() {
             expires_at,
             rate_limit_rpm: Some(60),
             max_concurrent_runs: None,
+            parent_key_id: None,
         };
         let k1 = Tenants::insert_api_key(&mut s, t.clone(), key('1', None)).await.unwrap();
         assert_eq!((k1.permissions.clone(), k1.allowed_workers.clone(), k1.rate_limit_rpm), (vec!["run:*".to_string()], None, Some(60)));

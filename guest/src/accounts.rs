@@ -391,12 +391,17 @@ impl Guest for Engine {
             return Err(conflict("Invitation already pending for this email"));
         }
         let token = secrets::random_secret();
+        // A key invites on behalf of the person who made it: that person answers for the invitation.
+        let inviter = access.user_id().map(str::to_string).or_else(|| match &ctx.actor {
+            Actor::ApiKey(key) => key.created_by.clone(),
+            _ => None,
+        });
         let row = driver::insert_invitation(
             &access.tenant_id,
             &email,
             role,
             &secrets::sha256_hex(&token),
-            access.user_id(),
+            inviter.as_deref(),
             ctx.now + INVITATION_TTL,
         )
         .map_err(|e| if is_conflict(&e) { conflict("Invitation already pending for this email") } else { e.into() })?;
@@ -450,6 +455,9 @@ impl Guest for Engine {
         let status = crate::tenant_lifecycle_driver::fetch_tenant_status(&invitation.tenant_id)?
             .ok_or_else(|| not_found("Tenant not found"))?;
         crate::access::gate(status, Mode::Write)?;
+        if !inviter_still_may(&invitation)? {
+            return Ok(refused());
+        }
         let user = identity_user(identity)?;
         let (message, role) = match driver::fetch_membership(&invitation.tenant_id, &user.id)? {
             Some(existing) => ("Already a member of this tenant", existing.role),
@@ -499,6 +507,17 @@ impl Guest for Engine {
         )?;
         Ok(invitation_of(row))
     }
+}
+
+/// An invitation is only as good as its inviter: the person who made it (directly or through their key)
+/// must still be an active member who may invite to that role. Operators' invitations name no person.
+fn inviter_still_may(invitation: &InvitationSnapshot) -> Result<bool> {
+    let Some(inviter) = &invitation.invited_by else { return Ok(true) };
+    let Some(member) = driver::fetch_membership_with_user(&invitation.tenant_id, inviter)? else { return Ok(false) };
+    let role = member.membership.role;
+    let may_invite = crate::access::Permission::InvitationsManage.held_by(role);
+    let may_give = invitation.role != Role::Owner || role == Role::Owner;
+    Ok(member.user.status == UserStatus::Active && may_invite && may_give)
 }
 
 /// Owners of the tenant, operators and the system.

@@ -152,6 +152,11 @@ impl Guest for Engine {
         let rate_limit_rpm = key.rate_limit_rpm.map(|v| validate::range("rate_limit_rpm", v, 1, 1000)).transpose()?;
         let max_concurrent_runs =
             key.max_concurrent_runs.map(|v| validate::range("max_concurrent_runs", v, 1, 100)).transpose()?;
+        // A key made by a key is never less restricted than its parent.
+        let (allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs) = match &ctx.actor {
+            Actor::ApiKey(parent) => inherit_restrictions(parent, allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs)?,
+            _ => (allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs),
+        };
 
         let tenant = fetch_tenant(&access.tenant_id)?;
         let active = driver::count_active_api_keys(&access.tenant_id)?;
@@ -178,6 +183,7 @@ impl Guest for Engine {
                 expires_at,
                 rate_limit_rpm: rate_limit_rpm.map(|v| v as i32),
                 max_concurrent_runs: max_concurrent_runs.map(|v| v as i32),
+                parent_key_id: access.api_key_id().map(str::to_string),
             },
         )?;
         audit(
@@ -367,6 +373,12 @@ impl Guest for Engine {
         let replay_token_json = validate::json_text("replay_token_json", completion.replay_token_json.as_deref(), 1_048_576)?;
         let error = validate::optional_text("error", completion.error.as_deref(), 10_000)?;
         let run = driver::fetch_run_by_id(&access.tenant_id, &run_id)?.ok_or_else(|| not_found("Run not found"))?;
+        if let Actor::ApiKey(key) = &ctx.actor
+            && let Some(workers) = &key.allowed_workers
+            && !workers.contains(&run.worker_id)
+        {
+            return Err(crate::error::forbidden(format!("this API key may not act on runs of the worker '{}'", run.worker_id)));
+        }
         if !matches!(run.status, RunStatus::Queued | RunStatus::Running) {
             return Err(conflict("Run already ended: ended runs are immutable"));
         }
@@ -442,6 +454,38 @@ fn grantable_scopes(ctx: &CallContext, access: &Access, scopes: &[String]) -> Re
         }
     }
     Ok(())
+}
+
+/// The restrictions of a key made by `parent`: what is asked, never looser than the parent's — its
+/// workers a subset of the parent's, its expiry no later, its limits no higher. Left out, each is the
+/// parent's.
+fn inherit_restrictions(
+    parent: &ApiKeyPrincipal,
+    workers: Option<Vec<String>>,
+    expires_at: Option<i64>,
+    rpm: Option<u32>,
+    concurrent: Option<u32>,
+) -> Result<(Option<Vec<String>>, Option<i64>, Option<u32>, Option<u32>)> {
+    let looser = |what: &str| crate::error::forbidden(format!("a key may not make a key with a looser {what} than its own"));
+    let workers = match (&parent.allowed_workers, workers) {
+        (Some(mine), Some(asked)) if asked.iter().all(|w| mine.contains(w)) => Some(asked),
+        (Some(_), Some(_)) => return Err(looser("worker list")),
+        (Some(mine), None) => Some(mine.clone()),
+        (None, asked) => asked,
+    };
+    let expires_at = match (parent.expires_at, expires_at) {
+        (Some(mine), Some(asked)) if asked > mine => return Err(looser("expiry")),
+        (Some(mine), None) => Some(mine),
+        (_, asked) => asked,
+    };
+    let capped = |mine: Option<i32>, asked: Option<u32>, what: &str| match (mine.map(|m| m.max(0) as u32), asked) {
+        (Some(mine), Some(asked)) if asked > mine => Err(looser(what)),
+        (Some(mine), None) => Ok(Some(mine)),
+        (_, asked) => Ok(asked),
+    };
+    let rpm = capped(parent.rate_limit_rpm, rpm, "rate limit")?;
+    let concurrent = capped(parent.max_concurrent_runs, concurrent, "limit of concurrent runs")?;
+    Ok((workers, expires_at, rpm, concurrent))
 }
 
 /// The restrictions stored on the calling key: the workers it may run and how many of its runs may be

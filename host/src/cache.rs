@@ -172,7 +172,21 @@ fn check_private(path: &Path, is_dir: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a key file whose directory others may write (they could swap the key), unless the directory
+/// is sticky (like /tmp, where only the owner may replace a file).
+fn check_parent(dir: &Path) -> anyhow::Result<()> {
+    let metadata = std::fs::metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;
+    let mode = metadata.permissions().mode();
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        bail!("{} is writable by group or others: the cache key must not live there", dir.display());
+    }
+    Ok(())
+}
+
 fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; KEY_BYTES]> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        check_parent(parent)?;
+    }
     let mut key = [0u8; KEY_BYTES];
     match OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path) {
         Ok(mut file) => {

@@ -10,7 +10,7 @@ use wasmtime_wasi::random::WasiRandomCtx;
 
 use crate::bindings::{Actor, DriverError, DriverErrorCode};
 use crate::db::codec::{Id, Ts};
-use crate::db::errors::{driver_error, from_sqlx, is_retryable};
+use crate::db::errors::{driver_error, from_sqlx, is_connection_lost, is_retryable};
 use crate::db::{Backend, Database, Tx};
 
 /// Which tenants the driver calls of an engine call may touch.
@@ -49,6 +49,11 @@ pub struct Outcome {
     pub lost_race: bool,
     /// A statement failed outside a savepoint: the call must not commit.
     pub failed: bool,
+    /// The database could not be reached during the call (a lost connection, or none to be had in time):
+    /// whatever the guest answered, the caller is told `unavailable`.
+    pub unavailable: bool,
+    /// What the database said when the connection was lost, if it was (the database may be down).
+    pub connection_lost: Option<String>,
 }
 
 /// Statements run by drivers in this process (the benchmark checks that the component and the native
@@ -74,6 +79,9 @@ pub struct CallState {
     /// A statement failed outside a savepoint: PostgreSQL has aborted the transaction, and on every backend
     /// the call must not commit. Later driver calls are refused.
     failed: bool,
+    unavailable: bool,
+    /// What the database said when the connection was lost, if it was.
+    connection_lost: Option<String>,
     savepoints: u32,
     /// The operation only reads (see [`crate::engine::is_read_only`]): its transaction is a read-only one.
     read_only: bool,
@@ -106,6 +114,8 @@ impl CallState {
             violation: None,
             retry: false,
             failed: false,
+            unavailable: false,
+            connection_lost: None,
             savepoints: 0,
             read_only: false,
             writer: None,
@@ -150,6 +160,11 @@ impl CallState {
     pub fn fail(&mut self, e: sqlx::Error) -> DriverError {
         if is_retryable(&e) {
             self.retry = true;
+        } else if is_connection_lost(&e) {
+            self.unavailable = true;
+            self.connection_lost.get_or_insert_with(|| e.to_string());
+        } else if matches!(e, sqlx::Error::PoolTimedOut) {
+            self.unavailable = true;
         } else {
             tracing::debug!(error = %e, "driver statement failed");
         }
@@ -270,7 +285,14 @@ impl CallState {
 
     /// Ends the call: what the runtime must do with it.
     pub fn take_outcome(&mut self) -> Outcome {
-        Outcome { tx: self.tx.take(), violation: self.violation.take(), lost_race: self.retry, failed: self.failed }
+        Outcome {
+            tx: self.tx.take(),
+            violation: self.violation.take(),
+            lost_race: self.retry,
+            failed: self.failed,
+            unavailable: self.unavailable,
+            connection_lost: self.connection_lost.take(),
+        }
     }
 }
 

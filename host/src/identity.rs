@@ -39,6 +39,7 @@ pub struct KeyPrincipal {
     pub allowed_workers: Option<Vec<String>>,
     pub rate_limit_rpm: Option<u32>,
     pub max_concurrent_runs: Option<i32>,
+    pub expires_at: Option<i64>,
 }
 
 impl KeyPrincipal {
@@ -51,6 +52,8 @@ impl KeyPrincipal {
             creator_role: self.creator_role,
             allowed_workers: self.allowed_workers.clone(),
             max_concurrent_runs: self.max_concurrent_runs,
+            rate_limit_rpm: self.rate_limit_rpm.map(|r| r.min(i32::MAX as u32) as i32),
+            expires_at: self.expires_at,
         }
     }
 }
@@ -64,6 +67,7 @@ struct KeyRecord {
     allowed_workers_json: Option<String>,
     rate_limit_rpm: Option<i32>,
     max_concurrent_runs: Option<i32>,
+    expires_at: Option<Ts>,
     creator_role: Option<Role>,
 }
 
@@ -79,7 +83,7 @@ pub async fn api_key(db: &Database, secret: &str, now: i64) -> Result<Option<Key
     let hash = sha256_hex(secret);
     let record: Option<KeyRecord> = on_pool!(db, |p| sqlx::query_as(concat!(
         "SELECT k.id, k.tenant_id, k.permissions_json, k.user_id, k.allowed_workers_json, k.rate_limit_rpm, ",
-        "k.max_concurrent_runs, m.role AS creator_role FROM api_keys k ",
+        "k.max_concurrent_runs, k.expires_at, m.role AS creator_role FROM api_keys k ",
         "LEFT JOIN users u ON u.id = k.user_id AND u.status = 'active' ",
         "LEFT JOIN tenant_memberships m ON m.tenant_id = k.tenant_id AND m.user_id = u.id ",
         "WHERE k.key_hash = $1 AND k.status = 'active' AND k.revoked_at IS NULL AND k.is_frozen = false ",
@@ -92,13 +96,15 @@ pub async fn api_key(db: &Database, secret: &str, now: i64) -> Result<Option<Key
     Ok(Some(KeyPrincipal {
         key_id: record.id.to_string(),
         tenant_id: record.tenant_id.to_string(),
-        // Stored scopes the engine does not know grant nothing there; a broken list grants nothing here.
+        // Whatever cannot be read back fails closed: broken scopes grant nothing, a broken worker list
+        // allows no worker, a limit out of range is the tightest.
         scopes: serde_json::from_str(&record.permissions_json).unwrap_or_default(),
         created_by: record.user_id.map(|u| u.to_string()),
         creator_role: record.creator_role,
-        allowed_workers: record.allowed_workers_json.and_then(|w| serde_json::from_str(&w).ok()),
-        rate_limit_rpm: record.rate_limit_rpm.and_then(|r| u32::try_from(r).ok()),
-        max_concurrent_runs: record.max_concurrent_runs,
+        allowed_workers: record.allowed_workers_json.map(|w| serde_json::from_str(&w).unwrap_or_default()),
+        rate_limit_rpm: record.rate_limit_rpm.map(|r| u32::try_from(r).unwrap_or(1).max(1)),
+        max_concurrent_runs: record.max_concurrent_runs.map(|n| n.max(0)),
+        expires_at: record.expires_at.map(|t| t.0),
     }))
 }
 

@@ -19,6 +19,7 @@
 //! * [`clock`] — the injectable clock.
 //! * [`cache`] — the authenticated on-disk cache of compiled components (off unless configured).
 
+pub mod admission;
 pub mod bindings;
 pub mod cache;
 pub mod call;
@@ -26,6 +27,7 @@ pub mod clock;
 pub mod db;
 pub mod drivers;
 pub mod engine;
+pub mod health;
 pub mod identity;
 pub mod runtime;
 pub mod server;

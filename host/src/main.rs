@@ -135,12 +135,15 @@ struct ServeArgs {
     /// Time a client has to send a request's body, in ms.
     #[arg(long, env = "BODY_TIMEOUT_MS", default_value_t = 30_000)]
     body_timeout_ms: u64,
+    /// Time a response waits for a client that does not read it, in ms.
+    #[arg(long, env = "WRITE_TIMEOUT_MS", default_value_t = 30_000)]
+    write_timeout_ms: u64,
     /// Connections served at once (each takes a file descriptor: the limit is raised at start, and this is
     /// lowered to fit what the system allows).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 8192)]
     max_connections: usize,
     /// Engine calls of one tenant that may run at once.
-    #[arg(long, env = "MAX_CALLS_PER_TENANT", default_value_t = 32)]
+    #[arg(long, env = "MAX_CALLS_PER_TENANT", default_value_t = 16)]
     max_calls_per_tenant: u32,
 }
 
@@ -404,9 +407,8 @@ async fn serve(runtime: Runtime, clock: Arc<SystemClock>, args: ServeArgs) -> an
             tracing::warn!("JWT_AUDIENCE is not set: tokens for any audience signed with the key are accepted");
         }
     }
-    let mut tokens: Vec<String> = secret("OPERATOR_TOKENS")?.map(|t| t.split(',').map(str::to_string).collect()).unwrap_or_default();
-    tokens.extend(secret("OPERATOR_TOKEN")?);
-    let operators = AuthConfig::operators_from(&tokens)?;
+    let named: Vec<String> = secret("OPERATOR_TOKENS")?.map(|t| t.split(',').map(str::to_string).collect()).unwrap_or_default();
+    let operators = AuthConfig::operators_from(&named, secret("OPERATOR_TOKEN")?.as_deref())?;
     if operators.is_empty() {
         tracing::warn!("no operator credential configured: operators are refused (set OPERATOR_TOKENS or OPERATOR_TOKEN)");
     }
@@ -414,6 +416,7 @@ async fn serve(runtime: Runtime, clock: Arc<SystemClock>, args: ServeArgs) -> an
         max_body_bytes: args.max_body_bytes,
         header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
         body_timeout: Duration::from_millis(args.body_timeout_ms.max(1)),
+        write_timeout: Duration::from_millis(args.write_timeout_ms.max(1)),
         max_connections: raise_fd_limit(args.max_connections.max(1)),
     };
     let state = Arc::new(AppState::with_limits(runtime, AuthConfig { jwt, operators }, clock, limits));

@@ -6,16 +6,16 @@
 //! export returns `ok`, rolls it back on `err`, on a trap, on a deadline or on a scope violation, and asks
 //! for the whole call to run again when PostgreSQL reports a serialisation race.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
 
 use crate::bindings::{AccountEngine, Actor, CallContext, EngineError, EngineSettings, ErrorCode};
+use crate::admission::{Admission, Admitted, Turn};
 use crate::cache::{CacheConfig, ComponentCache};
+use crate::health::Health;
 use crate::call::CallState;
 use crate::clock::{Clock, SystemClock};
 use crate::db::Database;
@@ -69,12 +69,14 @@ pub struct RuntimeConfig {
     /// Engine calls that may run at once (instances in the pool).
     pub max_concurrent_calls: u32,
     /// Engine calls of one tenant that may run at once; more wait (up to `admission_wait`), so that one
-    /// tenant cannot take every instance.
+    /// tenant cannot take every instance. With the default of 16 and 10 tenants per person, one person
+    /// cannot fill the default pool of 256 either.
     pub max_calls_per_tenant: u32,
     /// How long a call waits for an instance, its tenant's turn, or (SQLite) the writer, before it is
     /// refused as `unavailable` (HTTP 503 with `Retry-After`). Nothing is instantiated while it waits.
     pub admission_wait: Duration,
-    /// How often a call that lost a serialisation race is run again before giving up.
+    /// How often a call that lost a serialisation race may run again; it stops earlier when its deadline
+    /// would pass (the usual limit).
     pub max_attempts: u32,
     /// Where the compiled component is cached; none (the default) compiles at every start.
     pub cache: Option<CacheConfig>,
@@ -87,9 +89,9 @@ impl Default for RuntimeConfig {
             call_deadline: Duration::from_secs(10),
             max_memory_bytes: 64 << 20,
             max_concurrent_calls: 256,
-            max_calls_per_tenant: 32,
+            max_calls_per_tenant: 16,
             admission_wait: Duration::from_secs(2),
-            max_attempts: 10,
+            max_attempts: 1000,
             cache: None,
             settings: Settings::default(),
         }
@@ -162,8 +164,14 @@ pub struct Runtime {
     /// The component's operations, for JSON calls (`engine::dynamic`); read on first use.
     pub(crate) operations: std::sync::OnceLock<Vec<crate::engine::dynamic::Operation>>,
     admission: Admission,
+    health: Health,
     _ticker: EpochTicker,
 }
+
+/// Calls run again after losing a serialisation race (since the process started).
+pub static RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Calls refused because they kept losing races until their deadline.
+pub static CONTENTION_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Runtime {
     /// A runtime on `db` with the system clock and default limits.
@@ -179,7 +187,7 @@ impl Runtime {
         let pre = linker.instantiate_pre(&component)?;
         let exports = Exports::new(&pre)?;
         let ticker = EpochTicker::start(&engine);
-        let admission = Admission::new(&config);
+        let admission = Admission::new(&config, db.backend() == crate::db::Backend::Postgres);
         Ok(Runtime {
             engine,
             pre,
@@ -190,6 +198,7 @@ impl Runtime {
             config,
             operations: std::sync::OnceLock::new(),
             admission,
+            health: Health::default(),
             _ticker: ticker,
         })
     }
@@ -260,7 +269,7 @@ impl Runtime {
         outcome: wasmtime::Result<Result<T, EngineError>>,
         attempt: u32,
     ) -> Settled<T> {
-        let crate::call::Outcome { tx, violation, lost_race, failed } = store.data_mut().take_outcome();
+        let crate::call::Outcome { tx, violation, lost_race, failed, unavailable, connection_lost } = store.data_mut().take_outcome();
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
             if let Some(tx) = tx
@@ -277,11 +286,23 @@ impl Runtime {
                 "the engine touched data outside the caller's tenant; nothing was written",
             )));
         }
+        if unavailable {
+            // A lost connection is `unavailable` wherever it happened (in a best-effort savepoint too):
+            // nothing was written, and a client that retries on 503 does not drop the write.
+            rollback(tx).await;
+            if let Some(error) = connection_lost {
+                self.health.lost(&error);
+            }
+            return Settled::Done(Err(engine_error(ErrorCode::Unavailable, "the database is unavailable; nothing was written")));
+        }
         if lost_race {
             rollback(tx).await;
+            crate::runtime::RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return if may_retry {
                 Settled::Retry
             } else {
+                tracing::warn!(attempts = attempt, "a call kept losing serialisation races; refused as unavailable");
+                CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Settled::Done(Err(engine_error(ErrorCode::Unavailable, "too much contention; try again")))
             };
         }
@@ -295,8 +316,14 @@ impl Runtime {
                 None => Settled::Done(Ok(value)),
                 Some(tx) => match tx.commit().await {
                     Ok(()) => Settled::Done(Ok(value)),
-                    Err(e) if is_retryable(&e) && may_retry => Settled::Retry,
+                    Err(e) if is_retryable(&e) && may_retry => {
+                        RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        Settled::Retry
+                    }
                     Err(e) => {
+                        if crate::db::errors::is_connection_lost(&e) {
+                            self.health.lost(&e.to_string());
+                        }
                         tracing::error!(error = %e, "commit failed");
                         Settled::Done(Err(engine_error(ErrorCode::Unavailable, "the database could not commit")))
                     }
@@ -313,27 +340,47 @@ impl Runtime {
         }
     }
 
-    /// Admits a call (see [`Admission`]); hold the result for the whole call.
+    /// Admits a call (see [`crate::admission`]); hold the result for the whole call. Refused at once
+    /// while the database is known to be down.
     pub async fn admit(&self, caller: &Caller) -> Result<Admitted, EngineError> {
+        if !self.health.admit(&self.db).await {
+            return Err(engine_error(ErrorCode::Unavailable, "the database is unavailable; nothing was done, try again"));
+        }
         self.admission.admit(caller).await
     }
 
-    /// On SQLite, a call that writes takes the writer lock before it is instantiated, so that queued
-    /// writers hold no instance; the lock goes into the call's transaction. Bounded by the call's deadline.
-    pub async fn writer_turn(&self, read_only: bool) -> Result<Option<crate::db::WriterGuard>, EngineError> {
-        if read_only {
-            return Ok(None);
-        }
-        match tokio::time::timeout(self.config.call_deadline, self.db.writer_turn()).await {
-            Ok(guard) => Ok(guard),
-            Err(_) => Err(engine_error(ErrorCode::Unavailable, "the database is busy with other writes; nothing was done, try again")),
-        }
+    /// What one attempt waits for before it is instantiated: on SQLite, a call that writes takes the
+    /// database's writer lock (it goes into the call's transaction); on PostgreSQL, its tenant's writer
+    /// turn; then an instance of the pool. Queued calls hold no instance.
+    pub async fn turn(&self, admitted: &Admitted, read_only: bool) -> Result<(Turn, Option<crate::db::WriterGuard>), EngineError> {
+        let deadline = self.config.call_deadline;
+        let writer = if read_only {
+            None
+        } else {
+            tokio::time::timeout(deadline, self.db.writer_turn()).await.map_err(|_| {
+                engine_error(ErrorCode::Unavailable, "the database is busy with other writes; nothing was done, try again")
+            })?
+        };
+        let turn = self.admission.turn(admitted, !read_only, deadline).await?;
+        Ok((turn, writer))
     }
 
-    /// Waits before running a call again, a little longer each time.
+    /// Whether the database answers within a second (readiness); also what calls learn.
+    pub async fn ready(&self) -> bool {
+        self.health.check(&self.db).await
+    }
+
+    /// How long to wait before running a call again: doubling from 1 ms up to 64 ms, with up to as much
+    /// again of jitter so that the losers of one race do not meet again in the next.
+    pub fn backoff_of(attempt: u32) -> Duration {
+        let base = 1_000u64 << attempt.saturating_sub(1).min(6);
+        let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % base;
+        Duration::from_micros(base + jitter)
+    }
+
+    /// Waits before running a call again (see [`Runtime::backoff_of`]).
     pub async fn backoff(attempt: u32) {
-        let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_micros() % 1000);
-        tokio::time::sleep(Duration::from_micros(jitter + 500 * u64::from(attempt.min(20)))).await;
+        tokio::time::sleep(Self::backoff_of(attempt)).await;
     }
 }
 
@@ -370,12 +417,13 @@ macro_rules! engine_call {
         let deadline = runtime.config().call_deadline;
         let read_only: bool = $read_only;
         let mut attempt = 0u32;
+        let started = std::time::Instant::now();
         match runtime.admit($caller).await {
             Err(refused) => Err(refused),
-            Ok(_admitted) => loop {
+            Ok(admitted) => loop {
             attempt += 1;
-            let writer = match runtime.writer_turn(read_only).await {
-                Ok(writer) => writer,
+            let (_turn, writer) = match runtime.turn(&admitted, read_only).await {
+                Ok(turn) => turn,
                 Err(refused) => break Err(refused),
             };
             let (mut $st, $ctx) = runtime.store($caller);
@@ -392,90 +440,22 @@ macro_rules! engine_call {
             };
             match runtime.settle(&mut $st, outcome, attempt).await {
                 $crate::runtime::Settled::Done(result) => break result,
-                $crate::runtime::Settled::Retry => $crate::runtime::Runtime::backoff(attempt).await,
+                // Lost races are run again, backing off, for as long as the call's deadline allows.
+                $crate::runtime::Settled::Retry if started.elapsed() + $crate::runtime::Runtime::backoff_of(attempt) >= deadline => {
+                    $crate::runtime::CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    break Err($crate::runtime::engine_error(
+                        $crate::bindings::ErrorCode::Unavailable,
+                        "too much contention: the call kept losing races until its deadline; nothing was written, try again",
+                    ));
+                }
+                $crate::runtime::Settled::Retry => {
+                    drop(_turn);
+                    $crate::runtime::Runtime::backoff(attempt).await
+                }
             }
         },
         }
     }};
-}
-
-/// Admission of engine calls, before anything is instantiated: an instance of the pool, and a place among
-/// the calls of the caller's tenant. A call waits at most `admission_wait` for either; then it is refused
-/// as `unavailable` without having cost an instance. (SQLite writers also wait for the writer lock before
-/// instantiating: see [`Runtime::writer_turn`].)
-struct Admission {
-    instances: Arc<Semaphore>,
-    tenants: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
-    per_tenant: usize,
-    wait: Duration,
-}
-
-/// A call's admission: released when the call ends.
-pub struct Admitted {
-    _instance: OwnedSemaphorePermit,
-    _tenant: TenantTurn,
-}
-
-/// A place among a tenant's calls; the tenant's entry is dropped with its last call.
-struct TenantTurn {
-    semaphore: Arc<Semaphore>,
-    permit: Option<OwnedSemaphorePermit>,
-    key: String,
-    tenants: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
-}
-
-impl Drop for TenantTurn {
-    fn drop(&mut self) {
-        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        self.permit = None;
-        // References: the map's, this turn's, and each permit's. The map's and this one alone mean that
-        // nobody else of the tenant is running or waiting (a waiter holds a turn too).
-        if Arc::strong_count(&self.semaphore) <= 2 {
-            tenants.remove(&self.key);
-        }
-    }
-}
-
-impl Admission {
-    fn new(config: &RuntimeConfig) -> Self {
-        Admission {
-            instances: Arc::new(Semaphore::new(config.max_concurrent_calls as usize)),
-            tenants: Arc::new(Mutex::new(HashMap::new())),
-            per_tenant: config.max_calls_per_tenant.clamp(1, config.max_concurrent_calls) as usize,
-            wait: config.admission_wait,
-        }
-    }
-
-    /// Whose share a call counts against: its tenant, or for calls without one, the person or the platform.
-    fn key(caller: &Caller) -> String {
-        match (&caller.tenant_id, &caller.actor) {
-            (Some(t), _) => format!("tenant:{t}"),
-            (None, Actor::Identity(p)) => format!("identity:{}", p.external_id),
-            (None, _) => "platform".to_string(),
-        }
-    }
-
-    async fn admit(&self, caller: &Caller) -> Result<Admitted, EngineError> {
-        let busy = |what: &str| engine_error(ErrorCode::Unavailable, format!("{what}; nothing was done, try again shortly"));
-        let key = Self::key(caller);
-        let semaphore = {
-            let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-            tenants.entry(key.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant))).clone()
-        };
-        let mut turn = TenantTurn { semaphore: semaphore.clone(), permit: None, key, tenants: self.tenants.clone() };
-        let deadline = tokio::time::Instant::now() + self.wait;
-        turn.permit = Some(
-            tokio::time::timeout_at(deadline, semaphore.acquire_owned())
-                .await
-                .map_err(|_| busy("too many calls of this tenant are in progress"))?
-                .map_err(|_| busy("the runtime is shutting down"))?,
-        );
-        let instance = tokio::time::timeout_at(deadline, self.instances.clone().acquire_owned())
-            .await
-            .map_err(|_| busy("every sandbox instance is in use"))?
-            .map_err(|_| busy("the runtime is shutting down"))?;
-        Ok(Admitted { _instance: instance, _tenant: turn })
-    }
 }
 
 fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {

@@ -241,6 +241,8 @@ pub fn api_key(tenant_id: &str, key_id: &str, scopes: &[&str]) -> Caller {
             creator_role: None,
             allowed_workers: None,
             max_concurrent_runs: None,
+            rate_limit_rpm: None,
+            expires_at: None,
         }),
         Some(tenant_id),
     )

@@ -110,6 +110,7 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
                 let mut s = b.native(tenant);
                 Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
                 let value = r#"{"note":"benchmark","step":1}"#;
+                Pins::fetch_pin_storage(&mut s, tenant.clone(), format!("n{i}")).await.unwrap();
                 let row = Pins::upsert_pin(&mut s, tenant.clone(), format!("n{i}"), value.into(), "api".into(), Some(3600)).await.unwrap();
                 let hash = sha256_hex(value)[..16].to_string();
                 Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Upsert, Some(hash))).await.unwrap();
@@ -265,7 +266,7 @@ async fn create_api_key(b: &Backend) -> SideBySide {
             let key = TenantDriver::insert_api_key(&mut s, t.clone(), NewKeyRow {
                 user_id: None, name: "bench".into(), key_prefix: secret[..12].into(), key_hash: sha256_hex(&secret),
                 permissions: vec!["run:*".into(), "read:*".into()], allowed_workers: None, expires_at: None, rate_limit_rpm: None,
-                max_concurrent_runs: None,
+                max_concurrent_runs: None, parent_key_id: None,
             })
             .await
             .unwrap();

@@ -47,7 +47,7 @@ pub fn fetch_limit(page: &PageRequest) -> Result<i64, DriverError> {
 /// page ends before the row that would pass this (a page always holds at least one row), so a list of
 /// large values (pins of 1 MiB, runs with three JSON documents) costs bounded host memory, not
 /// `limit` × the largest row.
-pub const PAGE_BYTES: usize = 8 << 20;
+pub const PAGE_BYTES: usize = 4 << 20;
 
 /// The rows of a page read under [`PAGE_BYTES`].
 pub struct Bounded<T> {

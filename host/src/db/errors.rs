@@ -35,6 +35,19 @@ pub fn is_retryable(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether the error means the connection to the database is gone (or could not be had): the call is
+/// `unavailable` wherever it happened, and the runtime learns that the database may be down.
+pub fn is_connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => true,
+        // 08xxx: connection exceptions; 57P01..03: the server is shutting down or not yet accepting.
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
+    }
+}
+
 /// Maps a sqlx error to what the guest sees.
 pub fn from_sqlx(e: &sqlx::Error) -> DriverError {
     match e {
@@ -42,6 +55,9 @@ pub fn from_sqlx(e: &sqlx::Error) -> DriverError {
         sqlx::Error::Database(db) => {
             if is_retryable(e) {
                 return driver_error(DriverErrorCode::Unavailable, "the transaction lost a race with another; retry");
+            }
+            if is_connection_lost(e) {
+                return driver_error(DriverErrorCode::Unavailable, "the database is unavailable");
             }
             let constraint = db.constraint().map(|c| format!(" ({c})")).unwrap_or_default();
             match db.kind() {

@@ -96,7 +96,7 @@ impl Database {
             let options = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
             let pool = PgPoolOptions::new()
                 .max_connections(32)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(3))
                 .connect_with(options)
                 .await
                 .context("connecting to PostgreSQL")?;

@@ -183,6 +183,7 @@ impl Host for CallState {
     async fn insert_api_key(&mut self, tenant_id: String, key: NewApiKey) -> Result<ApiKeySnapshot, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let user = key.user_id.as_deref().map(Id::parse).transpose()?;
+        let parent = key.parent_key_id.as_deref().map(Id::parse).transpose()?;
         let permissions = serde_json::to_string(&key.permissions).map_err(|_| invalid("bad permissions"))?;
         let allowed_workers = key
             .allowed_workers
@@ -193,8 +194,11 @@ impl Host for CallState {
         let now = self.now;
         let row: Option<ApiKeyRecord> = sql!(self, |c| sqlx::query_as(concat!(
             "INSERT INTO api_keys (id, tenant_id, user_id, name, key_prefix, key_hash, permissions_json, ",
-            "allowed_workers_json, rate_limit_rpm, max_concurrent_runs, status, expires_at, created_at) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12) ON CONFLICT DO NOTHING RETURNING ",
+            "allowed_workers_json, rate_limit_rpm, max_concurrent_runs, status, expires_at, created_at, parent_key_id) ",
+            "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13 ",
+            // The parent must be a key of the same tenant.
+            "WHERE $13 IS NULL OR EXISTS (SELECT 1 FROM api_keys p WHERE p.id = $13 AND p.tenant_id = $2) ",
+            "ON CONFLICT DO NOTHING RETURNING ",
             crate::api_key_columns!()
         ))
         .bind(Id::new())
@@ -209,8 +213,9 @@ impl Host for CallState {
         .bind(key.max_concurrent_runs)
         .bind(key.expires_at.map(Ts))
         .bind(now)
+        .bind(&parent)
         .fetch_optional(c))?;
-        row.map(Into::into).ok_or_else(|| conflict("the key hash is not unique"))
+        row.map(Into::into).ok_or_else(|| conflict("the key hash is not unique, or the parent key is not the tenant's"))
     }
 
     async fn fetch_api_keys(&mut self, tenant_id: String, include_revoked: bool, page: PageRequest) -> Result<ApiKeyPage, DriverError> {
@@ -277,6 +282,18 @@ impl Host for CallState {
         .bind(&reason)
         .fetch_optional(c))?;
         if let Some(row) = row {
+            // What the key made goes with it, however deep.
+            sql!(self, rows |c| sqlx::query(concat!(
+                "WITH RECURSIVE made (id) AS (SELECT id FROM api_keys WHERE tenant_id = $1 AND parent_key_id = $2 ",
+                "UNION SELECT k.id FROM api_keys k JOIN made ON k.parent_key_id = made.id WHERE k.tenant_id = $1) ",
+                "UPDATE api_keys SET status = 'revoked', revoked_at = $3, revoked_reason = $4 ",
+                "WHERE tenant_id = $1 AND revoked_at IS NULL AND id IN (SELECT id FROM made)"
+            ))
+            .bind(&t)
+            .bind(&k)
+            .bind(now)
+            .bind("its parent key was revoked")
+            .execute(c))?;
             return Ok(row.into());
         }
         let exists: i64 = sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND id = $2")

@@ -218,6 +218,8 @@ fn context(ctx: &CallContext) -> Val {
                     Val::Option(k.allowed_workers.as_ref().map(|w| Box::new(Val::List(w.iter().cloned().map(Val::String).collect())))),
                 ),
                 ("max-concurrent-runs".into(), Val::Option(k.max_concurrent_runs.map(|n| Box::new(Val::S32(n))))),
+                ("rate-limit-rpm".into(), Val::Option(k.rate_limit_rpm.map(|n| Box::new(Val::S32(n))))),
+                ("expires-at".into(), Val::Option(k.expires_at.map(|t| Box::new(Val::S64(t))))),
             ]))),
         ),
         Actor::Operator(o) => Val::Variant(

@@ -87,23 +87,35 @@ pub struct AuthConfig {
     pub operators: Vec<([u8; 32], String)>,
 }
 
+/// Operator tokens shorter than this are accepted with a warning at start.
+pub const MIN_OPERATOR_TOKEN_CHARS: usize = 16;
+
 impl AuthConfig {
-    /// Operator credentials from `id:token` pairs; a bare token is the operator `operator`.
-    pub fn operators_from(tokens: &[String]) -> anyhow::Result<Vec<([u8; 32], String)>> {
+    /// Operator credentials: `named` holds `id:token` pairs (the id goes into the audit log); `single` is
+    /// one token for the operator `operator`, taken whole.
+    pub fn operators_from(named: &[String], single: Option<&str>) -> anyhow::Result<Vec<([u8; 32], String)>> {
         let mut operators = Vec::new();
-        for entry in tokens.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-            let (id, token) = match entry.split_once(':') {
-                Some((id, token)) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) => {
-                    (id.to_string(), token)
-                }
-                _ => ("operator".to_string(), entry),
-            };
+        for entry in named.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let (id, token) = entry.split_once(':').ok_or_else(|| anyhow::anyhow!("OPERATOR_TOKENS holds `id:token` pairs"))?;
+            if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) {
+                anyhow::bail!("an operator id is 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.', '@'");
+            }
+            operators.push((id.to_string(), token));
+        }
+        if let Some(token) = single.filter(|t| !t.is_empty()) {
+            operators.push(("operator".to_string(), token));
+        }
+        let mut hashed = Vec::new();
+        for (id, token) in operators {
             if token.starts_with("aos_") {
                 anyhow::bail!("an operator token must not look like an API key (aos_…)");
             }
-            operators.push((Sha256::digest(token.as_bytes()).into(), id));
+            if token.chars().count() < MIN_OPERATOR_TOKEN_CHARS {
+                tracing::warn!(operator = %id, "an operator token shorter than {MIN_OPERATOR_TOKEN_CHARS} characters is easy to guess");
+            }
+            hashed.push((Sha256::digest(token.as_bytes()).into(), id));
         }
-        Ok(operators)
+        Ok(hashed)
     }
 }
 
@@ -111,12 +123,22 @@ impl AuthConfig {
 struct Claims {
     sub: String,
     email: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flag")]
     email_verified: bool,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     tenant_id: Option<String>,
+}
+
+/// A boolean claim as identity providers send it: `true`, or the string `"true"` (some do); anything else
+/// is false.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => b,
+        serde_json::Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    })
 }
 
 /// An authentication failure: the HTTP layer answers with its code and this message.

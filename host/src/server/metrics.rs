@@ -60,6 +60,16 @@ impl Metrics {
             let _ = writeln!(out, "account_engine_call_seconds_sum{{operation=\"{op}\"}} {}", s.sum_seconds);
             let _ = writeln!(out, "account_engine_call_seconds_count{{operation=\"{op}\"}} {}", s.calls);
         }
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        let _ = write!(
+            out,
+            "# HELP account_engine_retries_total Calls run again after losing a serialisation race.\n\
+             # TYPE account_engine_retries_total counter\naccount_engine_retries_total {}\n\
+             # HELP account_engine_contention_failures_total Calls refused after losing races until their deadline.\n\
+             # TYPE account_engine_contention_failures_total counter\naccount_engine_contention_failures_total {}\n",
+            crate::runtime::RETRIES.load(relaxed),
+            crate::runtime::CONTENTION_FAILURES.load(relaxed),
+        );
         out
     }
 }

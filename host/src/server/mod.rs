@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod metrics;
 pub mod openapi;
+mod slow_io;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,6 +50,8 @@ pub struct HttpLimits {
     pub header_timeout: Duration,
     /// Time to receive a request's body.
     pub body_timeout: Duration,
+    /// Time a response may wait for a client that does not read it.
+    pub write_timeout: Duration,
     /// Connections open at once; further ones wait in the listen backlog.
     pub max_connections: usize,
 }
@@ -59,6 +62,7 @@ impl Default for HttpLimits {
             max_body_bytes: 2 * 1024 * 1024,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
             max_connections: 8192,
         }
     }
@@ -116,7 +120,7 @@ async fn method_not_allowed(headers: HeaderMap) -> Response {
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    if state.runtime.database().ping().await {
+    if state.runtime.ready().await {
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
@@ -311,7 +315,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> a
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
-            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            .serve_connection(hyper_util::rt::TokioIo::new(slow_io::TimedStream::new(stream, limits.write_timeout)), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _permit = permit;

@@ -1,0 +1,68 @@
+//! Whether the database is reachable, as the runtime last learned it. A call that loses its connection
+//! marks the database down (one clear log line); while it is down, calls are refused at once as
+//! `unavailable` instead of each waiting for a connection, and at most one probe at a time (every
+//! [`PROBE_EVERY`]) checks whether it is back — recovery needs no restart and no request to succeed first.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::db::Database;
+
+/// How often a down database is probed.
+pub const PROBE_EVERY: Duration = Duration::from_millis(250);
+/// How long a probe (and a readiness check) waits for the database.
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
+
+#[derive(Default)]
+pub struct Health {
+    down: AtomicBool,
+    last_probe: std::sync::Mutex<Option<Instant>>,
+    probing: tokio::sync::Mutex<()>,
+}
+
+impl Health {
+    /// A call lost its connection: the database is down until a probe says otherwise.
+    pub fn lost(&self, error: &str) {
+        if !self.down.swap(true, Ordering::SeqCst) {
+            tracing::error!(%error, "database unavailable: calls are refused with 503 until it answers again");
+        }
+    }
+
+    fn back(&self) {
+        if self.down.swap(false, Ordering::SeqCst) {
+            tracing::info!("database available again");
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::SeqCst)
+    }
+
+    /// Whether calls may go ahead: yes while the database is up; while it is down, only once a probe
+    /// (made here, at most every [`PROBE_EVERY`], by one caller at a time) finds it back.
+    pub async fn admit(&self, db: &Database) -> bool {
+        if !self.is_down() {
+            return true;
+        }
+        let Ok(_probing) = self.probing.try_lock() else { return false };
+        {
+            let mut last = self.last_probe.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        self.check(db).await
+    }
+
+    /// Pings the database within [`PROBE_TIMEOUT`] and records what it found.
+    pub async fn check(&self, db: &Database) -> bool {
+        let up = tokio::time::timeout(PROBE_TIMEOUT, db.ping()).await.unwrap_or(false);
+        if up {
+            self.back();
+        } else {
+            self.lost("the database did not answer a ping");
+        }
+        up
+    }
+}
