@@ -203,7 +203,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // PostgreSQL's notices are not the service's news: after a COMMIT that loses a serialisation race,
+    // sqlx's cleanup sends a ROLLBACK the server answers with "there is no transaction in progress" —
+    // normal operation, which the default filter keeps out of the log (RUST_LOG can bring it back).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx::postgres::notice=error".into());
     // Colour only for a person at a terminal: escape codes in a log file are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
