@@ -114,8 +114,9 @@ async fn a_database_known_to_be_down_is_refused_fast() {
             assert!(t.elapsed() < Duration::from_secs(1), "a refusal took {:?}", t.elapsed());
         }
         assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
-        assert!(!h.runtime.ready().await, "readiness says so, within a second");
-        let _ = h.close().await;
+        // (Readiness is checked against a real outage in `tests/http/reliability.rs`: here only the pool
+        // is gone, and the server itself would still take a new connection.)
+        h.close().await;
     })
     .await;
 }

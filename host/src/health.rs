@@ -55,13 +55,21 @@ impl Health {
         self.check(db).await
     }
 
-    /// Pings the database within [`PROBE_TIMEOUT`] and records what it found.
+    /// A call could not get a connection in time: the pool may just be busy, or the server gone. A new
+    /// connection tells which.
+    pub async fn suspect(&self, db: &Database) {
+        if !self.is_down() && !tokio::time::timeout(PROBE_TIMEOUT, db.reachable()).await.unwrap_or(false) {
+            self.lost("no connection could be had, and the server refuses new ones");
+        }
+    }
+
+    /// Checks within [`PROBE_TIMEOUT`] that the server takes a new connection, and records what it found.
     pub async fn check(&self, db: &Database) -> bool {
-        let up = tokio::time::timeout(PROBE_TIMEOUT, db.ping()).await.unwrap_or(false);
+        let up = tokio::time::timeout(PROBE_TIMEOUT, db.reachable()).await.unwrap_or(false);
         if up {
             self.back();
         } else {
-            self.lost("the database did not answer a ping");
+            self.lost("the database did not take a new connection");
         }
         up
     }

@@ -290,8 +290,9 @@ impl Runtime {
             // A lost connection is `unavailable` wherever it happened (in a best-effort savepoint too):
             // nothing was written, and a client that retries on 503 does not drop the write.
             rollback(tx).await;
-            if let Some(error) = connection_lost {
-                self.health.lost(&error);
+            match connection_lost {
+                Some(error) => self.health.lost(&error),
+                None => self.health.suspect(&self.db).await,
             }
             return Settled::Done(Err(engine_error(ErrorCode::Unavailable, "the database is unavailable; nothing was written")));
         }

@@ -23,7 +23,9 @@ impl Backend {
     pub async fn open(name: &'static str, url: &str) -> Backend {
         let db = Database::connect(url).await.unwrap_or_else(|e| panic!("connecting to {name}: {e:#}"));
         db.migrate().await.expect("migrate");
-        let config = RuntimeConfig { cache_dir: Some(std::env::temp_dir().join("account-engine-bench-cache")), ..RuntimeConfig::default() };
+        let base = std::env::temp_dir();
+        let cache = account_host::CacheConfig { dir: base.join("account-engine-bench-cache"), key_file: base.join("account-engine-bench-cache.key") };
+        let config = RuntimeConfig { cache: Some(cache), ..RuntimeConfig::default() };
         let runtime = Runtime::with(db.clone(), Arc::new(SystemClock), config).expect("runtime");
         Backend { name, db, runtime }
     }

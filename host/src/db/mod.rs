@@ -174,6 +174,25 @@ impl Database {
         }
     }
 
+    /// Whether the database accepts a new connection and answers on it — independent of how busy the
+    /// pool is (a pool with no free connection says nothing about the server). SQLite: a ping.
+    pub async fn reachable(&self) -> bool {
+        match self {
+            Database::Sqlite(..) => self.ping().await,
+            Database::Postgres(pool) => {
+                use sqlx::Connection;
+                match sqlx::PgConnection::connect_with(&pool.connect_options()).await {
+                    Ok(mut connection) => {
+                        let answered = sqlx::query("SELECT 1").execute(&mut connection).await.is_ok();
+                        let _ = connection.close().await;
+                        answered
+                    }
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         let one: Result<i64, _> = on_pool!(self, |p| sqlx::query_scalar("SELECT CAST(1 AS BIGINT)").fetch_one(p));
