@@ -29,6 +29,22 @@ fn run(worker: &str) -> NewRun {
     NewRun { worker_id: worker.into(), task: "t".into(), input_json: None }
 }
 
+/// A successful completion of a run that used `tokens`.
+fn completion(tokens: i64) -> account_host::bindings::tenants::RunCompletion {
+    account_host::bindings::tenants::RunCompletion {
+        success: true,
+        output_json: None,
+        replay_token_json: None,
+        total_tokens: tokens,
+        total_latency_ms: 1,
+        stages_completed: 1,
+        recoveries: 0,
+        policy_violations: 0,
+        cost_cents: 0,
+        error: None,
+    }
+}
+
 /// A real key created by `creator`, and its caller as the server would resolve it.
 async fn real_key(h: &Harness, creator: &Caller, scopes: &[&str]) -> (String, Caller) {
     let created = h.runtime.tenants().create_api_key(creator, &key("k", scopes)).await.expect("create key");
@@ -101,18 +117,7 @@ async fn stored_key_restrictions_are_enforced() {
         assert_eq!(h.count("SELECT COUNT(*) FROM worker_runs").await, 1);
         // The owner is not bound by the key's limit.
         ten.create_run(&owner, &run("business-builder")).await.unwrap();
-        let done = account_host::bindings::tenants::RunCompletion {
-            success: true,
-            output_json: None,
-            replay_token_json: None,
-            total_tokens: 0,
-            total_latency_ms: 1,
-            stages_completed: 1,
-            recoveries: 0,
-            policy_violations: 0,
-            cost_cents: 0,
-            error: None,
-        };
+        let done = completion(0);
         ten.complete_run(&ci, &first.id, &done).await.unwrap();
         ten.create_run(&ci, &run("business-builder")).await.unwrap();
         h.close().await;
@@ -664,18 +669,7 @@ async fn a_worker_restricted_key_completes_only_its_workers_runs() {
             .unwrap();
         let ci = key_caller(&h, &limited.key).await.unwrap();
         let theirs = ten.create_run(&owner, &run("code-debugger")).await.unwrap();
-        let done = account_host::bindings::tenants::RunCompletion {
-            success: true,
-            output_json: None,
-            replay_token_json: None,
-            total_tokens: 1_000,
-            total_latency_ms: 1,
-            stages_completed: 1,
-            recoveries: 0,
-            policy_violations: 0,
-            cost_cents: 0,
-            error: None,
-        };
+        let done = completion(1_000);
         expect_code(ten.complete_run(&ci, &theirs.id, &done).await, ErrorCode::Forbidden);
         assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 0);
         h.close().await;

@@ -220,7 +220,12 @@ fn init_logging() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let c = &cli.config;
     let url = match &c.database_url {
-        Some(url) => url.clone(),
+        Some(url) => {
+            if url_has_password(url) && std::env::args().any(|a| a.starts_with("--database-url")) {
+                tracing::warn!("the database password was given on the command line, where every user of the machine can read it: use DATABASE_URL");
+            }
+            url.clone()
+        }
         None => {
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()
@@ -231,6 +236,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             format!("sqlite:{}", c.data_dir.join("accounts.db").display())
         }
     };
+    if c.database_url.is_none() {
+        warn_if_shared(&c.data_dir);
+        warn_if_shared(&c.data_dir.join("accounts.db"));
+    }
     let db = Database::connect(&url).await?;
     db.migrate().await.context("migrating the database")?;
     if let Some(Command::Migrate) = cli.command {
@@ -473,6 +482,22 @@ fn raise_fd_limit(max_connections: usize) -> usize {
         return fits;
     }
     max_connections
+}
+
+/// Whether a database URL carries a password (`scheme://user:password@host`).
+fn url_has_password(url: &str) -> bool {
+    url.split_once("://").and_then(|(_, rest)| rest.split_once('@')).is_some_and(|(credentials, _)| credentials.contains(':'))
+}
+
+/// The data directory and the database were created private to the service's user; an existing one that
+/// others may read is said so at start (the service does not change permissions it did not set).
+fn warn_if_shared(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(metadata) = std::fs::metadata(path)
+        && metadata.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), mode = format!("{:o}", metadata.permissions().mode() & 0o777), "other users of the machine may read this: chmod go-rwx it");
+    }
 }
 
 fn redact(url: &str) -> String {

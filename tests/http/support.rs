@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 pub const BIN: &str = env!("CARGO_BIN_EXE_account-service");
 pub const JWT_SECRET: &str = "test-secret-for-hs256-at-least-32-bytes-long";
 pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
+/// The identity provider the servers of the tests trust (tokens must name it and this service).
+pub const JWT_ISSUER: &str = "https://idp.test";
+pub const JWT_AUDIENCE: &str = "accounts";
 
 pub struct Service {
     pub child: Child,
@@ -83,6 +86,8 @@ pub fn spawn(dir: &std::path::Path, database_url: Option<&str>, env: &[(&str, &s
     let mut cmd = command(dir, database_url);
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--max-body-bytes", "1500000"])
         .env("JWT_HS256_SECRET", JWT_SECRET)
+        .env("JWT_ISSUER", JWT_ISSUER)
+        .env("JWT_AUDIENCE", JWT_AUDIENCE)
         .env("OPERATOR_TOKEN", OPERATOR_TOKEN)
         .envs(env.iter().copied().filter(|(_, v)| !v.is_empty()));
     if env.iter().any(|(k, v)| *k == "RUST_LOG" && v.is_empty()) {
@@ -210,7 +215,7 @@ pub async fn drop_schema(schema: &str) {
 }
 
 pub fn jwt(sub: &str, email: &str, tenant_id: Option<&str>) -> String {
-    let mut claims = json!({ "sub": sub, "email": email, "email_verified": true, "exp": 4_102_444_800u64 });
+    let mut claims = json!({ "sub": sub, "email": email, "email_verified": true, "exp": 4_102_444_800u64, "iss": JWT_ISSUER, "aud": JWT_AUDIENCE });
     if let Some(t) = tenant_id {
         claims["tenant_id"] = json!(t);
     }
