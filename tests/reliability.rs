@@ -187,7 +187,11 @@ mod fuzz {
         let callers = [owner, member, key, suite::operator(Some(&t)), account_host::Caller::new(account_host::bindings::Actor::Anonymous, None)];
         let tables = ["tenants", "users", "tenant_memberships", "invitations", "api_keys", "worker_runs", "usage_records", "audit_log", "support_tickets", "memory_pins"];
         let operations = h.runtime.operations().to_vec();
-        let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+        // A fixed seed: a failure found in CI is the same failure on a developer's machine.
+        let mut runner = TestRunner::new_with_rng(
+            Config { cases, failure_persistence: None, ..Config::default() },
+            proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+        );
         for op in &operations {
             let args = op
                 .params

@@ -1,22 +1,26 @@
 //! Who gets to run an engine call, and when — decided before anything is instantiated, so that calls
 //! waiting their turn hold no instance:
 //!
-//! 1. a place among the calls of the caller's **share** (a tenant's customers; each person's calls
-//!    without a tenant; operators and the system; anonymous callers) — one tenant cannot take the pool;
-//! 2. on PostgreSQL, for calls that write, the tenant's **writer turn**: writers of one tenant queue in
-//!    this process instead of failing each other's serialisable transactions (on SQLite the database's
-//!    one writer lock plays that part, see [`crate::db::Database::writer_turn`]);
+//! 1. a place in the caller's **share** (a tenant's customers; each person's calls without a tenant;
+//!    operators and the system; anonymous callers): at most `max_calls_per_tenant` reading calls and as
+//!    many writing calls at once, counted apart so that queued writers never crowd out reads — one
+//!    tenant cannot take the pool;
+//! 2. on PostgreSQL, for calls that write, the written tenant's **writer turn**: writers of one tenant
+//!    (operators' included) queue in this process instead of failing each other's serialisable
+//!    transactions (on SQLite the database's one writer lock plays that part, see
+//!    [`crate::db::Database::writer_turn`]);
 //! 3. an **instance** of the pool; operators and the system have a few instances of their own, so that
 //!    a flood of customer calls never locks out the operator who would stop it.
 //!
-//! A call that cannot get its place or its instance within `admission_wait` is `unavailable` (HTTP 503
-//! with `Retry-After`); a writer waits at most its deadline.
+//! A reading call that cannot get its place or its instance within `admission_wait` is `unavailable`
+//! (HTTP 503 with `Retry-After`); a writing call waits for its place and turn until its deadline.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use crate::bindings::{Actor, EngineError, ErrorCode};
 use crate::runtime::{Caller, RuntimeConfig, engine_error};
@@ -43,42 +47,75 @@ impl Share {
             (Actor::ApiKey(k), None) => Share::Person(k.key_id.clone()),
         }
     }
+
+    /// Whose writer turn a writing call takes: the tenant it writes, whoever calls.
+    fn writer(caller: &Caller) -> Share {
+        match &caller.tenant_id {
+            Some(t) => Share::Tenant(t.clone()),
+            None => Share::of(caller),
+        }
+    }
 }
 
-/// The gates of one share: its calls, and its writers (one at a time).
+/// The gates of one share: its reading calls, its writing calls, and its writer turn (one at a time).
 struct Gates {
-    calls: Arc<Semaphore>,
+    reads: Arc<Semaphore>,
+    writes: Arc<Semaphore>,
     writer: Arc<Semaphore>,
 }
 
-type Shares = Arc<Mutex<HashMap<Share, Arc<Gates>>>>;
+/// The shares in use, each with how many calls hold or wait for it (the entry goes with the last).
+#[derive(Default)]
+struct Shares(Mutex<HashMap<Share, (Arc<Gates>, usize)>>);
+
+impl Shares {
+    fn enter(&self, share: &Share, size: usize) -> Arc<Gates> {
+        let mut shares = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = shares.entry(share.clone()).or_insert_with(|| {
+            let gates = Gates { reads: Arc::new(Semaphore::new(size)), writes: Arc::new(Semaphore::new(size)), writer: Arc::new(Semaphore::new(1)) };
+            (Arc::new(gates), 0)
+        });
+        entry.1 += 1;
+        entry.0.clone()
+    }
+
+    fn leave(&self, share: &Share) {
+        let mut shares = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = shares.get_mut(share) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                shares.remove(share);
+            }
+        }
+    }
+}
 
 pub(crate) struct Admission {
     customer_instances: Arc<Semaphore>,
     platform_instances: Arc<Semaphore>,
-    shares: Shares,
+    shares: Arc<Shares>,
     per_share: usize,
     platform_calls: usize,
     wait: Duration,
     serialise_writers: bool,
 }
 
-/// A call's place in its share; the share's entry goes with its last call.
+/// A call's place in its share (and, for a writer, the gates of the tenant it writes); released when
+/// the call ends.
 pub struct Admitted {
-    gates: Arc<Gates>,
+    call: Option<OwnedSemaphorePermit>,
     share: Share,
-    shares: Shares,
-    _call: Option<OwnedSemaphorePermit>,
+    writer: Option<(Share, Arc<Gates>)>,
+    shares: Arc<Shares>,
     platform: bool,
 }
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        let mut shares = self.shares.lock().unwrap_or_else(|e| e.into_inner());
-        self._call = None;
-        // The map's reference and this one alone: nobody else of the share is running or waiting.
-        if Arc::strong_count(&self.gates) <= 2 {
-            shares.remove(&self.share);
+        self.call = None;
+        self.shares.leave(&self.share);
+        if let Some((share, _)) = self.writer.take() {
+            self.shares.leave(&share);
         }
     }
 }
@@ -95,12 +132,12 @@ fn busy(what: &str) -> EngineError {
 
 impl Admission {
     pub(crate) fn new(config: &RuntimeConfig, serialise_writers: bool) -> Self {
-        let pool = config.max_concurrent_calls.max(2);
+        let pool = config.max_concurrent_calls;
         let reserved = PLATFORM_INSTANCES.min(pool / 2);
         Admission {
             customer_instances: Arc::new(Semaphore::new((pool - reserved) as usize)),
             platform_instances: Arc::new(Semaphore::new(reserved as usize)),
-            shares: Arc::new(Mutex::new(HashMap::new())),
+            shares: Arc::new(Shares::default()),
             per_share: config.max_calls_per_tenant.clamp(1, pool) as usize,
             platform_calls: pool as usize,
             wait: config.admission_wait,
@@ -108,52 +145,56 @@ impl Admission {
         }
     }
 
-    /// A place among the calls of the caller's share.
-    pub(crate) async fn admit(&self, caller: &Caller) -> Result<Admitted, EngineError> {
+    /// A place in the caller's share: a reader waits at most `admission_wait`, a writer until `deadline`.
+    pub(crate) async fn admit(&self, caller: &Caller, writes: bool, deadline: Instant) -> Result<Admitted, EngineError> {
         let share = Share::of(caller);
         let platform = share == Share::Platform;
-        let gates = {
-            let mut shares = self.shares.lock().unwrap_or_else(|e| e.into_inner());
-            let size = if platform { self.platform_calls } else { self.per_share };
-            shares
-                .entry(share.clone())
-                .or_insert_with(|| Arc::new(Gates { calls: Arc::new(Semaphore::new(size)), writer: Arc::new(Semaphore::new(1)) }))
-                .clone()
+        let size = if platform { self.platform_calls } else { self.per_share };
+        let gates = self.shares.enter(&share, size);
+        let writer = (writes && self.serialise_writers).then(|| {
+            let writer = Share::writer(caller);
+            let gates = if writer == share { gates.clone() } else { self.shares.enter(&writer, self.per_share) };
+            (writer, gates)
+        });
+        let mut admitted = Admitted { call: None, share, writer, shares: self.shares.clone(), platform };
+        let (semaphore, until) = if writes {
+            (gates.writes.clone(), deadline)
+        } else {
+            (gates.reads.clone(), deadline.min(Instant::now() + self.wait))
         };
-        let mut admitted = Admitted { gates: gates.clone(), share, shares: self.shares.clone(), _call: None, platform };
-        let permit = tokio::time::timeout(self.wait, gates.calls.clone().acquire_owned())
+        let permit = tokio::time::timeout_at(until, semaphore.acquire_owned())
             .await
             .map_err(|_| busy("too many calls of this tenant are in progress"))?
             .map_err(|_| busy("the runtime is shutting down"))?;
-        admitted._call = Some(permit);
+        admitted.call = Some(permit);
         Ok(admitted)
     }
 
-    /// One attempt's writer turn (PostgreSQL writes; at most `deadline`) and then its instance.
-    pub(crate) async fn turn(&self, admitted: &Admitted, writes: bool, deadline: Duration) -> Result<Turn, EngineError> {
-        let writer = if writes && self.serialise_writers {
-            Some(
-                tokio::time::timeout(deadline, admitted.gates.writer.clone().acquire_owned())
+    /// One attempt's writer turn (PostgreSQL writes; until `deadline`) and then its instance.
+    pub(crate) async fn turn(&self, admitted: &Admitted, deadline: Instant) -> Result<Turn, EngineError> {
+        let writer = match &admitted.writer {
+            Some((_, gates)) => Some(
+                tokio::time::timeout_at(deadline, gates.writer.clone().acquire_owned())
                     .await
                     .map_err(|_| busy("this tenant's writes are queued too long"))?
                     .map_err(|_| busy("the runtime is shutting down"))?,
-            )
-        } else {
-            None
+            ),
+            None => None,
         };
+        let until = deadline.min(Instant::now() + self.wait);
         let instance = if admitted.platform {
             match self.platform_instances.clone().try_acquire_owned() {
                 Ok(permit) => permit,
-                Err(_) => self.instance(&self.customer_instances).await?,
+                Err(_) => self.instance(&self.customer_instances, until).await?,
             }
         } else {
-            self.instance(&self.customer_instances).await?
+            self.instance(&self.customer_instances, until).await?
         };
         Ok(Turn { _writer: writer, _instance: instance })
     }
 
-    async fn instance(&self, pool: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, EngineError> {
-        tokio::time::timeout(self.wait, pool.clone().acquire_owned())
+    async fn instance(&self, pool: &Arc<Semaphore>, until: Instant) -> Result<OwnedSemaphorePermit, EngineError> {
+        tokio::time::timeout_at(until, pool.clone().acquire_owned())
             .await
             .map_err(|_| busy("every sandbox instance is in use"))?
             .map_err(|_| busy("the runtime is shutting down"))

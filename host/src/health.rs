@@ -44,27 +44,41 @@ impl Health {
         if !self.is_down() {
             return true;
         }
-        let Ok(_probing) = self.probing.try_lock() else { return false };
-        {
-            let mut last = self.last_probe.lock().unwrap_or_else(|e| e.into_inner());
-            if last.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
-                return false;
-            }
-            *last = Some(Instant::now());
-        }
-        self.check(db).await
+        self.probe(db).await;
+        !self.is_down()
     }
 
     /// A call could not get a connection in time: the pool may just be busy, or the server gone. A new
-    /// connection tells which.
+    /// connection tells which (one probe at a time, at most every [`PROBE_EVERY`]).
     pub async fn suspect(&self, db: &Database) {
-        if !self.is_down() && !tokio::time::timeout(PROBE_TIMEOUT, db.reachable()).await.unwrap_or(false) {
-            self.lost("no connection could be had, and the server refuses new ones");
+        if !self.is_down() {
+            self.probe(db).await;
         }
     }
 
+    /// Readiness: the state the last probe found, probed again when it is older than [`PROBE_EVERY`]
+    /// (single-flight, so that a flood of readiness checks costs one connection every 250 ms at most).
+    pub async fn ready(&self, db: &Database) -> bool {
+        self.probe(db).await;
+        !self.is_down()
+    }
+
+    /// Checks within [`PROBE_TIMEOUT`] that the server takes a new connection, and records what it
+    /// found — unless another caller is probing or a probe ran less than [`PROBE_EVERY`] ago.
+    async fn probe(&self, db: &Database) {
+        let Ok(_probing) = self.probing.try_lock() else { return };
+        {
+            let mut last = self.last_probe.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        self.check(db).await;
+    }
+
     /// Checks within [`PROBE_TIMEOUT`] that the server takes a new connection, and records what it found.
-    pub async fn check(&self, db: &Database) -> bool {
+    async fn check(&self, db: &Database) -> bool {
         let up = tokio::time::timeout(PROBE_TIMEOUT, db.reachable()).await.unwrap_or(false);
         if up {
             self.back();

@@ -179,7 +179,9 @@ impl Runtime {
         Self::with(db, Arc::new(SystemClock), RuntimeConfig::default())
     }
 
-    pub fn with(db: Database, clock: Arc<dyn Clock>, config: RuntimeConfig) -> anyhow::Result<Self> {
+    pub fn with(db: Database, clock: Arc<dyn Clock>, mut config: RuntimeConfig) -> anyhow::Result<Self> {
+        // A pool of one could not keep an instance for operators beside a customer's.
+        config.max_concurrent_calls = config.max_concurrent_calls.max(2);
         let engine = engine(&config)?;
         let mut linker = Linker::<CallState>::new(&engine);
         AccountEngine::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
@@ -321,12 +323,17 @@ impl Runtime {
                         RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         Settled::Retry
                     }
+                    Err(e) if crate::db::errors::is_connection_lost(&e) => {
+                        self.health.lost(&e.to_string());
+                        tracing::error!(error = %e, "the connection was lost while committing");
+                        Settled::Done(Err(engine_error(
+                            ErrorCode::Unavailable,
+                            "the connection was lost while committing: the write may or may not have been made",
+                        )))
+                    }
                     Err(e) => {
-                        if crate::db::errors::is_connection_lost(&e) {
-                            self.health.lost(&e.to_string());
-                        }
                         tracing::error!(error = %e, "commit failed");
-                        Settled::Done(Err(engine_error(ErrorCode::Unavailable, "the database could not commit")))
+                        Settled::Done(Err(engine_error(ErrorCode::Unavailable, "the database could not commit; nothing was written")))
                     }
                 },
             },
@@ -343,32 +350,45 @@ impl Runtime {
 
     /// Admits a call (see [`crate::admission`]); hold the result for the whole call. Refused at once
     /// while the database is known to be down.
-    pub async fn admit(&self, caller: &Caller) -> Result<Admitted, EngineError> {
+    pub async fn admit(&self, caller: &Caller, read_only: bool, deadline: tokio::time::Instant) -> Result<Admitted, EngineError> {
         if !self.health.admit(&self.db).await {
             return Err(engine_error(ErrorCode::Unavailable, "the database is unavailable; nothing was done, try again"));
         }
-        self.admission.admit(caller).await
+        self.admission.admit(caller, !read_only, deadline).await
     }
 
-    /// What one attempt waits for before it is instantiated: on SQLite, a call that writes takes the
-    /// database's writer lock (it goes into the call's transaction); on PostgreSQL, its tenant's writer
-    /// turn; then an instance of the pool. Queued calls hold no instance.
-    pub async fn turn(&self, admitted: &Admitted, read_only: bool) -> Result<(Turn, Option<crate::db::WriterGuard>), EngineError> {
-        let deadline = self.config.call_deadline;
+    /// What one attempt waits for before it is instantiated, at most until the call's `deadline`: on
+    /// SQLite, a call that writes takes the database's writer lock (it goes into the call's
+    /// transaction); on PostgreSQL, its tenant's writer turn; then an instance of the pool. Queued calls
+    /// hold no instance.
+    pub async fn turn(&self, admitted: &Admitted, read_only: bool, deadline: tokio::time::Instant) -> Result<(Turn, Option<crate::db::WriterGuard>), EngineError> {
         let writer = if read_only {
             None
         } else {
-            tokio::time::timeout(deadline, self.db.writer_turn()).await.map_err(|_| {
+            tokio::time::timeout_at(deadline, self.db.writer_turn()).await.map_err(|_| {
                 engine_error(ErrorCode::Unavailable, "the database is busy with other writes; nothing was done, try again")
             })?
         };
-        let turn = self.admission.turn(admitted, !read_only, deadline).await?;
+        let turn = self.admission.turn(admitted, deadline).await?;
         Ok((turn, writer))
     }
 
-    /// Whether the database answers within a second (readiness); also what calls learn.
+    /// Whether the database takes connections (readiness): the health of the last probe, probed again
+    /// at most every 250 ms and by one caller at a time.
     pub async fn ready(&self) -> bool {
-        self.health.check(&self.db).await
+        self.health.ready(&self.db).await
+    }
+
+    /// Whether the database is known to be down (the HTTP layer refuses before authenticating).
+    pub fn database_down(&self) -> bool {
+        self.health.is_down()
+    }
+
+    /// A database failure outside an engine call (authentication's lookups): learned like a call's.
+    pub fn database_failed(&self, error: &sqlx::Error) {
+        if crate::db::errors::is_connection_lost(error) {
+            self.health.lost(&error.to_string());
+        }
     }
 
     /// How long to wait before running a call again: doubling from 1 ms up to 64 ms, with up to as much
@@ -415,15 +435,15 @@ macro_rules! engine_call {
     };
     (@run $runtime:expr, $caller:expr, $read_only:expr, $st:ident => $instantiate:expr, |$instance:ident, $store:ident, $ctx:ident| $call:expr) => {{
         let runtime: &$crate::runtime::Runtime = $runtime;
-        let deadline = runtime.config().call_deadline;
         let read_only: bool = $read_only;
         let mut attempt = 0u32;
-        let started = std::time::Instant::now();
-        match runtime.admit($caller).await {
+        // One deadline for the whole call: waiting for a place, every attempt, every back-off.
+        let at = tokio::time::Instant::now() + runtime.config().call_deadline;
+        match runtime.admit($caller, read_only, at).await {
             Err(refused) => Err(refused),
             Ok(admitted) => loop {
             attempt += 1;
-            let (_turn, writer) = match runtime.turn(&admitted, read_only).await {
+            let (_turn, writer) = match runtime.turn(&admitted, read_only, at).await {
                 Ok(turn) => turn,
                 Err(refused) => break Err(refused),
             };
@@ -435,14 +455,14 @@ macro_rules! engine_call {
                 let $store = &mut $st;
                 $call.await
             };
-            let outcome = match tokio::time::timeout(deadline, run).await {
+            let outcome = match tokio::time::timeout_at(at, run).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(wasmtime::Trap::Interrupt.into()),
             };
             match runtime.settle(&mut $st, outcome, attempt).await {
                 $crate::runtime::Settled::Done(result) => break result,
                 // Lost races are run again, backing off, for as long as the call's deadline allows.
-                $crate::runtime::Settled::Retry if started.elapsed() + $crate::runtime::Runtime::backoff_of(attempt) >= deadline => {
+                $crate::runtime::Settled::Retry if tokio::time::Instant::now() + $crate::runtime::Runtime::backoff_of(attempt) >= at => {
                     $crate::runtime::CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     break Err($crate::runtime::engine_error(
                         $crate::bindings::ErrorCode::Unavailable,
@@ -450,6 +470,8 @@ macro_rules! engine_call {
                     ));
                 }
                 $crate::runtime::Settled::Retry => {
+                    // The store (and its pooled instance) goes before the instance's permit.
+                    drop($st);
                     drop(_turn);
                     $crate::runtime::Runtime::backoff(attempt).await
                 }

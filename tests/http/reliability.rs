@@ -22,6 +22,8 @@ struct Ledger {
     refused_pins: Vec<String>,
     acked_usage: i64,
     unknown_usage: i64,
+    acked_increments: i64,
+    unknown_increments: i64,
     refused: u64,
     unknown: u64,
 }
@@ -49,6 +51,8 @@ async fn send(http: &reqwest::Client, base: &str, tenant: &str, op: &str, body: 
         Ok(r) => {
             let status = r.status();
             match r.json::<Value>().await {
+                // A commit whose connection was lost says so: its outcome is not known.
+                Ok(v) if v["error"]["message"].as_str().is_some_and(|m| m.contains("may or may not")) => Answer::Unknown,
                 Ok(v) if v["error"]["code"].is_string() => Answer::Refused(status),
                 _ => Answer::Unknown,
             }
@@ -89,8 +93,13 @@ async fn writer(id: usize, base: Arc<Mutex<String>>, tenant: String, stop: Arc<A
             Answer::Refused(_) => ledger.lock().unwrap().refused += 1,
             Answer::Unknown => ledger.lock().unwrap().unknown_usage += 1,
         }
-        if matches!(send(&http, &current, &tenant, "tenants/get_tenant", json!({})).await, Answer::Unknown) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        match send(&http, &current, &tenant, "tenants/increment_usage", json!({ "tokens": 1 })).await {
+            Answer::Ok => ledger.lock().unwrap().acked_increments += 1,
+            Answer::Refused(_) => ledger.lock().unwrap().refused += 1,
+            Answer::Unknown => {
+                ledger.lock().unwrap().unknown_increments += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
     }
 }
@@ -98,22 +107,26 @@ async fn writer(id: usize, base: Arc<Mutex<String>>, tenant: String, stop: Arc<A
 /// Checks the database against the ledger: every acknowledged write is there, nothing refused is, usage
 /// sums what was acknowledged (plus at most what was left unknown), one audit row per usage record.
 async fn verify(url: &str, ledger: &Ledger) {
-    let (pins, ledger_records, audited): (HashSet<String>, i64, i64) = if url.starts_with("sqlite:") {
+    const RECORDS: &str = "SELECT COUNT(*) FROM usage_records WHERE meter_name = 'ledger'";
+    const AUDITED: &str = "SELECT COUNT(*) FROM audit_log WHERE action = 'record_usage'";
+    const INCREMENTS: &str = "SELECT COUNT(*) FROM audit_log WHERE action = 'increment_usage'";
+    const TOKENS: &str = "SELECT CAST(SUM(tokens_this_month) AS BIGINT) FROM tenants";
+    let (pins, ledger_records, audited, increments, tokens): (HashSet<String>, i64, i64, i64, i64) = if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
         assert_eq!(integrity, "ok");
         let pins: Vec<String> = sqlx::query_scalar("SELECT key FROM memory_pins").fetch_all(&pool).await.unwrap();
-        let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_records WHERE meter_name = 'ledger'").fetch_one(&pool).await.unwrap();
-        let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'record_usage'").fetch_one(&pool).await.unwrap();
+        let count = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap() };
+        let figures = (count(RECORDS).await, count(AUDITED).await, count(INCREMENTS).await, count(TOKENS).await);
         pool.close().await;
-        (pins.into_iter().collect(), records, audited)
+        (pins.into_iter().collect(), figures.0, figures.1, figures.2, figures.3)
     } else {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
         let pins: Vec<String> = sqlx::query_scalar("SELECT key FROM memory_pins").fetch_all(&pool).await.unwrap();
-        let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_records WHERE meter_name = 'ledger'").fetch_one(&pool).await.unwrap();
-        let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'record_usage'").fetch_one(&pool).await.unwrap();
+        let count = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap() };
+        let figures = (count(RECORDS).await, count(AUDITED).await, count(INCREMENTS).await, count(TOKENS).await);
         pool.close().await;
-        (pins.into_iter().collect(), records, audited)
+        (pins.into_iter().collect(), figures.0, figures.1, figures.2, figures.3)
     };
     let lost: Vec<&String> = ledger.acked_pins.iter().filter(|k| !pins.contains(*k)).collect();
     assert!(lost.is_empty(), "acknowledged pins lost: {lost:?}");
@@ -126,6 +139,15 @@ async fn verify(url: &str, ledger: &Ledger) {
         ledger.unknown_usage
     );
     assert_eq!(audited, ledger_records, "one audit row per usage record, written in its transaction");
+    assert!(
+        ledger.acked_increments <= increments && increments <= ledger.acked_increments + ledger.unknown_increments,
+        "increments audited {increments}, acknowledged {}, unknown {}",
+        ledger.acked_increments,
+        ledger.unknown_increments
+    );
+    // The counter is the sum of the increments that committed (one token each), unless a UTC month
+    // began during the run and reset it.
+    assert!(tokens == increments || tokens < increments, "tokens_this_month {tokens}, increments {increments}");
     assert!(!ledger.acked_pins.is_empty(), "the load wrote something");
 }
 
@@ -185,7 +207,7 @@ async fn a_database_outage_is_refused_fast_and_recovers() {
     let dir = TempDir(std::env::temp_dir().join(format!("aos-outage-{}", uuid::Uuid::new_v4())));
     std::fs::create_dir_all(&dir.0).unwrap();
     let log = dir.0.join("service.log");
-    let (tenant, _) = bootstrap(&dir.0, Some(&url));
+    let (tenant, key) = bootstrap(&dir.0, Some(&url));
     let (child, first) = spawn(&dir.0, Some(&url), &[("RUST_LOG", "")], Some(&log));
     let child = Running(child);
     enterprise(&first, &tenant).await;
@@ -197,8 +219,17 @@ async fn a_database_outage_is_refused_fast_and_recovers() {
     for _ in 0..outages {
         tokio::time::sleep(Duration::from_millis(800)).await;
         cluster.down();
-        // The first calls find out (at worst after the pool's 3 s wait for a connection).
-        tokio::time::sleep(Duration::from_millis(3500)).await;
+        // The first calls find out (at worst after the pool's 3 s wait for a connection and a probe).
+        let down = Instant::now();
+        while !matches!(send(&http, &first, &tenant, "tenants/get_tenant", json!({})).await, Answer::Refused(StatusCode::SERVICE_UNAVAILABLE)) {
+            assert!(down.elapsed() < Duration::from_secs(10), "the outage was not noticed within 10 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // An API key needs a lookup before the call: it is refused as fast.
+        let started = Instant::now();
+        let with_key = http.post(format!("{first}/v1/tenants/get_tenant")).bearer_auth(&key).timeout(Duration::from_secs(5)).send().await.unwrap();
+        assert_eq!(with_key.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(started.elapsed() < Duration::from_secs(1), "a key's refusal took {:?}", started.elapsed());
         for _ in 0..5 {
             let started = Instant::now();
             let answer = send(&http, &first, &tenant, "tenants/get_tenant", json!({})).await;
@@ -386,9 +417,10 @@ async fn a_soak_does_not_grow_memory_or_file_descriptors() {
     let child = Running(child);
     let stop = Arc::new(AtomicBool::new(false));
     let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let workers: Vec<_> = (0..4)
         .map(|w| {
-            let (base, tenant, stop, calls) = (base.clone(), tenant.clone(), stop.clone(), calls.clone());
+            let (base, tenant, stop, calls, served) = (base.clone(), tenant.clone(), stop.clone(), calls.clone(), served.clone());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 let mut n = 0u64;
@@ -401,7 +433,9 @@ async fn a_soak_does_not_grow_memory_or_file_descriptors() {
                         3 => ("tenants/record_usage", json!({ "usage": { "meter_name": "soak", "amount": 1, "unit": "count" } })),
                         _ => ("tenants/get_tenant", json!({})),
                     };
-                    let _ = send(&http, &base, &tenant, op, body).await;
+                    if matches!(send(&http, &base, &tenant, op, body).await, Answer::Ok) {
+                        served.fetch_add(1, Ordering::Relaxed);
+                    }
                     calls.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -411,17 +445,22 @@ async fn a_soak_does_not_grow_memory_or_file_descriptors() {
     let (rss_start, fds_start) = process_figures(child.0.id());
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let (rss_end, fds_end) = process_figures(child.0.id());
+    let mut child = child;
+    assert!(child.0.try_wait().unwrap().is_none(), "the server died during the soak");
     stop.store(true, Ordering::SeqCst);
     for w in workers {
         w.await.unwrap();
     }
     drop(child);
     eprintln!(
-        "soak: {} calls in {seconds} s; RSS {} -> {} MiB; file descriptors {fds_start} -> {fds_end}",
+        "soak: {} calls ({} served) in {seconds} s; RSS {} -> {} MiB; file descriptors {fds_start} -> {fds_end}",
         calls.load(Ordering::Relaxed),
+        served.load(Ordering::Relaxed),
         rss_start / 1024,
         rss_end / 1024
     );
+    let (calls, served) = (calls.load(Ordering::Relaxed), served.load(Ordering::Relaxed));
+    assert!(served * 10 >= calls * 9 && served >= 100 * seconds, "{served} of {calls} calls served");
     assert!(rss_end <= rss_start + 64 * 1024, "resident memory grew from {rss_start} KiB to {rss_end} KiB");
     assert!(fds_end <= fds_start + 16, "file descriptors grew from {fds_start} to {fds_end}");
 }

@@ -174,20 +174,22 @@ impl Database {
         }
     }
 
-    /// Whether the database accepts a new connection and answers on it — independent of how busy the
-    /// pool is (a pool with no free connection says nothing about the server). SQLite: a ping.
+    /// Whether the database server is there — independent of how busy the pool is (a pool with no free
+    /// connection says nothing about the server): a new connection, where only a connection failure
+    /// means "gone" (a server that refuses more connections, or answers with an error, is there).
+    /// SQLite is a file of this process: only a closed pool makes it unreachable.
     pub async fn reachable(&self) -> bool {
         match self {
-            Database::Sqlite(..) => self.ping().await,
+            Database::Sqlite(pool, _) => !pool.is_closed(),
             Database::Postgres(pool) => {
                 use sqlx::Connection;
                 match sqlx::PgConnection::connect_with(&pool.connect_options()).await {
                     Ok(mut connection) => {
-                        let answered = sqlx::query("SELECT 1").execute(&mut connection).await.is_ok();
+                        let answered = sqlx::query("SELECT 1").execute(&mut connection).await;
                         let _ = connection.close().await;
-                        answered
+                        answered.as_ref().err().is_none_or(|e| !errors::is_connection_lost(e))
                     }
-                    Err(_) => false,
+                    Err(e) => !errors::is_connection_lost(&e),
                 }
             }
         }

@@ -22,7 +22,6 @@ use sha2::{Digest, Sha256};
 
 use crate::bindings::{Actor, ErrorCode, IdentityPrincipal, OperatorPrincipal};
 use crate::clock::Clock;
-use crate::db::Database;
 use crate::identity::{self, KeyUsage};
 use crate::runtime::Caller;
 
@@ -147,7 +146,8 @@ pub struct Refused(pub ErrorCode, pub &'static str);
 /// What authenticating a request needs besides its headers.
 pub struct Authenticator<'a> {
     pub config: &'a AuthConfig,
-    pub db: &'a Database,
+    /// The runtime whose database the lookups use (and which learns when they fail).
+    pub runtime: &'a crate::runtime::Runtime,
     pub clock: &'a dyn Clock,
     pub key_usage: &'a KeyUsage,
     pub rate_limiter: &'a RateLimiter,
@@ -177,11 +177,15 @@ impl Authenticator<'_> {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or(Refused(ErrorCode::Unauthenticated, "expected `Authorization: Bearer <credential>`"))?;
-        let unavailable = |_| Refused(ErrorCode::Unavailable, "the database is unavailable");
+        let unavailable = |e: sqlx::Error| {
+            self.runtime.database_failed(&e);
+            Refused(ErrorCode::Unavailable, "the database is unavailable")
+        };
+        let db = self.runtime.database();
 
         if token.starts_with("aos_") {
             let now = self.clock.now_micros();
-            let key = identity::api_key(self.db, token, now)
+            let key = identity::api_key(db, token, now)
                 .await
                 .map_err(unavailable)?
                 .ok_or(Refused(ErrorCode::Unauthenticated, "the API key is unknown, revoked or expired"))?;
@@ -212,10 +216,10 @@ impl Authenticator<'_> {
         let claims = jsonwebtoken::decode::<Claims>(token, &jwt.key, &jwt.validation())
             .map_err(|_| Refused(ErrorCode::Unauthenticated, "the credential is not valid"))?
             .claims;
-        let user_id = identity::user_id_for_subject(self.db, &claims.sub).await.map_err(unavailable)?;
+        let user_id = identity::user_id_for_subject(db, &claims.sub).await.map_err(unavailable)?;
         let tenant = match (&claims.tenant_id, &user_id) {
             (Some(t), _) => Some(t.clone()),
-            (None, Some(u)) => identity::default_tenant(self.db, u).await.map_err(unavailable)?,
+            (None, Some(u)) => identity::default_tenant(db, u).await.map_err(unavailable)?,
             (None, None) => None,
         };
         let actor = Actor::Identity(IdentityPrincipal {

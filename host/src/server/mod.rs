@@ -90,10 +90,19 @@ impl AppState {
         }
     }
 
-    /// Writes the API key use collected so far.
+    /// Writes the API key use collected so far (not while the database is known to be down; a write that
+    /// loses a race is kept for the next second, quietly: that is normal under load).
     pub async fn flush_key_usage(&self) {
-        if let Err(e) = self.key_usage.flush(self.runtime.database()).await {
-            tracing::warn!(error = %e, "could not record API key use; kept for the next attempt");
+        if self.runtime.database_down() {
+            return;
+        }
+        match self.key_usage.flush(self.runtime.database()).await {
+            Ok(_) => {}
+            Err(e) if crate::db::errors::is_retryable(&e) => tracing::debug!(error = %e, "API key use kept for the next flush"),
+            Err(e) => {
+                self.runtime.database_failed(&e);
+                tracing::warn!(error = %e, "could not record API key use; kept for the next attempt");
+            }
         }
     }
 }
@@ -186,9 +195,14 @@ async fn operation(
         return error_response(StatusCode::NOT_FOUND, "not_found", "no such operation", &request_id);
     }
     // The credential first: nothing of an unauthenticated request is read or parsed beyond its headers.
+    // While the database is known to be down (and a probe does not find it back), every call is refused
+    // at once: the credential's own lookup would only wait for a connection.
+    if state.runtime.database_down() && !state.runtime.ready().await {
+        return error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again", &request_id);
+    }
     let authenticator = auth::Authenticator {
         config: &state.auth,
-        db: state.runtime.database(),
+        runtime: &state.runtime,
         clock: state.clock.as_ref(),
         key_usage: &state.key_usage,
         rate_limiter: &state.rate_limiter,
