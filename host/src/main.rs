@@ -126,6 +126,10 @@ struct ServeArgs {
     /// The audience every JWT must name in `aud` (recommended; comma-separated for several).
     #[arg(long, env = "JWT_AUDIENCE", value_delimiter = ',')]
     jwt_audience: Vec<String>,
+    /// Count a JWT without `email_verified` as verified (only for an identity provider that issues
+    /// nothing but verified e-mails and leaves the claim out; an explicit `false` is never verified).
+    #[arg(long, env = "JWT_EMAILS_VERIFIED_BY_DEFAULT", default_value_t = false, action = clap::ArgAction::Set)]
+    jwt_emails_verified_by_default: bool,
     /// Largest request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     max_body_bytes: usize,
@@ -411,6 +415,7 @@ async fn serve(runtime: Runtime, clock: Arc<SystemClock>, args: ServeArgs) -> an
             None
         }
     };
+    let jwt = jwt.map(|j| JwtConfig { emails_verified_by_default: args.jwt_emails_verified_by_default, ..j });
     if let Some(jwt) = &jwt {
         if jwt.issuer.is_none() {
             tracing::warn!("JWT_ISSUER is not set: tokens from any issuer signed with the key are accepted");

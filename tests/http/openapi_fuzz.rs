@@ -35,8 +35,7 @@ fn schemathesis() -> PathBuf {
 async fn schemathesis_finds_no_server_error() {
     let st = schemathesis();
     let seconds = std::env::var("SCHEMATHESIS_SECONDS").unwrap_or_else(|_| "30".into());
-    let dir = TempDir(std::env::temp_dir().join(format!("aos-st-{}", uuid::Uuid::new_v4())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("aos-st");
     let (tenant, _) = bootstrap(&dir.0, None);
     let (child, base) = spawn(&dir.0, None, &[], None);
     let _server = Running(child);

@@ -156,8 +156,7 @@ fn pseudo_random_millis(lo: u64, hi: u64) -> u64 {
 }
 
 async fn crash_battery(database_url: Option<&str>) {
-    let dir = TempDir(std::env::temp_dir().join(format!("aos-crash-{}", uuid::Uuid::new_v4())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("aos-crash");
     let (tenant, _) = bootstrap(&dir.0, database_url);
     let (child, first) = spawn(&dir.0, database_url, &[], None);
     let mut child = Running(child);
@@ -204,8 +203,7 @@ async fn sigkill_under_writes_loses_nothing_acknowledged_on_postgres() {
 async fn a_database_outage_is_refused_fast_and_recovers() {
     let Some(cluster) = Cluster::start() else { return };
     let url = cluster.url();
-    let dir = TempDir(std::env::temp_dir().join(format!("aos-outage-{}", uuid::Uuid::new_v4())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("aos-outage");
     let log = dir.0.join("service.log");
     let (tenant, key) = bootstrap(&dir.0, Some(&url));
     let (child, first) = spawn(&dir.0, Some(&url), &[("RUST_LOG", "")], Some(&log));
@@ -271,10 +269,7 @@ async fn a_database_outage_is_refused_fast_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hosts_on_one_database_keep_every_invariant() {
     let Some((url, schema)) = postgres_schema().await else { return };
-    let dir_a = TempDir(std::env::temp_dir().join(format!("aos-two-a-{}", uuid::Uuid::new_v4())));
-    let dir_b = TempDir(std::env::temp_dir().join(format!("aos-two-b-{}", uuid::Uuid::new_v4())));
-    std::fs::create_dir_all(&dir_a.0).unwrap();
-    std::fs::create_dir_all(&dir_b.0).unwrap();
+    let (dir_a, dir_b) = (TempDir::new("aos-two-a"), TempDir::new("aos-two-b"));
     // Both migrate a fresh database at once (PostgreSQL's advisory lock makes one wait for the other).
     let (a_migrate, b_migrate) = (command(&dir_a.0, Some(&url)).arg("migrate").spawn().unwrap(), command(&dir_b.0, Some(&url)).arg("migrate").spawn().unwrap());
     assert!(a_migrate.wait_with_output().unwrap().status.success() && b_migrate.wait_with_output().unwrap().status.success());
@@ -410,8 +405,7 @@ fn process_figures(pid: u32) -> (u64, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_soak_does_not_grow_memory_or_file_descriptors() {
     let seconds: u64 = std::env::var("SOAK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(15);
-    let dir = TempDir(std::env::temp_dir().join(format!("aos-soak-{}", uuid::Uuid::new_v4())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("aos-soak");
     let (tenant, _) = bootstrap(&dir.0, None);
     let (child, base) = spawn(&dir.0, None, &[], None);
     let child = Running(child);

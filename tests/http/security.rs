@@ -260,3 +260,23 @@ async fn every_refusal_is_the_json_envelope_and_obvious_arguments_have_defaults(
     assert_eq!(status, StatusCode::OK, "{pin}");
     let _ = (JWT_SECRET, OPERATOR_TOKEN, BIN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_verified_e_mail_accepts_an_invitation_over_http() {
+    for (verified_by_default, claim, accepted) in
+        [("false", None, false), ("false", Some(json!(false)), false), ("false", Some(json!("true")), true), ("true", None, true), ("true", Some(json!(false)), false)]
+    {
+        let (svc, tenant) = start_with(None, &[("JWT_EMAILS_VERIFIED_BY_DEFAULT", verified_by_default)]);
+        let (status, invited) = svc.operator(&tenant, "accounts/invite_user", json!({ "email": "bob@example.com", "role": "member" })).await;
+        assert_eq!(status, StatusCode::OK, "{invited}");
+        let mut claims = json!({ "sub": "bob", "email": "bob@example.com", "exp": far(), "iss": support::JWT_ISSUER, "aud": support::JWT_AUDIENCE });
+        if let Some(claim) = &claim {
+            claims["email_verified"] = claim.clone();
+        }
+        let (status, answer) = svc
+            .call(Some(&sign(&claims)), "accounts/accept_invitation", json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["accepted"], json!(accepted), "default {verified_by_default}, claim {claim:?}: {answer}");
+    }
+}

@@ -26,6 +26,16 @@ pub struct Service {
 }
 
 pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// A fresh directory of the test's own (mode 0700, as a service's data directory should be).
+    pub fn new(prefix: &str) -> TempDir {
+        use std::os::unix::fs::DirBuilderExt;
+        let path = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4()));
+        std::fs::DirBuilder::new().mode(0o700).create(&path).unwrap();
+        TempDir(path)
+    }
+}
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -55,8 +65,7 @@ pub fn start(database_url: Option<&str>) -> (Service, String) {
 
 /// [`start`] with more environment for the server.
 pub fn start_with(database_url: Option<&str>, env: &[(&str, &str)]) -> (Service, String) {
-    let dir = TempDir(std::env::temp_dir().join(format!("aos-e2e-{}", uuid::Uuid::new_v4())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = TempDir::new("aos-e2e");
     let (tenant_id, bootstrap_key) = bootstrap(&dir.0, database_url);
     let (child, base) = spawn(&dir.0, database_url, env, None);
     (Service { child, base, http: reqwest::Client::new(), _dir: dir, bootstrap_key }, tenant_id)

@@ -8,7 +8,8 @@
 //!   (the audit log names who acted).
 //! * `Bearer <JWT>` — a human, signed by the identity provider (HS256 secret or RS256 public key), with
 //!   `exp`, `nbf`, and the configured `iss` and `aud` checked: `sub` is the identity's subject, `email` its
-//!   e-mail, `email_verified` whether the provider vouches for it (absent: not verified), optional `name`
+//!   e-mail, `email_verified` whether the provider vouches for it (absent: not verified, unless
+//!   `JWT_EMAILS_VERIFIED_BY_DEFAULT` says the provider only issues verified ones), optional `name`
 //!   and `tenant_id`.
 
 use std::collections::HashMap;
@@ -38,6 +39,10 @@ pub struct JwtConfig {
     pub issuer: Option<String>,
     /// One of these must be in `aud`; empty: not checked (a warning at start).
     pub audiences: Vec<String>,
+    /// Whether a token without `email_verified` counts as verified (for identity providers that only ever
+    /// issue verified e-mails and leave the claim out). Off by default: absent means unverified, as in
+    /// OIDC. An explicit `false` is never verified.
+    pub emails_verified_by_default: bool,
 }
 
 impl JwtConfig {
@@ -49,11 +54,11 @@ impl JwtConfig {
                 secret.len()
             );
         }
-        Ok(JwtConfig { key: DecodingKey::from_secret(secret)?, algorithm: Algorithm::HS256, issuer, audiences })
+        Ok(JwtConfig { key: DecodingKey::from_secret(secret)?, algorithm: Algorithm::HS256, issuer, audiences, emails_verified_by_default: false })
     }
 
     pub fn rs256_pem(pem: &[u8], issuer: Option<String>, audiences: Vec<String>) -> anyhow::Result<Self> {
-        Ok(JwtConfig { key: DecodingKey::from_rsa_pem(pem)?, algorithm: Algorithm::RS256, issuer, audiences })
+        Ok(JwtConfig { key: DecodingKey::from_rsa_pem(pem)?, algorithm: Algorithm::RS256, issuer, audiences, emails_verified_by_default: false })
     }
 
     fn validation(&self) -> Validation {
@@ -123,7 +128,7 @@ struct Claims {
     sub: String,
     email: String,
     #[serde(default, deserialize_with = "flag")]
-    email_verified: bool,
+    email_verified: Option<bool>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -131,13 +136,13 @@ struct Claims {
 }
 
 /// A boolean claim as identity providers send it: `true`, or the string `"true"` (some do); anything else
-/// is false.
-fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
+/// present is false.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(Some(match serde_json::Value::deserialize(d)? {
         serde_json::Value::Bool(b) => b,
         serde_json::Value::String(s) => s.eq_ignore_ascii_case("true"),
         _ => false,
-    })
+    }))
 }
 
 /// An authentication failure: the HTTP layer answers with its code and this message.
@@ -227,7 +232,7 @@ impl Authenticator<'_> {
             email: claims.email,
             user_id,
             name: claims.name,
-            email_verified: claims.email_verified,
+            email_verified: claims.email_verified.unwrap_or(jwt.emails_verified_by_default),
         });
         Ok(Caller::new(actor, tenant.as_deref()).with_request_id(request_id))
     }
