@@ -226,11 +226,14 @@ impl CallState {
         Err(driver_error(DriverErrorCode::ScopeViolation, message))
     }
 
-    /// Whether the call may see a user row: its own caller's, any for the platform, otherwise only
-    /// members of a tenant in the call's scope (see [`crate::drivers::user_write_driver::visible_user`]).
-    pub(crate) fn user_is_caller(&self, user_id: &Id, external_id: &str) -> bool {
+    /// Whether `user_id` is the calling person's user.
+    pub(crate) fn is_caller_user(&self, user_id: &Id) -> bool {
         matches!(&self.identity, Some((Some(u), _)) if u == user_id)
-            || matches!(&self.identity, Some((_, e)) if e == external_id)
+    }
+
+    /// Whether `external_id` is the calling person's identity-provider subject.
+    pub(crate) fn is_caller_subject(&self, external_id: &str) -> bool {
+        matches!(&self.identity, Some((_, e)) if e == external_id)
     }
 
     /// The tenants whose members this call may see.
@@ -244,8 +247,7 @@ impl CallState {
 
     /// Writes to a user row are the user's own (or the platform's).
     pub fn may_write_user(&mut self, user_id: &Id) -> Result<(), DriverError> {
-        let own = matches!(&self.identity, Some((Some(u), _)) if u == user_id);
-        if own || self.scope == Scope::Platform {
+        if self.is_caller_user(user_id) || self.scope == Scope::Platform {
             return Ok(());
         }
         let message = format!("user {user_id} is not the caller");
@@ -269,8 +271,7 @@ impl CallState {
 
     /// A user is created for the calling identity only (or by the platform).
     pub fn may_create_user(&mut self, external_id: &str) -> Result<(), DriverError> {
-        let own = matches!(&self.identity, Some((_, e)) if e == external_id);
-        if own || self.scope == Scope::Platform {
+        if self.is_caller_subject(external_id) || self.scope == Scope::Platform {
             return Ok(());
         }
         let message = "a user may only be created for the calling identity".to_string();

@@ -78,13 +78,11 @@ impl Health {
     }
 
     /// Checks within [`PROBE_TIMEOUT`] that the server takes a new connection, and records what it found.
-    async fn check(&self, db: &Database) -> bool {
-        let up = tokio::time::timeout(PROBE_TIMEOUT, db.reachable()).await.unwrap_or(false);
-        if up {
+    async fn check(&self, db: &Database) {
+        if tokio::time::timeout(PROBE_TIMEOUT, db.reachable()).await.unwrap_or(false) {
             self.back();
         } else {
             self.lost("the database did not take a new connection");
         }
-        up
     }
 }

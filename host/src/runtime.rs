@@ -68,12 +68,13 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: usize,
     /// Engine calls that may run at once (instances in the pool).
     pub max_concurrent_calls: u32,
-    /// Engine calls of one tenant that may run at once; more wait (up to `admission_wait`), so that one
-    /// tenant cannot take every instance. With the default of 16 and 10 tenants per person, one person
-    /// cannot fill the default pool of 256 either.
+    /// Engine calls of one tenant that may run at once, reading and writing counted apart (see
+    /// [`crate::admission`]), so that one tenant cannot take every instance. With the default of 16 and
+    /// 10 tenants per person, one person cannot fill the default pool of 256 either.
     pub max_calls_per_tenant: u32,
-    /// How long a call waits for an instance, its tenant's turn, or (SQLite) the writer, before it is
-    /// refused as `unavailable` (HTTP 503 with `Retry-After`). Nothing is instantiated while it waits.
+    /// How long a reading call waits for its place and an instance before it is refused as `unavailable`
+    /// (HTTP 503 with `Retry-After`); writing calls wait until their deadline. Nothing is instantiated
+    /// while a call waits.
     pub admission_wait: Duration,
     /// How often a call that lost a serialisation race may run again; it stops earlier when its deadline
     /// would pass (the usual limit).
@@ -351,7 +352,7 @@ impl Runtime {
     /// Admits a call (see [`crate::admission`]); hold the result for the whole call. Refused at once
     /// while the database is known to be down.
     pub async fn admit(&self, caller: &Caller, read_only: bool, deadline: tokio::time::Instant) -> Result<Admitted, EngineError> {
-        if !self.health.admit(&self.db).await {
+        if !self.database_available().await {
             return Err(engine_error(ErrorCode::Unavailable, "the database is unavailable; nothing was done, try again"));
         }
         self.admission.admit(caller, !read_only, deadline).await
@@ -379,9 +380,15 @@ impl Runtime {
         self.health.ready(&self.db).await
     }
 
-    /// Whether the database is known to be down (the HTTP layer refuses before authenticating).
+    /// Whether the database is known to be down (without probing it).
     pub fn database_down(&self) -> bool {
         self.health.is_down()
+    }
+
+    /// Whether calls may use the database: yes while it is up; while it is known to be down, only once a
+    /// probe (at most every 250 ms, one at a time) finds it back.
+    pub async fn database_available(&self) -> bool {
+        self.health.admit(&self.db).await
     }
 
     /// A database failure outside an engine call (authentication's lookups): learned like a call's.

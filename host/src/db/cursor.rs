@@ -60,10 +60,7 @@ impl<T> Bounded<T> {
     /// Cuts the extra row off and returns the cursor of the next page, if there is one.
     pub fn finish(&mut self, page: &PageRequest, key_of: impl Fn(&T) -> (String, String)) -> Option<String> {
         if self.cut {
-            return self.rows.last().map(|last| {
-                let (key, id) = key_of(last);
-                encode(&key, &id)
-            });
+            return after_last(&self.rows, key_of);
         }
         finish(&mut self.rows, page, key_of)
     }
@@ -93,11 +90,16 @@ pub async fn collect_bounded<'a, T>(
 pub fn finish<T>(rows: &mut Vec<T>, page: &PageRequest, key_of: impl Fn(&T) -> (String, String)) -> Option<String> {
     if rows.len() as u64 > u64::from(page.limit) {
         rows.truncate(page.limit as usize);
-        rows.last().map(|last| {
-            let (key, id) = key_of(last);
-            encode(&key, &id)
-        })
+        after_last(rows, key_of)
     } else {
         None
     }
+}
+
+/// The cursor of the page that starts after the last of `rows`.
+fn after_last<T>(rows: &[T], key_of: impl Fn(&T) -> (String, String)) -> Option<String> {
+    rows.last().map(|last| {
+        let (key, id) = key_of(last);
+        encode(&key, &id)
+    })
 }

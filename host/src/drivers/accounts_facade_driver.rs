@@ -260,7 +260,7 @@ impl Host for CallState {
         .bind(&u)
         .fetch_optional(c))?;
         // Someone else's profile is visible only when they are a member of the tenant.
-        let own = self.user_is_caller(&u, "\0");
+        let own = self.is_caller_user(&u);
         let row = row.filter(|p| p.role.is_some() || own || self.is_platform());
         Ok(row.map(|p| ProfileSnapshot {
             user_id: p.id.into(),

@@ -46,7 +46,7 @@ impl Host for CallState {
 /// scope check of user lookups: a call on tenant A learns nothing of people outside A.
 pub(crate) async fn visible_user(state: &mut CallState, user: Option<UserRecord>) -> Result<Option<UserRecord>, DriverError> {
     let Some(user) = user else { return Ok(None) };
-    if state.is_platform() || state.user_is_caller(&user.id, &user.clerk_user_id) {
+    if state.is_platform() || state.is_caller_user(&user.id) || state.is_caller_subject(&user.clerk_user_id) {
         return Ok(Some(user));
     }
     for tenant in state.scope_tenants() {

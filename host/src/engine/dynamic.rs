@@ -167,16 +167,6 @@ pub fn error_code_name(code: ErrorCode) -> &'static str {
     }
 }
 
-fn role_name(role: crate::bindings::Role) -> &'static str {
-    use crate::bindings::Role;
-    match role {
-        Role::Viewer => "viewer",
-        Role::Member => "member",
-        Role::Admin => "admin",
-        Role::Owner => "owner",
-    }
-}
-
 /// The value a JSON call gets for a parameter it leaves out, where there is an obvious one: `false` for a
 /// switch (`include_revoked`, `include_expired`) and the first page of [`DEFAULT_PAGE_LIMIT`] items.
 pub fn default_argument(name: &str, ty: &Type) -> Option<Value> {
@@ -212,7 +202,7 @@ fn context(ctx: &CallContext) -> Val {
                 ("key-id".into(), Val::String(k.key_id.clone())),
                 ("scopes".into(), Val::List(k.scopes.iter().cloned().map(Val::String).collect())),
                 ("created-by".into(), opt_string(&k.created_by)),
-                ("creator-role".into(), Val::Option(k.creator_role.map(|r| Box::new(Val::Enum(role_name(r).into()))))),
+                ("creator-role".into(), Val::Option(k.creator_role.map(|r| Box::new(Val::Enum(kebab(crate::db::codec::DbEnum::name(r))))))),
                 (
                     "allowed-workers".into(),
                     Val::Option(k.allowed_workers.as_ref().map(|w| Box::new(Val::List(w.iter().cloned().map(Val::String).collect())))),

@@ -197,7 +197,7 @@ async fn operation(
     // The credential first: nothing of an unauthenticated request is read or parsed beyond its headers.
     // While the database is known to be down (and a probe does not find it back), every call is refused
     // at once: the credential's own lookup would only wait for a connection.
-    if state.runtime.database_down() && !state.runtime.ready().await {
+    if !state.runtime.database_available().await {
         return error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again", &request_id);
     }
     let authenticator = auth::Authenticator {
