@@ -17,12 +17,28 @@ const GUEST_ARTIFACT: &str = "account_engine_guest.wasm";
 /// A deliberately misbehaving guest used by the tests of host-side tenant scoping and rollback.
 const ROGUE_PACKAGE: &str = "rogue-guest";
 const ROGUE_ARTIFACT: &str = "rogue_guest.wasm";
+/// Tenant policies for the test suite: the examples of `examples/policies/` and the hostile ones of
+/// `tests/policies/`, written to `<target>/guest/policies/<name>.wasm`.
+const POLICIES: [(&str, &str); 7] = [
+    ("email-domain", "examples/policies/email-domain"),
+    ("key-rules", "examples/policies/key-rules"),
+    ("pin-schema", "examples/policies/pin-schema"),
+    ("office-hours", "examples/policies/office-hours"),
+    ("member-cap", "examples/policies/member-cap"),
+    ("hostile", "tests/policies/hostile"),
+    ("imports-wasi", "tests/policies/imports-wasi"),
+];
 
 fn main() -> anyhow::Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let workspace = manifest_dir.parent().context("host/ has a parent")?.to_path_buf();
     for path in ["guest/src", "guest/Cargo.toml", "tests/rogue-guest/src", "tests/rogue-guest/Cargo.toml", "tests/rogue-guest/wit", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
+    }
+    for (_, dir) in POLICIES {
+        for path in ["src", "Cargo.toml", "wit"] {
+            println!("cargo:rerun-if-changed={}", workspace.join(dir).join(path).display());
+        }
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
@@ -39,8 +55,28 @@ fn main() -> anyhow::Result<()> {
     if rogue {
         components.push((ROGUE_PACKAGE, ROGUE_ARTIFACT, "ROGUE_GUEST_COMPONENT", false));
     }
+    let packages: Vec<String> = components.iter().map(|(package, ..)| package.to_string()).collect();
+    build_core_modules(&workspace, &target_dir, &packages, &[])?;
+    if rogue {
+        // Policies are uploaded by tenants and held to a size cap: built small, without debug info.
+        let policies: Vec<String> = POLICIES.iter().map(|(name, _)| format!("{name}-policy")).collect();
+        let small = ["--config", "profile.release.strip=\"debuginfo\"", "--config", "profile.release.opt-level=\"s\""];
+        build_core_modules(&workspace, &target_dir, &policies, &small)?;
+        let dir = target_dir.join("policies");
+        std::fs::create_dir_all(&dir)?;
+        for (name, _) in POLICIES {
+            let core = read_core_module(&target_dir, &format!("{}_policy.wasm", name.replace('-', "_")))?;
+            let component = componentize(&core).with_context(|| format!("turning the {name} policy into a component"))?;
+            std::fs::write(dir.join(format!("{name}.wasm")), &component)?;
+            // The core module too: the tests show that a core module is refused at install.
+            if name == "hostile" {
+                std::fs::write(dir.join("hostile-core.wasm"), &core)?;
+            }
+        }
+        println!("cargo:rustc-env=TEST_POLICIES_DIR={}", dir.display());
+    }
     for (package, artifact, env_name, published) in components {
-        let core = build_core_module(&workspace, &target_dir, package, artifact)?;
+        let core = read_core_module(&target_dir, artifact)?;
         let component = componentize(&core).with_context(|| format!("turning {package} into a component"))?;
         let embedded = out_dir.join(format!("{package}.wasm"));
         std::fs::write(&embedded, &component)?;
@@ -72,12 +108,15 @@ fn ensure_target_installed() -> anyhow::Result<()> {
     }
 }
 
-fn build_core_module(workspace: &Path, target_dir: &Path, package: &str, artifact: &str) -> anyhow::Result<Vec<u8>> {
+/// Builds `packages` for the guest target in one nested cargo run.
+fn build_core_modules(workspace: &Path, target_dir: &Path, packages: &[String], extra: &[&str]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace)
-        .args(["build", "--release", "--locked", "--target", GUEST_TARGET, "-p", package, "--target-dir"])
-        .arg(target_dir);
+    cmd.current_dir(workspace).args(["build", "--release", "--locked", "--target", GUEST_TARGET]).args(extra);
+    for package in packages {
+        cmd.args(["-p", package]);
+    }
+    cmd.arg("--target-dir").arg(target_dir);
     // The outer build's flags and feature variables describe the host, not the guest.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
@@ -88,10 +127,14 @@ fn build_core_module(workspace: &Path, target_dir: &Path, package: &str, artifac
             cmd.env_remove(&*key);
         }
     }
-    let status = cmd.status().with_context(|| format!("running cargo to build {package}"))?;
+    let status = cmd.status().with_context(|| format!("running cargo to build {}", packages.join(", ")))?;
     if !status.success() {
-        bail!("building {package} for {GUEST_TARGET} failed");
+        bail!("building {} for {GUEST_TARGET} failed", packages.join(", "));
     }
+    Ok(())
+}
+
+fn read_core_module(target_dir: &Path, artifact: &str) -> anyhow::Result<Vec<u8>> {
     let path = target_dir.join(GUEST_TARGET).join("release").join(artifact);
     std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }

@@ -1,6 +1,6 @@
-//! Inspects the built component: it imports exactly the six driver interfaces (and the shared types
-//! interface they use) plus `wasi:random/random`, and exports exactly the five engine interfaces, with
-//! every driver method and engine operation of the contract.
+//! Inspects the built component: it imports exactly the seven driver interfaces, the policy gate (and
+//! the type-only interfaces they use) plus `wasi:random/random`, and exports exactly the six engine
+//! interfaces, with every driver method and engine operation of the contract.
 
 use account_host::runtime::{ACCOUNT_ENGINE_COMPONENT, InterfaceShape, component_shape};
 
@@ -18,18 +18,22 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(
         import_names,
         [
-            "aos:accounts/accounts-facade-driver@0.2.0",
-            "aos:accounts/memory-pins-driver@0.2.0",
-            "aos:accounts/onboarding-driver@0.2.0",
-            "aos:accounts/tenant-driver@0.2.0",
-            "aos:accounts/tenant-lifecycle-driver@0.2.0",
-            "aos:accounts/types@0.2.0",
-            "aos:accounts/user-write-driver@0.2.0",
+            "aos:accounts/accounts-facade-driver@0.3.0",
+            "aos:accounts/memory-pins-driver@0.3.0",
+            "aos:accounts/onboarding-driver@0.3.0",
+            "aos:accounts/policy-driver@0.3.0",
+            "aos:accounts/policy-gate@0.3.0",
+            "aos:accounts/policy-types@0.3.0",
+            "aos:accounts/tenant-driver@0.3.0",
+            "aos:accounts/tenant-lifecycle-driver@0.3.0",
+            "aos:accounts/types@0.3.0",
+            "aos:accounts/user-write-driver@0.3.0",
             "wasi:random/random@0.2.0",
         ]
     );
     // The types interface carries only types: no function reaches the host through it.
-    assert!(find(&imports, "aos:accounts/types@0.2.0").functions.is_empty());
+    assert!(find(&imports, "aos:accounts/types@0.3.0").functions.is_empty());
+    assert!(find(&imports, "aos:accounts/policy-types@0.3.0").functions.is_empty());
     // Randomness for key and token material, nothing else of WASI (the component imports only the
     // functions it calls).
     let random = find(&imports, "wasi:random/random@0.2.0");
@@ -49,21 +53,23 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(
         export_names,
         [
-            "aos:accounts/accounts@0.2.0",
-            "aos:accounts/lifecycle@0.2.0",
-            "aos:accounts/memory-pins@0.2.0",
-            "aos:accounts/onboarding@0.2.0",
-            "aos:accounts/tenants@0.2.0",
+            "aos:accounts/accounts@0.3.0",
+            "aos:accounts/lifecycle@0.3.0",
+            "aos:accounts/memory-pins@0.3.0",
+            "aos:accounts/onboarding@0.3.0",
+            "aos:accounts/policies@0.3.0",
+            "aos:accounts/tenants@0.3.0",
         ]
     );
     let operations: usize = exports.iter().map(|s| s.functions.len()).sum();
-    // The seed's 48 engine operations, plus `revoke-invitation`.
-    assert_eq!(operations, 49);
-    assert_eq!(find(&exports, "aos:accounts/accounts@0.2.0").functions.len(), 19);
-    assert_eq!(find(&exports, "aos:accounts/tenants@0.2.0").functions.len(), 17);
-    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.2.0").functions.len(), 5);
-    assert_eq!(find(&exports, "aos:accounts/onboarding@0.2.0").functions.len(), 2);
-    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.2.0").functions.len(), 6);
+    // The seed's 48 engine operations, plus `revoke-invitation` and (0.3.0) the eight of `policies`.
+    assert_eq!(operations, 57);
+    assert_eq!(find(&exports, "aos:accounts/policies@0.3.0").functions.len(), 8);
+    assert_eq!(find(&exports, "aos:accounts/accounts@0.3.0").functions.len(), 19);
+    assert_eq!(find(&exports, "aos:accounts/tenants@0.3.0").functions.len(), 17);
+    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.3.0").functions.len(), 5);
+    assert_eq!(find(&exports, "aos:accounts/onboarding@0.3.0").functions.len(), 2);
+    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.3.0").functions.len(), 6);
 }
 
 #[test]
@@ -80,21 +86,35 @@ fn the_published_component_file_is_the_embedded_one() {
 #[test]
 fn the_contract_holds_every_driver_method_and_engine_operation() {
     let contract = contract_functions();
-    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.2.0")].len();
-    assert_eq!(count("accounts-facade-driver"), 30);
+    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.3.0")].len();
+    assert_eq!(count("accounts-facade-driver"), 31);
+    assert_eq!(count("policy-driver"), 5);
+    assert_eq!(count("policy-gate"), 3);
     assert_eq!(count("tenant-driver"), 23);
     assert_eq!(count("memory-pins-driver"), 7);
     assert_eq!(count("onboarding-driver"), 3);
     assert_eq!(count("tenant-lifecycle-driver"), 2);
     assert_eq!(count("user-write-driver"), 3);
     // The seed's 63 driver methods, plus `update-invitation-revoked` and `fetch-activation-evidence`, and
-    // (0.2.0) `count-owned-tenants`, `count-running-runs-for-key` and `fetch-pin-storage`.
-    let drivers = ["accounts-facade-driver", "tenant-driver", "memory-pins-driver", "onboarding-driver", "tenant-lifecycle-driver", "user-write-driver"];
-    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 68);
-    // The seed's 48 engine operations, plus `revoke-invitation`.
-    let engine = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle"];
-    assert_eq!(engine.iter().map(|d| count(d)).sum::<usize>(), 49);
-    assert!(contract["aos:accounts/types@0.2.0"].is_empty());
+    // (0.2.0) `count-owned-tenants`, `count-running-runs-for-key` and `fetch-pin-storage`, and (0.3.0)
+    // `count-pending-invitations` and the five of `policy-driver`.
+    let drivers = [
+        "accounts-facade-driver",
+        "tenant-driver",
+        "memory-pins-driver",
+        "onboarding-driver",
+        "tenant-lifecycle-driver",
+        "user-write-driver",
+        "policy-driver",
+    ];
+    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 74);
+    // The seed's 48 engine operations, plus `revoke-invitation` and the eight of `policies`.
+    let engine = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies"];
+    assert_eq!(engine.iter().map(|d| count(d)).sum::<usize>(), 57);
+    assert!(contract["aos:accounts/types@0.3.0"].is_empty());
+    assert!(contract["aos:accounts/policy-types@0.3.0"].is_empty());
+    // A tenant's policy exports the hooks: one per trigger, and `handles`.
+    assert_eq!(count("hooks"), 8);
 }
 
 /// Functions of every interface of the `aos:accounts` package, read from `wit/`.

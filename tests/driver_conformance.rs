@@ -592,8 +592,10 @@ async fn onboarding_and_lifecycle_state() {
         assert_eq!((e.usable_api_keys, e.enabled_integrations, e.sdk_attested), (0, 0, false));
         assert!(Onboarding::fetch_activation_evidence(&mut s, missing.clone()).await.unwrap().is_none());
 
-        assert_eq!(Lifecycle::fetch_tenant_status(&mut s, t.clone()).await.unwrap(), Some(TenantStatus::Active));
-        assert_eq!(Lifecycle::fetch_tenant_status(&mut s, missing.clone()).await.unwrap(), None);
+        let gate = Lifecycle::fetch_tenant_status(&mut s, t.clone()).await.unwrap().expect("the tenant's gate");
+        assert_eq!(gate.status, TenantStatus::Active);
+        assert!(gate.policy_handles == account_host::bindings::aos::accounts::policy_types::TriggerSet::empty(), "no policy");
+        assert!(Lifecycle::fetch_tenant_status(&mut s, missing.clone()).await.unwrap().is_none());
         let prev = Lifecycle::update_lifecycle_status(&mut s, t.clone(), TenantStatus::Active, TenantStatus::Suspended, Some("unpaid".into()))
             .await
             .unwrap();

@@ -3,6 +3,7 @@
 //! role or scopes, checks the permission the operation needs, and applies the lifecycle gate
 //! (domain.md §3.7.1: suspended tenants read but do not write; terminated and archived do neither).
 
+use crate::aos::accounts::policy_types::TriggerSet;
 use crate::aos::accounts::types::{Actor, ApiKeyPrincipal, CallContext, ErrorCode, Role, TenantStatus, UserStatus};
 use crate::accounts_facade_driver as facade;
 use crate::error::{Result, err, forbidden, invalid, not_found};
@@ -29,6 +30,8 @@ pub struct Access {
     pub tenant_id: String,
     pub principal: Principal,
     pub status: TenantStatus,
+    /// What the tenant's active policy handles (see [`crate::policy_gate`]).
+    pub policy: TriggerSet,
 }
 
 impl Access {
@@ -117,10 +120,14 @@ pub enum Permission {
     MemoryPinWrite,
     MemoryPinDelete,
     MemoryPinAdmin,
+    /// Reading a tenant's policy versions and status (their configuration may hold the tenant's secrets).
+    PoliciesRead,
+    /// Installing, activating, deactivating, rolling back and deleting a tenant's policy versions.
+    PoliciesManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 26] = [
         Permission::TenantRead,
         Permission::TenantWrite,
         Permission::UsersRead,
@@ -145,6 +152,8 @@ impl Permission {
         Permission::MemoryPinWrite,
         Permission::MemoryPinDelete,
         Permission::MemoryPinAdmin,
+        Permission::PoliciesRead,
+        Permission::PoliciesManage,
     ];
 
     /// The scope string naming exactly this permission (`family:action`).
@@ -174,6 +183,8 @@ impl Permission {
             Permission::MemoryPinWrite => "memory_pin:write",
             Permission::MemoryPinDelete => "memory_pin:delete",
             Permission::MemoryPinAdmin => "memory_pin:admin",
+            Permission::PoliciesRead => "policies:read",
+            Permission::PoliciesManage => "policies:manage",
         }
     }
 
@@ -196,7 +207,8 @@ impl Permission {
             | Permission::RunRead
             | Permission::SupportRead
             | Permission::UsageRead
-            | Permission::MemoryPinRead => true,
+            | Permission::MemoryPinRead
+            | Permission::PoliciesRead => true,
             Permission::TenantWrite
             | Permission::UsersManage
             | Permission::RolesManage
@@ -208,14 +220,17 @@ impl Permission {
             | Permission::SupportWrite
             | Permission::MemoryPinWrite
             | Permission::MemoryPinDelete
-            | Permission::MemoryPinAdmin => false,
+            | Permission::MemoryPinAdmin
+            | Permission::PoliciesManage => false,
         }
     }
 
     /// The least role of a member that holds it (the membership predicates of the role table).
     pub fn least_role(self) -> Role {
         match self {
-            Permission::RolesManage | Permission::TenantWrite => Role::Owner,
+            Permission::RolesManage | Permission::TenantWrite | Permission::PoliciesRead | Permission::PoliciesManage => {
+                Role::Owner
+            }
             Permission::UsersManage
             | Permission::InvitationsRead
             | Permission::InvitationsManage
@@ -239,9 +254,13 @@ impl Permission {
         }
     }
 
-    /// Whether an API key may ever hold it. Changing roles and the tenant row are people's and operators'.
+    /// Whether an API key may ever hold it. Changing roles and the tenant row are people's and operators';
+    /// so is the tenant's policy (the code that judges what keys do, and its configuration).
     pub fn key_may_hold(self) -> bool {
-        !matches!(self, Permission::RolesManage | Permission::TenantWrite)
+        !matches!(
+            self,
+            Permission::RolesManage | Permission::TenantWrite | Permission::PoliciesRead | Permission::PoliciesManage
+        )
     }
 
     /// Whether a member with `role` holds it.
@@ -360,10 +379,10 @@ pub fn tenant_access(ctx: &CallContext, permission: Permission, mode: Mode) -> R
         Actor::Operator(_) => Principal::Operator,
         Actor::System => Principal::System,
     };
-    let status = lifecycle::fetch_tenant_status(&tenant_id)?.ok_or_else(|| not_found("Tenant not found"))?;
-    let access = Access { tenant_id, principal, status };
+    let found = lifecycle::fetch_tenant_status(&tenant_id)?.ok_or_else(|| not_found("Tenant not found"))?;
+    let access = Access { tenant_id, principal, status: found.status, policy: found.policy_handles };
     if !access.is_platform() {
-        gate(status, mode)?;
+        gate(access.status, mode)?;
     }
     Ok(access)
 }

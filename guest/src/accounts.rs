@@ -14,6 +14,8 @@ use crate::exports::aos::accounts::accounts::{
     ProfileUpdate, ProfileUpdateResult, ProjectDetail, ProjectList, ProjectSummary, SupportContact, TenantUser,
     TenantUserList, Ticket, TicketList, UserDetail, UserList, UserSummary,
 };
+use crate::aos::accounts::policy_types::{AcceptEvent, InviteEvent, RemovalEvent, RoleChangeEvent, TicketEvent, Trigger};
+use crate::policy_gate::{self, PolicyEvent};
 use crate::tenant_driver::{Audit, audit, audit_tenant};
 use crate::{secrets, tenant_driver, tenants, time, user_write_driver, validate};
 
@@ -174,6 +176,15 @@ impl Guest for Engine {
         if target.role == Role::Owner && new_role != Role::Owner {
             keep_an_owner(&access.tenant_id)?;
         }
+        let event = || {
+            Ok(PolicyEvent::ChangeRole(RoleChangeEvent {
+                user_id: user_id.clone(),
+                email: member_email(&access.tenant_id, &user_id)?,
+                from_role: target.role,
+                to_role: new_role,
+            }))
+        };
+        policy_gate::consult(access.policy, Trigger::ChangeRole, &access.tenant_id, policy_gate::actor(&ctx, &access), event)?;
         let updated = driver::update_membership_role(&access.tenant_id, &target.id, new_role)?;
         audit(
             &ctx,
@@ -210,6 +221,14 @@ impl Guest for Engine {
             }
             keep_an_owner(&access.tenant_id)?;
         }
+        let event = || {
+            Ok(PolicyEvent::RemoveMember(RemovalEvent {
+                user_id: user_id.clone(),
+                email: member_email(&access.tenant_id, &user_id)?,
+                role: target.role,
+            }))
+        };
+        policy_gate::consult(access.policy, Trigger::RemoveMember, &access.tenant_id, policy_gate::actor(&ctx, &access), event)?;
         driver::delete_membership(&access.tenant_id, &target.id)?;
         audit(
             &ctx,
@@ -342,6 +361,15 @@ impl Guest for Engine {
         let user_id = access.user_id().ok_or_else(|| forbidden("tickets are filed by a signed-in person"))?.to_string();
         let subject = validate::text("subject", &ticket.subject, 1, 200)?;
         let description = validate::text("description", &ticket.description, 1, 4000)?;
+        let event = || {
+            Ok(PolicyEvent::FileTicket(TicketEvent {
+                subject: subject.clone(),
+                description: description.clone(),
+                category: ticket.category,
+                priority: ticket.priority,
+            }))
+        };
+        policy_gate::consult(access.policy, Trigger::FileTicket, &access.tenant_id, policy_gate::actor(&ctx, &access), event)?;
         let row = driver::insert_support_ticket(
             &access.tenant_id,
             &user_id,
@@ -390,6 +418,15 @@ impl Guest for Engine {
         if driver::fetch_invitation_by_email(&access.tenant_id, &email, InvitationStatus::Pending)?.is_some() {
             return Err(conflict("Invitation already pending for this email"));
         }
+        let event = || {
+            Ok(PolicyEvent::InviteUser(InviteEvent {
+                email: email.clone(),
+                role,
+                members: count(driver::count_users(&access.tenant_id, None, None)?),
+                pending_invitations: count(driver::count_pending_invitations(&access.tenant_id)?),
+            }))
+        };
+        policy_gate::consult(access.policy, Trigger::InviteUser, &access.tenant_id, policy_gate::actor(&ctx, &access), event)?;
         let token = secrets::random_secret();
         // A key invites on behalf of the person who made it: that person answers for the invitation.
         let inviter = access.user_id().map(str::to_string).or_else(|| match &ctx.actor {
@@ -452,9 +489,9 @@ impl Guest for Engine {
         if !identity.email_verified || !identity.email.eq_ignore_ascii_case(&invitation.email) {
             return Ok(refused());
         }
-        let status = crate::tenant_lifecycle_driver::fetch_tenant_status(&invitation.tenant_id)?
+        let gate = crate::tenant_lifecycle_driver::fetch_tenant_status(&invitation.tenant_id)?
             .ok_or_else(|| not_found("Tenant not found"))?;
-        crate::access::gate(status, Mode::Write)?;
+        crate::access::gate(gate.status, Mode::Write)?;
         if !inviter_still_may(&invitation)? {
             return Ok(refused());
         }
@@ -462,6 +499,16 @@ impl Guest for Engine {
         let (message, role) = match driver::fetch_membership(&invitation.tenant_id, &user.id)? {
             Some(existing) => ("Already a member of this tenant", existing.role),
             None => {
+                let event = || {
+                    Ok(PolicyEvent::AcceptInvitation(AcceptEvent {
+                        invitation_id: invitation.id.clone(),
+                        email: invitation.email.clone(),
+                        role: invitation.role,
+                        members: count(driver::count_users(&invitation.tenant_id, None, None)?),
+                    }))
+                };
+                let actor = policy_gate::person(&user.id);
+                policy_gate::consult(gate.policy_handles, Trigger::AcceptInvitation, &invitation.tenant_id, actor, event)?;
                 driver::insert_membership(&invitation.tenant_id, &user.id, invitation.role, invitation.invited_by.as_deref())?;
                 ("Invitation accepted", invitation.role)
             }
@@ -606,4 +653,14 @@ fn invitation_of(i: InvitationSnapshot) -> Invitation {
         expires_at: i.expires_at,
         accepted_at: i.accepted_at,
     }
+}
+
+/// The e-mail of a member of the tenant (for a policy's event).
+fn member_email(tenant_id: &str, user_id: &str) -> Result<String> {
+    Ok(driver::fetch_membership_with_user(tenant_id, user_id)?.map(|m| m.user.email).unwrap_or_default())
+}
+
+/// A count as a policy sees it (saturating).
+fn count(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -1,9 +1,10 @@
 //! The account engine: every business rule of the account domain, compiled to one WebAssembly component.
 //!
-//! The component reaches the world only through its imports (the six driver interfaces and
-//! `wasi:random`) and serves the five engine interfaces of `wit/`. One module per WIT interface:
-//! the engine interfaces are implemented in `accounts`, `tenants`, `memory_pins`, `onboarding` and
-//! `lifecycle`; each driver interface has a module of the same name with the engine's helpers around it.
+//! The component reaches the world only through its imports (the seven driver interfaces, the gate to
+//! the tenant's own policy and `wasi:random`) and serves the six engine interfaces of `wit/`. One module
+//! per WIT interface: the engine interfaces are implemented in `accounts`, `tenants`, `memory_pins`,
+//! `onboarding`, `lifecycle` and `policies`; each imported interface has a module of the same name with
+//! the engine's helpers around it.
 //! `access` decides who may do what; `error`, `validate`, `time`, `plans` and `secrets` are the shared
 //! rules.
 
@@ -23,6 +24,8 @@ mod validate;
 mod accounts_facade_driver;
 mod memory_pins_driver;
 mod onboarding_driver;
+mod policy_driver;
+mod policy_gate;
 mod tenant_driver;
 mod tenant_lifecycle_driver;
 mod user_write_driver;
@@ -31,6 +34,7 @@ mod accounts;
 mod lifecycle;
 mod memory_pins;
 mod onboarding;
+mod policies;
 mod tenants;
 
 /// The type that implements every exported engine interface.

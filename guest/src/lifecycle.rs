@@ -96,7 +96,8 @@ pub fn transition(ctx: &CallContext, to: TenantStatus, reason: &str) -> Result<L
     let tenant_id = call_tenant(ctx)?;
     let reason = validate::optional_text("reason", Some(reason), 1000)?;
     let from = driver::fetch_tenant_status(&tenant_id)?
-        .ok_or_else(|| not_found(format!("Tenant {tenant_id} not found")))?;
+        .ok_or_else(|| not_found(format!("Tenant {tenant_id} not found")))?
+        .status;
     if let Some(why) = edge_error(from, to) {
         return Err(conflict(why));
     }

@@ -9,6 +9,8 @@ use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, MemoryAud
 use crate::error::{Result, err, invalid};
 use crate::exports::aos::accounts::memory_pins::{CleanupResult, Guest, Pin, PinList};
 use crate::memory_pins_driver::{self as driver, MemoryAuditEntry};
+use crate::aos::accounts::policy_types::{PinEvent, Trigger};
+use crate::policy_gate::{self, Change, PolicyEvent};
 use crate::secrets::hex;
 use crate::{plans, validate};
 
@@ -28,10 +30,15 @@ impl Guest for Engine {
         enabled(&ctx)?;
         let access = tenant_access(&ctx, Permission::MemoryPinWrite, Mode::Write)?;
         let key = pin_key(&key)?;
-        let value = pin_value(&value)?;
+        let mut value = pin_value(&value)?;
         let source = validate::optional_text("source", source.as_deref(), 64)?.unwrap_or_else(|| "api".into());
-        if let Some(ttl) = ttl_seconds {
-            validate::range("ttl_seconds", ttl, 1, MAX_TTL_SECONDS)?;
+        let mut ttl_seconds = pin_ttl(ttl_seconds)?;
+        let event = || Ok(PolicyEvent::WritePin(PinEvent { key: key.clone(), value: value.clone(), ttl_seconds }));
+        let actor = policy_gate::actor(&ctx, &access);
+        if let Change::Pin(rewrite) = policy_gate::consult(access.policy, Trigger::WritePin, &access.tenant_id, actor, event)? {
+            // A rewritten pin is validated again like any pin.
+            value = pin_value(&rewrite.value).map_err(rewrite_refused)?;
+            ttl_seconds = pin_ttl(rewrite.ttl_seconds).map_err(rewrite_refused)?;
         }
         storage_fits(&access.tenant_id, &key, value.len() as u64)?;
         let row = driver::upsert_pin(&access.tenant_id, &key, &value, &source, ttl_seconds)?;
@@ -115,6 +122,15 @@ fn storage_fits(tenant_id: &str, key: &str, new_bytes: u64) -> Result<()> {
         return Err(err(ErrorCode::QuotaExceeded, format!("pin storage quota exceeded: {bytes} of {max_bytes} bytes")));
     }
     Ok(())
+}
+
+fn pin_ttl(ttl_seconds: Option<u32>) -> Result<Option<u32>> {
+    ttl_seconds.map(|ttl| validate::range("ttl_seconds", ttl, 1, MAX_TTL_SECONDS)).transpose()
+}
+
+/// A policy's rewrite that is not a valid pin refuses the write (the policy's fault, not the caller's).
+fn rewrite_refused(e: EngineError) -> EngineError {
+    err(ErrorCode::PolicyFailed, format!("the tenant's policy rewrote the pin into an invalid one: {}", e.message))
 }
 
 fn enabled(ctx: &CallContext) -> Result<()> {

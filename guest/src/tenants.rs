@@ -15,6 +15,8 @@ use crate::exports::aos::accounts::tenants::{
     ApiKey, ApiKeyCreated, ApiKeyList, Guest, Membership, MeterTotal, NewApiKey, NewRun, NewTenant, NewUsage,
     QuotaDecision, Run, RunCompletion, RunList, Tenant, UsageRecord, UsageSummary,
 };
+use crate::aos::accounts::policy_types::{ApiKeyEvent, KeyChange, Trigger};
+use crate::policy_gate::{self, Change, PolicyEvent};
 use crate::secrets::{self, API_KEY_DISPLAY_PREFIX_LEN, API_KEY_PREFIX};
 use crate::tenant_driver::{self as driver, Audit, audit, audit_tenant};
 use crate::{lifecycle, onboarding, plans, time, validate};
@@ -136,7 +138,7 @@ impl Guest for Engine {
             ));
         }
         let name = validate::text("name", &key.name, 1, 100)?;
-        let permissions = match key.permissions.as_deref() {
+        let mut permissions = match key.permissions.as_deref() {
             None | Some([]) => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             Some(scopes) => validate::labels("permissions", scopes, 50)?,
         };
@@ -153,10 +155,19 @@ impl Guest for Engine {
         let max_concurrent_runs =
             key.max_concurrent_runs.map(|v| validate::range("max_concurrent_runs", v, 1, 100)).transpose()?;
         // A key made by a key is never less restricted than its parent.
-        let (allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs) = match &ctx.actor {
+        let (allowed_workers, mut expires_at, rate_limit_rpm, max_concurrent_runs) = match &ctx.actor {
             Actor::ApiKey(parent) => inherit_restrictions(parent, allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs)?,
             _ => (allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs),
         };
+        let event = || {
+            Ok(PolicyEvent::CreateApiKey(ApiKeyEvent { name: name.clone(), scopes: permissions.clone(), expires_at }))
+        };
+        let actor = policy_gate::actor(&ctx, &access);
+        if let Change::Key(narrower) = policy_gate::consult(access.policy, Trigger::CreateApiKey, &access.tenant_id, actor, event)? {
+            narrower_key(&ctx, &access, &narrower, &permissions, expires_at)?;
+            permissions = narrower.scopes;
+            expires_at = narrower.expires_at;
+        }
 
         let tenant = fetch_tenant(&access.tenant_id)?;
         let active = driver::count_active_api_keys(&access.tenant_id)?;
@@ -706,4 +717,24 @@ fn usage_record_of(row: UsageRecordSnapshot) -> UsageRecord {
         metadata: row.metadata,
         recorded_at: row.recorded_at,
     }
+}
+
+/// A policy may only narrow a key: scopes from those asked for (at least one), an expiry in the future and
+/// no later than the one asked for. Anything else refuses the operation; the scopes are checked again as
+/// grantable by the caller.
+fn narrower_key(ctx: &CallContext, access: &Access, change: &KeyChange, asked: &[String], asked_expiry: Option<i64>) -> Result<()> {
+    let widened = |what: &str| err(ErrorCode::PolicyFailed, format!("the tenant's policy tried to widen the key: {what}"));
+    if change.scopes.is_empty() {
+        return Err(widened("a key needs at least one scope"));
+    }
+    if let Some(extra) = change.scopes.iter().find(|s| !asked.contains(s)) {
+        return Err(widened(&format!("the scope {extra} was not asked for")));
+    }
+    match (change.expires_at, asked_expiry) {
+        (None, Some(_)) => return Err(widened("it removed the expiry")),
+        (Some(at), _) if at <= ctx.now => return Err(widened("the expiry is not in the future")),
+        (Some(at), Some(asked)) if at > asked => return Err(widened("the expiry is later than asked for")),
+        _ => {}
+    }
+    grantable_scopes(ctx, access, &change.scopes)
 }

@@ -15,7 +15,7 @@ wasmtime::component::bindgen!({
 
 pub use aos::accounts::types::*;
 pub use aos::accounts::{
-    accounts_facade_driver, memory_pins_driver, onboarding_driver, tenant_driver, tenant_lifecycle_driver,
-    user_write_driver,
+    accounts_facade_driver, memory_pins_driver, onboarding_driver, policy_driver, policy_gate, tenant_driver,
+    tenant_lifecycle_driver, user_write_driver,
 };
-pub use exports::aos::accounts::{accounts, lifecycle, memory_pins, onboarding, tenants};
+pub use exports::aos::accounts::{accounts, lifecycle, memory_pins, onboarding, policies, tenants};

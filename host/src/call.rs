@@ -54,6 +54,8 @@ pub struct Outcome {
     pub unavailable: bool,
     /// What the database said when the connection was lost, if it was (the database may be down).
     pub connection_lost: Option<String>,
+    /// A tenant policy denied or failed: the caller gets this error and nothing is written.
+    pub doomed: Option<crate::bindings::EngineError>,
 }
 
 /// Statements run by drivers in this process (the benchmark checks that the component and the native
@@ -90,6 +92,12 @@ pub struct CallState {
     /// Created on first use: most calls need no randomness, and seeding a CSPRNG per call is not free.
     pub(crate) random: Option<WasiRandomCtx>,
     pub(crate) limits: wasmtime::StoreLimits,
+    /// The tenant policy runtime (none: this host runs no policies, and a tenant that has one is refused).
+    pub(crate) policies: Option<std::sync::Arc<crate::policy::Policies>>,
+    /// Each tenant's active policy version as this call's lifecycle check read it.
+    pub(crate) policy_seen: Vec<(Id, crate::policy::policy_gate::ActiveVersion)>,
+    /// A tenant's policy denied or failed: the call must not commit, whatever the engine answers.
+    doomed: Option<crate::bindings::EngineError>,
 }
 
 impl CallState {
@@ -121,6 +129,9 @@ impl CallState {
             writer: None,
             random: None,
             limits,
+            policies: None,
+            policy_seen: Vec::new(),
+            doomed: None,
         }
     }
 
@@ -131,6 +142,17 @@ impl CallState {
     /// Runs the call in a read-only transaction (set before the first statement).
     pub fn set_read_only(&mut self, read_only: bool) {
         self.read_only = read_only;
+    }
+
+    /// Gives the call the tenant policy runtime.
+    pub fn set_policies(&mut self, policies: std::sync::Arc<crate::policy::Policies>) {
+        self.policies = Some(policies);
+    }
+
+    /// The call must end with `error` and roll back (a tenant policy denied or failed); the first one
+    /// stands.
+    pub(crate) fn doom(&mut self, error: crate::bindings::EngineError) {
+        self.doomed.get_or_insert(error);
     }
 
     /// Hands the call the writer lock its runtime took for it.
@@ -293,11 +315,13 @@ impl CallState {
             failed: self.failed,
             unavailable: self.unavailable,
             connection_lost: self.connection_lost.take(),
+            doomed: self.doomed.take(),
         }
     }
 }
 
 impl crate::bindings::aos::accounts::types::Host for CallState {}
+impl crate::bindings::aos::accounts::policy_types::Host for CallState {}
 
 /// `wasi:random/random`: the CSPRNG behind key and token material, from wasmtime-wasi.
 impl wasmtime_wasi::p2::bindings::random::random::Host for CallState {

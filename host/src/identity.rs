@@ -72,8 +72,8 @@ struct KeyRecord {
 }
 
 /// Lower-case hex SHA-256, the form in which key and token secrets are stored (as the engine computes it).
-pub fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+pub fn sha256_hex(secret: impl AsRef<[u8]>) -> String {
+    Sha256::digest(secret.as_ref()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The key with this secret, if it is active, unrevoked and unexpired at `now`, with its creator's

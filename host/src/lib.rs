@@ -16,6 +16,7 @@
 //! * [`drivers`] — one module per driver interface, SQL for both backends.
 //! * [`db`] — pools, migrations, transactions, codecs, cursors, error mapping.
 //! * [`engine`] — typed Rust calls of the five engine interfaces (the embedding API).
+//! * [`policy`] — tenants' own policy components: compiled, cached and run under their own limits.
 //! * [`clock`] — the injectable clock.
 //! * [`cache`] — the authenticated on-disk cache of compiled components (off unless configured).
 
@@ -29,8 +30,10 @@ pub mod drivers;
 pub mod engine;
 pub mod health;
 pub mod identity;
+pub mod policy;
 pub mod runtime;
 pub mod server;
 
 pub use cache::CacheConfig;
+pub use policy::PolicyLimits;
 pub use runtime::{Caller, Runtime, RuntimeConfig, Settings};

@@ -30,6 +30,12 @@ pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE
 #[doc(hidden)]
 pub static ROGUE_GUEST_COMPONENT: &[u8] = include_bytes!(env!("ROGUE_GUEST_COMPONENT"));
 
+/// Where the test suite's tenant policies were built (`<name>.wasm`: the examples and the hostile ones);
+/// only with feature `rogue-guest`.
+#[cfg(feature = "rogue-guest")]
+#[doc(hidden)]
+pub const TEST_POLICIES_DIR: &str = env!("TEST_POLICIES_DIR");
+
 /// Linear memory kept mapped in a pooled slot between calls (where PAGEMAP_SCAN is available).
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
@@ -81,6 +87,8 @@ pub struct RuntimeConfig {
     pub max_attempts: u32,
     /// Where the compiled component is cached; none (the default) compiles at every start.
     pub cache: Option<CacheConfig>,
+    /// The limits of tenants' own policy components (see [`crate::policy`]).
+    pub policies: crate::policy::PolicyLimits,
     pub settings: Settings,
 }
 
@@ -94,6 +102,7 @@ impl Default for RuntimeConfig {
             admission_wait: Duration::from_secs(2),
             max_attempts: 1000,
             cache: None,
+            policies: crate::policy::PolicyLimits::default(),
             settings: Settings::default(),
         }
     }
@@ -138,17 +147,19 @@ pub struct Exports {
     pub memory_pins: crate::bindings::memory_pins::GuestIndices,
     pub onboarding: crate::bindings::onboarding::GuestIndices,
     pub lifecycle: crate::bindings::lifecycle::GuestIndices,
+    pub policies: crate::bindings::policies::GuestIndices,
 }
 
 impl Exports {
     fn new(pre: &wasmtime::component::InstancePre<CallState>) -> anyhow::Result<Self> {
-        use crate::bindings::{accounts, lifecycle, memory_pins, onboarding, tenants};
+        use crate::bindings::{accounts, lifecycle, memory_pins, onboarding, policies, tenants};
         Ok(Exports {
             accounts: accounts::GuestIndices::new(pre)?,
             tenants: tenants::GuestIndices::new(pre)?,
             memory_pins: memory_pins::GuestIndices::new(pre)?,
             onboarding: onboarding::GuestIndices::new(pre)?,
             lifecycle: lifecycle::GuestIndices::new(pre)?,
+            policies: policies::GuestIndices::new(pre)?,
         })
     }
 }
@@ -166,6 +177,7 @@ pub struct Runtime {
     pub(crate) operations: std::sync::OnceLock<Vec<crate::engine::dynamic::Operation>>,
     admission: Admission,
     health: Health,
+    policies: Arc<crate::policy::Policies>,
     _ticker: EpochTicker,
 }
 
@@ -189,8 +201,10 @@ impl Runtime {
         let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache.as_ref())?;
         let pre = linker.instantiate_pre(&component)?;
         let exports = Exports::new(&pre)?;
-        let ticker = EpochTicker::start(&engine);
+        let ticker = EpochTicker::start(&engine, TICK);
         let admission = Admission::new(&config, db.backend() == crate::db::Backend::Postgres);
+        let policies = Arc::new(crate::policy::Policies::new(config.policies.clone())?);
+        crate::policy::stats::Stats::flush_in_background(&policies, &db);
         Ok(Runtime {
             engine,
             pre,
@@ -202,6 +216,7 @@ impl Runtime {
             operations: std::sync::OnceLock::new(),
             admission,
             health: Health::default(),
+            policies,
             _ticker: ticker,
         })
     }
@@ -224,6 +239,11 @@ impl Runtime {
         &self.config
     }
 
+    /// The runtime of tenants' policy components.
+    pub fn policy_runtime(&self) -> &crate::policy::Policies {
+        &self.policies
+    }
+
     /// A fresh store for one attempt of an engine call, and the context the guest receives.
     pub fn store(&self, caller: &Caller) -> (Store<CallState>, CallContext) {
         let now = self.clock.now_micros();
@@ -231,6 +251,7 @@ impl Runtime {
         let state = CallState::new(self.db.clone(), &caller.actor, caller.tenant_id.as_deref(), now, limits);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
+        store.data_mut().set_policies(self.policies.clone());
         let ticks = (self.config.call_deadline.as_millis() / TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         let s = &self.config.settings;
@@ -272,7 +293,8 @@ impl Runtime {
         outcome: wasmtime::Result<Result<T, EngineError>>,
         attempt: u32,
     ) -> Settled<T> {
-        let crate::call::Outcome { tx, violation, lost_race, failed, unavailable, connection_lost } = store.data_mut().take_outcome();
+        let crate::call::Outcome { tx, violation, lost_race, failed, unavailable, connection_lost, doomed } =
+            store.data_mut().take_outcome();
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
             if let Some(tx) = tx
@@ -309,6 +331,11 @@ impl Runtime {
                 CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Settled::Done(Err(engine_error(ErrorCode::Unavailable, "too much contention; try again")))
             };
+        }
+        if let Some(refusal) = doomed {
+            // The tenant's policy said no, or failed: fail closed, whatever the engine answered.
+            rollback(tx).await;
+            return Settled::Done(Err(refusal));
         }
         match outcome {
             Ok(Ok(_)) if failed => {
@@ -541,13 +568,13 @@ pub fn load_component(engine: &Engine, wasm: &[u8], cache: Option<&CacheConfig>)
     }
 }
 
-/// Advances the engine's epoch on a background thread until the runtime is dropped.
-struct EpochTicker {
+/// Advances an engine's epoch every tick on a background thread until it is dropped.
+pub(crate) struct EpochTicker {
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl EpochTicker {
-    fn start(engine: &Engine) -> Self {
+    pub(crate) fn start(engine: &Engine, tick: Duration) -> Self {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let weak = engine.weak();
         let flag = stop.clone();
@@ -555,7 +582,7 @@ impl EpochTicker {
             .name("wasm-epoch".into())
             .spawn(move || {
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
+                    std::thread::sleep(tick);
                     match weak.upgrade() {
                         Some(engine) => engine.increment_epoch(),
                         None => break,

@@ -220,9 +220,18 @@ where
     F: Fn(Harness) -> Fut,
     Fut: Future<Output = ()>,
 {
-    body(Harness::sqlite().await).await;
+    each_backend_with(test_config(), body).await
+}
+
+/// [`each_backend`] with a runtime configured by the test.
+pub async fn each_backend_with<F, Fut>(config: RuntimeConfig, body: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    body(Harness::sqlite_with(config.clone()).await).await;
     if let Some(url) = postgres_url() {
-        body(Harness::postgres(&url).await).await;
+        body(Harness::postgres_with(&url, config).await).await;
     }
 }
 

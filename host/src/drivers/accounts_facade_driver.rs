@@ -442,6 +442,18 @@ impl Host for CallState {
         row.map(Into::into).ok_or_else(|| conflict("an invitation is already pending for this e-mail"))
     }
 
+    async fn count_pending_invitations(&mut self, tenant_id: String) -> Result<u64, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let now = self.now;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2"
+        )
+        .bind(&t)
+        .bind(now)
+        .fetch_one(c))?;
+        Ok(n as u64)
+    }
+
     async fn fetch_invitations(
         &mut self,
         tenant_id: String,

@@ -1,9 +1,10 @@
-//! The six driver interfaces, one module each, every one implementing its generated `Host` trait on
+//! The seven driver interfaces, one module each, every one implementing its generated `Host` trait on
 //! [`CallState`](crate::call::CallState).
 
 pub mod accounts_facade_driver;
 pub mod memory_pins_driver;
 pub mod onboarding_driver;
+pub mod policy_driver;
 pub mod tenant_driver;
 pub mod tenant_lifecycle_driver;
 pub mod user_write_driver;

@@ -1,16 +1,31 @@
-//! `tenant-lifecycle-driver` over sqlx: the tenant's status, changed only from the status the engine
-//! read (a concurrent transition makes the second one a `conflict`).
+//! `tenant-lifecycle-driver` over sqlx: the tenant's status (with what its active policy handles, read
+//! in the same statement so that calls of tenants without a policy pay nothing more), changed only from
+//! the status the engine read (a concurrent transition makes the second one a `conflict`).
 
-use crate::bindings::tenant_lifecycle_driver::Host;
+use crate::bindings::aos::accounts::policy_types::TriggerSet;
+use crate::bindings::tenant_lifecycle_driver::{Host, TenantGate};
 use crate::bindings::{DriverError, TenantStatus};
 use crate::call::CallState;
 use crate::db::errors::conflict;
 use crate::sql;
 
 impl Host for CallState {
-    async fn fetch_tenant_status(&mut self, tenant_id: String) -> Result<Option<TenantStatus>, DriverError> {
+    async fn fetch_tenant_status(&mut self, tenant_id: String) -> Result<Option<TenantGate>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        sql!(self, |c| sqlx::query_scalar("SELECT status FROM tenants WHERE id = $1").bind(&t).fetch_optional(c))
+        let row: Option<(TenantStatus, Option<i32>, Option<i32>, Option<String>)> = sql!(self, |c| sqlx::query_as(
+            "SELECT t.status, v.version, v.handles, v.content_hash FROM tenants t \
+             LEFT JOIN policy_state s ON s.tenant_id = t.id \
+             LEFT JOIN policy_versions v ON v.tenant_id = s.tenant_id AND v.version = s.active_version \
+             WHERE t.id = $1"
+        )
+        .bind(&t)
+        .fetch_optional(c))?;
+        let Some((status, version, handles, hash)) = row else { return Ok(None) };
+        let active = version.zip(hash).map(|(v, h)| (v as u32, h.trim().to_string()));
+        // The call runs the version it saw here (see `policy_gate`).
+        self.saw_policy(&t, active);
+        let policy_handles = handles.map(|h| crate::policy::set_of_bits(h)).unwrap_or(TriggerSet::empty());
+        Ok(Some(TenantGate { status, policy_handles }))
     }
 
     async fn update_lifecycle_status(

@@ -15,9 +15,9 @@ use crate::runtime::{Caller, Runtime, engine_error};
 
 /// The WIT package of the engine interfaces.
 pub const PACKAGE: &str = "aos:accounts";
-pub const VERSION: &str = "0.2.0";
+pub const VERSION: &str = "0.3.0";
 /// The engine interfaces, in the order of the contract.
-pub const INTERFACES: [&str; 5] = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle"];
+pub const INTERFACES: [&str; 6] = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies"];
 
 /// One operation of the engine, as the component declares it.
 #[derive(Clone)]
@@ -146,6 +146,8 @@ fn error_code(name: &str) -> ErrorCode {
         "feature-disabled" => ErrorCode::FeatureDisabled,
         "activation-incomplete" => ErrorCode::ActivationIncomplete,
         "unavailable" => ErrorCode::Unavailable,
+        "policy-denied" => ErrorCode::PolicyDenied,
+        "policy-failed" => ErrorCode::PolicyFailed,
         _ => ErrorCode::Internal,
     }
 }
@@ -164,6 +166,8 @@ pub fn error_code_name(code: ErrorCode) -> &'static str {
         ErrorCode::ActivationIncomplete => "activation_incomplete",
         ErrorCode::Unavailable => "unavailable",
         ErrorCode::Internal => "internal",
+        ErrorCode::PolicyDenied => "policy_denied",
+        ErrorCode::PolicyFailed => "policy_failed",
     }
 }
 
@@ -244,8 +248,16 @@ pub fn sample_argument(ty: &Type) -> Value {
         Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::S8 | Type::S16 | Type::S32 | Type::S64 => Value::from(1),
         Type::Float32 | Type::Float64 => Value::from(1.0),
         Type::String | Type::Char => Value::String("x".into()),
+        Type::List(l) if l.ty() == Type::U8 => Value::String(String::new()),
         Type::List(_) => Value::Array(Vec::new()),
         Type::Option(_) => Value::Null,
+        Type::Variant(v) => match v.cases().next() {
+            Some(c) => match &c.ty {
+                None => Value::String(snake(c.name)),
+                Some(ty) => Value::Object(Map::from_iter([(snake(c.name), sample_argument(ty))])),
+            },
+            None => Value::Null,
+        },
         Type::Enum(e) => Value::String(snake(e.names().next().unwrap_or_default())),
         Type::Record(r) => Value::Object(r.fields().map(|f| (snake(f.name), sample_argument(&f.ty))).collect()),
         _ => Value::Null,
@@ -278,6 +290,13 @@ pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
         Type::U64 => Val::U64(int(value)?),
         Type::Float64 => Val::Float64(value.as_f64().ok_or("expected a number")?),
         Type::String => Val::String(value.as_str().ok_or("expected a string")?.to_string()),
+        // Bytes travel as base64 text (a component is megabytes; an array of numbers would be four times that).
+        Type::List(l) if l.ty() == Type::U8 => {
+            use base64::Engine as _;
+            let text = value.as_str().ok_or("expected base64 text")?;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
+            Val::List(bytes.into_iter().map(Val::U8).collect())
+        }
         Type::List(l) => {
             let items = value.as_array().ok_or("expected an array")?;
             Val::List(items.iter().map(|v| from_json(v, &l.ty())).collect::<Result<_, _>>()?)
@@ -303,6 +322,27 @@ pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
                 fields.push((field.name.to_string(), from_json(v, &field.ty).map_err(|e| format!("{}: {e}", snake(field.name)))?));
             }
             Val::Record(fields)
+        }
+        // A case without a payload is its name; one with a payload an object of one field, its name.
+        Type::Variant(v) => {
+            let (name, payload) = match value {
+                Value::String(name) => (kebab(name), None),
+                Value::Object(o) if o.len() == 1 => {
+                    let (k, v) = o.iter().next().expect("one field");
+                    (kebab(k), Some(v))
+                }
+                _ => return Err("expected a case name, or an object with one field naming the case".into()),
+            };
+            let case = v.cases().find(|c| c.name == name).ok_or_else(|| {
+                format!("expected one of {}", v.cases().map(|c| snake(c.name)).collect::<Vec<_>>().join(", "))
+            })?;
+            let payload = match (&case.ty, payload) {
+                (None, None) => None,
+                (Some(ty), Some(p)) => Some(Box::new(from_json(p, ty).map_err(|e| format!("{}: {e}", snake(case.name)))?)),
+                (None, Some(_)) => return Err(format!("the case {} carries nothing", snake(case.name))),
+                (Some(_), None) => return Err(format!("the case {} needs a value", snake(case.name))),
+            };
+            Val::Variant(name, payload)
         }
         other => return Err(format!("unsupported parameter type {other:?}")),
     })

@@ -1,4 +1,4 @@
-//! Typed calls of the engine's five interfaces: the Rust embedding API. Each call runs in a fresh
+//! Typed calls of the engine's six interfaces: the Rust embedding API. Each call runs in a fresh
 //! sandboxed instance and one transaction (see [`crate::runtime`]).
 
 pub mod accounts;
@@ -6,6 +6,7 @@ pub mod dynamic;
 pub mod lifecycle;
 pub mod memory_pins;
 pub mod onboarding;
+pub mod policies;
 pub mod tenants;
 
 use crate::runtime::Runtime;
@@ -14,7 +15,7 @@ use crate::runtime::Runtime;
 /// [`crate::db::Database::begin`]); on PostgreSQL the server refuses a write in one, so a wrong entry
 /// here fails loudly in the PostgreSQL suite rather than writing without serialisability. Operations that
 /// may write on the way (audit rows, usage periods rolled over, a first sign-in's user) are not here.
-pub const READ_ONLY_OPERATIONS: [(&str, &str); 18] = [
+pub const READ_ONLY_OPERATIONS: [(&str, &str); 21] = [
     ("accounts", "list-projects"),
     ("accounts", "get-project-detail"),
     ("accounts", "list-users"),
@@ -33,6 +34,9 @@ pub const READ_ONLY_OPERATIONS: [(&str, &str); 18] = [
     ("memory-pins", "list-pins"),
     ("onboarding", "get-state"),
     ("lifecycle", "get-state"),
+    ("policies", "list-versions"),
+    ("policies", "status"),
+    ("policies", "dry-run"),
 ];
 
 /// The operations anyone may call without a credential. The HTTP front door refuses every other
@@ -74,5 +78,10 @@ impl Runtime {
 
     pub fn lifecycle(&self) -> lifecycle::Lifecycle<'_> {
         lifecycle::Lifecycle(self)
+    }
+
+    /// Managing a tenant's own policy components.
+    pub fn policies(&self) -> policies::Policies<'_> {
+        policies::Policies(self)
     }
 }

@@ -149,12 +149,14 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden | ErrorCode::LifecycleBlocked => StatusCode::FORBIDDEN,
+        ErrorCode::Forbidden | ErrorCode::LifecycleBlocked | ErrorCode::PolicyDenied => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict | ErrorCode::ActivationIncomplete => StatusCode::CONFLICT,
         ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::FeatureDisabled | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        // The tenant's own code failed, not the service: a dependency of the request failed.
+        ErrorCode::PolicyFailed => StatusCode::FAILED_DEPENDENCY,
     }
 }
 

@@ -67,6 +67,7 @@ fn schema(ty: &Type) -> Value {
         Type::S64 | Type::U64 => json!({ "type": "integer", "format": "int64" }),
         Type::Float32 | Type::Float64 => json!({ "type": "number" }),
         Type::Char | Type::String => json!({ "type": "string" }),
+        Type::List(l) if l.ty() == Type::U8 => json!({ "type": "string", "contentEncoding": "base64" }),
         Type::List(l) => json!({ "type": "array", "items": schema(&l.ty()) }),
         Type::Option(o) => json!({ "anyOf": [schema(&o.ty()), { "type": "null" }] }),
         Type::Enum(e) => json!({ "type": "string", "enum": e.names().map(snake).collect::<Vec<_>>() }),

@@ -1,0 +1,481 @@
+//! Tenant policies: a tenant's own WebAssembly component (world `tenant-policy` of `wit/policy.wit`),
+//! consulted by the engine at its decision points inside the call's transaction.
+//!
+//! The host runs a hook in its own engine and store, under limits stricter than the engine's: an
+//! instruction budget (fuel: the deterministic limit), a wall-clock deadline (epochs), a memory cap, a
+//! stack cap and a bound on what comes back. A policy imports nothing: it has no file system, network,
+//! clock, randomness or environment, and sees only the event and the tenant's configuration.
+//!
+//! * Compiling is bounded: a size cap before anything is parsed, at most [`COMPILE_SLOTS`] compilations at
+//!   once on their own threads, and a compile-time bound after which the upload is refused (the thread
+//!   finishes in the background, still holding its slot, so uploads cannot pile up compilations).
+//! * Compiled policies are cached by content hash (shared by tenants who upload the same bytes); a
+//!   version's configuration is cached by (tenant, version, hash), and version numbers are never reused.
+//! * [`policy_gate`] is the engine's import; [`stats`] keeps the counters of each version.
+
+pub mod policy_gate;
+pub mod stats;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use crate::bindings::aos::accounts::policy_types::{
+    Decision, KeyDecision, PinDecision, PolicyContext, Trigger, TriggerSet,
+};
+use crate::bindings::policy_gate::{PolicyEvent, Verdict};
+use crate::db::codec::Id;
+use crate::identity::sha256_hex;
+
+/// The host side of the `tenant-policy` world: the hooks a policy exports.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "tenant-policy",
+        exports: { default: async },
+        with: {
+            "aos:accounts/types": crate::bindings::aos::accounts::types,
+            "aos:accounts/policy-types": crate::bindings::aos::accounts::policy_types,
+        },
+    });
+}
+
+use bindings::{TenantPolicy, TenantPolicyPre};
+
+/// The interfaces a policy component imports only for their types (they have no functions).
+const TYPE_ONLY_IMPORTS: [&str; 2] = ["aos:accounts/types@0.3.0", "aos:accounts/policy-types@0.3.0"];
+
+/// Compilations that may run at once.
+pub const COMPILE_SLOTS: usize = 1;
+/// Longest deny reason a policy may give (longer is a malformed answer).
+pub const MAX_REASON_BYTES: usize = 1024;
+/// Epoch ticks of the policy engine.
+const TICK: Duration = Duration::from_millis(2);
+/// Fuel between yields to the async runtime: a long hook never holds a worker thread for long.
+const YIELD_FUEL: u64 = 200_000;
+
+/// The limits of tenant policies.
+#[derive(Debug, Clone)]
+pub struct PolicyLimits {
+    /// Largest component accepted at install, in bytes. Rust policies are tens of KiB; a JavaScript policy
+    /// built with componentize-js carries its engine and is about 12 MB (raise this to accept one).
+    pub max_component_bytes: usize,
+    /// Instructions (fuel) one hook may use: the deterministic limit.
+    pub fuel: u64,
+    /// Wall-clock limit of one hook, instantiation included.
+    pub deadline: Duration,
+    /// Linear memory one policy instance may grow to.
+    pub max_memory_bytes: usize,
+    /// Wasm stack one hook may use.
+    pub max_stack_bytes: usize,
+    /// How long compiling an upload may take before it is refused.
+    pub compile_timeout: Duration,
+    /// Compiled policies kept in memory.
+    pub cache_entries: usize,
+}
+
+impl Default for PolicyLimits {
+    fn default() -> Self {
+        PolicyLimits {
+            max_component_bytes: 1 << 20,
+            fuel: 20_000_000,
+            deadline: Duration::from_millis(100),
+            max_memory_bytes: 32 << 20,
+            max_stack_bytes: 256 << 10,
+            compile_timeout: Duration::from_secs(30),
+            cache_entries: 256,
+        }
+    }
+}
+
+/// Why a policy could not answer: it refuses the operation (fail closed).
+#[derive(Debug, Clone)]
+pub struct Failure(pub String);
+
+/// Why an upload is not accepted as a policy.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    /// Not a component of the policy world (the message says what is wrong).
+    Invalid(String),
+    /// Over the size cap.
+    TooLarge(String),
+    /// The host could not compile it in time, or has no compile slot free.
+    Busy(String),
+}
+
+/// A version ready to run: its configuration, what it handles and its compiled component.
+pub struct Loaded {
+    pub version: u32,
+    pub content_hash: String,
+    pub config: String,
+    pub handles: TriggerSet,
+    pre: TenantPolicyPre<PolicyStore>,
+}
+
+/// What the host learned of an accepted upload.
+pub struct Inspected {
+    pub content_hash: String,
+    pub size_bytes: u32,
+    pub handles: Vec<Trigger>,
+}
+
+/// The store data of one hook run.
+pub struct PolicyStore {
+    limits: StoreLimits,
+}
+
+/// The process-wide runtime of tenant policies.
+pub struct Policies {
+    engine: Engine,
+    linker: Linker<PolicyStore>,
+    limits: PolicyLimits,
+    compiled: Mutex<Bounded<String, TenantPolicyPre<PolicyStore>>>,
+    versions: Mutex<Bounded<(Id, u32, String), Arc<Loaded>>>,
+    compiling: Arc<tokio::sync::Semaphore>,
+    pub stats: stats::Stats,
+    _ticker: crate::runtime::EpochTicker,
+}
+
+impl Policies {
+    pub fn new(limits: PolicyLimits) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(limits.max_stack_bytes)
+            // Policies are small and few run at once: instances are allocated on demand.
+            .memory_reservation((limits.max_memory_bytes as u64).next_power_of_two().max(64 << 20));
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        // The only imports a policy has are the contract's type-only interfaces: nothing it can call.
+        for name in TYPE_ONLY_IMPORTS {
+            linker.instance(name)?;
+        }
+        let ticker = crate::runtime::EpochTicker::start(&engine, TICK);
+        Ok(Policies {
+            engine,
+            linker,
+            compiled: Mutex::new(Bounded::new(limits.cache_entries)),
+            versions: Mutex::new(Bounded::new(limits.cache_entries)),
+            limits,
+            compiling: Arc::new(tokio::sync::Semaphore::new(COMPILE_SLOTS)),
+            stats: stats::Stats::default(),
+            _ticker: ticker,
+        })
+    }
+
+    pub fn limits(&self) -> &PolicyLimits {
+        &self.limits
+    }
+
+    /// Checks an upload, compiles it (bounded) and asks it what it handles.
+    pub async fn inspect(&self, bytes: &[u8]) -> Result<Inspected, Refusal> {
+        let size_bytes = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        if bytes.len() > self.limits.max_component_bytes {
+            return Err(Refusal::TooLarge(format!(
+                "the component is {} bytes; this host accepts policies of at most {} bytes",
+                bytes.len(),
+                self.limits.max_component_bytes
+            )));
+        }
+        let content_hash = sha256_hex(bytes);
+        let pre = self.compile(&content_hash, bytes).await?;
+        let policy = self.fresh(&pre).await.map_err(|f| Refusal::Invalid(format!("the policy failed to start: {}", f.0)))?;
+        let (mut store, policy) = policy;
+        let handles = policy
+            .aos_accounts_hooks()
+            .call_handles(&mut store)
+            .await
+            .map_err(|e| Refusal::Invalid(format!("the policy's `handles` failed: {}", failure_of(&e, &self.limits).0)))?;
+        Ok(Inspected { content_hash, size_bytes, handles })
+    }
+
+    /// The version `(tenant, version)` ready to run, from the cache or built with `load` (which reads its
+    /// component, configuration and triggers from the call's transaction).
+    pub fn cached(&self, tenant: &Id, version: u32, content_hash: &str) -> Option<Arc<Loaded>> {
+        self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&(tenant.clone(), version, content_hash.to_string()))
+    }
+
+    /// Compiles (or finds compiled) a stored version and caches it for its tenant. The stored bytes must
+    /// still have the hash they were installed with.
+    pub async fn prepare(
+        &self,
+        tenant: &Id,
+        version: u32,
+        content_hash: &str,
+        component: &[u8],
+        config: String,
+        handles: TriggerSet,
+    ) -> Result<Arc<Loaded>, Failure> {
+        if sha256_hex(component) != content_hash {
+            return Err(Failure("the stored component does not match its content hash".into()));
+        }
+        let pre = self.compile(content_hash, component).await.map_err(|r| match r {
+            Refusal::Invalid(m) | Refusal::TooLarge(m) | Refusal::Busy(m) => Failure(m),
+        })?;
+        let loaded = Arc::new(Loaded { version, content_hash: content_hash.to_string(), config, handles, pre });
+        self.versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((tenant.clone(), version, content_hash.to_string()), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Runs the hook of `event` in a fresh instance of `loaded`; returns the verdict and the fuel used.
+    pub async fn run(&self, loaded: &Loaded, ctx: PolicyContext, event: &PolicyEvent) -> Result<(Verdict, u64), Failure> {
+        let (mut store, policy) = self.fresh(&loaded.pre).await?;
+        let hooks = policy.aos_accounts_hooks();
+        let answer = match event {
+            PolicyEvent::InviteUser(e) => hooks.call_invite_user(&mut store, &ctx, e).await.map(decision),
+            PolicyEvent::AcceptInvitation(e) => hooks.call_accept_invitation(&mut store, &ctx, e).await.map(decision),
+            PolicyEvent::ChangeRole(e) => hooks.call_change_role(&mut store, &ctx, e).await.map(decision),
+            PolicyEvent::RemoveMember(e) => hooks.call_remove_member(&mut store, &ctx, e).await.map(decision),
+            PolicyEvent::CreateApiKey(e) => hooks.call_create_api_key(&mut store, &ctx, e).await.map(|d| match d {
+                KeyDecision::Allow => Verdict::Allow,
+                KeyDecision::Deny(r) => Verdict::Deny(r),
+                KeyDecision::Narrow(change) => Verdict::NarrowKey(change),
+            }),
+            PolicyEvent::WritePin(e) => hooks.call_write_pin(&mut store, &ctx, e).await.map(|d| match d {
+                PinDecision::Allow => Verdict::Allow,
+                PinDecision::Deny(r) => Verdict::Deny(r),
+                PinDecision::Rewrite(change) => Verdict::RewritePin(change),
+            }),
+            PolicyEvent::FileTicket(e) => hooks.call_file_ticket(&mut store, &ctx, e).await.map(decision),
+        };
+        let verdict = answer.map_err(|e| failure_of(&e, &self.limits))?;
+        if let Verdict::Deny(reason) = &verdict
+            && reason.len() > MAX_REASON_BYTES
+        {
+            return Err(Failure(format!(
+                "its deny reason is {} bytes; at most {MAX_REASON_BYTES} are allowed",
+                reason.len()
+            )));
+        }
+        let fuel_used = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        Ok((verdict, fuel_used))
+    }
+
+    /// A fresh store under the limits and an instance of `pre` in it.
+    async fn fresh(&self, pre: &TenantPolicyPre<PolicyStore>) -> Result<(Store<PolicyStore>, TenantPolicy), Failure> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.max_memory_bytes)
+            .instances(16)
+            .tables(16)
+            .memories(4)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(&self.engine, PolicyStore { limits });
+        store.limiter(|s| &mut s.limits);
+        let fuel = || Failure("the host could not set the instruction budget".into());
+        store.set_fuel(self.limits.fuel).map_err(|_| fuel())?;
+        store.fuel_async_yield_interval(Some(YIELD_FUEL)).map_err(|_| fuel())?;
+        store.set_epoch_deadline((self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64);
+        store.epoch_deadline_trap();
+        let policy = pre.instantiate_async(&mut store).await.map_err(|e| failure_of(&e, &self.limits))?;
+        Ok((store, policy))
+    }
+
+    /// Compiles an upload once per content hash, on a thread of its own, at most [`COMPILE_SLOTS`] at a
+    /// time and for at most the compile timeout; checks it imports nothing and exports the hooks.
+    async fn compile(&self, content_hash: &str, bytes: &[u8]) -> Result<TenantPolicyPre<PolicyStore>, Refusal> {
+        if let Some(pre) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&content_hash.to_string()) {
+            return Ok(pre);
+        }
+        check_header(bytes)?;
+        let timeout = self.limits.compile_timeout;
+        let busy = || Refusal::Busy(format!("the host is compiling other policies; try again (compile slots: {COMPILE_SLOTS})"));
+        let permit = tokio::time::timeout(timeout, self.compiling.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        let engine = self.engine.clone();
+        let owned = bytes.to_vec();
+        // The thread keeps its slot until compilation ends, even when nobody waits for it any more.
+        let compiling = tokio::task::spawn_blocking(move || {
+            let component = Component::new(&engine, &owned);
+            drop(permit);
+            component
+        });
+        let component = match tokio::time::timeout(timeout, compiling).await {
+            Err(_) => {
+                return Err(Refusal::Busy(format!(
+                    "compiling the component took longer than {} ms; it is not accepted",
+                    timeout.as_millis()
+                )));
+            }
+            Ok(Err(_)) => return Err(Refusal::Invalid("compiling the component failed".into())),
+            Ok(Ok(Err(e))) => return Err(Refusal::Invalid(format!("not a valid WebAssembly component: {e:#}"))),
+            Ok(Ok(Ok(component))) => component,
+        };
+        let callable: Vec<String> = component
+            .component_type()
+            .imports(&self.engine)
+            .filter(|(name, item)| !TYPE_ONLY_IMPORTS.contains(name) || !only_types(&self.engine, &item.ty))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if !callable.is_empty() {
+            return Err(Refusal::Invalid(format!(
+                "a policy may import nothing (but the contract's types), and this one imports {}",
+                callable.join(", ")
+            )));
+        }
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| Refusal::Invalid(format!("not a policy component: {e:#}")))?;
+        let pre = TenantPolicyPre::new(instance_pre).map_err(|e| {
+            Refusal::Invalid(format!("the component does not export the hooks of world `tenant-policy`: {e:#}"))
+        })?;
+        // Every hook's type is checked now, not at a tenant's first call.
+        let probe = self.fresh(&pre).await.map_err(|f| Refusal::Invalid(format!("the policy failed to start: {}", f.0)))?;
+        drop(probe);
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(content_hash.to_string(), pre.clone());
+        Ok(pre)
+    }
+}
+
+/// Whether an imported item is an instance of types only (nothing a policy could call).
+fn only_types(engine: &Engine, item: &wasmtime::component::types::ComponentItem) -> bool {
+    use wasmtime::component::types::ComponentItem;
+    match item {
+        ComponentItem::ComponentInstance(instance) => instance.exports(engine).all(|(_, e)| matches!(e.ty, ComponentItem::Type(_))),
+        _ => false,
+    }
+}
+
+/// What a hook's error means, for the caller and the status.
+fn failure_of(error: &wasmtime::Error, limits: &PolicyLimits) -> Failure {
+    let what = match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => format!("it used its whole instruction budget ({} instructions)", limits.fuel),
+        Some(Trap::Interrupt) => format!("it ran past its deadline ({} ms)", limits.deadline.as_millis()),
+        Some(Trap::StackOverflow) => "it overflowed its stack".to_string(),
+        Some(trap) => format!("it trapped: {trap}"),
+        None if format!("{error:#}").contains("memory") => {
+            format!("it went over its memory cap ({} bytes)", limits.max_memory_bytes)
+        }
+        None => format!("it failed: {error:#}"),
+    };
+    Failure(what)
+}
+
+fn decision(d: Decision) -> Verdict {
+    match d {
+        Decision::Allow => Verdict::Allow,
+        Decision::Deny(reason) => Verdict::Deny(reason),
+    }
+}
+
+/// A clear word on bytes that are not a component at all, before the compiler reads them.
+fn check_header(bytes: &[u8]) -> Result<(), Refusal> {
+    const MAGIC: &[u8; 4] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err(Refusal::Invalid("not WebAssembly (the upload does not start with `\\0asm`)".into()));
+    }
+    match bytes[6..8] {
+        [1, 0] => Ok(()),
+        [0, 0] => Err(Refusal::Invalid(
+            "a core WebAssembly module, not a component: build it as a component of world `tenant-policy`".into(),
+        )),
+        _ => Err(Refusal::Invalid("an unknown WebAssembly encoding".into())),
+    }
+}
+
+/// Which trigger an event is for.
+pub fn trigger_of(event: &PolicyEvent) -> Trigger {
+    match event {
+        PolicyEvent::InviteUser(_) => Trigger::InviteUser,
+        PolicyEvent::AcceptInvitation(_) => Trigger::AcceptInvitation,
+        PolicyEvent::ChangeRole(_) => Trigger::ChangeRole,
+        PolicyEvent::RemoveMember(_) => Trigger::RemoveMember,
+        PolicyEvent::CreateApiKey(_) => Trigger::CreateApiKey,
+        PolicyEvent::WritePin(_) => Trigger::WritePin,
+        PolicyEvent::FileTicket(_) => Trigger::FileTicket,
+    }
+}
+
+/// The flag of a trigger in a [`TriggerSet`].
+pub fn flag_of(trigger: Trigger) -> TriggerSet {
+    match trigger {
+        Trigger::InviteUser => TriggerSet::INVITE_USER,
+        Trigger::AcceptInvitation => TriggerSet::ACCEPT_INVITATION,
+        Trigger::ChangeRole => TriggerSet::CHANGE_ROLE,
+        Trigger::RemoveMember => TriggerSet::REMOVE_MEMBER,
+        Trigger::CreateApiKey => TriggerSet::CREATE_API_KEY,
+        Trigger::WritePin => TriggerSet::WRITE_PIN,
+        Trigger::FileTicket => TriggerSet::FILE_TICKET,
+    }
+}
+
+/// The stable name of a trigger (`invite-user`, ...).
+pub fn trigger_name(trigger: Trigger) -> &'static str {
+    match trigger {
+        Trigger::InviteUser => "invite-user",
+        Trigger::AcceptInvitation => "accept-invitation",
+        Trigger::ChangeRole => "change-role",
+        Trigger::RemoveMember => "remove-member",
+        Trigger::CreateApiKey => "create-api-key",
+        Trigger::WritePin => "write-pin",
+        Trigger::FileTicket => "file-ticket",
+    }
+}
+
+/// A trigger set as stored: bit `i` is the `i`-th trigger of the WIT enum (the order of its flags).
+pub fn bits_of(set: TriggerSet) -> i32 {
+    ALL_TRIGGERS.iter().enumerate().filter(|(_, t)| set.contains(flag_of(**t))).fold(0, |bits, (i, _)| bits | (1 << i))
+}
+
+/// The trigger set of stored bits (unknown bits are ignored).
+pub fn set_of_bits(bits: i32) -> TriggerSet {
+    ALL_TRIGGERS.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).fold(TriggerSet::empty(), |set, (_, t)| set | flag_of(*t))
+}
+
+pub fn trigger_by_name(name: &str) -> Option<Trigger> {
+    ALL_TRIGGERS.into_iter().find(|t| trigger_name(*t) == name)
+}
+
+pub const ALL_TRIGGERS: [Trigger; 7] = [
+    Trigger::InviteUser,
+    Trigger::AcceptInvitation,
+    Trigger::ChangeRole,
+    Trigger::RemoveMember,
+    Trigger::CreateApiKey,
+    Trigger::WritePin,
+    Trigger::FileTicket,
+];
+
+/// A map that forgets its oldest entry when full (the caches above: a tenant cannot grow them).
+struct Bounded<K, V> {
+    capacity: usize,
+    entries: HashMap<K, (u64, V)>,
+    clock: u64,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Bounded<K, V> {
+    fn new(capacity: usize) -> Self {
+        Bounded { capacity: capacity.max(1), entries: HashMap::new(), clock: 0 }
+    }
+
+    fn get(&mut self, key: &K) -> Option<V> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries.get_mut(key).map(|(used, v)| {
+            *used = clock;
+            v.clone()
+        })
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        self.clock += 1;
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
+            let oldest = self.entries.iter().min_by_key(|(_, (used, _))| *used).map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(key, (self.clock, value));
+    }
+}

@@ -1,0 +1,184 @@
+//! `policy-gate`: the engine's way to its tenant's policy. The host, not the engine, decides whose policy
+//! runs (a tenant in the call's scope, checked like every driver's tenant) and which version (the one the
+//! call's lifecycle check read, in the call's transaction). A deny or a failure also dooms the call on
+//! the host side: whatever the engine answers next, the call rolls back (fail closed).
+
+use std::sync::Arc;
+
+use crate::bindings::aos::accounts::policy_types::{PolicyActor, PolicyContext, Trigger};
+use crate::bindings::policy_gate::{DryRunOutcome, Host, Inspection, PolicyEvent, Ruling, Verdict};
+use crate::bindings::{DriverError, EngineError, ErrorCode};
+use crate::call::CallState;
+use crate::db::codec::{Id, Json};
+use crate::policy::stats::{LastFailure, Ran};
+use crate::policy::{Loaded, Policies, Refusal, flag_of, trigger_name, trigger_of};
+use crate::runtime::engine_error;
+use crate::sql;
+
+/// The version of a tenant's policy a call saw: (version, content hash).
+pub type ActiveVersion = Option<(u32, String)>;
+
+impl Host for CallState {
+    async fn consult(&mut self, tenant_id: String, actor: PolicyActor, event: PolicyEvent) -> Result<Ruling, EngineError> {
+        let tenant = self.policy_tenant(&tenant_id)?;
+        let trigger = trigger_of(&event);
+        let active = match self.active_policy_seen(&tenant) {
+            Some(active) => active,
+            None => self.read_active_policy(&tenant).await?,
+        };
+        let Some((version, hash)) = active else {
+            return Ok(Ruling { version: 0, verdict: Verdict::Allow });
+        };
+        let policies = self.policies()?;
+        let failed = |state: &mut CallState, message: String| {
+            let error = policy_failed(version, trigger, &message);
+            policies.stats.record(&tenant, version, Ran::Failed);
+            policies.stats.failed(&tenant, LastFailure { version, trigger, message, at: state.now.0 });
+            tracing::warn!(tenant = %tenant, version, trigger = trigger_name(trigger), message = %error.message, "tenant policy failed");
+            state.doom(error.clone());
+            error
+        };
+        let loaded = match self.load_policy(&policies, &tenant, version, &hash).await.map_err(driver_failure)? {
+            Ok(loaded) => loaded,
+            Err(message) => return Err(failed(self, message)),
+        };
+        if !loaded.handles.contains(flag_of(trigger)) {
+            return Ok(Ruling { version, verdict: Verdict::Allow });
+        }
+        let ctx = PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
+        match policies.run(&loaded, ctx, &event).await {
+            Ok((Verdict::Deny(reason), _)) => {
+                policies.stats.record(&tenant, version, Ran::Denied);
+                self.doom(engine_error(ErrorCode::PolicyDenied, denial_message(version, trigger, &reason)));
+                Ok(Ruling { version, verdict: Verdict::Deny(reason) })
+            }
+            Ok((verdict, _)) => {
+                policies.stats.record(&tenant, version, Ran::Allowed);
+                Ok(Ruling { version, verdict })
+            }
+            Err(failure) => Err(failed(self, failure.0)),
+        }
+    }
+
+    async fn inspect(&mut self, component: Vec<u8>) -> Result<Inspection, EngineError> {
+        let policies = self.policies()?;
+        match policies.inspect(&component).await {
+            Ok(inspected) => Ok(Inspection {
+                content_hash: inspected.content_hash,
+                size_bytes: inspected.size_bytes,
+                handles: inspected.handles,
+            }),
+            Err(Refusal::Invalid(message)) => Err(engine_error(ErrorCode::InvalidArgument, message)),
+            Err(Refusal::TooLarge(message)) => Err(engine_error(ErrorCode::QuotaExceeded, message)),
+            Err(Refusal::Busy(message)) => Err(engine_error(ErrorCode::Unavailable, message)),
+        }
+    }
+
+    async fn dry_run(&mut self, tenant_id: String, version: u32, actor: PolicyActor, event: PolicyEvent) -> Result<DryRunOutcome, EngineError> {
+        let tenant = self.policy_tenant(&tenant_id)?;
+        let trigger = trigger_of(&event);
+        let hash = self.stored_hash(&tenant, version).await.map_err(driver_failure)?;
+        let hash = hash.ok_or_else(|| engine_error(ErrorCode::NotFound, format!("the tenant has no policy version {version}")))?;
+        let policies = self.policies()?;
+        let loaded = self
+            .load_policy(&policies, &tenant, version, hash.trim())
+            .await
+            .map_err(driver_failure)?
+            .map_err(|message| policy_failed(version, trigger, &message))?;
+        if !loaded.handles.contains(flag_of(trigger)) {
+            return Ok(DryRunOutcome { handled: false, verdict: Verdict::Allow, fuel_used: 0 });
+        }
+        let ctx = PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
+        let (verdict, fuel_used) =
+            policies.run(&loaded, ctx, &event).await.map_err(|failure| policy_failed(version, trigger, &failure.0))?;
+        Ok(DryRunOutcome { handled: true, verdict, fuel_used })
+    }
+}
+
+impl CallState {
+    fn policies(&self) -> Result<Arc<Policies>, EngineError> {
+        self.policies.clone().ok_or_else(|| engine_error(ErrorCode::Unavailable, "this host runs no tenant policies"))
+    }
+
+    /// The tenant whose policy the engine asks for: one of the call's scope, or the call is refused.
+    fn policy_tenant(&mut self, tenant_id: &str) -> Result<Id, EngineError> {
+        self.tenant(tenant_id).map_err(|e| engine_error(ErrorCode::Forbidden, e.message))
+    }
+
+    /// The tenant's active version as this call's lifecycle check read it, if it read it.
+    fn active_policy_seen(&self, tenant: &Id) -> Option<ActiveVersion> {
+        self.policy_seen.iter().find(|(t, _)| t == tenant).map(|(_, active)| active.clone())
+    }
+
+    /// Notes what the lifecycle check read (see `tenant-lifecycle-driver`).
+    pub(crate) fn saw_policy(&mut self, tenant: &Id, active: ActiveVersion) {
+        self.policy_seen.retain(|(t, _)| t != tenant);
+        self.policy_seen.push((tenant.clone(), active));
+    }
+
+    async fn stored_hash(&mut self, tenant: &Id, version: u32) -> Result<Option<String>, DriverError> {
+        sql!(self, |c| sqlx::query_scalar("SELECT content_hash FROM policy_versions WHERE tenant_id = $1 AND version = $2")
+            .bind(tenant)
+            .bind(version as i32)
+            .fetch_optional(c))
+    }
+
+    async fn active_row(&mut self, tenant: &Id) -> Result<Option<(i32, String)>, DriverError> {
+        sql!(self, |c| sqlx::query_as(
+            "SELECT v.version, v.content_hash FROM policy_state s \
+             JOIN policy_versions v ON v.tenant_id = s.tenant_id AND v.version = s.active_version WHERE s.tenant_id = $1"
+        )
+        .bind(tenant)
+        .fetch_optional(c))
+    }
+
+    async fn stored_version(&mut self, tenant: &Id, version: u32) -> Result<Option<(Vec<u8>, Json, i32)>, DriverError> {
+        sql!(self, |c| sqlx::query_as("SELECT component, config, handles FROM policy_versions WHERE tenant_id = $1 AND version = $2")
+            .bind(tenant)
+            .bind(version as i32)
+            .fetch_optional(c))
+    }
+
+    async fn read_active_policy(&mut self, tenant: &Id) -> Result<ActiveVersion, EngineError> {
+        let row = self.active_row(tenant).await.map_err(driver_failure)?;
+        let active = row.map(|(v, h)| (v as u32, h.trim().to_string()));
+        self.saw_policy(tenant, active.clone());
+        Ok(active)
+    }
+
+    /// A version ready to run: from the cache, or read from the call's transaction and compiled. The
+    /// outer error is the database's; the inner one says why the stored version cannot run.
+    async fn load_policy(
+        &mut self,
+        policies: &Policies,
+        tenant: &Id,
+        version: u32,
+        hash: &str,
+    ) -> Result<Result<Arc<Loaded>, String>, DriverError> {
+        if let Some(loaded) = policies.cached(tenant, version, hash) {
+            return Ok(Ok(loaded));
+        }
+        let Some((component, config, handles)) = self.stored_version(tenant, version).await? else {
+            return Ok(Err(format!("version {version} is not stored")));
+        };
+        Ok(policies
+            .prepare(tenant, version, hash, &component, config.0, crate::policy::set_of_bits(handles))
+            .await
+            .map_err(|f| f.0))
+    }
+}
+
+fn policy_failed(version: u32, trigger: Trigger, what: &str) -> EngineError {
+    engine_error(
+        ErrorCode::PolicyFailed,
+        format!("the tenant's policy (version {version}) failed at {}: {what}; nothing was written", trigger_name(trigger)),
+    )
+}
+
+fn denial_message(version: u32, trigger: Trigger, reason: &str) -> String {
+    format!("denied by the tenant's policy (version {version}) at {}: {reason}", trigger_name(trigger))
+}
+
+fn driver_failure(e: crate::bindings::DriverError) -> EngineError {
+    engine_error(ErrorCode::Unavailable, format!("the policy could not be read: {}", e.message))
+}

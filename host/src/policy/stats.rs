@@ -1,0 +1,169 @@
+//! The counters of policy versions (calls, denials, failures, the last failure), collected in memory and
+//! written in one short transaction per interval ([`Stats::flush`]), outside the calls' transactions: a
+//! denied or failed call rolls back everything it did, and its denial or failure must still count.
+//!
+//! A status read adds what this process has not written yet ([`Stats::pending_for`]), so an owner sees
+//! their own host's calls at once; other hosts' calls appear after their next flush.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::bindings::aos::accounts::policy_types::Trigger;
+use crate::db::Database;
+use crate::db::codec::{Id, Ts};
+
+/// Hooks run since the process started (metrics), denials and failures among them.
+pub static CALLS: AtomicU64 = AtomicU64::new(0);
+pub static DENIALS: AtomicU64 = AtomicU64::new(0);
+pub static FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// What one version's counters grew by since the last flush.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delta {
+    pub calls: u64,
+    pub denials: u64,
+    pub failures: u64,
+}
+
+/// A policy's most recent failure.
+#[derive(Debug, Clone)]
+pub struct LastFailure {
+    pub version: u32,
+    pub trigger: Trigger,
+    pub message: String,
+    pub at: i64,
+}
+
+#[derive(Default)]
+struct Pending {
+    counters: HashMap<(Id, u32), Delta>,
+    failures: HashMap<Id, LastFailure>,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pending: Mutex<Pending>,
+}
+
+/// How a hook run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    Allowed,
+    Denied,
+    Failed,
+}
+
+impl Stats {
+    /// Counts one hook run of `(tenant, version)`.
+    pub fn record(&self, tenant: &Id, version: u32, ran: Ran) {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let delta = pending.counters.entry((tenant.clone(), version)).or_default();
+        delta.calls += 1;
+        match ran {
+            Ran::Allowed => {}
+            Ran::Denied => {
+                DENIALS.fetch_add(1, Ordering::Relaxed);
+                delta.denials += 1;
+            }
+            Ran::Failed => {
+                FAILURES.fetch_add(1, Ordering::Relaxed);
+                delta.failures += 1;
+            }
+        }
+    }
+
+    /// Remembers a failure as the tenant's last one (besides counting it with [`Stats::record`]).
+    pub fn failed(&self, tenant: &Id, failure: LastFailure) {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).failures.insert(tenant.clone(), failure);
+    }
+
+    /// What this process counted for `(tenant, version)` and has not written yet, and the tenant's last
+    /// failure if it is not written yet.
+    pub fn pending_for(&self, tenant: &Id, version: Option<u32>) -> (Delta, Option<LastFailure>) {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let delta = version.and_then(|v| pending.counters.get(&(tenant.clone(), v)).copied()).unwrap_or_default();
+        (delta, pending.failures.get(tenant).cloned())
+    }
+
+    /// Writes what was collected; on failure it is kept for the next flush.
+    pub async fn flush(&self, db: &Database) -> Result<usize, sqlx::Error> {
+        let (counters, failures) = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            (std::mem::take(&mut pending.counters), std::mem::take(&mut pending.failures))
+        };
+        if counters.is_empty() && failures.is_empty() {
+            return Ok(0);
+        }
+        let written = counters.len() + failures.len();
+        match write(db, &counters, &failures).await {
+            Ok(()) => Ok(written),
+            Err(e) => {
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                for (key, d) in counters {
+                    let entry = pending.counters.entry(key).or_default();
+                    entry.calls += d.calls;
+                    entry.denials += d.denials;
+                    entry.failures += d.failures;
+                }
+                for (tenant, failure) in failures {
+                    pending.failures.entry(tenant).or_insert(failure);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn write(db: &Database, counters: &HashMap<(Id, u32), Delta>, failures: &HashMap<Id, LastFailure>) -> Result<(), sqlx::Error> {
+    let writer = db.writer_turn().await;
+    let mut tx = db.begin_with(false, writer).await?;
+    for ((tenant, version), d) in counters {
+        crate::on_tx!(&mut tx, rows |c| sqlx::query(
+            "UPDATE policy_versions SET calls = calls + $3, denials = denials + $4, failures = failures + $5 \
+             WHERE tenant_id = $1 AND version = $2"
+        )
+        .bind(tenant)
+        .bind(i64::from(*version))
+        .bind(d.calls as i64)
+        .bind(d.denials as i64)
+        .bind(d.failures as i64)
+        .execute(c))?;
+    }
+    for (tenant, f) in failures {
+        crate::on_tx!(&mut tx, rows |c| sqlx::query(
+            "UPDATE policy_state SET failure_version = $2, failure_trigger = $3, failure_message = $4, failure_at = $5 \
+             WHERE tenant_id = $1 AND (failure_at IS NULL OR failure_at <= $5)"
+        )
+        .bind(tenant)
+        .bind(i64::from(f.version))
+        .bind(super::trigger_name(f.trigger))
+        .bind(&f.message)
+        .bind(Ts(f.at))
+        .execute(c))?;
+    }
+    tx.commit().await
+}
+
+/// How often counters are written.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Stats {
+    /// Writes the counters of `policies` every second for as long as they exist (when the runtime is
+    /// built inside a tokio runtime; otherwise a status read still adds what is pending).
+    pub fn flush_in_background(policies: &std::sync::Arc<super::Policies>, db: &Database) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let policies = std::sync::Arc::downgrade(policies);
+        let db = db.clone();
+        handle.spawn(async move {
+            loop {
+                tokio::time::sleep(FLUSH_EVERY).await;
+                let Some(policies) = policies.upgrade() else { break };
+                if let Err(e) = policies.stats.flush(&db).await {
+                    tracing::debug!(error = %e, "policy counters not written yet; kept for the next flush");
+                }
+            }
+        });
+    }
+}
