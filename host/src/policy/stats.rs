@@ -3,7 +3,8 @@
 //! denied or failed call rolls back everything it did, and its denial or failure must still count.
 //!
 //! A status read adds what this process has not written yet ([`Stats::pending_for`]), so an owner sees
-//! their own host's calls at once; other hosts' calls appear after their next flush.
+//! their own host's calls at once; other hosts' calls appear after their next flush. (In the instant
+//! between a flush's commit and its bookkeeping, a read may count the flushed calls twice; never fewer.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,7 +36,7 @@ pub struct LastFailure {
     pub at: i64,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Pending {
     counters: HashMap<(Id, u32), Delta>,
     failures: HashMap<Id, LastFailure>,
@@ -44,6 +45,10 @@ struct Pending {
 #[derive(Default)]
 pub struct Stats {
     pending: Mutex<Pending>,
+    /// What a flush is writing right now: still added to reads until its transaction has committed, so
+    /// a status read never misses counts that are on their way to the database.
+    in_flight: Mutex<Pending>,
+    flushing: tokio::sync::Mutex<()>,
 }
 
 /// How a hook run ended.
@@ -82,33 +87,58 @@ impl Stats {
     /// What this process counted for `(tenant, version)` and has not written yet, and the tenant's last
     /// failure if it is not written yet.
     pub fn pending_for(&self, tenant: &Id, version: Option<u32>) -> (Delta, Option<LastFailure>) {
+        // In flight first, then pending: a flush moves counts from pending to in flight, never back the
+        // other way while a reader holds neither lock.
+        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let delta = version.and_then(|v| pending.counters.get(&(tenant.clone(), v)).copied()).unwrap_or_default();
-        (delta, pending.failures.get(tenant).cloned())
+        let mut delta = Delta::default();
+        let mut last: Option<LastFailure> = None;
+        for part in [&*in_flight, &*pending] {
+            if let Some(d) = version.and_then(|v| part.counters.get(&(tenant.clone(), v))) {
+                delta.calls += d.calls;
+                delta.denials += d.denials;
+                delta.failures += d.failures;
+            }
+            if let Some(f) = part.failures.get(tenant)
+                && last.as_ref().is_none_or(|l| l.at <= f.at)
+            {
+                last = Some(f.clone());
+            }
+        }
+        (delta, last)
     }
 
-    /// Writes what was collected; on failure it is kept for the next flush.
+    /// Writes what was collected (one flush at a time); on failure it is kept for the next flush.
     pub async fn flush(&self, db: &Database) -> Result<usize, sqlx::Error> {
+        let _one_at_a_time = self.flushing.lock().await;
         let (counters, failures) = {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            (std::mem::take(&mut pending.counters), std::mem::take(&mut pending.failures))
+            in_flight.counters = std::mem::take(&mut pending.counters);
+            in_flight.failures = std::mem::take(&mut pending.failures);
+            (in_flight.counters.clone(), in_flight.failures.clone())
         };
         if counters.is_empty() && failures.is_empty() {
             return Ok(0);
         }
-        let written = counters.len() + failures.len();
-        match write(db, &counters, &failures).await {
-            Ok(()) => Ok(written),
+        let written = write(db, &counters, &failures).await;
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let flown = std::mem::take(&mut *in_flight);
+        match written {
+            Ok(()) => Ok(counters.len() + failures.len()),
             Err(e) => {
                 let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                for (key, d) in counters {
+                for (key, d) in flown.counters {
                     let entry = pending.counters.entry(key).or_default();
                     entry.calls += d.calls;
                     entry.denials += d.denials;
                     entry.failures += d.failures;
                 }
-                for (tenant, failure) in failures {
-                    pending.failures.entry(tenant).or_insert(failure);
+                for (tenant, failure) in flown.failures {
+                    let newer = pending.failures.get(&tenant).is_some_and(|f| f.at > failure.at);
+                    if !newer {
+                        pending.failures.insert(tenant, failure);
+                    }
                 }
                 Err(e)
             }
