@@ -3,15 +3,30 @@
 
 use crate::bindings::policies;
 use crate::bindings::policy_gate::{DryRunOutcome, PolicyEvent};
-use crate::bindings::EngineError;
+use std::time::Duration;
+
+use crate::bindings::{EngineError, ErrorCode};
+use crate::policy::STILL_COMPILING;
 use crate::engine_call;
 use crate::runtime::{Caller, Runtime};
 
 pub struct Policies<'a>(pub(crate) &'a Runtime);
 
 impl Policies<'_> {
+    /// Installs a version. A large component compiles longer than a call may hold its transaction: the
+    /// engine answers `unavailable` while it compiles in the background, and this tries again (with the
+    /// same bytes, found compiled) until the host's compile bound has passed.
     pub async fn install(&self, caller: &Caller, policy: &policies::NewPolicy) -> Result<policies::PolicyVersion, EngineError> {
-        engine_call!(self.0, caller, policies, "install", |guest, store, ctx| guest.call_install(store, &ctx, policy))
+        let until = tokio::time::Instant::now() + self.0.config().policies.compile_timeout + Duration::from_secs(1);
+        loop {
+            let result = engine_call!(self.0, caller, policies, "install", |guest, store, ctx| guest.call_install(store, &ctx, policy));
+            match result {
+                Err(e) if e.code == ErrorCode::Unavailable && e.message == STILL_COMPILING && tokio::time::Instant::now() < until => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     pub async fn activate(&self, caller: &Caller, version: u32) -> Result<policies::PolicyStatus, EngineError> {

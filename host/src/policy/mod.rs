@@ -91,6 +91,19 @@ impl Default for PolicyLimits {
     }
 }
 
+/// Why a stored version cannot run now.
+#[derive(Debug, Clone)]
+pub enum Unready {
+    /// It cannot run at all (its bytes no longer compile or match their hash): a failure of the policy.
+    Broken(String),
+    /// It is still being compiled, or the host has no compile slot free: try again shortly.
+    Compiling(String),
+}
+
+/// How long a call waits for its tenant's policy to be compiled (after a restart, or a cache eviction)
+/// before it is refused as `unavailable`; the compilation goes on and the next call finds it ready.
+pub const PREPARE_WAIT: Duration = Duration::from_secs(1);
+
 /// Why a policy could not answer: it refuses the operation (fail closed).
 #[derive(Debug, Clone)]
 pub struct Failure(pub String);
@@ -102,9 +115,14 @@ pub enum Refusal {
     Invalid(String),
     /// Over the size cap.
     TooLarge(String),
-    /// The host could not compile it in time, or has no compile slot free.
+    /// The host has no compile slot free, or compiling it took longer than the bound.
     Busy(String),
+    /// It is being compiled: the same upload, tried again, finds it compiled (or refused).
+    Compiling,
 }
+
+/// What a caller is told while its upload compiles (the Rust API tries again by itself).
+pub const STILL_COMPILING: &str = "the component is being compiled; try again in a few seconds";
 
 /// A version ready to run: its configuration, what it handles and its compiled component.
 pub struct Loaded {
@@ -132,7 +150,12 @@ pub struct Policies {
     engine: Engine,
     linker: Linker<PolicyStore>,
     limits: PolicyLimits,
-    compiled: Mutex<Bounded<String, TenantPolicyPre<PolicyStore>>>,
+    /// Compiled components by content hash, with how long compiling took.
+    compiled: Arc<Mutex<Bounded<String, (TenantPolicyPre<PolicyStore>, Duration)>>>,
+    /// Uploads found not to be policies, by content hash (so the same bytes are not compiled again).
+    refused: Arc<Mutex<Bounded<String, String>>>,
+    /// Content hashes being compiled right now: the same upload waits for that compilation.
+    in_progress: Arc<Mutex<std::collections::HashSet<String>>>,
     versions: Mutex<Bounded<(Id, u32, String), Arc<Loaded>>>,
     compiling: Arc<tokio::sync::Semaphore>,
     pub stats: stats::Stats,
@@ -159,7 +182,9 @@ impl Policies {
         Ok(Policies {
             engine,
             linker,
-            compiled: Mutex::new(Bounded::new(limits.cache_entries)),
+            compiled: Arc::new(Mutex::new(Bounded::new(limits.cache_entries))),
+            refused: Arc::new(Mutex::new(Bounded::new(limits.cache_entries))),
+            in_progress: Arc::default(),
             versions: Mutex::new(Bounded::new(limits.cache_entries)),
             limits,
             compiling: Arc::new(tokio::sync::Semaphore::new(COMPILE_SLOTS)),
@@ -172,7 +197,9 @@ impl Policies {
         &self.limits
     }
 
-    /// Checks an upload, compiles it (bounded) and asks it what it handles.
+    /// Checks an upload, compiles it (bounded) and asks it what it handles. It waits for the compiler at
+    /// most [`PREPARE_WAIT`] (it runs inside the install call's transaction); a longer compilation goes
+    /// on in the background and the install is answered [`Refusal::Compiling`].
     pub async fn inspect(&self, bytes: &[u8]) -> Result<Inspected, Refusal> {
         let size_bytes = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         if bytes.len() > self.limits.max_component_bytes {
@@ -183,7 +210,16 @@ impl Policies {
             )));
         }
         let content_hash = sha256_hex(bytes);
-        let pre = self.compile(&content_hash, bytes).await?;
+        let (pre, took) = self.compile(&content_hash, bytes, PREPARE_WAIT).await?;
+        // The bound is on the compile itself: an upload that compiled too slowly stays refused, even once
+        // its compilation has finished in the background and sits in the cache.
+        if took > self.limits.compile_timeout {
+            return Err(Refusal::Busy(format!(
+                "compiling the component took {} ms, longer than {} ms; it is not accepted",
+                took.as_millis(),
+                self.limits.compile_timeout.as_millis()
+            )));
+        }
         let policy = self.fresh(&pre).await.map_err(|f| Refusal::Invalid(format!("the policy failed to start: {}", f.0)))?;
         let (mut store, policy) = policy;
         let handles = policy
@@ -200,8 +236,9 @@ impl Policies {
         self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&(tenant.clone(), version, content_hash.to_string()))
     }
 
-    /// Compiles (or finds compiled) a stored version and caches it for its tenant. The stored bytes must
-    /// still have the hash they were installed with.
+    /// Compiles (or finds compiled) a stored version and caches it for its tenant, waiting at most
+    /// [`PREPARE_WAIT`] (a call must not hold its transaction through a long compilation: it is refused
+    /// as not ready, and the compilation goes on). The stored bytes must still have their hash.
     pub async fn prepare(
         &self,
         tenant: &Id,
@@ -210,12 +247,14 @@ impl Policies {
         component: &[u8],
         config: String,
         handles: TriggerSet,
-    ) -> Result<Arc<Loaded>, Failure> {
+    ) -> Result<Arc<Loaded>, Unready> {
         if sha256_hex(component) != content_hash {
-            return Err(Failure("the stored component does not match its content hash".into()));
+            return Err(Unready::Broken("the stored component does not match its content hash".into()));
         }
-        let pre = self.compile(content_hash, component).await.map_err(|r| match r {
-            Refusal::Invalid(m) | Refusal::TooLarge(m) | Refusal::Busy(m) => Failure(m),
+        let (pre, _) = self.compile(content_hash, component, PREPARE_WAIT).await.map_err(|r| match r {
+            Refusal::Invalid(m) | Refusal::TooLarge(m) => Unready::Broken(m),
+            Refusal::Busy(m) => Unready::Compiling(m),
+            Refusal::Compiling => Unready::Compiling(STILL_COMPILING.into()),
         })?;
         let loaded = Arc::new(Loaded { version, content_hash: content_hash.to_string(), config, handles, pre });
         self.versions
@@ -279,63 +318,97 @@ impl Policies {
         Ok((store, policy))
     }
 
-    /// Compiles an upload once per content hash, on a thread of its own, at most [`COMPILE_SLOTS`] at a
-    /// time and for at most the compile timeout; checks it imports nothing and exports the hooks.
-    async fn compile(&self, content_hash: &str, bytes: &[u8]) -> Result<TenantPolicyPre<PolicyStore>, Refusal> {
+    fn compiled_or_refused(&self, content_hash: &str) -> Option<Result<(TenantPolicyPre<PolicyStore>, Duration), Refusal>> {
         if let Some(pre) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&content_hash.to_string()) {
-            return Ok(pre);
+            return Some(Ok(pre));
+        }
+        let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner()).get(&content_hash.to_string());
+        refused.map(|why| Err(Refusal::Invalid(why)))
+    }
+
+    /// Compiles an upload once per content hash, on a thread of its own, at most [`COMPILE_SLOTS`] at a
+    /// time; checks that it imports nothing callable and exports the hooks. Waits at most `wait`; a
+    /// compilation still running then finishes in the background (keeping its slot) and fills the cache,
+    /// so the next call finds it compiled. Past the compile timeout the upload is refused.
+    async fn compile(&self, content_hash: &str, bytes: &[u8], wait: Duration) -> Result<(TenantPolicyPre<PolicyStore>, Duration), Refusal> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(done) = self.compiled_or_refused(content_hash) {
+                return done;
+            }
+            if !self.in_progress.lock().unwrap_or_else(|e| e.into_inner()).contains(content_hash) {
+                break;
+            }
+            // The same bytes are compiling for another call: wait for that, not for a slot of our own.
+            if tokio::time::Instant::now() >= until {
+                return Err(Refusal::Compiling);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         check_header(bytes)?;
-        let timeout = self.limits.compile_timeout;
         let busy = || Refusal::Busy(format!("the host is compiling other policies; try again (compile slots: {COMPILE_SLOTS})"));
-        let permit = tokio::time::timeout(timeout, self.compiling.clone().acquire_owned())
+        let permit = tokio::time::timeout(wait, self.compiling.clone().acquire_owned())
             .await
             .map_err(|_| busy())?
             .map_err(|_| busy())?;
-        let engine = self.engine.clone();
-        let owned = bytes.to_vec();
-        // The thread keeps its slot until compilation ends, even when nobody waits for it any more.
+        let (engine, linker) = (self.engine.clone(), self.linker.clone());
+        let (cache, refused, in_progress) = (self.compiled.clone(), self.refused.clone(), self.in_progress.clone());
+        let (owned, hash) = (bytes.to_vec(), content_hash.to_string());
+        in_progress.lock().unwrap_or_else(|e| e.into_inner()).insert(hash.clone());
         let compiling = tokio::task::spawn_blocking(move || {
-            let component = Component::new(&engine, &owned);
+            let started = std::time::Instant::now();
+            let compiled = compile_checked(&engine, &linker, &owned);
             drop(permit);
-            component
-        });
-        let component = match tokio::time::timeout(timeout, compiling).await {
-            Err(_) => {
-                return Err(Refusal::Busy(format!(
-                    "compiling the component took longer than {} ms; it is not accepted",
-                    timeout.as_millis()
-                )));
+            // Cached below before it is no longer in progress: a waiter always finds one or the other.
+            let _done = InProgress(in_progress, hash.clone());
+            match compiled {
+                Ok(pre) => {
+                    let took = started.elapsed();
+                    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, (pre.clone(), took));
+                    Ok((pre, took))
+                }
+                Err(Refusal::Invalid(why)) => {
+                    refused.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, why.clone());
+                    Err(Refusal::Invalid(why))
+                }
+                Err(other) => Err(other),
             }
-            Ok(Err(_)) => return Err(Refusal::Invalid("compiling the component failed".into())),
-            Ok(Ok(Err(e))) => return Err(Refusal::Invalid(format!("not a valid WebAssembly component: {e:#}"))),
-            Ok(Ok(Ok(component))) => component,
-        };
-        let callable: Vec<String> = component
-            .component_type()
-            .imports(&self.engine)
-            .filter(|(name, item)| !TYPE_ONLY_IMPORTS.contains(name) || !only_types(&self.engine, &item.ty))
-            .map(|(name, _)| name.to_string())
-            .collect();
-        if !callable.is_empty() {
-            return Err(Refusal::Invalid(format!(
-                "a policy may import nothing (but the contract's types), and this one imports {}",
-                callable.join(", ")
-            )));
+        });
+        match tokio::time::timeout(wait, compiling).await {
+            Err(_) => Err(Refusal::Compiling),
+            Ok(Err(_)) => Err(Refusal::Invalid("compiling the component failed".into())),
+            Ok(Ok(compiled)) => compiled,
         }
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| Refusal::Invalid(format!("not a policy component: {e:#}")))?;
-        let pre = TenantPolicyPre::new(instance_pre).map_err(|e| {
-            Refusal::Invalid(format!("the component does not export the hooks of world `tenant-policy`: {e:#}"))
-        })?;
-        // Every hook's type is checked now, not at a tenant's first call.
-        let probe = self.fresh(&pre).await.map_err(|f| Refusal::Invalid(format!("the policy failed to start: {}", f.0)))?;
-        drop(probe);
-        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(content_hash.to_string(), pre.clone());
-        Ok(pre)
     }
+}
+
+/// Marks a content hash as no longer compiling when dropped (also when compiling panics).
+struct InProgress(Arc<Mutex<std::collections::HashSet<String>>>, String);
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
+    }
+}
+
+/// Compiles a component and checks its imports and exports (no instance is made).
+fn compile_checked(engine: &Engine, linker: &Linker<PolicyStore>, bytes: &[u8]) -> Result<TenantPolicyPre<PolicyStore>, Refusal> {
+    let component = Component::new(engine, bytes).map_err(|e| Refusal::Invalid(format!("not a valid WebAssembly component: {e:#}")))?;
+    let callable: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .filter(|(name, item)| !TYPE_ONLY_IMPORTS.contains(name) || !only_types(engine, &item.ty))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    if !callable.is_empty() {
+        return Err(Refusal::Invalid(format!(
+            "a policy may import nothing (but the contract's types), and this one imports {}",
+            callable.join(", ")
+        )));
+    }
+    let instance_pre = linker.instantiate_pre(&component).map_err(|e| Refusal::Invalid(format!("not a policy component: {e:#}")))?;
+    TenantPolicyPre::new(instance_pre)
+        .map_err(|e| Refusal::Invalid(format!("the component does not export the hooks of world `tenant-policy`: {e:#}")))
 }
 
 /// Whether an imported item is an instance of types only (nothing a policy could call).

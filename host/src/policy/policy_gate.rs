@@ -11,7 +11,7 @@ use crate::bindings::{DriverError, EngineError, ErrorCode};
 use crate::call::CallState;
 use crate::db::codec::{Id, Json};
 use crate::policy::stats::{LastFailure, Ran};
-use crate::policy::{Loaded, Policies, Refusal, flag_of, trigger_name, trigger_of};
+use crate::policy::{Loaded, Policies, Refusal, Unready, flag_of, trigger_name, trigger_of};
 use crate::runtime::engine_error;
 use crate::sql;
 
@@ -40,7 +40,8 @@ impl Host for CallState {
         };
         let loaded = match self.load_policy(&policies, &tenant, version, &hash).await.map_err(driver_failure)? {
             Ok(loaded) => loaded,
-            Err(message) => return Err(failed(self, message)),
+            Err(Unready::Broken(message)) => return Err(failed(self, message)),
+            Err(Unready::Compiling(message)) => return Err(not_ready(message)),
         };
         if !loaded.handles.contains(flag_of(trigger)) {
             return Ok(Ruling { version, verdict: Verdict::Allow });
@@ -71,6 +72,7 @@ impl Host for CallState {
             Err(Refusal::Invalid(message)) => Err(engine_error(ErrorCode::InvalidArgument, message)),
             Err(Refusal::TooLarge(message)) => Err(engine_error(ErrorCode::QuotaExceeded, message)),
             Err(Refusal::Busy(message)) => Err(engine_error(ErrorCode::Unavailable, message)),
+            Err(Refusal::Compiling) => Err(engine_error(ErrorCode::Unavailable, crate::policy::STILL_COMPILING)),
         }
     }
 
@@ -80,11 +82,11 @@ impl Host for CallState {
         let hash = self.stored_hash(&tenant, version).await.map_err(driver_failure)?;
         let hash = hash.ok_or_else(|| engine_error(ErrorCode::NotFound, format!("the tenant has no policy version {version}")))?;
         let policies = self.policies()?;
-        let loaded = self
-            .load_policy(&policies, &tenant, version, hash.trim())
-            .await
-            .map_err(driver_failure)?
-            .map_err(|message| policy_failed(version, trigger, &message))?;
+        let loaded = match self.load_policy(&policies, &tenant, version, hash.trim()).await.map_err(driver_failure)? {
+            Ok(loaded) => loaded,
+            Err(Unready::Broken(message)) => return Err(policy_failed(version, trigger, &message)),
+            Err(Unready::Compiling(message)) => return Err(not_ready(message)),
+        };
         if !loaded.handles.contains(flag_of(trigger)) {
             return Ok(DryRunOutcome { handled: false, verdict: Verdict::Allow, fuel_used: 0 });
         }
@@ -154,17 +156,14 @@ impl CallState {
         tenant: &Id,
         version: u32,
         hash: &str,
-    ) -> Result<Result<Arc<Loaded>, String>, DriverError> {
+    ) -> Result<Result<Arc<Loaded>, Unready>, DriverError> {
         if let Some(loaded) = policies.cached(tenant, version, hash) {
             return Ok(Ok(loaded));
         }
         let Some((component, config, handles)) = self.stored_version(tenant, version).await? else {
-            return Ok(Err(format!("version {version} is not stored")));
+            return Ok(Err(Unready::Broken(format!("version {version} is not stored"))));
         };
-        Ok(policies
-            .prepare(tenant, version, hash, &component, config.0, crate::policy::set_of_bits(handles))
-            .await
-            .map_err(|f| f.0))
+        Ok(policies.prepare(tenant, version, hash, &component, config.0, crate::policy::set_of_bits(handles)).await)
     }
 }
 
@@ -173,6 +172,11 @@ fn policy_failed(version: u32, trigger: Trigger, what: &str) -> EngineError {
         ErrorCode::PolicyFailed,
         format!("the tenant's policy (version {version}) failed at {}: {what}; nothing was written", trigger_name(trigger)),
     )
+}
+
+/// The tenant's policy is being compiled (not its fault, nothing is counted): the caller tries again.
+fn not_ready(why: String) -> EngineError {
+    engine_error(ErrorCode::Unavailable, format!("the tenant's policy is being prepared ({why}); nothing was written, try again"))
 }
 
 fn denial_message(version: u32, trigger: Trigger, reason: &str) -> String {
