@@ -57,6 +57,21 @@ struct Config {
     support_hours: String,
     #[arg(long, env = "SUPPORT_RESPONSE_TIME", default_value = "Within 24 hours", global = true)]
     support_response_time: String,
+    /// Largest tenant policy component accepted, in bytes (a JavaScript policy is about 12 MB).
+    #[arg(long, env = "POLICY_MAX_BYTES", default_value_t = 1 << 20, global = true)]
+    policy_max_bytes: usize,
+    /// Instructions (fuel) one policy hook may use.
+    #[arg(long, env = "POLICY_FUEL", default_value_t = 20_000_000, global = true)]
+    policy_fuel: u64,
+    /// Wall-clock limit of one policy hook, in milliseconds.
+    #[arg(long, env = "POLICY_DEADLINE_MS", default_value_t = 100, global = true)]
+    policy_deadline_ms: u64,
+    /// Linear memory one policy instance may use, in MiB.
+    #[arg(long, env = "POLICY_MEMORY_MIB", default_value_t = 32, global = true)]
+    policy_memory_mib: usize,
+    /// How long compiling an uploaded policy may take before it is refused, in milliseconds.
+    #[arg(long, env = "POLICY_COMPILE_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    policy_compile_timeout_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -105,6 +120,9 @@ enum Command {
     /// Memory pin administration.
     #[command(subcommand)]
     Pin(PinCommand),
+    /// Tenant policies: what an operator sees and may do, and packaging an upload for an owner.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// List every operation with its parameters.
     Operations,
 }
@@ -197,6 +215,27 @@ enum PinCommand {
     Cleanup { tenant: Option<String> },
 }
 
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// A tenant's policy versions.
+    List { tenant: String },
+    /// A tenant's active version and its counters (calls, denials, failures, the last failure).
+    Status { tenant: String },
+    /// Switch a tenant's policy off (an operator's right on any tenant), with the reason.
+    Disable { tenant: String, #[arg(long)] reason: String },
+    /// Write the body of `POST /v1/policies/install` for a policy component: the owner sends it with
+    /// their own credential (`curl -d @install.json …`). Installing is the owners' alone.
+    Package {
+        /// The component (world `tenant-policy` of wit/policy.wit).
+        component: PathBuf,
+        /// The tenant's configuration of this version (a JSON object).
+        #[arg(long, default_value = "{}")]
+        config: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     // Files the service creates (the database, its journal, the cache) are its user's alone.
     // SAFETY: umask has no preconditions; it is set before any thread starts.
@@ -222,6 +261,9 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Policy(PolicyCommand::Package { component, config, note })) = &cli.command {
+        return package_policy(component, config, note.as_deref());
+    }
     let c = &cli.config;
     let url = match &c.database_url {
         Some(url) => {
@@ -264,6 +306,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             support_hours: c.support_hours.clone(),
             support_response_time: c.support_response_time.clone(),
             max_owned_tenants_per_user: c.max_owned_tenants_per_user,
+        },
+        policies: account_host::PolicyLimits {
+            max_component_bytes: c.policy_max_bytes,
+            fuel: c.policy_fuel,
+            deadline: Duration::from_millis(c.policy_deadline_ms),
+            max_memory_bytes: c.policy_memory_mib << 20,
+            compile_timeout: Duration::from_millis(c.policy_compile_timeout_ms),
+            ..account_host::PolicyLimits::default()
         },
         ..RuntimeConfig::default()
     };
@@ -319,6 +369,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print(runtime.call_json(&operator(Some(&tenant)), "tenants", op, &args).await)
         }
+        Command::Policy(p) => {
+            let (tenant, op, args) = match p {
+                PolicyCommand::List { tenant } => (tenant, "list-versions", json!({})),
+                PolicyCommand::Status { tenant } => (tenant, "status", json!({})),
+                PolicyCommand::Disable { tenant, reason } => (tenant, "deactivate", json!({ "reason": reason })),
+                PolicyCommand::Package { .. } => unreachable!("handled above"),
+            };
+            print(runtime.call_json(&operator(Some(&tenant)), "policies", op, &args).await)
+        }
         Command::Pin(p) => {
             let (tenant, op, args) = match p {
                 PinCommand::Set { tenant, key, value, ttl_seconds } => {
@@ -331,6 +390,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(runtime.call_json(&operator(tenant.as_deref()), "memory-pins", op, &args).await)
         }
     }
+}
+
+/// Prints the body of `POST /v1/policies/install` for a component (no database is opened).
+fn package_policy(component: &std::path::Path, config: &str, note: Option<&str>) -> anyhow::Result<()> {
+    let bytes = std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
+    if bytes.get(4..8) == Some(&[1, 0, 0, 0]) {
+        bail!(
+            "{} is a core WebAssembly module: make it a component of world `tenant-policy` first \
+             (`wasm-tools component new {} -o policy.wasm`, or `npx @bytecodealliance/jco new …`)",
+            component.display(),
+            component.display()
+        );
+    }
+    serde_json::from_str::<serde_json::Map<String, Value>>(config).context("--config must be a JSON object")?;
+    use base64::Engine as _;
+    let body = json!({ "policy": {
+        "component": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        "config": config,
+        "note": note,
+    }});
+    println!("{body}");
+    Ok(())
 }
 
 fn operator(tenant: Option<&str>) -> Caller {

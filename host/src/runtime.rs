@@ -205,6 +205,7 @@ impl Runtime {
         let admission = Admission::new(&config, db.backend() == crate::db::Backend::Postgres);
         let policies = Arc::new(crate::policy::Policies::new(config.policies.clone())?);
         crate::policy::stats::Stats::flush_in_background(&policies, &db);
+        policies.warm_in_background(&db);
         Ok(Runtime {
             engine,
             pre,

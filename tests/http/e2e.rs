@@ -169,3 +169,82 @@ async fn customer_journey_on_postgres() {
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await.unwrap();
     }
 }
+
+/// A tenant's policy over HTTP and the CLI: the owner packages and installs it, it denies and allows,
+/// its status shows it, an operator switches it off from the command line.
+async fn policy_journey(database_url: Option<&str>) {
+    let (svc, tenant) = start(database_url);
+    let ann = jwt("ann", "ann@example.com", Some(&tenant));
+    let component = std::path::Path::new(account_host::runtime::TEST_POLICIES_DIR).join("email-domain.wasm");
+    let packaged = command(&svc._dir.0, database_url)
+        .args(["policy", "package"])
+        .arg(&component)
+        .args(["--config", r#"{"domains": ["acme.com"]}"#, "--note", "over HTTP"])
+        .output()
+        .expect("package the policy");
+    assert!(packaged.status.success(), "{}", String::from_utf8_lossy(&packaged.stderr));
+    let body = packaged.stdout;
+
+    // Keys never install policies: refused before the body is read.
+    let (status, refused) = svc.raw(Some(&svc.bootstrap_key), "policies/install", body.clone(), None).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{refused}");
+    let (status, installed) = svc.raw(Some(&ann), "policies/install", body, None).await;
+    assert_eq!(status, StatusCode::OK, "{installed}");
+    assert_eq!(installed["handles"], json!(["invite_user", "accept_invitation"]));
+    // The install answer has the shape of a listed version (the install path is typed, the list generic).
+    let (status, listed) = svc.call(Some(&ann), "policies/list_versions", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed[0], installed, "install and list describe a version alike");
+
+    let (status, activated) = svc.call(Some(&ann), "policies/activate", json!({ "version": installed["version"] })).await;
+    assert_eq!((status, &activated["active_version"]), (StatusCode::OK, &installed["version"]), "{activated}");
+    let (status, denied) = svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "eve@evil.example", "role": "member" })).await;
+    assert_eq!((status, denied["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("policy_denied")), "{denied}");
+    let (status, _) = svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "bob@acme.com", "role": "member" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, dry) = svc
+        .call(
+            Some(&ann),
+            "policies/dry_run",
+            json!({ "version": installed["version"], "event": { "invite_user": { "email": "x@evil.example", "role": "admin", "members": 1, "pending_invitations": 0 } } }),
+        )
+        .await;
+    assert!(dry["verdict"]["deny"].as_str().is_some_and(|r| r.contains("@acme.com")), "{dry}");
+
+    let status_cli = command(&svc._dir.0, database_url).args(["policy", "status", &tenant]).output().unwrap();
+    assert!(status_cli.status.success(), "{}", String::from_utf8_lossy(&status_cli.stderr));
+    let shown: Value = serde_json::from_slice(&status_cli.stdout).unwrap();
+    assert_eq!(shown["active_version"], installed["version"]);
+    let disabled = command(&svc._dir.0, database_url).args(["policy", "disable", &tenant, "--reason", "support ticket 7"]).output().unwrap();
+    assert!(disabled.status.success(), "{}", String::from_utf8_lossy(&disabled.stderr));
+    let (_, status_now) = svc.call(Some(&ann), "policies/status", json!({})).await;
+    assert_eq!((status_now["active_version"].clone(), status_now["reason"].as_str()), (Value::Null, Some("support ticket 7")));
+    let (status, _) = svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "eve@evil.example", "role": "member" })).await;
+    assert_eq!(status, StatusCode::OK, "switched off");
+    let (_, counted) = svc.call(Some(&ann), "policies/list_versions", json!({})).await;
+    assert_eq!((counted[0]["calls"].as_u64(), counted[0]["denials"].as_u64()), (Some(2), Some(1)), "{counted}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_journey_on_sqlite() {
+    policy_journey(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_journey_on_postgres() {
+    let Some(admin) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "NOTE: PostgreSQL policy test skipped: set TEST_POSTGRES_URL to run it");
+        return;
+    };
+    let schema = format!("e2e_{}", uuid::Uuid::new_v4().simple());
+    let db = account_host::db::Database::connect(&admin).await.unwrap();
+    if let account_host::db::Database::Postgres(pool) = &db {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(pool).await.unwrap();
+    }
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    policy_journey(Some(&format!("{admin}{sep}options=-c%20search_path%3D{schema}"))).await;
+    if let account_host::db::Database::Postgres(pool) = &db {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await.unwrap();
+    }
+}

@@ -64,6 +64,9 @@ impl Runtime {
 
     /// Calls `interface.operation` with JSON arguments (an object keyed by parameter name).
     pub async fn call_json(&self, caller: &Caller, interface: &str, operation: &str, args: &Value) -> Result<Value, EngineError> {
+        if interface == "policies" && operation.replace('_', "-") == "install" {
+            return self.install_policy_json(caller, args).await;
+        }
         let op = self
             .operations()
             .iter()
@@ -376,5 +379,51 @@ pub fn to_json(value: &Val) -> Value {
         Val::Result(Err(v)) => Value::Object(Map::from_iter([("error".to_string(), v.as_deref().map(to_json).unwrap_or(Value::Null))])),
         Val::Flags(names) => Value::Array(names.iter().map(|n| Value::String(snake(n))).collect()),
         _ => Value::Null,
+    }
+}
+
+impl Runtime {
+    /// `policies.install` from JSON, through the typed call: a component of megabytes as a component
+    /// value list would take dozens of bytes of host memory per byte, and the typed call also waits
+    /// for a large component's compilation (see [`crate::engine::policies::Policies::install`]).
+    async fn install_policy_json(&self, caller: &Caller, args: &Value) -> Result<Value, EngineError> {
+        use base64::Engine as _;
+        let invalid = |m: String| engine_error(ErrorCode::InvalidArgument, m);
+        let args = args.as_object().ok_or_else(|| invalid("the arguments must be a JSON object".into()))?;
+        if let Some(key) = args.keys().find(|k| *k != "policy") {
+            return Err(invalid(format!("unknown argument '{key}'")));
+        }
+        let policy = args.get("policy").and_then(Value::as_object).ok_or_else(|| invalid("policy: expected an object".into()))?;
+        if let Some(key) = policy.keys().find(|k| !matches!(k.as_str(), "component" | "config" | "note")) {
+            return Err(invalid(format!("policy: unknown field '{key}'")));
+        }
+        let text = |field: &str| policy.get(field).and_then(Value::as_str);
+        let component = text("component").ok_or_else(|| invalid("policy: component: expected base64 text".into()))?;
+        let component = base64::engine::general_purpose::STANDARD
+            .decode(component)
+            .map_err(|e| invalid(format!("policy: component: not base64: {e}")))?;
+        let config = text("config").ok_or_else(|| invalid("policy: config: expected a string holding JSON".into()))?;
+        let note = match policy.get("note") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(invalid("policy: note: expected a string".into())),
+        };
+        let new = crate::bindings::policies::NewPolicy { component, config: config.to_string(), note };
+        let v = self.policies().install(caller, &new).await?;
+        let handles: Vec<Value> = v.handles.iter().map(|t| Value::String(snake(crate::policy::trigger_name(*t)))).collect();
+        Ok(serde_json::json!({
+            "version": v.version,
+            "content_hash": v.content_hash,
+            "size_bytes": v.size_bytes,
+            "handles": handles,
+            "config": v.config,
+            "note": v.note,
+            "created_by": v.created_by,
+            "created_at": v.created_at,
+            "active": v.active,
+            "calls": v.calls,
+            "denials": v.denials,
+            "failures": v.failures,
+        }))
     }
 }

@@ -236,9 +236,10 @@ impl Policies {
         self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&(tenant.clone(), version, content_hash.to_string()))
     }
 
-    /// Compiles (or finds compiled) a stored version and caches it for its tenant, waiting at most
-    /// [`PREPARE_WAIT`] (a call must not hold its transaction through a long compilation: it is refused
-    /// as not ready, and the compilation goes on). The stored bytes must still have their hash.
+    /// Compiles (or finds compiled) a stored version and caches it for its tenant, waiting at most `wait`
+    /// (a call waits [`PREPARE_WAIT`]: it must not hold its transaction through a long compilation, so it
+    /// is refused as not ready while the compilation goes on). The stored bytes must still have their hash.
+    #[allow(clippy::too_many_arguments)]
     pub async fn prepare(
         &self,
         tenant: &Id,
@@ -247,11 +248,12 @@ impl Policies {
         component: &[u8],
         config: String,
         handles: TriggerSet,
+        wait: Duration,
     ) -> Result<Arc<Loaded>, Unready> {
         if sha256_hex(component) != content_hash {
             return Err(Unready::Broken("the stored component does not match its content hash".into()));
         }
-        let (pre, _) = self.compile(content_hash, component, PREPARE_WAIT).await.map_err(|r| match r {
+        let (pre, _) = self.compile(content_hash, component, wait).await.map_err(|r| match r {
             Refusal::Invalid(m) | Refusal::TooLarge(m) => Unready::Broken(m),
             Refusal::Busy(m) => Unready::Compiling(m),
             Refusal::Compiling => Unready::Compiling(STILL_COMPILING.into()),
@@ -551,4 +553,49 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Bounded<K, V> {
         }
         self.entries.insert(key, (self.clock, value));
     }
+}
+
+impl Policies {
+    /// Compiles the active version of every tenant in the background (up to the cache's size), so that
+    /// the first calls after a start find their policy ready instead of waiting for it.
+    pub fn warm_in_background(self: &Arc<Self>, db: &crate::db::Database) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let (policies, db) = (Arc::downgrade(self), db.clone());
+        handle.spawn(async move {
+            if let Err(e) = warm(&policies, &db).await {
+                tracing::warn!(error = %e, "tenant policies were not compiled ahead; their first calls compile them");
+            }
+        });
+    }
+}
+
+async fn warm(policies: &std::sync::Weak<Policies>, db: &crate::db::Database) -> Result<(), sqlx::Error> {
+    let limit = policies.upgrade().map_or(0, |p| p.limits.cache_entries) as i64;
+    let mut tx = db.begin(true).await?;
+    let active: Vec<(Id, i32, String)> = crate::on_tx!(&mut tx, |c| sqlx::query_as(
+        "SELECT s.tenant_id, v.version, v.content_hash FROM policy_state s \
+         JOIN policy_versions v ON v.tenant_id = s.tenant_id AND v.version = s.active_version ORDER BY s.changed_at DESC LIMIT $1"
+    )
+    .bind(limit)
+    .fetch_all(c))?;
+    tx.commit().await?;
+    for (tenant, version, hash) in active {
+        let mut tx = db.begin(true).await?;
+        let row: Option<(Vec<u8>, crate::db::codec::Json, i32)> = crate::on_tx!(&mut tx, |c| sqlx::query_as(
+            "SELECT component, config, handles FROM policy_versions WHERE tenant_id = $1 AND version = $2"
+        )
+        .bind(&tenant)
+        .bind(version)
+        .fetch_optional(c))?;
+        tx.commit().await?;
+        let (Some(policies), Some((component, config, handles))) = (policies.upgrade(), row) else { continue };
+        let hash = hash.trim();
+        if policies.cached(&tenant, version as u32, hash).is_some() {
+            continue;
+        }
+        // Waits as long as compiling may take: nothing is held meanwhile.
+        let wait = policies.limits.compile_timeout;
+        let _ = policies.prepare(&tenant, version as u32, hash, &component, config.0, set_of_bits(handles), wait).await;
+    }
+    Ok(())
 }

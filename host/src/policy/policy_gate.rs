@@ -163,7 +163,8 @@ impl CallState {
         let Some((component, config, handles)) = self.stored_version(tenant, version).await? else {
             return Ok(Err(Unready::Broken(format!("version {version} is not stored"))));
         };
-        Ok(policies.prepare(tenant, version, hash, &component, config.0, crate::policy::set_of_bits(handles)).await)
+        let handles = crate::policy::set_of_bits(handles);
+        Ok(policies.prepare(tenant, version, hash, &component, config.0, handles, crate::policy::PREPARE_WAIT).await)
     }
 }
 

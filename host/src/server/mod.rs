@@ -231,16 +231,28 @@ async fn operation(
             return response;
         }
     };
+    // A policy upload is a component (base64) and may be larger than any other body; only a person can
+    // install one (the engine then checks that they own the tenant), so nobody else sends that much.
+    let installing = interface == "policies" && operation == "install";
+    if installing && !matches!(caller.actor, Actor::Identity(_)) {
+        return error_response(StatusCode::FORBIDDEN, "forbidden", "only the tenant's owners install its policy", &request_id);
+    }
+    let max_body_bytes = if installing {
+        let component = state.runtime.config().policies.max_component_bytes;
+        state.limits.max_body_bytes.max(component.div_ceil(3) * 4 + (256 << 10))
+    } else {
+        state.limits.max_body_bytes
+    };
     let too_large = || {
-        let message = format!("the body is larger than {} bytes", state.limits.max_body_bytes);
+        let message = format!("the body is larger than {max_body_bytes} bytes");
         error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message, &request_id)
     };
     // An announced length over the limit is refused before a byte of the body is read.
     let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > state.limits.max_body_bytes as u64) {
+    if announced.is_some_and(|n| n > max_body_bytes as u64) {
         return too_large();
     }
-    let body = match tokio::time::timeout(state.limits.body_timeout, axum::body::to_bytes(body, state.limits.max_body_bytes)).await {
+    let body = match tokio::time::timeout(state.limits.body_timeout, axum::body::to_bytes(body, max_body_bytes)).await {
         Ok(Ok(body)) => body,
         Ok(Err(e)) if is_too_large(&e) => return too_large(),
         Ok(Err(_)) => return error_response(StatusCode::BAD_REQUEST, "invalid_argument", "the body could not be read", &request_id),
