@@ -206,7 +206,8 @@ async fn management_is_the_owners_and_operators_may_only_switch_it_off() {
         // Rollback goes back to the version before; an operator switches any tenant's policy off.
         let allow = activate(&h, &owner, "hostile", r#"{"mode": "allow"}"#).await;
         let back = h.runtime.policies().rollback(&owner).await.expect("rollback");
-        assert_eq!((back.active_version, back.previous_version), (Some(deny_all), Some(allow)));
+        assert_eq!((back.active_version, back.previous_version), (Some(deny_all), None), "one step back, not a toggle");
+        expect_code(h.runtime.policies().rollback(&owner).await, ErrorCode::NotFound);
         expect_code(h.runtime.policies().delete_version(&owner, deny_all).await, ErrorCode::Conflict);
         assert!(h.runtime.policies().delete_version(&owner, allow).await.expect("delete an inactive version"));
         let disabled = h.runtime.policies().deactivate(&op, Some("abuse report 42")).await.expect("operator disables it");

@@ -79,20 +79,20 @@ impl Guest for Engine {
 
     fn activate(ctx: CallContext, version: u32) -> Result<PolicyStatus, EngineError> {
         let access = owner(&ctx, Mode::Write)?;
-        switch(&ctx, &access, Some(version), "activate_policy", None)
+        switch(&ctx, &access, Some(version), "activate_policy", None, true)
     }
 
     fn deactivate(ctx: CallContext, reason: Option<String>) -> Result<PolicyStatus, EngineError> {
         let access = owner_or_operator(&ctx, Permission::PoliciesManage, Mode::Write)?;
         let reason = validate::optional_text("reason", reason.as_deref(), 500)?;
-        switch(&ctx, &access, None, "deactivate_policy", reason)
+        switch(&ctx, &access, None, "deactivate_policy", reason, true)
     }
 
     fn rollback(ctx: CallContext) -> Result<PolicyStatus, EngineError> {
         let access = owner(&ctx, Mode::Write)?;
         let state = driver::fetch_policy_state(&access.tenant_id)?;
         let previous = state.previous_version.ok_or_else(|| not_found("there is no earlier policy version to roll back to"))?;
-        switch(&ctx, &access, Some(previous), "rollback_policy", None)
+        switch(&ctx, &access, Some(previous), "rollback_policy", None, false)
     }
 
     fn list_versions(ctx: CallContext) -> Result<Vec<PolicyVersion>, EngineError> {
@@ -136,10 +136,17 @@ impl Guest for Engine {
 }
 
 /// Makes `version` (none: no policy) the tenant's active one, audited.
-fn switch(ctx: &CallContext, access: &Access, version: Option<u32>, action: &str, reason: Option<String>) -> Result<PolicyStatus> {
+fn switch(
+    ctx: &CallContext,
+    access: &Access,
+    version: Option<u32>,
+    action: &str,
+    reason: Option<String>,
+    remember_previous: bool,
+) -> Result<PolicyStatus> {
     let before = driver::fetch_policy_state(&access.tenant_id)?.active_version;
     let changed_by = crate::access::actor_label(ctx);
-    driver::set_active_policy(&access.tenant_id, version, changed_by.as_deref(), reason.as_deref())?;
+    driver::set_active_policy(&access.tenant_id, version, changed_by.as_deref(), reason.as_deref(), remember_previous)?;
     audit(
         ctx,
         access,

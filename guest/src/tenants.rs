@@ -727,6 +727,9 @@ fn narrower_key(ctx: &CallContext, access: &Access, change: &KeyChange, asked: &
     if change.scopes.is_empty() {
         return Err(widened("a key needs at least one scope"));
     }
+    if change.scopes.len() > asked.len() {
+        return Err(widened("more scopes than were asked for"));
+    }
     if let Some(extra) = change.scopes.iter().find(|s| !asked.contains(s)) {
         return Err(widened(&format!("the scope {extra} was not asked for")));
     }

@@ -98,6 +98,8 @@ pub struct CallState {
     pub(crate) policy_seen: Vec<(Id, crate::policy::policy_gate::ActiveVersion)>,
     /// A tenant's policy denied or failed: the call must not commit, whatever the engine answers.
     doomed: Option<crate::bindings::EngineError>,
+    /// The tenant policy hooks this attempt ran (counted when it is settled, not if it runs again).
+    policy_runs: Vec<crate::policy::stats::Run>,
 }
 
 impl CallState {
@@ -132,6 +134,7 @@ impl CallState {
             policies: None,
             policy_seen: Vec::new(),
             doomed: None,
+            policy_runs: Vec::new(),
         }
     }
 
@@ -153,6 +156,16 @@ impl CallState {
     /// stands.
     pub(crate) fn doom(&mut self, error: crate::bindings::EngineError) {
         self.doomed.get_or_insert(error);
+    }
+
+    /// Notes a tenant policy hook this attempt ran.
+    pub(crate) fn ran_policy(&mut self, run: crate::policy::stats::Run) {
+        self.policy_runs.push(run);
+    }
+
+    /// The hooks this attempt ran, to be counted.
+    pub fn take_policy_runs(&mut self) -> Vec<crate::policy::stats::Run> {
+        std::mem::take(&mut self.policy_runs)
     }
 
     /// Hands the call the writer lock its runtime took for it.
@@ -214,6 +227,14 @@ impl CallState {
             Scope::Platform => true,
             Scope::Tenant(t) => t == id || self.created_tenants.contains(id),
             Scope::NoTenant => self.created_tenants.contains(id),
+        }
+    }
+
+    /// The tenant the call's credential names, if it names one.
+    pub(crate) fn scope_tenant(&self) -> Option<Id> {
+        match &self.scope {
+            Scope::Tenant(t) => Some(t.clone()),
+            _ => None,
         }
     }
 

@@ -287,8 +287,24 @@ impl Runtime {
         self.pre.component()
     }
 
-    /// Ends one attempt: commits or rolls back its transaction and says what the caller gets.
+    /// Ends one attempt: commits or rolls back its transaction and says what the caller gets. The tenant
+    /// policy runs of an attempt that is run again are not counted (its retry runs them again).
     pub async fn settle<T>(
+        &self,
+        store: &mut Store<CallState>,
+        outcome: wasmtime::Result<Result<T, EngineError>>,
+        attempt: u32,
+    ) -> Settled<T> {
+        let runs = store.data_mut().take_policy_runs();
+        let settled = self.settle_attempt(store, outcome, attempt).await;
+        if let Settled::Done(result) = &settled {
+            let refused_by_engine = result.as_ref().err().filter(|e| e.code == ErrorCode::PolicyFailed).map(|e| e.message.as_str());
+            self.policies.stats.count(runs, refused_by_engine, store.data().now.0);
+        }
+        settled
+    }
+
+    async fn settle_attempt<T>(
         &self,
         store: &mut Store<CallState>,
         outcome: wasmtime::Result<Result<T, EngineError>>,

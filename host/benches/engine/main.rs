@@ -6,10 +6,11 @@
 //! * [`instance`]: a fresh instance plus teardown alone;
 //! * [`load`] and [`peer`]: throughput and latency at 1, 8 and 64 callers on PostgreSQL, ours against
 //!   the Python/SQLAlchemy peer;
-//! * [`depth`]: pages at depth in tables of 1,000,000 rows.
+//! * [`depth`]: pages at depth in tables of 1,000,000 rows;
+//! * [`policy`]: what a tenant's policy adds to an operation, and a Rust and a JavaScript hook alone.
 //!
 //! Run: `cargo bench -p account-host --bench engine` (PostgreSQL from `BENCH_POSTGRES_URL` or
-//! `TEST_POSTGRES_URL`). Arguments `compare`, `instance`, `load`, `depth` run only those parts (and then
+//! `TEST_POSTGRES_URL`). Arguments `compare`, `instance`, `load`, `depth`, `policy` run only those parts (and then
 //! leave BENCHMARKS.md alone); `profile` calls get pin through the component in a loop, for a profiler.
 
 mod compare;
@@ -17,6 +18,7 @@ mod depth;
 mod instance;
 mod load;
 mod peer;
+mod policy;
 mod report;
 mod setup;
 
@@ -94,6 +96,11 @@ async fn main() {
         report.line(format!("| … and loading `memory-pins` (5 functions, type-checked) | {:.1} |", micros(cost.memory_pins)));
         report.line(format!("| … and loading `accounts` (19 functions, type-checked) | {:.1} |", micros(cost.accounts)));
         report.target("instantiate + teardown ≤ 10 µs", format!("{:.1} µs", micros(cost.bare)), cost.bare <= Duration::from_micros(10));
+    }
+
+    if wants("policy") {
+        let costs = policy::costs("sqlite::memory:").await;
+        policy::report(&mut report, "SQLite in memory", &costs);
     }
 
     if wants("load") {

@@ -111,6 +111,7 @@ impl Host for CallState {
         version: Option<u32>,
         changed_by: Option<String>,
         reason: Option<String>,
+        remember_previous: bool,
     ) -> Result<(), DriverError> {
         let t = self.tenant(&tenant_id)?;
         if let Some(v) = version {
@@ -128,8 +129,8 @@ impl Host for CallState {
         sql!(self, rows |c| sqlx::query(
             "INSERT INTO policy_state (tenant_id, active_version, changed_by, reason, changed_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
-             previous_version = CASE WHEN policy_state.active_version IS NOT NULL \
-                 AND policy_state.active_version IS DISTINCT FROM excluded.active_version \
+             previous_version = CASE WHEN NOT $6 THEN NULL \
+                 WHEN policy_state.active_version IS NOT NULL AND policy_state.active_version IS DISTINCT FROM excluded.active_version \
                  THEN policy_state.active_version ELSE policy_state.previous_version END, \
              active_version = excluded.active_version, changed_by = excluded.changed_by, \
              reason = excluded.reason, changed_at = excluded.changed_at"
@@ -139,6 +140,7 @@ impl Host for CallState {
         .bind(&changed_by)
         .bind(&reason)
         .bind(now)
+        .bind(remember_previous)
         .execute(c))?;
         Ok(())
     }
@@ -152,6 +154,12 @@ impl Host for CallState {
         .bind(&t)
         .bind(version as i32)
         .execute(c))?;
+        if deleted > 0 {
+            sql!(self, rows |c| sqlx::query("UPDATE policy_state SET previous_version = NULL WHERE tenant_id = $1 AND previous_version = $2")
+                .bind(&t)
+                .bind(version as i32)
+                .execute(c))?;
+        }
         Ok(deleted > 0)
     }
 }

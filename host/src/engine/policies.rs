@@ -3,30 +3,26 @@
 
 use crate::bindings::policies;
 use crate::bindings::policy_gate::{DryRunOutcome, PolicyEvent};
-use std::time::Duration;
-
-use crate::bindings::{EngineError, ErrorCode};
-use crate::policy::STILL_COMPILING;
+use crate::bindings::EngineError;
+use crate::db::codec::Id;
+use crate::policy::policy_gate::refusal_error;
 use crate::engine_call;
 use crate::runtime::{Caller, Runtime};
 
 pub struct Policies<'a>(pub(crate) &'a Runtime);
 
 impl Policies<'_> {
-    /// Installs a version. A large component compiles longer than a call may hold its transaction: the
-    /// engine answers `unavailable` while it compiles in the background, and this tries again (with the
-    /// same bytes, found compiled) until the host's compile bound has passed.
+    /// Installs a version. The upload is compiled before the install call, holding no transaction, lock
+    /// or instance (a large component takes seconds), and only for a caller the engine lets read the
+    /// tenant's policies (its owners; operators, whom the install itself then refuses): nobody else makes
+    /// the host compile anything. The call then finds the component compiled.
     pub async fn install(&self, caller: &Caller, policy: &policies::NewPolicy) -> Result<policies::PolicyVersion, EngineError> {
-        let until = tokio::time::Instant::now() + self.0.config().policies.compile_timeout + Duration::from_secs(1);
-        loop {
-            let result = engine_call!(self.0, caller, policies, "install", |guest, store, ctx| guest.call_install(store, &ctx, policy));
-            match result {
-                Err(e) if e.code == ErrorCode::Unavailable && e.message == STILL_COMPILING && tokio::time::Instant::now() < until => {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                other => return other,
-            }
-        }
+        self.list_versions(caller).await?;
+        let uploader = caller.tenant_id.as_deref().and_then(|t| Id::parse(t).ok());
+        let runtime = self.0.policy_runtime();
+        let wait = runtime.limits().compile_timeout;
+        runtime.inspect(uploader.as_ref(), &policy.component, wait).await.map_err(refusal_error)?;
+        engine_call!(self.0, caller, policies, "install", |guest, store, ctx| guest.call_install(store, &ctx, policy))
     }
 
     pub async fn activate(&self, caller: &Caller, version: u32) -> Result<policies::PolicyStatus, EngineError> {

@@ -48,6 +48,9 @@ use bindings::{TenantPolicy, TenantPolicyPre};
 /// The interfaces a policy component imports only for their types (they have no functions).
 const TYPE_ONLY_IMPORTS: [&str; 2] = ["aos:accounts/types@0.3.0", "aos:accounts/policy-types@0.3.0"];
 
+/// Elements a policy's table may hold.
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
 /// Compilations that may run at once.
 pub const COMPILE_SLOTS: usize = 1;
 /// Longest deny reason a policy may give (longer is a malformed answer).
@@ -73,8 +76,10 @@ pub struct PolicyLimits {
     pub max_stack_bytes: usize,
     /// How long compiling an upload may take before it is refused.
     pub compile_timeout: Duration,
-    /// Compiled policies kept in memory.
+    /// Compiled policies kept in memory, and their total size (counted in component bytes; the
+    /// compiled code is a few times that).
     pub cache_entries: usize,
+    pub cache_bytes: usize,
 }
 
 impl Default for PolicyLimits {
@@ -87,6 +92,7 @@ impl Default for PolicyLimits {
             max_stack_bytes: 256 << 10,
             compile_timeout: Duration::from_secs(30),
             cache_entries: 256,
+            cache_bytes: 256 << 20,
         }
     }
 }
@@ -100,9 +106,10 @@ pub enum Unready {
     Compiling(String),
 }
 
-/// How long a call waits for its tenant's policy to be compiled (after a restart, or a cache eviction)
-/// before it is refused as `unavailable`; the compilation goes on and the next call finds it ready.
-pub const PREPARE_WAIT: Duration = Duration::from_secs(1);
+/// How long a call waits for its tenant's policy to be compiled (on a host that has not compiled it
+/// yet, or after a cache eviction) before it is refused as `unavailable`; the compilation goes on and a
+/// later call finds it ready. Short: the call holds its transaction (on SQLite, the writer lock).
+pub const PREPARE_WAIT: Duration = Duration::from_millis(250);
 
 /// Why a policy could not answer: it refuses the operation (fail closed).
 #[derive(Debug, Clone)]
@@ -158,6 +165,7 @@ pub struct Policies {
     in_progress: Arc<Mutex<std::collections::HashSet<String>>>,
     versions: Mutex<Bounded<(Id, u32, String), Arc<Loaded>>>,
     compiling: Arc<tokio::sync::Semaphore>,
+    budget: CompileBudget,
     pub stats: stats::Stats,
     _ticker: crate::runtime::EpochTicker,
 }
@@ -170,6 +178,8 @@ impl Policies {
             .consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(limits.max_stack_bytes)
+            // One core per compilation: a compiling upload never takes the whole machine.
+            .parallel_compilation(false)
             // Policies are small and few run at once: instances are allocated on demand.
             .memory_reservation((limits.max_memory_bytes as u64).next_power_of_two().max(64 << 20));
         let engine = Engine::new(&config)?;
@@ -182,10 +192,11 @@ impl Policies {
         Ok(Policies {
             engine,
             linker,
-            compiled: Arc::new(Mutex::new(Bounded::new(limits.cache_entries))),
-            refused: Arc::new(Mutex::new(Bounded::new(limits.cache_entries))),
+            compiled: Arc::new(Mutex::new(Bounded::new(limits.cache_entries, limits.cache_bytes))),
+            refused: Arc::new(Mutex::new(Bounded::new(limits.cache_entries, 1 << 20))),
             in_progress: Arc::default(),
-            versions: Mutex::new(Bounded::new(limits.cache_entries)),
+            versions: Mutex::new(Bounded::new(limits.cache_entries, usize::MAX)),
+            budget: CompileBudget::default(),
             limits,
             compiling: Arc::new(tokio::sync::Semaphore::new(COMPILE_SLOTS)),
             stats: stats::Stats::default(),
@@ -197,10 +208,10 @@ impl Policies {
         &self.limits
     }
 
-    /// Checks an upload, compiles it (bounded) and asks it what it handles. It waits for the compiler at
-    /// most [`PREPARE_WAIT`] (it runs inside the install call's transaction); a longer compilation goes
-    /// on in the background and the install is answered [`Refusal::Compiling`].
-    pub async fn inspect(&self, bytes: &[u8]) -> Result<Inspected, Refusal> {
+    /// Checks an upload of `uploader`, compiles it (bounded) and asks it what it handles, waiting for
+    /// the compiler at most `wait`. Before an install call the host waits the compile timeout (holding
+    /// nothing); inside the call, the engine's `inspect` waits for nothing and finds it compiled.
+    pub async fn inspect(&self, uploader: Option<&Id>, bytes: &[u8], wait: Duration) -> Result<Inspected, Refusal> {
         let size_bytes = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         if bytes.len() > self.limits.max_component_bytes {
             return Err(Refusal::TooLarge(format!(
@@ -210,15 +221,22 @@ impl Policies {
             )));
         }
         let content_hash = sha256_hex(bytes);
-        let (pre, took) = self.compile(&content_hash, bytes, PREPARE_WAIT).await?;
+        let too_slow = |took: Duration| {
+            Refusal::Busy(format!(
+                "compiling the component took {} ms or more, longer than {} ms; it is not accepted",
+                took.as_millis(),
+                self.limits.compile_timeout.as_millis()
+            ))
+        };
+        let (pre, took) = match self.compile(uploader, &content_hash, bytes, wait).await {
+            // Waited the whole bound: too slow, whether or not it finishes later.
+            Err(Refusal::Compiling) if wait >= self.limits.compile_timeout => return Err(too_slow(wait)),
+            other => other?,
+        };
         // The bound is on the compile itself: an upload that compiled too slowly stays refused, even once
         // its compilation has finished in the background and sits in the cache.
         if took > self.limits.compile_timeout {
-            return Err(Refusal::Busy(format!(
-                "compiling the component took {} ms, longer than {} ms; it is not accepted",
-                took.as_millis(),
-                self.limits.compile_timeout.as_millis()
-            )));
+            return Err(too_slow(took));
         }
         let policy = self.fresh(&pre).await.map_err(|f| Refusal::Invalid(format!("the policy failed to start: {}", f.0)))?;
         let (mut store, policy) = policy;
@@ -253,7 +271,7 @@ impl Policies {
         if sha256_hex(component) != content_hash {
             return Err(Unready::Broken("the stored component does not match its content hash".into()));
         }
-        let (pre, _) = self.compile(content_hash, component, wait).await.map_err(|r| match r {
+        let (pre, _) = self.compile(None, content_hash, component, wait).await.map_err(|r| match r {
             Refusal::Invalid(m) | Refusal::TooLarge(m) => Unready::Broken(m),
             Refusal::Busy(m) => Unready::Compiling(m),
             Refusal::Compiling => Unready::Compiling(STILL_COMPILING.into()),
@@ -262,7 +280,7 @@ impl Policies {
         self.versions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert((tenant.clone(), version, content_hash.to_string()), loaded.clone());
+            .insert((tenant.clone(), version, content_hash.to_string()), loaded.clone(), loaded.config.len());
         Ok(loaded)
     }
 
@@ -302,11 +320,14 @@ impl Policies {
 
     /// A fresh store under the limits and an instance of `pre` in it.
     async fn fresh(&self, pre: &TenantPolicyPre<PolicyStore>) -> Result<(Store<PolicyStore>, TenantPolicy), Failure> {
+        // One memory, so its cap is the policy's; tables bounded in elements (a table grows in host memory,
+        // where neither fuel nor the deadline reaches).
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.max_memory_bytes)
+            .memories(1)
             .instances(16)
-            .tables(16)
-            .memories(4)
+            .tables(8)
+            .table_elements(MAX_TABLE_ELEMENTS)
             .trap_on_grow_failure(true)
             .build();
         let mut store = Store::new(&self.engine, PolicyStore { limits });
@@ -329,48 +350,62 @@ impl Policies {
     }
 
     /// Compiles an upload once per content hash, on a thread of its own, at most [`COMPILE_SLOTS`] at a
-    /// time; checks that it imports nothing callable and exports the hooks. Waits at most `wait`; a
-    /// compilation still running then finishes in the background (keeping its slot) and fills the cache,
-    /// so the next call finds it compiled. Past the compile timeout the upload is refused.
-    async fn compile(&self, content_hash: &str, bytes: &[u8], wait: Duration) -> Result<(TenantPolicyPre<PolicyStore>, Duration), Refusal> {
+    /// time; checks that it imports nothing callable and exports the hooks. Waits at most `wait` (zero:
+    /// only what is cached, or a compilation started in the background); a compilation still running then
+    /// finishes in the background (keeping its slot) and fills the cache. `uploader` is the tenant whose
+    /// upload this is: new compilations are counted against its hourly budget.
+    async fn compile(
+        &self,
+        uploader: Option<&Id>,
+        content_hash: &str,
+        bytes: &[u8],
+        wait: Duration,
+    ) -> Result<(TenantPolicyPre<PolicyStore>, Duration), Refusal> {
         let until = tokio::time::Instant::now() + wait;
-        loop {
+        // Claim the compilation of these bytes (checked and claimed under one lock), or wait for the one
+        // that is running: a second upload of the same bytes never takes a slot of its own.
+        let claim = loop {
             if let Some(done) = self.compiled_or_refused(content_hash) {
                 return done;
             }
-            if !self.in_progress.lock().unwrap_or_else(|e| e.into_inner()).contains(content_hash) {
-                break;
+            if let Some(claim) = InProgress::claim(&self.in_progress, content_hash) {
+                break claim;
             }
-            // The same bytes are compiling for another call: wait for that, not for a slot of our own.
             if tokio::time::Instant::now() >= until {
                 return Err(Refusal::Compiling);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        // A compilation may have finished between the look and the claim.
+        if let Some(done) = self.compiled_or_refused(content_hash) {
+            return done;
         }
         check_header(bytes)?;
+        if let Some(tenant) = uploader {
+            self.budget.take(tenant)?;
+        }
         let busy = || Refusal::Busy(format!("the host is compiling other policies; try again (compile slots: {COMPILE_SLOTS})"));
         let permit = tokio::time::timeout(wait, self.compiling.clone().acquire_owned())
             .await
             .map_err(|_| busy())?
             .map_err(|_| busy())?;
         let (engine, linker) = (self.engine.clone(), self.linker.clone());
-        let (cache, refused, in_progress) = (self.compiled.clone(), self.refused.clone(), self.in_progress.clone());
+        let (cache, refused) = (self.compiled.clone(), self.refused.clone());
         let (owned, hash) = (bytes.to_vec(), content_hash.to_string());
-        in_progress.lock().unwrap_or_else(|e| e.into_inner()).insert(hash.clone());
         let compiling = tokio::task::spawn_blocking(move || {
+            // Released when this ends, however it ends (a panicking compiler too), after the cache below.
+            let _claim = claim;
             let started = std::time::Instant::now();
             let compiled = compile_checked(&engine, &linker, &owned);
             drop(permit);
-            // Cached below before it is no longer in progress: a waiter always finds one or the other.
-            let _done = InProgress(in_progress, hash.clone());
             match compiled {
                 Ok(pre) => {
                     let took = started.elapsed();
-                    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, (pre.clone(), took));
+                    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, (pre.clone(), took), owned.len());
                     Ok((pre, took))
                 }
                 Err(Refusal::Invalid(why)) => {
-                    refused.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, why.clone());
+                    refused.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, why.clone(), why.len());
                     Err(Refusal::Invalid(why))
                 }
                 Err(other) => Err(other),
@@ -384,8 +419,16 @@ impl Policies {
     }
 }
 
-/// Marks a content hash as no longer compiling when dropped (also when compiling panics).
+/// The claim on compiling one content hash: one compilation per hash at a time; released when dropped
+/// (also when compiling panics, and on every early return before it starts).
 struct InProgress(Arc<Mutex<std::collections::HashSet<String>>>, String);
+
+impl InProgress {
+    fn claim(set: &Arc<Mutex<std::collections::HashSet<String>>>, hash: &str) -> Option<InProgress> {
+        let claimed = set.lock().unwrap_or_else(|e| e.into_inner()).insert(hash.to_string());
+        claimed.then(|| InProgress(set.clone(), hash.to_string()))
+    }
+}
 
 impl Drop for InProgress {
     fn drop(&mut self) {
@@ -429,8 +472,14 @@ fn failure_of(error: &wasmtime::Error, limits: &PolicyLimits) -> Failure {
         Some(Trap::Interrupt) => format!("it ran past its deadline ({} ms)", limits.deadline.as_millis()),
         Some(Trap::StackOverflow) => "it overflowed its stack".to_string(),
         Some(trap) => format!("it trapped: {trap}"),
-        None if format!("{error:#}").contains("memory") => {
+        // The store's limiter: see `StoreLimitsBuilder::trap_on_grow_failure`.
+        None if format!("{error:#}").contains("forcing trap when growing memory")
+            || format!("{error:#}").contains("memory growth failure") =>
+        {
             format!("it went over its memory cap ({} bytes)", limits.max_memory_bytes)
+        }
+        None if format!("{error:#}").contains("forcing trap when growing table") => {
+            format!("it went over its table cap ({MAX_TABLE_ELEMENTS} elements)")
         }
         None => format!("it failed: {error:#}"),
     };
@@ -522,36 +571,71 @@ pub const ALL_TRIGGERS: [Trigger; 7] = [
     Trigger::FileTicket,
 ];
 
-/// A map that forgets its oldest entry when full (the caches above: a tenant cannot grow them).
+/// A map bounded in entries and in weight (bytes) that forgets its least recently used entries when
+/// full (the caches above: no tenant can grow them past their bounds).
 struct Bounded<K, V> {
     capacity: usize,
-    entries: HashMap<K, (u64, V)>,
+    max_weight: usize,
+    weight: usize,
+    entries: HashMap<K, (u64, usize, V)>,
     clock: u64,
 }
 
 impl<K: std::hash::Hash + Eq + Clone, V: Clone> Bounded<K, V> {
-    fn new(capacity: usize) -> Self {
-        Bounded { capacity: capacity.max(1), entries: HashMap::new(), clock: 0 }
+    fn new(capacity: usize, max_weight: usize) -> Self {
+        Bounded { capacity: capacity.max(1), max_weight, weight: 0, entries: HashMap::new(), clock: 0 }
     }
 
     fn get(&mut self, key: &K) -> Option<V> {
         self.clock += 1;
         let clock = self.clock;
-        self.entries.get_mut(key).map(|(used, v)| {
+        self.entries.get_mut(key).map(|(used, _, v)| {
             *used = clock;
             v.clone()
         })
     }
 
-    fn insert(&mut self, key: K, value: V) {
+    fn insert(&mut self, key: K, value: V, weight: usize) {
         self.clock += 1;
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
-            let oldest = self.entries.iter().min_by_key(|(_, (used, _))| *used).map(|(k, _)| k.clone());
-            if let Some(oldest) = oldest {
-                self.entries.remove(&oldest);
+        if let Some((_, old, _)) = self.entries.remove(&key) {
+            self.weight -= old;
+        }
+        while !self.entries.is_empty() && (self.entries.len() >= self.capacity || self.weight + weight > self.max_weight) {
+            let oldest = self.entries.iter().min_by_key(|(_, (used, _, _))| *used).map(|(k, _)| k.clone());
+            if let Some((_, w, _)) = oldest.and_then(|k| self.entries.remove(&k)) {
+                self.weight -= w;
             }
         }
-        self.entries.insert(key, (self.clock, value));
+        self.weight += weight;
+        self.entries.insert(key, (self.clock, weight, value));
+    }
+}
+
+/// New compilations each tenant may cause per hour (cached ones are free): a tenant cannot keep the
+/// compile slot busy, or churn the cache, for everyone.
+pub const COMPILES_PER_TENANT_PER_HOUR: u32 = 20;
+
+/// The hourly compile budget of each tenant.
+#[derive(Default)]
+struct CompileBudget {
+    used: Mutex<HashMap<Id, (std::time::Instant, u32)>>,
+}
+
+impl CompileBudget {
+    fn take(&self, tenant: &Id) -> Result<(), Refusal> {
+        let now = std::time::Instant::now();
+        let hour = Duration::from_secs(3600);
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        // Windows that have passed are forgotten (the map holds only tenants of the last hour).
+        used.retain(|_, (since, _)| now.duration_since(*since) < hour);
+        let (_, count) = used.entry(tenant.clone()).or_insert((now, 0));
+        if *count >= COMPILES_PER_TENANT_PER_HOUR {
+            return Err(Refusal::Busy(format!(
+                "this tenant uploaded {COMPILES_PER_TENANT_PER_HOUR} new components within the hour; try again later"
+            )));
+        }
+        *count += 1;
+        Ok(())
     }
 }
 

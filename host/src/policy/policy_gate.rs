@@ -10,7 +10,7 @@ use crate::bindings::policy_gate::{DryRunOutcome, Host, Inspection, PolicyEvent,
 use crate::bindings::{DriverError, EngineError, ErrorCode};
 use crate::call::CallState;
 use crate::db::codec::{Id, Json};
-use crate::policy::stats::{LastFailure, Ran};
+use crate::policy::stats::{Ran, Run};
 use crate::policy::{Loaded, Policies, Refusal, Unready, flag_of, trigger_name, trigger_of};
 use crate::runtime::engine_error;
 use crate::sql;
@@ -20,60 +20,21 @@ pub type ActiveVersion = Option<(u32, String)>;
 
 impl Host for CallState {
     async fn consult(&mut self, tenant_id: String, actor: PolicyActor, event: PolicyEvent) -> Result<Ruling, EngineError> {
-        let tenant = self.policy_tenant(&tenant_id)?;
-        let trigger = trigger_of(&event);
-        let active = match self.active_policy_seen(&tenant) {
-            Some(active) => active,
-            None => self.read_active_policy(&tenant).await?,
-        };
-        let Some((version, hash)) = active else {
-            return Ok(Ruling { version: 0, verdict: Verdict::Allow });
-        };
-        let policies = self.policies()?;
-        let failed = |state: &mut CallState, message: String| {
-            let error = policy_failed(version, trigger, &message);
-            policies.stats.record(&tenant, version, Ran::Failed);
-            policies.stats.failed(&tenant, LastFailure { version, trigger, message, at: state.now.0 });
-            tracing::warn!(tenant = %tenant, version, trigger = trigger_name(trigger), message = %error.message, "tenant policy failed");
-            state.doom(error.clone());
-            error
-        };
-        let loaded = match self.load_policy(&policies, &tenant, version, &hash).await.map_err(driver_failure)? {
-            Ok(loaded) => loaded,
-            Err(Unready::Broken(message)) => return Err(failed(self, message)),
-            Err(Unready::Compiling(message)) => return Err(not_ready(message)),
-        };
-        if !loaded.handles.contains(flag_of(trigger)) {
-            return Ok(Ruling { version, verdict: Verdict::Allow });
+        // Whatever goes wrong here, the call goes no further: every error also dooms it on the host.
+        let ruling = self.consult_policy(tenant_id, actor, event).await;
+        if let Err(error) = &ruling {
+            self.doom(error.clone());
         }
-        let ctx = PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
-        match policies.run(&loaded, ctx, &event).await {
-            Ok((Verdict::Deny(reason), _)) => {
-                policies.stats.record(&tenant, version, Ran::Denied);
-                self.doom(engine_error(ErrorCode::PolicyDenied, denial_message(version, trigger, &reason)));
-                Ok(Ruling { version, verdict: Verdict::Deny(reason) })
-            }
-            Ok((verdict, _)) => {
-                policies.stats.record(&tenant, version, Ran::Allowed);
-                Ok(Ruling { version, verdict })
-            }
-            Err(failure) => Err(failed(self, failure.0)),
-        }
+        ruling
     }
 
     async fn inspect(&mut self, component: Vec<u8>) -> Result<Inspection, EngineError> {
         let policies = self.policies()?;
-        match policies.inspect(&component).await {
-            Ok(inspected) => Ok(Inspection {
-                content_hash: inspected.content_hash,
-                size_bytes: inspected.size_bytes,
-                handles: inspected.handles,
-            }),
-            Err(Refusal::Invalid(message)) => Err(engine_error(ErrorCode::InvalidArgument, message)),
-            Err(Refusal::TooLarge(message)) => Err(engine_error(ErrorCode::QuotaExceeded, message)),
-            Err(Refusal::Busy(message)) => Err(engine_error(ErrorCode::Unavailable, message)),
-            Err(Refusal::Compiling) => Err(engine_error(ErrorCode::Unavailable, crate::policy::STILL_COMPILING)),
-        }
+        let uploader = self.scope_tenant();
+        // Inside the call nothing waits for a compiler: the host compiled the upload before the call
+        // (see `engine::policies`), or the answer is "still compiling" and the compilation goes on.
+        let inspected = policies.inspect(uploader.as_ref(), &component, std::time::Duration::ZERO).await.map_err(refusal_error)?;
+        Ok(Inspection { content_hash: inspected.content_hash, size_bytes: inspected.size_bytes, handles: inspected.handles })
     }
 
     async fn dry_run(&mut self, tenant_id: String, version: u32, actor: PolicyActor, event: PolicyEvent) -> Result<DryRunOutcome, EngineError> {
@@ -98,6 +59,48 @@ impl Host for CallState {
 }
 
 impl CallState {
+    async fn consult_policy(&mut self, tenant_id: String, actor: PolicyActor, event: PolicyEvent) -> Result<Ruling, EngineError> {
+        let tenant = self.policy_tenant(&tenant_id)?;
+        let trigger = trigger_of(&event);
+        let active = match self.active_policy_seen(&tenant) {
+            Some(active) => active,
+            None => self.read_active_policy(&tenant).await?,
+        };
+        let Some((version, hash)) = active else {
+            return Ok(Ruling { version: 0, verdict: Verdict::Allow });
+        };
+        let policies = self.policies()?;
+        let run = |ran: Ran, failure: Option<String>| Run { tenant: tenant.clone(), version, trigger, ran, failure };
+        let loaded = match self.load_policy(&policies, &tenant, version, &hash).await.map_err(driver_failure)? {
+            Ok(loaded) => loaded,
+            Err(Unready::Broken(message)) => {
+                self.ran_policy(run(Ran::Failed, Some(message.clone())));
+                return Err(policy_failed(version, trigger, &message));
+            }
+            Err(Unready::Compiling(message)) => return Err(not_ready(message)),
+        };
+        if !loaded.handles.contains(flag_of(trigger)) {
+            return Ok(Ruling { version, verdict: Verdict::Allow });
+        }
+        let ctx = PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
+        match policies.run(&loaded, ctx, &event).await {
+            Ok((Verdict::Deny(reason), _)) => {
+                self.ran_policy(run(Ran::Denied, None));
+                self.doom(engine_error(ErrorCode::PolicyDenied, denial_message(version, trigger, &reason)));
+                Ok(Ruling { version, verdict: Verdict::Deny(reason) })
+            }
+            Ok((verdict, _)) => {
+                self.ran_policy(run(Ran::Allowed, None));
+                Ok(Ruling { version, verdict })
+            }
+            Err(failure) => {
+                tracing::warn!(tenant = %tenant, version, trigger = trigger_name(trigger), failure = %failure.0, "tenant policy failed");
+                self.ran_policy(run(Ran::Failed, Some(failure.0.clone())));
+                Err(policy_failed(version, trigger, &failure.0))
+            }
+        }
+    }
+
     fn policies(&self) -> Result<Arc<Policies>, EngineError> {
         self.policies.clone().ok_or_else(|| engine_error(ErrorCode::Unavailable, "this host runs no tenant policies"))
     }
@@ -165,6 +168,16 @@ impl CallState {
         };
         let handles = crate::policy::set_of_bits(handles);
         Ok(policies.prepare(tenant, version, hash, &component, config.0, handles, crate::policy::PREPARE_WAIT).await)
+    }
+}
+
+/// What a caller is told when an upload is not accepted.
+pub fn refusal_error(refusal: Refusal) -> EngineError {
+    match refusal {
+        Refusal::Invalid(message) => engine_error(ErrorCode::InvalidArgument, message),
+        Refusal::TooLarge(message) => engine_error(ErrorCode::QuotaExceeded, message),
+        Refusal::Busy(message) => engine_error(ErrorCode::Unavailable, message),
+        Refusal::Compiling => engine_error(ErrorCode::Unavailable, crate::policy::STILL_COMPILING),
     }
 }
 

@@ -51,6 +51,17 @@ pub struct Stats {
     flushing: tokio::sync::Mutex<()>,
 }
 
+/// One hook run of an engine call, counted when the call is settled.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub tenant: Id,
+    pub version: u32,
+    pub trigger: Trigger,
+    pub ran: Ran,
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+}
+
 /// How a hook run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ran {
@@ -75,6 +86,24 @@ impl Stats {
             Ran::Failed => {
                 FAILURES.fetch_add(1, Ordering::Relaxed);
                 delta.failures += 1;
+            }
+        }
+    }
+
+    /// Counts the hook runs of a settled call. `refused_by_engine` is set when the engine refused the
+    /// policy's answer itself (a key it tried to widen, a pin rewritten into an invalid one): the last run,
+    /// which allowed with a change, is then a failure of the policy.
+    pub fn count(&self, mut runs: Vec<Run>, refused_by_engine: Option<&str>, at: i64) {
+        if let (Some(why), Some(last)) = (refused_by_engine, runs.last_mut())
+            && last.ran == Ran::Allowed
+        {
+            last.ran = Ran::Failed;
+            last.failure = Some(why.to_string());
+        }
+        for run in runs {
+            self.record(&run.tenant, run.version, run.ran);
+            if let Some(message) = run.failure {
+                self.failed(&run.tenant, LastFailure { version: run.version, trigger: run.trigger, message, at });
             }
         }
     }

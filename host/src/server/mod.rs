@@ -28,6 +28,9 @@ use crate::engine::dynamic::error_code_name;
 use crate::identity::KeyUsage;
 use crate::runtime::Runtime;
 
+/// Policy uploads the server receives (and compiles) at once.
+const MAX_CONCURRENT_UPLOADS: usize = 2;
+
 pub struct AppState {
     pub runtime: Runtime,
     pub auth: auth::AuthConfig,
@@ -37,6 +40,8 @@ pub struct AppState {
     /// API key use, written in batches off the request path.
     pub key_usage: KeyUsage,
     pub rate_limiter: auth::RateLimiter,
+    /// Policy uploads being received or compiled at once (their bodies are the largest the server takes).
+    install_bodies: tokio::sync::Semaphore,
     openapi: Value,
     operations: Vec<(String, String)>,
 }
@@ -85,6 +90,7 @@ impl AppState {
             limits,
             key_usage: KeyUsage::default(),
             rate_limiter: auth::RateLimiter::default(),
+            install_bodies: tokio::sync::Semaphore::new(MAX_CONCURRENT_UPLOADS),
             openapi,
             operations,
         }
@@ -237,6 +243,16 @@ async fn operation(
     if installing && !matches!(caller.actor, Actor::Identity(_)) {
         return error_response(StatusCode::FORBIDDEN, "forbidden", "only the tenant's owners install its policy", &request_id);
     }
+    let _upload = match installing.then(|| state.install_bodies.try_acquire()) {
+        Some(Err(_)) => {
+            let message = "the server is receiving other policy uploads; try again";
+            let mut response = error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message, &request_id);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return response;
+        }
+        Some(Ok(permit)) => Some(permit),
+        None => None,
+    };
     let max_body_bytes = if installing {
         let component = state.runtime.config().policies.max_component_bytes;
         state.limits.max_body_bytes.max(component.div_ceil(3) * 4 + (256 << 10))
