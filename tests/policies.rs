@@ -412,3 +412,4 @@ async fn a_policy_past_its_deadline_is_stopped() {
     assert_eq!(h.count("SELECT COUNT(*) FROM support_tickets").await, 0);
     h.close().await;
 }
+

@@ -203,7 +203,8 @@ impl Runtime {
         let exports = Exports::new(&pre)?;
         let ticker = EpochTicker::start(&engine, TICK);
         let admission = Admission::new(&config, db.backend() == crate::db::Backend::Postgres);
-        let policies = Arc::new(crate::policy::Policies::new(config.policies.clone())?);
+        // A place for a hook of every call that may run, and for uploads checked outside calls.
+        let policies = Arc::new(crate::policy::Policies::new(config.policies.clone(), config.max_concurrent_calls + 4)?);
         crate::policy::stats::Stats::flush_in_background(&policies, &db);
         policies.warm_in_background(&db);
         Ok(Runtime {

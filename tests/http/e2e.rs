@@ -153,21 +153,13 @@ async fn customer_journey_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_journey_on_postgres() {
-    let Some(admin) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+    let Some((url, schema)) = support::postgres_schema().await else {
         use std::io::Write;
         let _ = writeln!(std::io::stderr(), "NOTE: PostgreSQL end-to-end test skipped: set TEST_POSTGRES_URL to run it");
         return;
     };
-    let schema = format!("e2e_{}", uuid::Uuid::new_v4().simple());
-    let db = account_host::db::Database::connect(&admin).await.unwrap();
-    if let account_host::db::Database::Postgres(pool) = &db {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(pool).await.unwrap();
-    }
-    let sep = if admin.contains('?') { '&' } else { '?' };
-    journey(Some(&format!("{admin}{sep}options=-c%20search_path%3D{schema}"))).await;
-    if let account_host::db::Database::Postgres(pool) = &db {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await.unwrap();
-    }
+    journey(Some(&url)).await;
+    support::drop_schema(&schema).await;
 }
 
 /// A tenant's policy over HTTP and the CLI: the owner packages and installs it, it denies and allows,
@@ -232,19 +224,11 @@ async fn policy_journey_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_journey_on_postgres() {
-    let Some(admin) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+    let Some((url, schema)) = support::postgres_schema().await else {
         use std::io::Write;
         let _ = writeln!(std::io::stderr(), "NOTE: PostgreSQL policy test skipped: set TEST_POSTGRES_URL to run it");
         return;
     };
-    let schema = format!("e2e_{}", uuid::Uuid::new_v4().simple());
-    let db = account_host::db::Database::connect(&admin).await.unwrap();
-    if let account_host::db::Database::Postgres(pool) = &db {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(pool).await.unwrap();
-    }
-    let sep = if admin.contains('?') { '&' } else { '?' };
-    policy_journey(Some(&format!("{admin}{sep}options=-c%20search_path%3D{schema}"))).await;
-    if let account_host::db::Database::Postgres(pool) = &db {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await.unwrap();
-    }
+    policy_journey(Some(&url)).await;
+    support::drop_schema(&schema).await;
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use account_host::bindings::aos::accounts::policy_types::{ActorKind, InviteEvent, PolicyActor, PolicyContext};
+use account_host::bindings::aos::accounts::policy_types::{ActorKind, InviteEvent, PinEvent, PolicyActor, PolicyContext};
 use account_host::bindings::policies::NewPolicy;
 use account_host::bindings::policy_gate::PolicyEvent;
 use account_host::bindings::{Actor, IdentityPrincipal, Role};
@@ -101,17 +101,22 @@ pub async fn costs(url: &str) -> PolicyCosts {
     let mut hooks = Vec::new();
     let policies = rt.policy_runtime();
     let tenant = Id::parse(&rust_tenant).expect("tenant id");
-    let event = PolicyEvent::InviteUser(InviteEvent { email: "eve@evil.example".into(), role: Role::Member, members: 3, pending_invitations: 0 });
-    let mut measured = vec![("Rust (email-domain)", component("email-domain"))];
-    if let Some(js) = javascript_policy() {
-        measured.push(("JavaScript (email-domain-js, componentize-js)", js));
+    let invite = PolicyEvent::InviteUser(InviteEvent { email: "eve@evil.example".into(), role: Role::Member, members: 3, pending_invitations: 0 });
+    let pin = PolicyEvent::WritePin(PinEvent { key: "bench".into(), value: r#"{"n":1}"#.into(), ttl_seconds: None });
+    let mut measured = vec![
+        ("Rust (pin-schema, the write-pin hook above)", component("pin-schema"), &pin, r#"{"prefix": "agent:", "required": ["version"]}"#),
+        ("Rust (email-domain)", component("email-domain"), &invite, r#"{"domains": ["acme.com"]}"#),
+    ];
+    let js = javascript_policy();
+    if let Some(js) = js {
+        measured.push(("JavaScript (email-domain-js, componentize-js)", js, &invite, r#"{"domains": ["acme.com"]}"#));
     }
-    for (i, (name, bytes)) in measured.into_iter().enumerate() {
+    for (i, (name, bytes, event, config)) in measured.into_iter().enumerate() {
         let hash = account_host::identity::sha256_hex(&bytes);
-        let handles = account_host::policy::set_of_bits(0b11);
+        let handles = account_host::policy::set_of_bits(0b111_1111);
         let version = rust_version + 100 + i as u32;
         let loaded = policies
-            .prepare(&tenant, version, &hash, &bytes, r#"{"domains": ["acme.com"]}"#.into(), handles, Duration::from_secs(120))
+            .prepare(&tenant, version, &hash, &bytes, config.into(), handles, Duration::from_secs(120))
             .await
             .unwrap_or_else(|e| panic!("compiling {name}: {e:?}"));
         let ctx = || PolicyContext {
@@ -124,7 +129,7 @@ pub async fn costs(url: &str) -> PolicyCosts {
         let mut t = Vec::with_capacity(rounds);
         for round in 0..rounds + 20 {
             let started = Instant::now();
-            policies.run(&loaded, ctx(), &event).await.expect("the hook runs");
+            policies.run(&loaded, ctx(), event).await.expect("the hook runs");
             if round >= 20 {
                 t.push(started.elapsed());
             }

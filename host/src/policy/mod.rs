@@ -115,6 +115,21 @@ pub const PREPARE_WAIT: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone)]
 pub struct Failure(pub String);
 
+/// Why a hook did not run to an answer.
+#[derive(Debug, Clone)]
+pub enum HookError {
+    /// The policy failed: its fault, counted in its status.
+    Policy(Failure),
+    /// The host had no place to run it in time: nobody's fault, the caller tries again.
+    Busy,
+}
+
+impl From<Failure> for HookError {
+    fn from(f: Failure) -> Self {
+        HookError::Policy(f)
+    }
+}
+
 /// Why an upload is not accepted as a policy.
 #[derive(Debug, Clone)]
 pub enum Refusal {
@@ -165,24 +180,21 @@ pub struct Policies {
     in_progress: Arc<Mutex<std::collections::HashSet<String>>>,
     versions: Mutex<Bounded<(Id, u32, String), Arc<Loaded>>>,
     compiling: Arc<tokio::sync::Semaphore>,
+    /// Places in the instance pool: a hook takes one for its store's life.
+    slots: tokio::sync::Semaphore,
     budget: CompileBudget,
     pub stats: stats::Stats,
     _ticker: crate::runtime::EpochTicker,
 }
 
 impl Policies {
-    pub fn new(limits: PolicyLimits) -> anyhow::Result<Self> {
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(limits.max_stack_bytes)
-            // One core per compilation: a compiling upload never takes the whole machine.
-            .parallel_compilation(false)
-            // Policies are small and few run at once: instances are allocated on demand.
-            .memory_reservation((limits.max_memory_bytes as u64).next_power_of_two().max(64 << 20));
-        let engine = Engine::new(&config)?;
+    /// A policy runtime that runs at most `slots` hooks at once (its pool's size; more wait for a slot
+    /// until their deadline, then are refused as the host's, not the policy's, failure).
+    pub fn new(limits: PolicyLimits, slots: u32) -> anyhow::Result<Self> {
+        // With PAGEMAP_SCAN (Linux 6.7+) a pooled slot is reset by rewriting only the pages a hook
+        // touched; without it, by unmapping (see `crate::runtime`).
+        let engine =
+            Engine::new(&engine_config(&limits, slots, true)).or_else(|_| Engine::new(&engine_config(&limits, slots, false)))?;
         let mut linker = Linker::new(&engine);
         // The only imports a policy has are the contract's type-only interfaces: nothing it can call.
         for name in TYPE_ONLY_IMPORTS {
@@ -199,6 +211,7 @@ impl Policies {
             budget: CompileBudget::default(),
             limits,
             compiling: Arc::new(tokio::sync::Semaphore::new(COMPILE_SLOTS)),
+            slots: tokio::sync::Semaphore::new(slots as usize),
             stats: stats::Stats::default(),
             _ticker: ticker,
         })
@@ -238,8 +251,10 @@ impl Policies {
         if took > self.limits.compile_timeout {
             return Err(too_slow(took));
         }
-        let policy = self.fresh(&pre).await.map_err(|f| Refusal::Invalid(format!("the policy failed to start: {}", f.0)))?;
-        let (mut store, policy) = policy;
+        let (_slot, mut store, policy) = self.fresh(&pre).await.map_err(|e| match e {
+            HookError::Policy(f) => Refusal::Invalid(format!("the policy failed to start: {}", f.0)),
+            HookError::Busy => Refusal::Busy("the host is running too many policies; try again".into()),
+        })?;
         let handles = policy
             .aos_accounts_hooks()
             .call_handles(&mut store)
@@ -285,8 +300,8 @@ impl Policies {
     }
 
     /// Runs the hook of `event` in a fresh instance of `loaded`; returns the verdict and the fuel used.
-    pub async fn run(&self, loaded: &Loaded, ctx: PolicyContext, event: &PolicyEvent) -> Result<(Verdict, u64), Failure> {
-        let (mut store, policy) = self.fresh(&loaded.pre).await?;
+    pub async fn run(&self, loaded: &Loaded, ctx: PolicyContext, event: &PolicyEvent) -> Result<(Verdict, u64), HookError> {
+        let (_slot, mut store, policy) = self.fresh(&loaded.pre).await?;
         let hooks = policy.aos_accounts_hooks();
         let answer = match event {
             PolicyEvent::InviteUser(e) => hooks.call_invite_user(&mut store, &ctx, e).await.map(decision),
@@ -305,21 +320,27 @@ impl Policies {
             }),
             PolicyEvent::FileTicket(e) => hooks.call_file_ticket(&mut store, &ctx, e).await.map(decision),
         };
-        let verdict = answer.map_err(|e| failure_of(&e, &self.limits))?;
+        let verdict = answer.map_err(|e| HookError::Policy(failure_of(&e, &self.limits)))?;
         if let Verdict::Deny(reason) = &verdict
             && reason.len() > MAX_REASON_BYTES
         {
-            return Err(Failure(format!(
+            return Err(HookError::Policy(Failure(format!(
                 "its deny reason is {} bytes; at most {MAX_REASON_BYTES} are allowed",
                 reason.len()
-            )));
+            ))));
         }
         let fuel_used = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         Ok((verdict, fuel_used))
     }
 
-    /// A fresh store under the limits and an instance of `pre` in it.
-    async fn fresh(&self, pre: &TenantPolicyPre<PolicyStore>) -> Result<(Store<PolicyStore>, TenantPolicy), Failure> {
+    /// A fresh store under the limits and an instance of `pre` in it, with its place in the pool.
+    async fn fresh(
+        &self,
+        pre: &TenantPolicyPre<PolicyStore>,
+    ) -> Result<(tokio::sync::SemaphorePermit<'_>, Store<PolicyStore>, TenantPolicy), HookError> {
+        // The place first and dropped last (bindings drop in reverse): the store leaves the pool before
+        // another hook may take its place.
+        let slot = tokio::time::timeout(self.limits.deadline, self.slots.acquire()).await.map_err(|_| HookError::Busy)?.map_err(|_| HookError::Busy)?;
         // One memory, so its cap is the policy's; tables bounded in elements (a table grows in host memory,
         // where neither fuel nor the deadline reaches).
         let limits = StoreLimitsBuilder::new()
@@ -338,7 +359,7 @@ impl Policies {
         store.set_epoch_deadline((self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
         let policy = pre.instantiate_async(&mut store).await.map_err(|e| failure_of(&e, &self.limits))?;
-        Ok((store, policy))
+        Ok((slot, store, policy))
     }
 
     fn compiled_or_refused(&self, content_hash: &str) -> Option<Result<(TenantPolicyPre<PolicyStore>, Duration), Refusal>> {
@@ -456,6 +477,41 @@ fn compile_checked(engine: &Engine, linker: &Linker<PolicyStore>, bytes: &[u8]) 
         .map_err(|e| Refusal::Invalid(format!("the component does not export the hooks of world `tenant-policy`: {e:#}")))
 }
 
+/// The policy engine: fuel and epochs, one core per compilation, and a pool of instances, memories,
+/// tables and fiber stacks reused from hook to hook (a hook's own store and instance cost tens of
+/// microseconds less than mapping fresh ones).
+fn engine_config(limits: &PolicyLimits, slots: u32, pagemap_scan: bool) -> Config {
+    let mut pool = wasmtime::PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        // A componentize-js policy has a handful of core instances (its engine and the adapters).
+        .total_core_instances(slots * 8)
+        .total_memories(slots)
+        .total_tables(slots * 4)
+        .total_stacks(slots)
+        .max_memory_size(limits.max_memory_bytes)
+        .max_memories_per_component(1)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .max_core_instance_size(16 << 20)
+        .max_component_instance_size(16 << 20)
+        .max_unused_warm_slots(slots / 4);
+    if pagemap_scan {
+        pool.pagemap_scan(wasmtime::Enabled::Yes).linear_memory_keep_resident(1 << 20).table_keep_resident(64 << 10);
+    }
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(limits.max_stack_bytes)
+        // One core per compilation: a compiling upload never takes the whole machine.
+        .parallel_compilation(false)
+        // Guard pages and signal-based bounds checks (the default): explicit checks made a large policy
+        // compile half as long again.
+        .memory_reservation(limits.max_memory_bytes as u64)
+        .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
 /// Whether an imported item is an instance of types only (nothing a policy could call).
 fn only_types(engine: &Engine, item: &wasmtime::component::types::ComponentItem) -> bool {
     use wasmtime::component::types::ComponentItem;
@@ -521,55 +577,41 @@ pub fn trigger_of(event: &PolicyEvent) -> Trigger {
     }
 }
 
+/// Every trigger, with its flag in a [`TriggerSet`] and its stable name, in the order of the WIT enum
+/// (the order of the stored bits).
+const TRIGGERS: [(Trigger, TriggerSet, &str); 7] = [
+    (Trigger::InviteUser, TriggerSet::INVITE_USER, "invite-user"),
+    (Trigger::AcceptInvitation, TriggerSet::ACCEPT_INVITATION, "accept-invitation"),
+    (Trigger::ChangeRole, TriggerSet::CHANGE_ROLE, "change-role"),
+    (Trigger::RemoveMember, TriggerSet::REMOVE_MEMBER, "remove-member"),
+    (Trigger::CreateApiKey, TriggerSet::CREATE_API_KEY, "create-api-key"),
+    (Trigger::WritePin, TriggerSet::WRITE_PIN, "write-pin"),
+    (Trigger::FileTicket, TriggerSet::FILE_TICKET, "file-ticket"),
+];
+
 /// The flag of a trigger in a [`TriggerSet`].
 pub fn flag_of(trigger: Trigger) -> TriggerSet {
-    match trigger {
-        Trigger::InviteUser => TriggerSet::INVITE_USER,
-        Trigger::AcceptInvitation => TriggerSet::ACCEPT_INVITATION,
-        Trigger::ChangeRole => TriggerSet::CHANGE_ROLE,
-        Trigger::RemoveMember => TriggerSet::REMOVE_MEMBER,
-        Trigger::CreateApiKey => TriggerSet::CREATE_API_KEY,
-        Trigger::WritePin => TriggerSet::WRITE_PIN,
-        Trigger::FileTicket => TriggerSet::FILE_TICKET,
-    }
+    TRIGGERS.iter().find(|(t, _, _)| *t == trigger).map_or(TriggerSet::empty(), |(_, f, _)| *f)
 }
 
 /// The stable name of a trigger (`invite-user`, ...).
 pub fn trigger_name(trigger: Trigger) -> &'static str {
-    match trigger {
-        Trigger::InviteUser => "invite-user",
-        Trigger::AcceptInvitation => "accept-invitation",
-        Trigger::ChangeRole => "change-role",
-        Trigger::RemoveMember => "remove-member",
-        Trigger::CreateApiKey => "create-api-key",
-        Trigger::WritePin => "write-pin",
-        Trigger::FileTicket => "file-ticket",
-    }
+    TRIGGERS.iter().find(|(t, _, _)| *t == trigger).map_or("", |(_, _, n)| n)
 }
 
-/// A trigger set as stored: bit `i` is the `i`-th trigger of the WIT enum (the order of its flags).
+pub fn trigger_by_name(name: &str) -> Option<Trigger> {
+    TRIGGERS.iter().find(|(_, _, n)| *n == name).map(|(t, _, _)| *t)
+}
+
+/// A trigger set as stored: bit `i` is the `i`-th trigger of the WIT enum.
 pub fn bits_of(set: TriggerSet) -> i32 {
-    ALL_TRIGGERS.iter().enumerate().filter(|(_, t)| set.contains(flag_of(**t))).fold(0, |bits, (i, _)| bits | (1 << i))
+    TRIGGERS.iter().enumerate().filter(|(_, (_, f, _))| set.contains(*f)).fold(0, |bits, (i, _)| bits | (1 << i))
 }
 
 /// The trigger set of stored bits (unknown bits are ignored).
 pub fn set_of_bits(bits: i32) -> TriggerSet {
-    ALL_TRIGGERS.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).fold(TriggerSet::empty(), |set, (_, t)| set | flag_of(*t))
+    TRIGGERS.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).fold(TriggerSet::empty(), |set, (_, (_, f, _))| set | *f)
 }
-
-pub fn trigger_by_name(name: &str) -> Option<Trigger> {
-    ALL_TRIGGERS.into_iter().find(|t| trigger_name(*t) == name)
-}
-
-pub const ALL_TRIGGERS: [Trigger; 7] = [
-    Trigger::InviteUser,
-    Trigger::AcceptInvitation,
-    Trigger::ChangeRole,
-    Trigger::RemoveMember,
-    Trigger::CreateApiKey,
-    Trigger::WritePin,
-    Trigger::FileTicket,
-];
 
 /// A map bounded in entries and in weight (bytes) that forgets its least recently used entries when
 /// full (the caches above: no tenant can grow them past their bounds).

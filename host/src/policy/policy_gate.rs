@@ -11,7 +11,7 @@ use crate::bindings::{DriverError, EngineError, ErrorCode};
 use crate::call::CallState;
 use crate::db::codec::{Id, Json};
 use crate::policy::stats::{Ran, Run};
-use crate::policy::{Loaded, Policies, Refusal, Unready, flag_of, trigger_name, trigger_of};
+use crate::policy::{HookError, Loaded, Policies, Refusal, Unready, flag_of, trigger_name, trigger_of};
 use crate::runtime::engine_error;
 use crate::sql;
 
@@ -52,8 +52,11 @@ impl Host for CallState {
             return Ok(DryRunOutcome { handled: false, verdict: Verdict::Allow, fuel_used: 0 });
         }
         let ctx = PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
-        let (verdict, fuel_used) =
-            policies.run(&loaded, ctx, &event).await.map_err(|failure| policy_failed(version, trigger, &failure.0))?;
+        let (verdict, fuel_used) = match policies.run(&loaded, ctx, &event).await {
+            Ok(answer) => answer,
+            Err(HookError::Policy(failure)) => return Err(policy_failed(version, trigger, &failure.0)),
+            Err(HookError::Busy) => return Err(host_busy()),
+        };
         Ok(DryRunOutcome { handled: true, verdict, fuel_used })
     }
 }
@@ -93,7 +96,8 @@ impl CallState {
                 self.ran_policy(run(Ran::Allowed, None));
                 Ok(Ruling { version, verdict })
             }
-            Err(failure) => {
+            Err(HookError::Busy) => Err(host_busy()),
+            Err(HookError::Policy(failure)) => {
                 tracing::warn!(tenant = %tenant, version, trigger = trigger_name(trigger), failure = %failure.0, "tenant policy failed");
                 self.ran_policy(run(Ran::Failed, Some(failure.0.clone())));
                 Err(policy_failed(version, trigger, &failure.0))
@@ -186,6 +190,11 @@ fn policy_failed(version: u32, trigger: Trigger, what: &str) -> EngineError {
         ErrorCode::PolicyFailed,
         format!("the tenant's policy (version {version}) failed at {}: {what}; nothing was written", trigger_name(trigger)),
     )
+}
+
+/// No place to run the hook in time (every pooled instance in use): the host's limit, not the policy's.
+fn host_busy() -> EngineError {
+    engine_error(ErrorCode::Unavailable, "the host is running too many tenant policies; nothing was written, try again")
 }
 
 /// The tenant's policy is being compiled (not its fault, nothing is counted): the caller tries again.
