@@ -46,7 +46,7 @@ pub fn document(operations: &[Operation]) -> Value {
         "info": {
             "title": "Account engine",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Every operation of the account engine component. Authenticate with `Authorization: Bearer` and an API key (`aos_…`), a JWT of the identity provider, or the operator token (with `X-Tenant-Id`). Times are microseconds since the Unix epoch, UTC.",
+            "description": "Every operation of the account engine component. Authenticate with `Authorization: Bearer` and an API key (`aos_…`), a JWT of the identity provider, or the operator token (with `X-Tenant-Id`). Times are microseconds since the Unix epoch, UTC; bytes (a policy component) are base64 text. A tenant's own policy may refuse an operation: `policy_denied` (403) or `policy_failed` (424).",
         },
         "security": [{ "bearer": [] }],
         "paths": paths,
