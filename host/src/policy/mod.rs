@@ -6,9 +6,10 @@
 //! stack cap and a bound on what comes back. A policy imports nothing: it has no file system, network,
 //! clock, randomness or environment, and sees only the event and the tenant's configuration.
 //!
-//! * Compiling is bounded: a size cap before anything is parsed, at most [`COMPILE_SLOTS`] compilations at
-//!   once on their own threads, and a compile-time bound after which the upload is refused (the thread
-//!   finishes in the background, still holding its slot, so uploads cannot pile up compilations).
+//! * Compiling is bounded: a size cap before anything is parsed, one compilation of an upload and one of a
+//!   stored version at a time, each on one core and a thread of its own, a compile-time bound after which
+//!   an upload is refused (the thread finishes in the background, still holding its slot, so uploads
+//!   cannot pile up compilations), and an hourly budget of new compilations per tenant.
 //! * Compiled policies are cached by content hash (shared by tenants who upload the same bytes); a
 //!   version's configuration is cached by (tenant, version, hash), and version numbers are never reused.
 //! * [`policy_gate`] is the engine's import; [`stats`] keeps the counters of each version.
@@ -51,8 +52,6 @@ const TYPE_ONLY_IMPORTS: [&str; 2] = ["aos:accounts/types@0.3.0", "aos:accounts/
 /// Elements a policy's table may hold.
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 
-/// Compilations that may run at once.
-pub const COMPILE_SLOTS: usize = 1;
 /// Longest deny reason a policy may give (longer is a malformed answer).
 pub const MAX_REASON_BYTES: usize = 1024;
 /// Epoch ticks of the policy engine.
@@ -137,8 +136,10 @@ pub enum Refusal {
     Invalid(String),
     /// Over the size cap.
     TooLarge(String),
-    /// The host has no compile slot free, or compiling it took longer than the bound.
+    /// The host has no compile slot free (or the tenant's compile budget is spent): later, it may be.
     Busy(String),
+    /// Compiling it took longer than the bound: not accepted (not remembered either: it depends on load).
+    TooSlow(String),
     /// It is being compiled: the same upload, tried again, finds it compiled (or refused).
     Compiling,
 }
@@ -172,14 +173,16 @@ pub struct Policies {
     engine: Engine,
     linker: Linker<PolicyStore>,
     limits: PolicyLimits,
-    /// Compiled components by content hash, with how long compiling took.
-    compiled: Arc<Mutex<Bounded<String, (TenantPolicyPre<PolicyStore>, Duration)>>>,
+    /// Compiled components by content hash.
+    compiled: Arc<Mutex<Bounded<String, TenantPolicyPre<PolicyStore>>>>,
     /// Uploads found not to be policies, by content hash (so the same bytes are not compiled again).
     refused: Arc<Mutex<Bounded<String, String>>>,
     /// Content hashes being compiled right now: the same upload waits for that compilation.
     in_progress: Arc<Mutex<std::collections::HashSet<String>>>,
     versions: Mutex<Bounded<(Id, u32, String), Arc<Loaded>>>,
-    compiling: Arc<tokio::sync::Semaphore>,
+    /// One compilation of an upload at a time, and one of a stored version.
+    compiling_uploads: Arc<tokio::sync::Semaphore>,
+    compiling_stored: Arc<tokio::sync::Semaphore>,
     /// Places in the instance pool: a hook takes one for its store's life.
     slots: tokio::sync::Semaphore,
     budget: CompileBudget,
@@ -207,10 +210,11 @@ impl Policies {
             compiled: Arc::new(Mutex::new(Bounded::new(limits.cache_entries, limits.cache_bytes))),
             refused: Arc::new(Mutex::new(Bounded::new(limits.cache_entries, 1 << 20))),
             in_progress: Arc::default(),
-            versions: Mutex::new(Bounded::new(limits.cache_entries, usize::MAX)),
+            versions: Mutex::new(Bounded::new(limits.cache_entries, limits.cache_bytes)),
             budget: CompileBudget::default(),
             limits,
-            compiling: Arc::new(tokio::sync::Semaphore::new(COMPILE_SLOTS)),
+            compiling_uploads: Arc::new(tokio::sync::Semaphore::new(1)),
+            compiling_stored: Arc::new(tokio::sync::Semaphore::new(1)),
             slots: tokio::sync::Semaphore::new(slots as usize),
             stats: stats::Stats::default(),
             _ticker: ticker,
@@ -234,23 +238,16 @@ impl Policies {
             )));
         }
         let content_hash = sha256_hex(bytes);
-        let too_slow = |took: Duration| {
-            Refusal::Busy(format!(
-                "compiling the component took {} ms or more, longer than {} ms; it is not accepted",
-                took.as_millis(),
-                self.limits.compile_timeout.as_millis()
-            ))
-        };
-        let (pre, took) = match self.compile(uploader, &content_hash, bytes, wait).await {
-            // Waited the whole bound: too slow, whether or not it finishes later.
-            Err(Refusal::Compiling) if wait >= self.limits.compile_timeout => return Err(too_slow(wait)),
+        let pre = match self.compile(Purpose::Upload(uploader), &content_hash, bytes, wait).await {
+            // Waited the whole bound: too slow (and the background compilation will not be kept).
+            Err(Refusal::Compiling) if wait >= self.limits.compile_timeout => {
+                return Err(Refusal::TooSlow(format!(
+                    "compiling the component takes longer than {} ms: this host does not accept it",
+                    self.limits.compile_timeout.as_millis()
+                )));
+            }
             other => other?,
         };
-        // The bound is on the compile itself: an upload that compiled too slowly stays refused, even once
-        // its compilation has finished in the background and sits in the cache.
-        if took > self.limits.compile_timeout {
-            return Err(too_slow(took));
-        }
         let (_slot, mut store, policy) = self.fresh(&pre).await.map_err(|e| match e {
             HookError::Policy(f) => Refusal::Invalid(format!("the policy failed to start: {}", f.0)),
             HookError::Busy => Refusal::Busy("the host is running too many policies; try again".into()),
@@ -286,8 +283,8 @@ impl Policies {
         if sha256_hex(component) != content_hash {
             return Err(Unready::Broken("the stored component does not match its content hash".into()));
         }
-        let (pre, _) = self.compile(None, content_hash, component, wait).await.map_err(|r| match r {
-            Refusal::Invalid(m) | Refusal::TooLarge(m) => Unready::Broken(m),
+        let pre = self.compile(Purpose::Stored, content_hash, component, wait).await.map_err(|r| match r {
+            Refusal::Invalid(m) | Refusal::TooLarge(m) | Refusal::TooSlow(m) => Unready::Broken(m),
             Refusal::Busy(m) => Unready::Compiling(m),
             Refusal::Compiling => Unready::Compiling(STILL_COMPILING.into()),
         })?;
@@ -295,7 +292,8 @@ impl Policies {
         self.versions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert((tenant.clone(), version, content_hash.to_string()), loaded.clone(), loaded.config.len());
+            // Weighed like the compiled component it keeps alive.
+            .insert((tenant.clone(), version, content_hash.to_string()), loaded.clone(), component.len() + loaded.config.len());
         Ok(loaded)
     }
 
@@ -358,11 +356,17 @@ impl Policies {
         store.fuel_async_yield_interval(Some(YIELD_FUEL)).map_err(|_| fuel())?;
         store.set_epoch_deadline((self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
-        let policy = pre.instantiate_async(&mut store).await.map_err(|e| failure_of(&e, &self.limits))?;
+        let policy = pre.instantiate_async(&mut store).await.map_err(|e| {
+            if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+                HookError::Busy
+            } else {
+                HookError::Policy(failure_of(&e, &self.limits))
+            }
+        })?;
         Ok((slot, store, policy))
     }
 
-    fn compiled_or_refused(&self, content_hash: &str) -> Option<Result<(TenantPolicyPre<PolicyStore>, Duration), Refusal>> {
+    fn compiled_or_refused(&self, content_hash: &str) -> Option<Result<TenantPolicyPre<PolicyStore>, Refusal>> {
         if let Some(pre) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&content_hash.to_string()) {
             return Some(Ok(pre));
         }
@@ -370,18 +374,19 @@ impl Policies {
         refused.map(|why| Err(Refusal::Invalid(why)))
     }
 
-    /// Compiles an upload once per content hash, on a thread of its own, at most [`COMPILE_SLOTS`] at a
-    /// time; checks that it imports nothing callable and exports the hooks. Waits at most `wait` (zero:
-    /// only what is cached, or a compilation started in the background); a compilation still running then
-    /// finishes in the background (keeping its slot) and fills the cache. `uploader` is the tenant whose
-    /// upload this is: new compilations are counted against its hourly budget.
+    /// Compiles a component once per content hash, on a thread of its own; checks that it imports
+    /// nothing callable and exports the hooks. Uploads and stored versions have a compile slot each (an
+    /// uploader cannot keep stored versions from being compiled). Waits at most `wait` in all (zero:
+    /// only what is cached); a compilation still running then finishes in the background (keeping its
+    /// slot) and fills the cache. An upload is charged to its tenant's hourly budget once it has its slot,
+    /// and one that compiles longer than the compile timeout is refused and not cached.
     async fn compile(
         &self,
-        uploader: Option<&Id>,
+        purpose: Purpose<'_>,
         content_hash: &str,
         bytes: &[u8],
         wait: Duration,
-    ) -> Result<(TenantPolicyPre<PolicyStore>, Duration), Refusal> {
+    ) -> Result<TenantPolicyPre<PolicyStore>, Refusal> {
         let until = tokio::time::Instant::now() + wait;
         // Claim the compilation of these bytes (checked and claimed under one lock), or wait for the one
         // that is running: a second upload of the same bytes never takes a slot of its own.
@@ -402,14 +407,16 @@ impl Policies {
             return done;
         }
         check_header(bytes)?;
-        if let Some(tenant) = uploader {
+        let slot = match purpose {
+            Purpose::Upload(_) => &self.compiling_uploads,
+            Purpose::Stored => &self.compiling_stored,
+        };
+        let busy = || Refusal::Busy("the host is compiling other policies; try again".into());
+        let permit = tokio::time::timeout_at(until, slot.clone().acquire_owned()).await.map_err(|_| busy())?.map_err(|_| busy())?;
+        if let Purpose::Upload(Some(tenant)) = purpose {
             self.budget.take(tenant)?;
         }
-        let busy = || Refusal::Busy(format!("the host is compiling other policies; try again (compile slots: {COMPILE_SLOTS})"));
-        let permit = tokio::time::timeout(wait, self.compiling.clone().acquire_owned())
-            .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
+        let bound = matches!(purpose, Purpose::Upload(_)).then_some(self.limits.compile_timeout);
         let (engine, linker) = (self.engine.clone(), self.linker.clone());
         let (cache, refused) = (self.compiled.clone(), self.refused.clone());
         let (owned, hash) = (bytes.to_vec(), content_hash.to_string());
@@ -420,10 +427,15 @@ impl Policies {
             let compiled = compile_checked(&engine, &linker, &owned);
             drop(permit);
             match compiled {
+                // Too slow depends on the host's load as much as on the bytes: refused, not remembered.
+                Ok(_) if bound.is_some_and(|limit| started.elapsed() > limit) => Err(Refusal::TooSlow(format!(
+                    "compiling the component took {} ms, longer than {} ms: this host does not accept it",
+                    started.elapsed().as_millis(),
+                    bound.unwrap_or_default().as_millis()
+                ))),
                 Ok(pre) => {
-                    let took = started.elapsed();
-                    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, (pre.clone(), took), owned.len());
-                    Ok((pre, took))
+                    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, pre.clone(), owned.len());
+                    Ok(pre)
                 }
                 Err(Refusal::Invalid(why)) => {
                     refused.lock().unwrap_or_else(|e| e.into_inner()).insert(hash, why.clone(), why.len());
@@ -432,12 +444,20 @@ impl Policies {
                 Err(other) => Err(other),
             }
         });
-        match tokio::time::timeout(wait, compiling).await {
+        match tokio::time::timeout_at(until, compiling).await {
             Err(_) => Err(Refusal::Compiling),
             Ok(Err(_)) => Err(Refusal::Invalid("compiling the component failed".into())),
             Ok(Ok(compiled)) => compiled,
         }
     }
+}
+
+/// What a compilation is for: an upload (of a tenant, charged to its budget; bounded in time) or a
+/// stored version (accepted before; compiled again on a host that has not compiled it).
+#[derive(Clone, Copy)]
+enum Purpose<'a> {
+    Upload(Option<&'a Id>),
+    Stored,
 }
 
 /// The claim on compiling one content hash: one compilation per hash at a time; released when dropped
@@ -490,6 +510,9 @@ fn engine_config(limits: &PolicyLimits, slots: u32, pagemap_scan: bool) -> Confi
         .total_stacks(slots)
         .max_memory_size(limits.max_memory_bytes)
         .max_memories_per_component(1)
+        // What one policy may take of the pool (checked when it is compiled, so it cannot drain the pool).
+        .max_core_instances_per_component(8)
+        .max_tables_per_component(4)
         .table_elements(MAX_TABLE_ELEMENTS)
         .max_core_instance_size(16 << 20)
         .max_component_instance_size(16 << 20)

@@ -181,6 +181,7 @@ pub fn refusal_error(refusal: Refusal) -> EngineError {
         Refusal::Invalid(message) => engine_error(ErrorCode::InvalidArgument, message),
         Refusal::TooLarge(message) => engine_error(ErrorCode::QuotaExceeded, message),
         Refusal::Busy(message) => engine_error(ErrorCode::Unavailable, message),
+        Refusal::TooSlow(message) => engine_error(ErrorCode::InvalidArgument, message),
         Refusal::Compiling => engine_error(ErrorCode::Unavailable, crate::policy::STILL_COMPILING),
     }
 }

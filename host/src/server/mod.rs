@@ -243,6 +243,10 @@ async fn operation(
     if installing && !matches!(caller.actor, Actor::Identity(_)) {
         return error_response(StatusCode::FORBIDDEN, "forbidden", "only the tenant's owners install its policy", &request_id);
     }
+    // And only someone the engine lets read the tenant's policies (its owners) gets to send that much.
+    if installing && let Err(e) = state.runtime.policies().list_versions(&caller).await {
+        return error_response(status_of(e.code), error_code_name(e.code), &e.message, &request_id);
+    }
     let _upload = match installing.then(|| state.install_bodies.try_acquire()) {
         Some(Err(_)) => {
             let message = "the server is receiving other policy uploads; try again";
