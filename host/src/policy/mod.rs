@@ -144,13 +144,11 @@ pub enum Refusal {
     Compiling,
 }
 
-/// What a caller is told while its upload compiles (the Rust API tries again by itself).
+/// What a caller is told while its upload compiles (inside the install call, which never waits for it).
 pub const STILL_COMPILING: &str = "the component is being compiled; try again in a few seconds";
 
 /// A version ready to run: its configuration, what it handles and its compiled component.
 pub struct Loaded {
-    pub version: u32,
-    pub content_hash: String,
     pub config: String,
     pub handles: TriggerSet,
     pre: TenantPolicyPre<PolicyStore>,
@@ -288,7 +286,7 @@ impl Policies {
             Refusal::Busy(m) => Unready::Compiling(m),
             Refusal::Compiling => Unready::Compiling(STILL_COMPILING.into()),
         })?;
-        let loaded = Arc::new(Loaded { version, content_hash: content_hash.to_string(), config, handles, pre });
+        let loaded = Arc::new(Loaded { config, handles, pre });
         self.versions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
