@@ -4,12 +4,17 @@
 //! The guest is compiled for `wasm32-unknown-unknown` by a nested cargo into its own target directory (the
 //! outer build holds the lock on the usual one), then `wit-component` wraps the core module into a
 //! component whose imports are exactly what `wit/world.wit` names: the six drivers and `wasi:random`.
-//! The component lands in `target/guest/account-engine.wasm` and is embedded into the host binary.
+//! The component lands in `target/guest/account-engine.wasm` and is embedded into the host binary; the
+//! contract it implements, `wit/` with its documentation, lands beside it in `target/guest/wit/` and is
+//! embedded too (`account-service contract` writes both out).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+#[path = "build/contract_types.rs"]
+mod contract_types;
 
 const GUEST_TARGET: &str = "wasm32-unknown-unknown";
 const GUEST_PACKAGE: &str = "account-engine-guest";
@@ -41,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    println!("cargo:rerun-if-changed={}", manifest_dir.join("build").display());
 
     ensure_target_installed()?;
     let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
@@ -48,6 +54,7 @@ fn main() -> anyhow::Result<()> {
         None => workspace.join("target").join("guest"),
     };
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    generate_sql_catalogue(&workspace.join("hosts").join("sql"), &out_dir.join("sql_catalogue.rs"))?;
 
     // The rogue guest only for the test suite (feature `rogue-guest`), never in the library users embed.
     let rogue = std::env::var_os("CARGO_FEATURE_ROGUE_GUEST").is_some();
@@ -75,6 +82,7 @@ fn main() -> anyhow::Result<()> {
         }
         println!("cargo:rustc-env=TEST_POLICIES_DIR={}", dir.display());
     }
+    let mut engine_component = None;
     for (package, artifact, env_name, published) in components {
         let core = read_core_module(&target_dir, artifact)?;
         let component = componentize(&core).with_context(|| format!("turning {package} into a component"))?;
@@ -83,9 +91,246 @@ fn main() -> anyhow::Result<()> {
         if published {
             // The file a user takes to another host.
             std::fs::write(target_dir.join("account-engine.wasm"), &component)?;
+            engine_component = Some(component.clone());
         }
         println!("cargo:rustc-env={env_name}={}", embedded.display());
     }
+    let engine_component = engine_component.context("the engine component was built")?;
+    publish_contract(&workspace.join("wit"), &engine_component, &target_dir.join("wit"), &out_dir.join("contract_wit.rs"))?;
+    Ok(())
+}
+
+/// Copies the WIT package (documentation included: the component's own embedded WIT has none) beside the
+/// component, and lists its files for the host to embed as `CONTRACT_WIT`.
+fn publish_contract(wit: &Path, component: &[u8], published: &Path, listing: &Path) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    let mut pending = vec![wit.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "wit") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    if published.exists() {
+        std::fs::remove_dir_all(published)?;
+    }
+    let mut code = String::from("/// The contract's WIT files (path under `wit/`, text), documentation included.\npub const CONTRACT_WIT: &[(&str, &str)] = &[\n");
+    for file in &files {
+        let relative = file.strip_prefix(wit)?;
+        let target = published.join(relative);
+        std::fs::create_dir_all(target.parent().context("a WIT file has a directory")?)?;
+        std::fs::copy(file, &target)?;
+        let name = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        code.push_str(&format!("    ({name:?}, include_str!({:?})),\n", file.display().to_string()));
+    }
+    code.push_str("];\n");
+    // The types of every function, for hosts that convert values by type without runtime reflection.
+    let types = serde_json::to_string_pretty(&contract_types::describe(component)?)?;
+    let types_file = published.parent().context("the published WIT has a directory")?.join("account-engine.types.json");
+    std::fs::write(&types_file, &types)?;
+    code.push_str(&format!(
+        "/// The types of every function the component imports and exports, as JSON (`host/build/contract_types.rs`).\npub const CONTRACT_TYPES_JSON: &str = include_str!({:?});\n",
+        types_file.display().to_string()
+    ));
+    std::fs::write(listing, code)?;
+    Ok(())
+}
+
+/// Compiles the SQL catalogue (`hosts/sql/*.sql`, format in its README) into Rust for `src/catalogue.rs`:
+/// one module per file (`tenant-driver.sql` → `tenant_driver`), one `&'static str` constant per statement
+/// (`fetch-tenant-by-slug` → `FETCH_TENANT_BY_SLUG`; a statement with backend blocks → `…_SQLITE` and
+/// `…_POSTGRES`), fragments expanded, and `ALL` listing every statement by address. Constants, not files
+/// read at run time: sqlx takes only static SQL. A malformed file, an unknown or nested fragment or a
+/// duplicate name fails the build, so every host finds the catalogue well-formed.
+fn generate_sql_catalogue(dir: &Path, out: &Path) -> anyhow::Result<()> {
+    /// One block: `-- statement: <name> [<backend>]` or `-- fragment: <name>`, with the comment lines just
+    /// above it and its text.
+    struct Block {
+        fragment: bool,
+        name: String,
+        backend: Option<&'static str>,
+        doc: Vec<String>,
+        text: String,
+        at: String,
+    }
+
+    fn is_kebab(name: &str) -> bool {
+        name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    }
+
+    fn parse_marker(rest: &str, fragment: bool, at: &str, doc: Vec<String>) -> anyhow::Result<Block> {
+        let mut words = rest.split_whitespace();
+        let name = words.next().unwrap_or_default().to_string();
+        if !is_kebab(&name) {
+            bail!("{at}: a block's name must be kebab-case, not {name:?}");
+        }
+        let backend = match words.next() {
+            None => None,
+            Some("[sqlite]") if !fragment => Some("sqlite"),
+            Some("[postgres]") if !fragment => Some("postgres"),
+            Some(other) => bail!("{at}: unexpected {other:?} after the name (statements may end in [sqlite] or [postgres])"),
+        };
+        if let Some(extra) = words.next() {
+            bail!("{at}: unexpected {extra:?} after the marker");
+        }
+        Ok(Block { fragment, name, backend, doc, text: String::new(), at: at.to_string() })
+    }
+
+    /// Ends a block: its lines without comments, trimmed, without a final `;`; never empty.
+    fn close(mut block: Block, lines: &mut Vec<&str>) -> anyhow::Result<Block> {
+        let text = lines.join("\n");
+        lines.clear();
+        let text = text.trim();
+        block.text = text.strip_suffix(';').unwrap_or(text).trim_end().to_string();
+        if block.text.is_empty() {
+            bail!("{}: the block {:?} has no text", block.at, block.name);
+        }
+        Ok(block)
+    }
+
+    fn parse_file(path: &Path) -> anyhow::Result<Vec<Block>> {
+        let source = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let (mut blocks, mut open, mut lines, mut doc) = (Vec::new(), None::<Block>, Vec::new(), Vec::new());
+        for (index, line) in source.lines().enumerate() {
+            let at = format!("{}:{}", path.display(), index + 1);
+            let trimmed = line.trim();
+            if let Some(comment) = trimmed.strip_prefix("--").map(str::trim) {
+                let marker = match (comment.strip_prefix("statement:"), comment.strip_prefix("fragment:")) {
+                    (Some(rest), _) => Some((rest, false)),
+                    (_, Some(rest)) => Some((rest, true)),
+                    _ => None,
+                };
+                match marker {
+                    Some((rest, fragment)) => {
+                        if let Some(block) = open.take() {
+                            blocks.push(close(block, &mut lines)?);
+                        }
+                        open = Some(parse_marker(rest, fragment, &at, std::mem::take(&mut doc))?);
+                    }
+                    None => doc.push(comment.to_string()),
+                }
+                continue;
+            }
+            // Only comment lines directly above a marker document it.
+            doc.clear();
+            match open {
+                Some(_) => lines.push(line),
+                None if trimmed.is_empty() => {}
+                None => bail!("{at}: text before the first `-- statement:` or `-- fragment:` marker"),
+            }
+        }
+        if let Some(block) = open.take() {
+            blocks.push(close(block, &mut lines)?);
+        }
+        Ok(blocks)
+    }
+
+    /// Replaces every `{{name}}` by its fragment.
+    fn expand(block: &Block, fragments: &std::collections::HashMap<String, String>) -> anyhow::Result<String> {
+        let (mut text, mut rest) = (String::new(), block.text.as_str());
+        while let Some(start) = rest.find("{{") {
+            let end = rest[start..].find("}}").with_context(|| format!("{}: `{{{{` without `}}}}` in {:?}", block.at, block.name))?;
+            let name = &rest[start + 2..start + end];
+            let fragment = fragments.get(name).with_context(|| format!("{}: unknown fragment {{{{{name}}}}} in {:?}", block.at, block.name))?;
+            text.push_str(&rest[..start]);
+            text.push_str(fragment);
+            rest = &rest[start + end + 2..];
+        }
+        text.push_str(rest);
+        Ok(text)
+    }
+
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading the SQL catalogue {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "sql") {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            if !is_kebab(&stem) {
+                bail!("{}: catalogue files are named in kebab-case", path.display());
+            }
+            files.push((stem, parse_file(&path)?));
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut fragments = std::collections::HashMap::new();
+    for block in files.iter().flat_map(|(_, blocks)| blocks).filter(|b| b.fragment) {
+        if block.text.contains("{{") {
+            bail!("{}: fragments do not nest, but {:?} uses one", block.at, block.name);
+        }
+        if fragments.insert(block.name.clone(), block.text.clone()).is_some() {
+            bail!("{}: a second fragment named {:?}", block.at, block.name);
+        }
+    }
+
+    let doc_attr = |lines: &[String]| lines.iter().map(|l| format!("    #[doc = {:?}]\n", format!(" {l}"))).collect::<String>();
+    let mut code = String::from("// Generated by host/build.rs from hosts/sql/*.sql: edit those, not this.\n\n");
+    let mut all = String::from("/// Every statement as (`<file>/<name>`, or with ` [backend]` for a backend's block; its text).\npub const ALL: &[(&str, &str)] = &[\n");
+    for (stem, blocks) in &files {
+        let module = stem.replace('-', "_");
+        let statements: Vec<&Block> = blocks.iter().filter(|b| !b.fragment).collect();
+        if statements.is_empty() {
+            continue;
+        }
+        code.push_str(&format!("#[doc = {:?}]\npub mod {module} {{\n", format!(" The statements of `hosts/sql/{stem}.sql`.")));
+        let (mut names, mut constants): (Vec<&str>, Vec<String>) = (Vec::new(), Vec::new());
+        for block in &statements {
+            if names.contains(&block.name.as_str()) {
+                continue;
+            }
+            names.push(&block.name);
+            let variants: Vec<&Block> = statements.iter().copied().filter(|b| b.name == block.name).collect();
+            for (i, variant) in variants.iter().enumerate() {
+                if variants[..i].iter().any(|b| b.backend == variant.backend) {
+                    let backend = variant.backend.map(|b| format!(" [{b}]")).unwrap_or_default();
+                    bail!("{}: a second statement named {:?}{backend} in this file", variant.at, variant.name);
+                }
+            }
+            let of = |backend: Option<&str>| variants.iter().copied().find(|b| b.backend == backend);
+            let constant = block.name.replace('-', "_").to_uppercase();
+            let address = format!("{stem}/{}", block.name);
+            // (constant, address in `ALL`, its block): the plain block alone, or the block of each backend.
+            let mut emitted = Vec::new();
+            if variants.iter().all(|b| b.backend.is_none()) {
+                emitted.push((constant, address, *block));
+            } else {
+                let plain = of(None);
+                if let (Some(plain), Some(_), Some(_)) = (plain, of(Some("sqlite")), of(Some("postgres"))) {
+                    bail!("{}: {:?} has a block for each backend, so its plain block is never used", plain.at, plain.name);
+                }
+                for backend in ["sqlite", "postgres"] {
+                    let source = of(Some(backend)).or(plain).with_context(|| {
+                        format!("{}: {:?} has a backend block, but none for {backend} and no plain one", block.at, block.name)
+                    })?;
+                    emitted.push((format!("{constant}_{}", backend.to_uppercase()), format!("{address} [{backend}]"), source));
+                }
+            }
+            for (constant, address, source) in emitted {
+                // `x` with backend blocks and a statement `x-sqlite` would both make `X_SQLITE`.
+                if constants.contains(&constant) {
+                    bail!("{}: {:?} makes the constant {constant}, which another statement of this file makes too", source.at, source.name);
+                }
+                constants.push(constant.clone());
+                let text = expand(source, &fragments)?;
+                // A backend's block without its own comment shares the first block's.
+                code.push_str(&doc_attr(if source.doc.is_empty() { &block.doc } else { &source.doc }));
+                code.push_str(&format!("    #[doc = \"\"]\n    #[doc = {:?}]\n", format!(" `{address}`")));
+                code.push_str(&format!("    pub const {constant}: &str = {text:?};\n"));
+                all.push_str(&format!("    ({address:?}, {module}::{constant}),\n"));
+            }
+        }
+        code.push_str("}\n\n");
+    }
+    all.push_str("];\n");
+    code.push_str(&all);
+    std::fs::write(out, code).with_context(|| format!("writing {}", out.display()))?;
     Ok(())
 }
 

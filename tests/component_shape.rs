@@ -18,34 +18,37 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(
         import_names,
         [
-            "aos:accounts/accounts-facade-driver@0.3.0",
-            "aos:accounts/memory-pins-driver@0.3.0",
-            "aos:accounts/onboarding-driver@0.3.0",
-            "aos:accounts/policy-driver@0.3.0",
-            "aos:accounts/policy-gate@0.3.0",
-            "aos:accounts/policy-types@0.3.0",
-            "aos:accounts/tenant-driver@0.3.0",
-            "aos:accounts/tenant-lifecycle-driver@0.3.0",
-            "aos:accounts/types@0.3.0",
-            "aos:accounts/user-write-driver@0.3.0",
+            "aos:accounts/accounts-facade-driver@0.4.0",
+            "aos:accounts/memory-pins-driver@0.4.0",
+            "aos:accounts/onboarding-driver@0.4.0",
+            "aos:accounts/policy-driver@0.4.0",
+            "aos:accounts/policy-gate@0.4.0",
+            "aos:accounts/policy-types@0.4.0",
+            "aos:accounts/tenant-driver@0.4.0",
+            "aos:accounts/tenant-lifecycle-driver@0.4.0",
+            "aos:accounts/types@0.4.0",
+            "aos:accounts/user-write-driver@0.4.0",
             "wasi:random/random@0.2.0",
         ]
     );
     // The types interface carries only types: no function reaches the host through it.
-    assert!(find(&imports, "aos:accounts/types@0.3.0").functions.is_empty());
-    assert!(find(&imports, "aos:accounts/policy-types@0.3.0").functions.is_empty());
+    assert!(find(&imports, "aos:accounts/types@0.4.0").functions.is_empty());
+    assert!(find(&imports, "aos:accounts/policy-types@0.4.0").functions.is_empty());
     // Randomness for key and token material, nothing else of WASI (the component imports only the
     // functions it calls).
     let random = find(&imports, "wasi:random/random@0.2.0");
     assert_eq!(random.functions, ["get-random-bytes"]);
 
-    // Every imported driver function is one the contract declares.
+    // A host implements exactly what the contract declares, and the component calls all of it: every
+    // declared function of every imported interface is imported (none is there for nothing), and nothing
+    // else is.
     let contract = contract_functions();
     for import in imports.iter().filter(|i| i.name.starts_with("aos:")) {
-        let declared = &contract[&import.name];
-        for f in &import.functions {
-            assert!(declared.contains(f), "{} imports {f}, which wit/ does not declare", import.name);
-        }
+        let mut declared = contract[&import.name].clone();
+        let mut imported = import.functions.clone();
+        declared.sort();
+        imported.sort();
+        assert_eq!(imported, declared, "{}: what the component imports is not what wit/ declares", import.name);
     }
 
     let mut export_names: Vec<&str> = exports.iter().map(|s| s.name.as_str()).collect();
@@ -53,23 +56,23 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(
         export_names,
         [
-            "aos:accounts/accounts@0.3.0",
-            "aos:accounts/lifecycle@0.3.0",
-            "aos:accounts/memory-pins@0.3.0",
-            "aos:accounts/onboarding@0.3.0",
-            "aos:accounts/policies@0.3.0",
-            "aos:accounts/tenants@0.3.0",
+            "aos:accounts/accounts@0.4.0",
+            "aos:accounts/lifecycle@0.4.0",
+            "aos:accounts/memory-pins@0.4.0",
+            "aos:accounts/onboarding@0.4.0",
+            "aos:accounts/policies@0.4.0",
+            "aos:accounts/tenants@0.4.0",
         ]
     );
     let operations: usize = exports.iter().map(|s| s.functions.len()).sum();
     // The seed's 48 engine operations, plus `revoke-invitation` and (0.3.0) the eight of `policies`.
     assert_eq!(operations, 57);
-    assert_eq!(find(&exports, "aos:accounts/policies@0.3.0").functions.len(), 8);
-    assert_eq!(find(&exports, "aos:accounts/accounts@0.3.0").functions.len(), 19);
-    assert_eq!(find(&exports, "aos:accounts/tenants@0.3.0").functions.len(), 17);
-    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.3.0").functions.len(), 5);
-    assert_eq!(find(&exports, "aos:accounts/onboarding@0.3.0").functions.len(), 2);
-    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.3.0").functions.len(), 6);
+    assert_eq!(find(&exports, "aos:accounts/policies@0.4.0").functions.len(), 8);
+    assert_eq!(find(&exports, "aos:accounts/accounts@0.4.0").functions.len(), 19);
+    assert_eq!(find(&exports, "aos:accounts/tenants@0.4.0").functions.len(), 17);
+    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.4.0").functions.len(), 5);
+    assert_eq!(find(&exports, "aos:accounts/onboarding@0.4.0").functions.len(), 2);
+    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.4.0").functions.len(), 6);
 }
 
 #[test]
@@ -86,18 +89,20 @@ fn the_published_component_file_is_the_embedded_one() {
 #[test]
 fn the_contract_holds_every_driver_method_and_engine_operation() {
     let contract = contract_functions();
-    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.3.0")].len();
-    assert_eq!(count("accounts-facade-driver"), 31);
+    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.4.0")].len();
+    assert_eq!(count("accounts-facade-driver"), 29);
     assert_eq!(count("policy-driver"), 5);
     assert_eq!(count("policy-gate"), 3);
-    assert_eq!(count("tenant-driver"), 23);
+    assert_eq!(count("tenant-driver"), 21);
     assert_eq!(count("memory-pins-driver"), 7);
     assert_eq!(count("onboarding-driver"), 3);
     assert_eq!(count("tenant-lifecycle-driver"), 2);
-    assert_eq!(count("user-write-driver"), 3);
+    assert_eq!(count("user-write-driver"), 1);
     // The seed's 63 driver methods, plus `update-invitation-revoked` and `fetch-activation-evidence`, and
     // (0.2.0) `count-owned-tenants`, `count-running-runs-for-key` and `fetch-pin-storage`, and (0.3.0)
-    // `count-pending-invitations` and the five of `policy-driver`.
+    // `count-pending-invitations` and the five of `policy-driver`; (0.4.0) less the five the engine never
+    // called (`insert-user`, `fetch-tenant`, `fetch-tenant-snapshot`, `update-tenant-status`,
+    // `update-user-login`, `user-to-summary`).
     let drivers = [
         "accounts-facade-driver",
         "tenant-driver",
@@ -107,12 +112,12 @@ fn the_contract_holds_every_driver_method_and_engine_operation() {
         "user-write-driver",
         "policy-driver",
     ];
-    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 74);
+    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 68);
     // The seed's 48 engine operations, plus `revoke-invitation` and the eight of `policies`.
     let engine = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies"];
     assert_eq!(engine.iter().map(|d| count(d)).sum::<usize>(), 57);
-    assert!(contract["aos:accounts/types@0.3.0"].is_empty());
-    assert!(contract["aos:accounts/policy-types@0.3.0"].is_empty());
+    assert!(contract["aos:accounts/types@0.4.0"].is_empty());
+    assert!(contract["aos:accounts/policy-types@0.4.0"].is_empty());
     // A tenant's policy exports the hooks: one per trigger, and `handles`.
     assert_eq!(count("hooks"), 8);
 }
@@ -189,3 +194,146 @@ async fn only_public_operations_serve_an_anonymous_caller() {
     h.close().await;
 }
 
+
+/// Hosts with dynamic values (wasmtime-py) pass a `result`, `option` or `variant` without its tag when the
+/// cases' payloads have Python classes that do not overlap, and then pick the first case whose classes
+/// the value is an instance of. A payload that may be `None` (an `option`, a case without payload) makes
+/// every later case unreachable: such a host could never return that case (a driver's error, say). Every
+/// value a host hands to the component (the results of imports, the parameters of exports) must be free
+/// of that shape.
+#[test]
+fn every_value_a_host_passes_can_be_told_apart_by_a_dynamic_host() {
+    use wasmtime::component::types::ComponentItem;
+    let engine = wasmtime_engine();
+    let component = wasmtime::component::Component::new(&engine, ACCOUNT_ENGINE_COMPONENT).expect("component");
+    let ty = component.component_type();
+    let mut problems = Vec::new();
+    let mut check = |place: String, value: wasmtime::component::Type| {
+        if let Err(why) = dynamic_host::passable(&value) {
+            problems.push(format!("{place}: {why}"));
+        }
+    };
+    for (name, item) in ty.imports(&engine) {
+        let ComponentItem::ComponentInstance(instance) = item.ty else { continue };
+        for (function, item) in instance.exports(&engine) {
+            if let ComponentItem::ComponentFunc(f) = item.ty {
+                f.results().for_each(|r| check(format!("{name}.{function} result"), r));
+            }
+        }
+    }
+    for (name, item) in ty.exports(&engine) {
+        let ComponentItem::ComponentInstance(instance) = item.ty else { continue };
+        for (function, item) in instance.exports(&engine) {
+            if let ComponentItem::ComponentFunc(f) = item.ty {
+                f.params().for_each(|(p, t)| check(format!("{name}.{function} parameter {p}"), t));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "values a dynamic host cannot pass:\n{}", problems.join("\n"));
+
+    // The rule itself: the 0.3.0 shape of `update-lifecycle-status` is refused, today's is not.
+    let old = wit_function_result("interface i { enum e { a, b } record err { m: string } f: func() -> result<option<e>, err>; }");
+    assert!(dynamic_host::passable(&old).is_err());
+    let new = wit_function_result("interface i { enum e { a, b } record err { m: string } f: func() -> result<e, err>; }");
+    assert!(dynamic_host::passable(&new).is_ok());
+    let tagged = wit_function_result("interface i { record r { x: u8 } record err { m: string } f: func() -> result<option<r>, err>; }");
+    assert!(dynamic_host::passable(&tagged).is_ok(), "both sides are records: the value carries its tag");
+}
+
+/// The type of the result of `f` in a one-interface WIT package, as wasmtime sees it in a component.
+fn wit_function_result(interface: &str) -> wasmtime::component::Type {
+    use wasmtime::component::types::ComponentItem;
+    let mut resolve = wit_parser::Resolve::default();
+    let source = format!("package t:t;\n{interface}\nworld w {{ import i; }}");
+    let package = resolve.push_str("t.wit", &source).expect("wit");
+    let world = resolve.select_world(&[package], Some("w")).expect("world");
+    let mut module = wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).expect("embed");
+    let wasm = wit_component::ComponentEncoder::default().module(&module).expect("module").encode().expect("encode");
+    let engine = wasmtime_engine();
+    let component = wasmtime::component::Component::new(&engine, &wasm).expect("component");
+    let component_type = component.component_type();
+    let (_, item) = component_type.imports(&engine).next().expect("the interface");
+    let ComponentItem::ComponentInstance(instance) = item.ty else { panic!("an instance") };
+    let (_, f) = instance.exports(&engine).find(|(n, _)| *n == "f").expect("f");
+    let ComponentItem::ComponentFunc(f) = f.ty else { panic!("a function") };
+    f.results().next().expect("a result")
+}
+
+/// wasmtime-py's rule for untagged values (`wasmtime/component/_types.py`, `VariantLikeType`).
+mod dynamic_host {
+    use std::collections::BTreeSet;
+    use wasmtime::component::Type;
+
+    /// The Python classes a value of `ty` may have (`object`: any, since `None` is a value).
+    fn classes(ty: &Type) -> BTreeSet<&'static str> {
+        let one = |c| BTreeSet::from([c]);
+        match ty {
+            Type::Bool => one("bool"),
+            Type::S8 | Type::U8 | Type::S16 | Type::U16 | Type::S32 | Type::U32 | Type::S64 | Type::U64 => one("int"),
+            Type::Float32 | Type::Float64 => one("float"),
+            Type::Char | Type::String | Type::Enum(_) => one("str"),
+            Type::List(l) if matches!(l.ty(), Type::U8) => one("bytes"),
+            Type::List(_) => one("list"),
+            Type::Record(_) => one("Record"),
+            Type::Tuple(_) => one("tuple"),
+            Type::Flags(_) => one("set"),
+            Type::Option(_) | Type::Result(_) | Type::Variant(_) => {
+                let cases = cases(ty);
+                if tagged(&cases) { one("Variant") } else { cases.iter().flat_map(|c| c.clone()).collect() }
+            }
+            _ => one("other"),
+        }
+    }
+
+    /// The classes of each case's payload, in order (a case without payload: `object`).
+    fn cases(ty: &Type) -> Vec<BTreeSet<&'static str>> {
+        let payload = |t: Option<Type>| t.map(|t| classes(&t)).unwrap_or_else(|| BTreeSet::from(["object"]));
+        match ty {
+            Type::Option(o) => vec![BTreeSet::from(["object"]), classes(&o.ty())],
+            Type::Result(r) => vec![payload(r.ok()), payload(r.err())],
+            Type::Variant(v) => v.cases().map(|c| payload(c.ty)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn tagged(cases: &[BTreeSet<&'static str>]) -> bool {
+        let mut seen = BTreeSet::new();
+        for case in cases {
+            if !case.is_disjoint(&seen) {
+                return true;
+            }
+            seen.extend(case.iter().copied());
+        }
+        false
+    }
+
+    /// Whether a host can pass every case of every value of `ty`.
+    pub fn passable(ty: &Type) -> Result<(), String> {
+        let cases = cases(ty);
+        if !cases.is_empty() && !tagged(&cases) {
+            // A case with a payload that may be `None` catches every value, so no case after it is
+            // reachable (a case without payload takes only `None`, and is checked first).
+            let payloads: Vec<bool> = match ty {
+                Type::Option(_) => vec![false, true],
+                Type::Result(r) => vec![r.ok().is_some(), r.err().is_some()],
+                Type::Variant(v) => v.cases().map(|c| c.ty.is_some()).collect(),
+                _ => Vec::new(),
+            };
+            if let Some(first) = cases.iter().zip(&payloads).position(|(c, has)| *has && c.contains("object"))
+                && first + 1 < cases.len()
+            {
+                return Err(format!("{ty:?}: case {} makes the cases after it unreachable", first + 1));
+            }
+        }
+        match ty {
+            Type::Option(o) => passable(&o.ty()),
+            Type::Result(r) => r.ok().iter().chain(r.err().iter()).try_for_each(passable),
+            Type::Variant(v) => v.cases().filter_map(|c| c.ty).try_for_each(|t| passable(&t)),
+            Type::List(l) => passable(&l.ty()),
+            Type::Record(r) => r.fields().try_for_each(|f| passable(&f.ty)),
+            Type::Tuple(t) => t.types().try_for_each(|t| passable(&t)),
+            _ => Ok(()),
+        }
+    }
+}

@@ -93,7 +93,7 @@ async fn tenants_projects_and_plans() {
         assert_eq!(dup.unwrap_err().code, DriverErrorCode::Conflict);
 
         // Facade reads.
-        let snap = Facade::fetch_tenant(&mut s, t.clone()).await.unwrap().unwrap();
+        let snap = Tenants::fetch_tenant_by_id(&mut s, t.clone()).await.unwrap().unwrap();
         assert_eq!((snap.slug.as_str(), snap.status, snap.plan), ("acme", TenantStatus::Active, Plan::Free));
         assert_eq!(snap.created_at, T0);
         assert_eq!(Facade::fetch_tenants(&mut s, t.clone(), None, 50, 0).await.unwrap().len(), 1);
@@ -104,8 +104,8 @@ async fn tenants_projects_and_plans() {
         assert_eq!(detail.quotas.max_runs_per_day, 100);
         assert!(!detail.onboarding_complete);
         let missing = uuid::Uuid::new_v4().to_string();
-        assert!(Facade::fetch_tenant(&mut s, missing.clone()).await.unwrap().is_none());
-        assert_eq!(Facade::fetch_tenant(&mut s, "not-an-id".into()).await.unwrap_err().code, DriverErrorCode::Invalid);
+        assert!(Tenants::fetch_tenant_by_id(&mut s, missing.clone()).await.unwrap().is_none());
+        assert_eq!(Tenants::fetch_tenant_by_id(&mut s, "not-an-id".into()).await.unwrap_err().code, DriverErrorCode::Invalid);
 
         // Projects: free-plan defaults, unique slugs.
         let p = Facade::insert_project(&mut s, "Side project".into(), "side".into(), Some("notes".into())).await.unwrap();
@@ -117,14 +117,9 @@ async fn tenants_projects_and_plans() {
         assert_eq!(Tenants::fetch_tenant_by_id(&mut s, t.clone()).await.unwrap().unwrap().slug, "acme");
         assert_eq!(Tenants::fetch_tenant_by_slug(&mut s, "acme".into()).await.unwrap().unwrap().id, t);
         assert!(Tenants::fetch_tenant_by_slug(&mut s, "nope".into()).await.unwrap().is_none());
-        assert_eq!(Tenants::fetch_tenant_snapshot(&mut s, t.clone()).await.unwrap().unwrap().quotas.max_workers, 3);
         let pro = PlanQuotas { max_workers: 10, max_runs_per_day: 1000, max_concurrent_runs: 20, max_tokens_per_month: 10_000_000, max_api_keys: 20 };
         let row = Tenants::update_tenant_plan(&mut s, t.clone(), Plan::Pro, pro).await.unwrap();
         assert_eq!((row.plan, row.quotas.max_api_keys), (Plan::Pro, 20));
-        let row = Tenants::update_tenant_status(&mut s, t.clone(), TenantStatus::Suspended, Some("billing".into())).await.unwrap();
-        assert_eq!((row.status, row.suspended_reason.as_deref()), (TenantStatus::Suspended, Some("billing")));
-        let row = Tenants::update_tenant_status(&mut s, t.clone(), TenantStatus::Active, None).await.unwrap();
-        assert_eq!((row.status, row.suspended_reason), (TenantStatus::Active, None));
         let row = Tenants::increment_tenant_usage(&mut s, t.clone(), 1, 500).await.unwrap();
         assert_eq!((row.usage.runs_today, row.usage.runs_this_month, row.usage.tokens_this_month), (1, 1, 500));
         assert_eq!(Tenants::increment_tenant_usage(&mut s, t.clone(), -1, 0).await.unwrap_err().code, DriverErrorCode::Invalid);
@@ -156,9 +151,9 @@ async fn users_memberships_and_profiles() {
         // E-mails and subjects are unique (e-mails case-insensitively).
         let dup = Users::create_user(&mut s, "ANN@example.com".into(), "ext-other".into(), None, None, UserStatus::Active).await;
         assert_eq!(dup.unwrap_err().code, DriverErrorCode::Conflict);
-        let dup = Facade::insert_user(&mut s, "new@example.com".into(), None, "ext-ann".into()).await;
+        let dup = Users::create_user(&mut s, "new@example.com".into(), "ext-ann".into(), None, None, UserStatus::Active).await;
         assert_eq!(dup.unwrap_err().code, DriverErrorCode::Conflict);
-        let dan = Facade::insert_user(&mut s, "dan@example.com".into(), Some("Dan".into()), "ext-dan".into()).await.unwrap();
+        let dan = Users::create_user(&mut s, "dan@example.com".into(), "ext-dan".into(), Some("Dan".into()), None, UserStatus::Active).await.unwrap();
         assert_eq!((dan.external_id.as_str(), dan.status), ("ext-dan", UserStatus::Active));
 
         let m_ann = Tenants::insert_membership(&mut s, t.clone(), ann.clone(), Role::Owner, true).await.unwrap();
@@ -237,22 +232,23 @@ async fn users_memberships_and_profiles() {
         assert_eq!(bad.unwrap_err().code, DriverErrorCode::Invalid);
         assert_eq!(Facade::fetch_user_by_email(&mut s, "BOB@EXAMPLE.COM".into()).await.unwrap().unwrap().id, bob);
         assert!(Facade::fetch_user_by_email(&mut s, "zed@example.com".into()).await.unwrap().is_none());
-        let summary = Users::user_to_summary(&mut s, ann.clone()).await.unwrap().unwrap();
-        assert_eq!((summary.name.as_deref(), summary.default_tenant_id.as_deref()), (Some("Ann A."), Some(t.as_str())));
+        let ann_row = Facade::fetch_user_by_id(&mut s, ann.clone()).await.unwrap().unwrap();
+        assert_eq!((ann_row.name.as_deref(), ann_row.default_tenant_id.as_deref()), (Some("Ann A."), Some(t.as_str())));
         h.clock.advance_secs(60);
         commit(s).await;
 
         // A human may write only their own user row, and create only their own.
         let mut as_bob = state(&h, identity("ext-bob", Some(&bob)), Some(&t));
-        let login = Users::update_user_login(&mut as_bob, bob.clone()).await.unwrap();
-        assert_eq!(login.last_login_at, Some(T0 + 61 * SECOND));
-        let refused = Users::update_user_login(&mut as_bob, ann.clone()).await;
+        let own = Facade::update_user_profile(&mut as_bob, bob.clone(), Some("Bob B.".into()), None).await.unwrap();
+        assert_eq!(own.name.as_deref(), Some("Bob B."));
+        let refused = Facade::update_user_profile(&mut as_bob, ann.clone(), Some("Not Ann".into()), None).await;
         assert_eq!(refused.unwrap_err().code, DriverErrorCode::ScopeViolation);
         let refused = Users::create_user(&mut as_bob, "eve@example.com".into(), "ext-eve".into(), None, None, UserStatus::Active).await;
         assert_eq!(refused.unwrap_err().code, DriverErrorCode::ScopeViolation);
         assert!(as_bob.take_outcome().violation.is_some());
         let mut s = system(&h);
-        assert_eq!(Users::update_user_login(&mut s, uuid::Uuid::new_v4().to_string()).await.unwrap_err().code, DriverErrorCode::NotFound);
+        let nobody = Facade::update_user_profile(&mut s, uuid::Uuid::new_v4().to_string(), Some("x".into()), None).await;
+        assert_eq!(nobody.unwrap_err().code, DriverErrorCode::NotFound);
         drop(s);
         h.close().await;
     })
@@ -293,13 +289,13 @@ async fn invitations_tickets_and_billing() {
         // The token is the capability: a call without a tenant gains the invitation's tenant, and no other.
         let mut anon = state(&h, identity("ext-zoe", None), None);
         assert!(Facade::fetch_invitation_by_id_and_token(&mut anon, inv.id.clone(), "f".repeat(64)).await.unwrap().is_none());
-        assert_eq!(Facade::fetch_tenant(&mut anon, t.clone()).await.unwrap_err().code, DriverErrorCode::ScopeViolation);
+        assert_eq!(Tenants::fetch_tenant_by_id(&mut anon, t.clone()).await.unwrap_err().code, DriverErrorCode::ScopeViolation);
         drop(anon);
         let mut anon = state(&h, identity("ext-zoe", None), None);
         let by_token = Facade::fetch_invitation_by_id_and_token(&mut anon, inv.id.clone(), "a".repeat(64)).await.unwrap().unwrap();
         assert_eq!(by_token.tenant_id, t);
-        assert!(Facade::fetch_tenant(&mut anon, t.clone()).await.unwrap().is_some());
-        assert_eq!(Facade::fetch_tenant(&mut anon, other.clone()).await.unwrap_err().code, DriverErrorCode::ScopeViolation);
+        assert!(Tenants::fetch_tenant_by_id(&mut anon, t.clone()).await.unwrap().is_some());
+        assert_eq!(Tenants::fetch_tenant_by_id(&mut anon, other.clone()).await.unwrap_err().code, DriverErrorCode::ScopeViolation);
         drop(anon);
 
         let mut s = system(&h);
@@ -579,15 +575,16 @@ async fn onboarding_and_lifecycle_state() {
         let mut s = system(&h);
         let t = new_tenant(&mut s, "acme").await;
         let missing = uuid::Uuid::new_v4().to_string();
-        assert_eq!(Onboarding::fetch_onboarding_state(&mut s, t.clone()).await.unwrap(), Some(OnboardingState::Created));
-        assert_eq!(Onboarding::fetch_onboarding_state(&mut s, missing.clone()).await.unwrap(), None);
+        assert_eq!(Onboarding::fetch_onboarding_state(&mut s, t.clone()).await.unwrap(), OnboardingState::Created);
+        assert_eq!(Onboarding::fetch_onboarding_state(&mut s, missing.clone()).await.unwrap_err().code, DriverErrorCode::NotFound);
         let before = Onboarding::write_onboarding_state(&mut s, t.clone(), OnboardingState::SdkConnected).await.unwrap();
-        assert_eq!(before, Some(OnboardingState::Created));
+        assert_eq!(before, OnboardingState::Created);
         // Never lowered.
         let before = Onboarding::write_onboarding_state(&mut s, t.clone(), OnboardingState::IdentityVerified).await.unwrap();
-        assert_eq!(before, Some(OnboardingState::SdkConnected));
-        assert_eq!(Onboarding::fetch_onboarding_state(&mut s, t.clone()).await.unwrap(), Some(OnboardingState::SdkConnected));
-        assert_eq!(Onboarding::write_onboarding_state(&mut s, missing.clone(), OnboardingState::Complete).await.unwrap(), None);
+        assert_eq!(before, OnboardingState::SdkConnected);
+        assert_eq!(Onboarding::fetch_onboarding_state(&mut s, t.clone()).await.unwrap(), OnboardingState::SdkConnected);
+        let missing_tenant = Onboarding::write_onboarding_state(&mut s, missing.clone(), OnboardingState::Complete).await;
+        assert_eq!(missing_tenant.unwrap_err().code, DriverErrorCode::NotFound);
         let e = Onboarding::fetch_activation_evidence(&mut s, t.clone()).await.unwrap().unwrap();
         assert_eq!((e.usable_api_keys, e.enabled_integrations, e.sdk_attested), (0, 0, false));
         assert!(Onboarding::fetch_activation_evidence(&mut s, missing.clone()).await.unwrap().is_none());
@@ -599,13 +596,13 @@ async fn onboarding_and_lifecycle_state() {
         let prev = Lifecycle::update_lifecycle_status(&mut s, t.clone(), TenantStatus::Active, TenantStatus::Suspended, Some("unpaid".into()))
             .await
             .unwrap();
-        assert_eq!(prev, Some(TenantStatus::Active));
+        assert_eq!(prev, TenantStatus::Active);
         // A transition from a status the tenant is no longer in lost a race.
         let stale = Lifecycle::update_lifecycle_status(&mut s, t.clone(), TenantStatus::Active, TenantStatus::Terminated, None).await;
         assert_eq!(stale.unwrap_err().code, DriverErrorCode::Conflict);
         assert_eq!(
-            Lifecycle::update_lifecycle_status(&mut s, missing, TenantStatus::Active, TenantStatus::Suspended, None).await.unwrap(),
-            None
+            Lifecycle::update_lifecycle_status(&mut s, missing, TenantStatus::Active, TenantStatus::Suspended, None).await.unwrap_err().code,
+            DriverErrorCode::NotFound
         );
         commit(s).await;
         assert_eq!(h.count("SELECT COUNT(*) FROM tenants WHERE status = 'suspended' AND suspended_reason = 'unpaid'").await, 1);
@@ -650,10 +647,26 @@ async fn a_lost_connection_is_unavailable() {
     each_backend(|h| async move {
         let mut s = system(&h);
         h.db.close().await;
-        let e = Facade::fetch_tenant(&mut s, uuid::Uuid::new_v4().to_string()).await.unwrap_err();
+        let e = Tenants::fetch_tenant_by_id(&mut s, uuid::Uuid::new_v4().to_string()).await.unwrap_err();
         assert_eq!(e.code, DriverErrorCode::Unavailable);
         assert!(!e.message.to_lowercase().contains("select"), "no SQL in messages: {}", e.message);
         h.close().await;
     })
     .await;
+}
+
+/// Migrations 0008 and 0017 were rewritten to run on SQLite older than 3.42 (Python's, for one). A
+/// database that applied their old text still opens, and records the new text's checksum; a migration
+/// edited in any other way is still refused.
+#[tokio::test]
+async fn sqlite_databases_migrated_before_the_rewrite_still_open() {
+    let h = Harness::sqlite().await;
+    let old_0008 = "47dea51c2fff9ddc6931e976b9bd633a2f894ba8ee39a050ff6369d38015e60cd3567b817c5cefd6e5ccbf71dcefcb3a";
+    h.execute(&format!("UPDATE _sqlx_migrations SET checksum = X'{old_0008}' WHERE version = 8")).await;
+    h.db.migrate().await.expect("a database with the old text of 0008 opens");
+    assert_eq!(h.count(&format!("SELECT COUNT(*) FROM _sqlx_migrations WHERE checksum = X'{old_0008}'")).await, 0);
+    h.execute("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 8").await;
+    let edited = h.db.migrate().await.expect_err("an edited migration is refused");
+    assert!(format!("{edited:#}").contains('8'), "{edited:#}");
+    h.close().await;
 }

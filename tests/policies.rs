@@ -290,6 +290,17 @@ async fn hostile_uploads_are_refused_at_install() {
     );
     assert_eq!(h.count("SELECT COUNT(*) FROM policy_versions").await, 0);
     h.runtime.policies().install(&owner, &new_policy("hostile", "{}")).await.expect("a real policy still installs");
+
+    // The engine's own rules come before the verdict on the bytes, as on every host: who may install,
+    // the tenant's lifecycle, the config.
+    let junk = |config: &str| NewPolicy { component: b"function hooks() {}".to_vec(), config: config.into(), note: None };
+    let config = expect_code(h.runtime.policies().install(&owner, &junk("[1]")).await, ErrorCode::InvalidArgument);
+    assert!(config.contains("config"), "the config is refused first: {config}");
+    let tenant = owner.tenant_id.clone().expect("the owner's tenant");
+    expect_code(h.runtime.policies().install(&operator(Some(&tenant)), &junk("{}")).await, ErrorCode::Forbidden);
+    h.runtime.lifecycle().suspend(&operator(Some(&tenant)), "unpaid").await.expect("suspend");
+    expect_code(h.runtime.policies().install(&owner, &junk("{}")).await, ErrorCode::LifecycleBlocked);
+    assert_eq!(h.count("SELECT COUNT(*) FROM policy_versions").await, 1);
     h.close().await;
 }
 

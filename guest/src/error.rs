@@ -18,6 +18,11 @@ impl From<DriverError> for EngineError {
     }
 }
 
+/// A driver's `not-found` told as the engine's own message about what is missing; other errors as they are.
+pub fn missing(message: &str) -> impl FnOnce(DriverError) -> EngineError + '_ {
+    move |e| if e.code == DriverErrorCode::NotFound { not_found(message) } else { e.into() }
+}
+
 pub fn err(code: ErrorCode, message: impl Into<String>) -> EngineError {
     EngineError { code, message: message.into() }
 }

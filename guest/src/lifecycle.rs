@@ -3,7 +3,7 @@
 
 use crate::Engine;
 use crate::access::{Permission, Mode, call_tenant, require_platform, status_name, tenant_access};
-use crate::aos::accounts::types::{CallContext, EngineError, TenantStatus};
+use crate::aos::accounts::types::{CallContext, DriverErrorCode, EngineError, TenantStatus};
 use crate::error::{Result, conflict, is_conflict, not_found};
 use crate::exports::aos::accounts::lifecycle::{Guest, LifecycleAction, LifecycleState, LifecycleTransition};
 use crate::tenant_driver::{Audit, audit_tenant};
@@ -104,8 +104,8 @@ pub fn transition(ctx: &CallContext, to: TenantStatus, reason: &str) -> Result<L
     // The reason is the suspension's; any other status clears it.
     let suspended_reason = if to == TenantStatus::Suspended { reason.clone() } else { None };
     match driver::update_lifecycle_status(&tenant_id, from, to, suspended_reason.as_deref()) {
-        Ok(Some(_)) => {}
-        Ok(None) => return Err(not_found(format!("Tenant {tenant_id} not found"))),
+        Ok(_) => {}
+        Err(e) if e.code == DriverErrorCode::NotFound => return Err(not_found(format!("Tenant {tenant_id} not found"))),
         Err(e) if is_conflict(&e) => return Err(conflict("the tenant's status changed concurrently; try again")),
         Err(e) => return Err(e.into()),
     }

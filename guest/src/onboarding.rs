@@ -6,7 +6,7 @@
 use crate::Engine;
 use crate::access::{Permission, Access, Mode, Principal, tenant_access};
 use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, OnboardingState};
-use crate::error::{Result, err, forbidden, not_found};
+use crate::error::{Result, err, forbidden, missing, not_found};
 use crate::exports::aos::accounts::onboarding::{Capability, Guest, NextAction, OnboardingStatus, Transition};
 use crate::onboarding_driver as driver;
 use crate::tenant_driver::{Audit, audit};
@@ -18,7 +18,7 @@ pub const FORCE_COMPLETE_PREFIX: &str = "founder_force_complete:";
 impl Guest for Engine {
     fn get_state(ctx: CallContext) -> Result<OnboardingStatus, EngineError> {
         let access = tenant_access(&ctx, Permission::OnboardingRead, Mode::Read)?;
-        let state = driver::fetch_onboarding_state(&access.tenant_id)?.ok_or_else(|| not_found("Tenant not found"))?;
+        let state = driver::fetch_onboarding_state(&access.tenant_id).map_err(missing("Tenant not found"))?;
         Ok(status_of(access.tenant_id, state))
     }
 
@@ -116,7 +116,7 @@ pub fn advance(ctx: &CallContext, access: &Access, target: OnboardingState, trig
 /// Used by `advance` and by operations that produce evidence themselves (creating an API key).
 pub fn progress(ctx: &CallContext, access: &Access, target: OnboardingState, trigger: &str, forced: bool) -> Result<Transition> {
     let tenant_id = access.tenant_id.clone();
-    let current = driver::fetch_onboarding_state(&tenant_id)?.ok_or_else(|| not_found("Tenant not found"))?;
+    let current = driver::fetch_onboarding_state(&tenant_id).map_err(missing("Tenant not found"))?;
     if step(target) <= step(current) {
         return Ok(Transition {
             tenant_id,
@@ -148,7 +148,7 @@ pub fn progress(ctx: &CallContext, access: &Access, target: OnboardingState, tri
             ));
         }
     }
-    let previous = driver::write_onboarding_state(&tenant_id, target)?.ok_or_else(|| not_found("Tenant not found"))?;
+    let previous = driver::write_onboarding_state(&tenant_id, target).map_err(missing("Tenant not found"))?;
     audit(
         ctx,
         access,

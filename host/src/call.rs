@@ -100,6 +100,9 @@ pub struct CallState {
     doomed: Option<crate::bindings::EngineError>,
     /// The tenant policy hooks this attempt ran (counted when it is settled, not if it runs again).
     policy_runs: Vec<crate::policy::stats::Run>,
+    /// Why the host refused the component this call installs (it compiled it before the call), told to
+    /// the engine when it inspects the component.
+    upload_refusal: Option<crate::bindings::EngineError>,
 }
 
 impl CallState {
@@ -135,6 +138,7 @@ impl CallState {
             policy_seen: Vec::new(),
             doomed: None,
             policy_runs: Vec::new(),
+            upload_refusal: None,
         }
     }
 
@@ -156,6 +160,16 @@ impl CallState {
     /// stands.
     pub(crate) fn doom(&mut self, error: crate::bindings::EngineError) {
         self.doomed.get_or_insert(error);
+    }
+
+    /// The host refused the component this call installs (see [`crate::engine::policies`]).
+    pub(crate) fn refuse_upload(&mut self, refusal: Option<crate::bindings::EngineError>) {
+        self.upload_refusal = refusal;
+    }
+
+    /// Why the host refused the component this call installs, if it did.
+    pub(crate) fn upload_refusal(&self) -> Option<crate::bindings::EngineError> {
+        self.upload_refusal.clone()
     }
 
     /// Notes a tenant policy hook this attempt ran.

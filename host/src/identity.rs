@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
 use crate::bindings::{ApiKeyPrincipal, Role};
+use crate::catalogue::identity as statements;
 use crate::db::Database;
 use crate::db::codec::{Id, Ts};
 use crate::on_pool;
@@ -15,7 +16,7 @@ use crate::on_pool;
 /// The internal user id of an identity-provider subject, if it has a user.
 pub async fn user_id_for_subject(db: &Database, external_id: &str) -> Result<Option<String>, sqlx::Error> {
     let id: Option<Id> =
-        on_pool!(db, |p| sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1").bind(external_id).fetch_optional(p))?;
+        on_pool!(db, |p| sqlx::query_scalar(statements::USER_ID_FOR_SUBJECT).bind(external_id).fetch_optional(p))?;
     Ok(id.map(|id| id.to_string()))
 }
 
@@ -23,7 +24,7 @@ pub async fn user_id_for_subject(db: &Database, external_id: &str) -> Result<Opt
 pub async fn default_tenant(db: &Database, user_id: &str) -> Result<Option<String>, sqlx::Error> {
     let Ok(user) = Id::parse(user_id) else { return Ok(None) };
     let id: Option<Option<Id>> =
-        on_pool!(db, |p| sqlx::query_scalar("SELECT default_tenant_id FROM users WHERE id = $1").bind(&user).fetch_optional(p))?;
+        on_pool!(db, |p| sqlx::query_scalar(statements::DEFAULT_TENANT_OF_USER).bind(&user).fetch_optional(p))?;
     Ok(id.flatten().map(|id| id.to_string()))
 }
 
@@ -81,17 +82,10 @@ pub fn sha256_hex(secret: impl AsRef<[u8]>) -> String {
 /// [`KeyUsage`], off the request path.
 pub async fn api_key(db: &Database, secret: &str, now: i64) -> Result<Option<KeyPrincipal>, sqlx::Error> {
     let hash = sha256_hex(secret);
-    let record: Option<KeyRecord> = on_pool!(db, |p| sqlx::query_as(concat!(
-        "SELECT k.id, k.tenant_id, k.permissions_json, k.user_id, k.allowed_workers_json, k.rate_limit_rpm, ",
-        "k.max_concurrent_runs, k.expires_at, m.role AS creator_role FROM api_keys k ",
-        "LEFT JOIN users u ON u.id = k.user_id AND u.status = 'active' ",
-        "LEFT JOIN tenant_memberships m ON m.tenant_id = k.tenant_id AND m.user_id = u.id ",
-        "WHERE k.key_hash = $1 AND k.status = 'active' AND k.revoked_at IS NULL AND k.is_frozen = false ",
-        "AND (k.expires_at IS NULL OR k.expires_at > $2)"
-    ))
-    .bind(&hash)
-    .bind(Ts(now))
-    .fetch_optional(p))?;
+    let record: Option<KeyRecord> = on_pool!(db, |p| sqlx::query_as(statements::API_KEY_BY_HASH)
+        .bind(&hash)
+        .bind(Ts(now))
+        .fetch_optional(p))?;
     let Some(record) = record else { return Ok(None) };
     Ok(Some(KeyPrincipal {
         key_id: record.id.to_string(),
@@ -153,14 +147,11 @@ async fn write_usage(db: &Database, batch: &[(String, (i64, i64))]) -> Result<()
     let mut tx = db.begin(false).await?;
     for (key, (count, last)) in batch {
         let Ok(id) = Id::parse(key) else { continue };
-        crate::on_tx!(&mut tx, rows |c| sqlx::query(concat!(
-            "UPDATE api_keys SET total_requests = total_requests + $2, ",
-            "last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END WHERE id = $1"
-        ))
-        .bind(&id)
-        .bind(*count)
-        .bind(Ts(*last))
-        .execute(c))?;
+        crate::on_tx!(&mut tx, rows |c| sqlx::query(statements::RECORD_API_KEY_USAGE)
+            .bind(&id)
+            .bind(*count)
+            .bind(Ts(*last))
+            .execute(c))?;
     }
     tx.commit().await
 }

@@ -24,6 +24,7 @@ pub mod admission;
 pub mod bindings;
 pub mod cache;
 pub mod call;
+pub mod catalogue;
 pub mod clock;
 pub mod db;
 pub mod drivers;

@@ -80,6 +80,13 @@ enum Command {
     Serve(ServeArgs),
     /// Create or update the schema, then exit.
     Migrate,
+    /// Write the engine component and its contract (WIT, documented) into a directory, for a host in
+    /// another language: `account-engine.wasm` and `wit/`.
+    Contract {
+        /// Where to write them (created if missing).
+        #[arg(long, default_value = "contract")]
+        out: PathBuf,
+    },
     /// Create the first tenant, its owner and an API key; prints the key once.
     Bootstrap {
         #[arg(long)]
@@ -264,6 +271,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Policy(PolicyCommand::Package { component, config, note })) = &cli.command {
         return package_policy(component, config, note.as_deref());
     }
+    if let Some(Command::Contract { out }) = &cli.command {
+        for path in account_host::runtime::write_contract(out).with_context(|| format!("writing to {}", out.display()))? {
+            println!("{}", path.display());
+        }
+        return Ok(());
+    }
     let c = &cli.config;
     let url = match &c.database_url {
         Some(url) => {
@@ -326,7 +339,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = Runtime::with(db, clock.clone(), config)?;
     match command {
         Command::Serve(args) => serve(runtime, clock, args).await,
-        Command::Migrate => Ok(()),
+        Command::Migrate | Command::Contract { .. } => Ok(()),
         Command::Operations => {
             for op in runtime.operations() {
                 let params: Vec<String> = op.params.iter().map(|(n, _)| n.replace('-', "_")).collect();

@@ -24,6 +24,25 @@ use crate::db::errors::is_retryable;
 /// The engine component, built from `guest/` by the build script.
 pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_COMPONENT"));
 
+include!(concat!(env!("OUT_DIR"), "/contract_wit.rs"));
+
+/// Writes the engine component (`account-engine.wasm`), its contract (`wit/`, documented) and the types of
+/// its functions (`account-engine.types.json`) into `dir`: what a host in another language needs, from the
+/// binary alone.
+pub fn write_contract(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut written = vec![dir.join("account-engine.wasm"), dir.join("account-engine.types.json")];
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(&written[0], ACCOUNT_ENGINE_COMPONENT)?;
+    std::fs::write(&written[1], CONTRACT_TYPES_JSON)?;
+    for (name, text) in CONTRACT_WIT {
+        let path = dir.join("wit").join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// A deliberately misbehaving component (from `tests/rogue-guest`), embedded only when the test suite asks
 /// for it (feature `rogue-guest`): the library an embedder builds does not carry it.
 #[cfg(feature = "rogue-guest")]

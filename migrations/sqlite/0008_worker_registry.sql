@@ -13,8 +13,8 @@ CREATE TABLE worker_registry (
     output_schema_json      TEXT,
     tokens_per_run_estimate INTEGER,
     cost_per_run_cents      INTEGER,
-    created_at              INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000000 AS INTEGER)),
-    updated_at              INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000000 AS INTEGER))
+    created_at              INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER) * 1000000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER) * 1000),
+    updated_at              INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER) * 1000000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER) * 1000)
 );
 INSERT INTO worker_registry (id, name, version, status, tokens_per_run_estimate, cost_per_run_cents) VALUES
     ('business-builder', 'Business Builder', '0.2.0', 'available', 50000, 50),

@@ -6,7 +6,7 @@ CREATE INDEX ix_api_keys_parent ON api_keys (parent_key_id) WHERE parent_key_id 
 -- Keys minted by keys before scopes were bounded by their creator (contract 0.1) recorded no person and
 -- may hold more than the key that made them: they are revoked (the audit log says which they are).
 UPDATE api_keys SET status = 'revoked',
-    revoked_at = CAST(unixepoch('subsec') * 1000000 AS INTEGER),
+    revoked_at = (CAST(strftime('%s', 'now') AS INTEGER) * 1000000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER) * 1000),
     revoked_reason = 'minted by an API key before keys were bounded by their creator'
 WHERE revoked_at IS NULL AND user_id IS NULL AND id IN (
     SELECT resource_id FROM audit_log WHERE action = 'create_api_key' AND api_key_id IS NOT NULL
@@ -17,7 +17,7 @@ WHERE revoked_at IS NULL AND user_id IS NULL AND id IN (
 CREATE TRIGGER users_delete_revokes_keys BEFORE DELETE ON users
 BEGIN
     UPDATE api_keys SET status = 'revoked',
-        revoked_at = CAST(unixepoch('subsec') * 1000000 AS INTEGER),
+        revoked_at = (CAST(strftime('%s', 'now') AS INTEGER) * 1000000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER) * 1000),
         revoked_reason = 'its creator was deleted'
     WHERE user_id = OLD.id AND revoked_at IS NULL;
 END;

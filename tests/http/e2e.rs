@@ -233,3 +233,27 @@ async fn policy_journey_on_postgres() {
     policy_journey(Some(&url)).await;
     support::drop_schema(&schema).await;
 }
+
+/// A person with only the binary gets what a host in another language needs: the component (the one
+/// the binary runs), the documented WIT, and the types of every function.
+#[test]
+fn the_contract_command_writes_the_component_its_wit_and_its_types() {
+    let dir = support::TempDir::new("aos-contract");
+    let out = dir.0.join("contract");
+    let status = std::process::Command::new(support::BIN).arg("contract").arg("--out").arg(&out).status().expect("run");
+    assert!(status.success());
+    assert_eq!(std::fs::read(out.join("account-engine.wasm")).unwrap(), account_host::runtime::ACCOUNT_ENGINE_COMPONENT);
+    let tenant_driver = std::fs::read_to_string(out.join("wit/tenant-driver.wit")).unwrap();
+    assert!(tenant_driver.contains("/// The tenant with this slug"), "the WIT keeps its documentation");
+    assert!(out.join("wit/deps/random/random.wit").exists());
+    let types: Value = serde_json::from_str(&std::fs::read_to_string(out.join("account-engine.types.json")).unwrap()).unwrap();
+    assert_eq!(types["package"], "aos:accounts@0.4.0");
+    let upsert = &types["exports"]["aos:accounts/memory-pins@0.4.0"]["upsert-pin"];
+    assert_eq!(upsert["params"][1], json!(["key", "string"]));
+    assert_eq!(upsert["params"][4], json!(["ttl-seconds", { "option": "u32" }]));
+    let status = &types["imports"]["aos:accounts/tenant-lifecycle-driver@0.4.0"]["update-lifecycle-status"]["result"];
+    assert!(status["result"]["ok"]["enum"].as_array().unwrap().contains(&json!("suspended")), "{status}");
+    // Every imported driver interface is described, each with its functions.
+    let imports = types["imports"].as_object().unwrap();
+    assert_eq!(imports.keys().filter(|k| k.ends_with("-driver@0.4.0")).count(), 7);
+}

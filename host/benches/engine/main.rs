@@ -7,14 +7,17 @@
 //! * [`load`] and [`peer`]: throughput and latency at 1, 8 and 64 callers on PostgreSQL, ours against
 //!   the Python/SQLAlchemy peer;
 //! * [`depth`]: pages at depth in tables of 1,000,000 rows;
-//! * [`policy`]: what a tenant's policy adds to an operation, and a Rust and a JavaScript hook alone.
+//! * [`policy`]: what a tenant's policy adds to an operation, and a Rust and a JavaScript hook alone;
+//! * [`hosts`]: get pin and upsert pin through the Rust, Python and JavaScript hosts, and what
+//!   instantiating costs in each.
 //!
 //! Run: `cargo bench -p account-host --bench engine` (PostgreSQL from `BENCH_POSTGRES_URL` or
-//! `TEST_POSTGRES_URL`). Arguments `compare`, `instance`, `load`, `depth`, `policy` run only those parts (and then
+//! `TEST_POSTGRES_URL`). Arguments `compare`, `instance`, `load`, `depth`, `policy`, `hosts` run only those parts (and then
 //! leave BENCHMARKS.md alone); `profile` calls get pin through the component in a loop, for a profiler.
 
 mod compare;
 mod depth;
+mod hosts;
 mod instance;
 mod load;
 mod peer;
@@ -101,6 +104,11 @@ async fn main() {
     if wants("policy") {
         let costs = policy::costs("sqlite::memory:").await;
         policy::report(&mut report, "SQLite in memory", &costs);
+    }
+
+    if wants("hosts") {
+        let figures = hosts::measure(&bench_dir).await;
+        hosts::report(&mut report, &figures);
     }
 
     if wants("load") {

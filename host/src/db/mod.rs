@@ -134,7 +134,11 @@ impl Database {
     /// Applies the schema migrations of the backend (idempotent).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Database::Sqlite(pool, _) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Database::Sqlite(pool, _) => {
+                let migrator = sqlx::migrate!("../migrations/sqlite");
+                accept_rewritten_migrations(pool, &migrator).await?;
+                migrator.run(pool).await?
+            }
             Database::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -235,4 +239,34 @@ impl Tx {
     pub async fn execute(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
         on_tx!(self, rows |c| sqlx::query(sql).execute(c)).map(|_| ())
     }
+}
+
+/// SQLite migrations whose text was rewritten after release without changing what they do, with the
+/// SHA-384 of the texts they had (`migrations/sqlite/rewritten.json`, read by every host).
+const REWRITTEN_SQLITE_MIGRATIONS: &str = include_str!("../../../migrations/sqlite/rewritten.json");
+
+/// A database that applied a rewritten migration's old text records the new text's checksum instead, so
+/// that sqlx accepts it. Any other checksum (a migration edited by someone else) is left for sqlx to
+/// refuse.
+async fn accept_rewritten_migrations(pool: &sqlx::SqlitePool, migrator: &sqlx::migrate::Migrator) -> Result<(), sqlx::Error> {
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'").fetch_one(pool).await?;
+    if applied == 0 {
+        return Ok(());
+    }
+    let rewritten: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(REWRITTEN_SQLITE_MIGRATIONS).expect("migrations/sqlite/rewritten.json is a JSON object");
+    for (version, olds) in rewritten.iter().filter_map(|(k, v)| Some((k.parse::<i64>().ok()?, v.as_array()?))) {
+        let Some(migration) = migrator.iter().find(|m| m.version == version) else { continue };
+        for old in olds.iter().filter_map(serde_json::Value::as_str) {
+            let old: Vec<u8> = (0..old.len()).step_by(2).filter_map(|i| u8::from_str_radix(old.get(i..i + 2)?, 16).ok()).collect();
+            sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2 AND checksum = $3")
+                .bind(migration.checksum.as_ref())
+                .bind(version)
+                .bind(old)
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -7,23 +7,13 @@ use sqlx::FromRow;
 use crate::bindings::{
     ApiKeySnapshot, ApiKeyStatus, BillingPeriod, DriverError, InvitationSnapshot, InvitationStatus, MembershipRow,
     MembershipSnapshot, OauthProvider, PinRow, Plan, PlanQuotas, Role, RunSnapshot, RunStatus, SubscriptionSnapshot,
-    SubscriptionStatus, TenantCoreSnapshot, TenantDetailSnapshot, TenantRow, TenantSnapshot, TenantStatus,
+    SubscriptionStatus, TenantDetailSnapshot, TenantRow, TenantSnapshot, TenantStatus,
     TicketCategory, TicketPriority, TicketSnapshot, TicketStatus, UsageCounters, UsageRecordSnapshot, UsageUnit,
     UserDetailSnapshot, UserRow, UserSnapshot, UserStatus, UserSummary,
 };
 use crate::db::codec::{Id, Json, Ts, onboarding_state};
 
-/// The columns `tenant` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! tenant_columns {
-    () => {
-        "id, name, slug, description, clerk_org_id, plan, billing_email, stripe_customer_id, \
-    max_workers, max_runs_per_day, max_concurrent_runs, max_tokens_per_month, max_api_keys, runs_today, \
-    runs_this_month, tokens_this_month, last_run_reset_at, status, suspended_reason, is_synthetic, \
-    onboarding_state, created_at, updated_at"
-    };
-}
-
+/// A tenant row, read with the catalogue fragment `tenant-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct TenantRecord {
     pub id: Id,
@@ -121,31 +111,9 @@ impl TenantRecord {
             updated_at: Some(self.updated_at.0),
         })
     }
-
-    pub fn into_core(self) -> TenantCoreSnapshot {
-        TenantCoreSnapshot {
-            quotas: self.quotas(),
-            usage: self.usage(),
-            id: self.id.into(),
-            name: self.name,
-            slug: self.slug,
-            status: self.status,
-            plan: self.plan,
-            created_at: self.created_at.0,
-            updated_at: Some(self.updated_at.0),
-        }
-    }
 }
 
-/// The columns `user` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! user_columns {
-    () => {
-        "u.id, u.clerk_user_id, u.email, u.name, u.avatar_url, u.default_tenant_id, u.status, \
-    u.oauth_provider, u.email_verified, u.preferences_json, u.created_at, u.updated_at, u.last_login_at"
-    };
-}
-
+/// A user row, read with the catalogue fragment `user-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct UserRecord {
     pub id: Id,
@@ -196,17 +164,8 @@ impl From<UserRecord> for UserSummary {
     }
 }
 
-/// A user joined with their membership of one tenant.
-/// The columns `member` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! member_columns {
-    () => {
-        "u.id, u.email, u.name, u.avatar_url, u.status, u.oauth_provider, u.email_verified, \
-    u.created_at, u.updated_at, u.last_login_at, m.id AS membership_id, m.role, m.created_at AS membership_created_at, \
-    m.invited_by"
-    };
-}
-
+/// A user joined with their membership of one tenant, read with the catalogue fragment `member-columns`
+/// (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct MemberRecord {
     pub id: Id,
@@ -272,14 +231,7 @@ impl From<MemberRecord> for MembershipSnapshot {
     }
 }
 
-/// The columns `membership` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! membership_columns {
-    () => {
-        "id, tenant_id, user_id, role, invited_by, created_at"
-    };
-}
-
+/// A membership row, read with the catalogue fragment `membership-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct MembershipRecord {
     pub id: Id,
@@ -303,14 +255,7 @@ impl From<MembershipRecord> for MembershipRow {
     }
 }
 
-/// The columns `invitation` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! invitation_columns {
-    () => {
-        "id, tenant_id, email, role, status, invited_by, created_at, expires_at, accepted_at"
-    };
-}
-
+/// An invitation row, read with the catalogue fragment `invitation-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct InvitationRecord {
     pub id: Id,
@@ -340,15 +285,7 @@ impl From<InvitationRecord> for InvitationSnapshot {
     }
 }
 
-/// The columns `ticket` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! ticket_columns {
-    () => {
-        "id, tenant_id, user_id, subject, description, category, priority, status, \
-    resolution, created_at, updated_at, resolved_at"
-    };
-}
-
+/// A support ticket row, read with the catalogue fragment `ticket-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct TicketRecord {
     pub id: Id,
@@ -405,16 +342,7 @@ impl From<SubscriptionRecord> for SubscriptionSnapshot {
     }
 }
 
-/// The columns `api_key` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! api_key_columns {
-    () => {
-        "id, tenant_id, user_id, name, key_prefix, status, permissions_json, \
-    allowed_workers_json, rate_limit_rpm, max_concurrent_runs, expires_at, revoked_at, revoked_reason, last_used_at, \
-    total_requests, created_at"
-    };
-}
-
+/// An API key row, read with the catalogue fragment `api-key-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct ApiKeyRecord {
     pub id: Id,
@@ -458,16 +386,7 @@ impl From<ApiKeyRecord> for ApiKeySnapshot {
     }
 }
 
-/// The columns `run` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! run_columns {
-    () => {
-        "id, tenant_id, worker_id, api_key_id, user_id, task, input_json, status, success, error, \
-    output_json, replay_token_json, total_tokens, total_latency_ms, stages_completed, recoveries, policy_violations, \
-    cost_cents, created_at, completed_at"
-    };
-}
-
+/// A worker run row, read with the catalogue fragment `run-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct RunRecord {
     pub id: Id,
@@ -527,14 +446,7 @@ impl From<RunRecord> for RunSnapshot {
     }
 }
 
-/// The columns `usage` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! usage_columns {
-    () => {
-        "id, tenant_id, meter_name, amount, unit, period_start, period_end, worker_id, api_key_id, metadata_json, recorded_at"
-    };
-}
-
+/// A usage record row, read with the catalogue fragment `usage-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct UsageRecordRecord {
     pub id: Id,
@@ -568,14 +480,7 @@ impl From<UsageRecordRecord> for UsageRecordSnapshot {
     }
 }
 
-/// The columns `pin` records are read from (a macro, so that SQL stays `&'static str`).
-#[macro_export]
-macro_rules! pin_columns {
-    () => {
-        "id, tenant_id, key, value, source, created_at, updated_at, ttl_seconds, expires_at"
-    };
-}
-
+/// A memory pin row, read with the catalogue fragment `pin-columns` (`hosts/sql/fragments.sql`): keep the two in step.
 #[derive(FromRow)]
 pub struct PinRecord {
     pub id: i64,

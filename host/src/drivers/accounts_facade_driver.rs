@@ -11,18 +11,15 @@ use crate::bindings::{
     UserPage, UserRow, UserStatus,
 };
 use crate::call::CallState;
+use crate::catalogue::accounts_facade_driver as statements;
 use crate::db::codec::{Id, Ts};
 use crate::db::cursor;
 use crate::db::errors::{conflict, invalid, not_found};
 use crate::db::rows::{InvitationRecord, MemberRecord, MembershipRecord, SubscriptionRecord, TenantRecord, TicketRecord, UserRecord};
-use crate::drivers::user_write_driver::{fetch_user, insert_user_row, visible_user};
+use crate::drivers::user_write_driver::{fetch_user, visible_user};
 use crate::sql;
 
 impl Host for CallState {
-    async fn fetch_tenant(&mut self, tenant_id: String) -> Result<Option<TenantSnapshot>, DriverError> {
-        Ok(fetch_tenant_record(self, &tenant_id).await?.map(TenantRecord::into_snapshot))
-    }
-
     async fn fetch_tenants(
         &mut self,
         tenant_id: String,
@@ -32,21 +29,18 @@ impl Host for CallState {
     ) -> Result<Vec<TenantSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = i64::from(limit.clamp(1, 1000));
-        let rows: Vec<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::tenant_columns!(), " FROM tenants WHERE id = $1 AND ($2 IS NULL OR status = $2) ",
-            "ORDER BY id LIMIT $3 OFFSET $4"
-        ))
-        .bind(&t)
-        .bind(status)
-        .bind(limit)
-        .bind(i64::from(offset))
-        .fetch_all(c))?;
+        let rows: Vec<TenantRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_TENANTS)
+            .bind(&t)
+            .bind(status)
+            .bind(limit)
+            .bind(i64::from(offset))
+            .fetch_all(c))?;
         Ok(rows.into_iter().map(TenantRecord::into_snapshot).collect())
     }
 
     async fn count_tenants(&mut self, tenant_id: String, status: Option<TenantStatus>) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE id = $1 AND ($2 IS NULL OR status = $2)")
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_TENANTS)
             .bind(&t)
             .bind(status)
             .fetch_one(c))?;
@@ -66,16 +60,13 @@ impl Host for CallState {
         let id = Id::new();
         let now = self.now;
         // Quotas, counters, status and onboarding state take the schema's defaults: the free plan.
-        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "INSERT INTO tenants (id, name, slug, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ",
-            "ON CONFLICT DO NOTHING RETURNING ", crate::tenant_columns!()
-        ))
-        .bind(&id)
-        .bind(&name)
-        .bind(&slug)
-        .bind(&description)
-        .bind(now)
-        .fetch_optional(c))?;
+        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(statements::INSERT_PROJECT)
+            .bind(&id)
+            .bind(&name)
+            .bind(&slug)
+            .bind(&description)
+            .bind(now)
+            .fetch_optional(c))?;
         let row = row.ok_or_else(|| conflict(format!("the slug '{slug}' is taken")))?;
         self.created_tenant(&id);
         row.into_detail()
@@ -92,30 +83,22 @@ impl Host for CallState {
         let limit = cursor::fetch_limit(&page)?;
         let after = cursor::decode(&page)?;
         let mut rows: Vec<MemberRecord> = match after {
-            None => sql!(self, |c| sqlx::query_as(concat!(
-                "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
-                "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3) ",
-                "ORDER BY m.user_email, m.user_id LIMIT $4"
-            ))
-            .bind(&t)
-            .bind(role)
-            .bind(status)
-            .bind(limit)
-            .fetch_all(c))?,
-            Some(after) => {
-                let after_id = Id::parse(&after.id)?;
-                sql!(self, |c| sqlx::query_as(concat!(
-                    "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
-                    "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3) ",
-                    "AND (m.user_email, m.user_id) > ($5, $6) ORDER BY m.user_email, m.user_id LIMIT $4"
-                ))
+            None => sql!(self, |c| sqlx::query_as(statements::FETCH_USERS_FIRST_PAGE)
                 .bind(&t)
                 .bind(role)
                 .bind(status)
                 .bind(limit)
-                .bind(&after.key)
-                .bind(&after_id)
-                .fetch_all(c))?
+                .fetch_all(c))?,
+            Some(after) => {
+                let after_id = Id::parse(&after.id)?;
+                sql!(self, |c| sqlx::query_as(statements::FETCH_USERS_NEXT_PAGE)
+                    .bind(&t)
+                    .bind(role)
+                    .bind(status)
+                    .bind(limit)
+                    .bind(&after.key)
+                    .bind(&after_id)
+                    .fetch_all(c))?
             }
         };
         let next = cursor::finish(&mut rows, &page, |m| (m.email.clone(), m.id.to_string()));
@@ -132,18 +115,15 @@ impl Host for CallState {
         // Every membership has its user (a foreign key): without a status filter the memberships alone
         // are counted, from an index.
         let n: i64 = match status {
-            None => sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM tenant_memberships m WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2)")
+            None => sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_ANY_STATUS)
                 .bind(&t)
                 .bind(role)
                 .fetch_one(c))?,
-            Some(status) => sql!(self, |c| sqlx::query_scalar(concat!(
-                "SELECT COUNT(*) FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
-                "WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND u.status = $3"
-            ))
-            .bind(&t)
-            .bind(role)
-            .bind(status)
-            .fetch_one(c))?,
+            Some(status) => sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_WITH_STATUS)
+                .bind(&t)
+                .bind(role)
+                .bind(status)
+                .fetch_one(c))?,
         };
         Ok(n as u64)
     }
@@ -151,13 +131,10 @@ impl Host for CallState {
     async fn fetch_user_detail(&mut self, tenant_id: String, user_id: String) -> Result<Option<UserDetailSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
-        let row: Option<MemberRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
-            "WHERE m.tenant_id = $1 AND u.id = $2"
-        ))
-        .bind(&t)
-        .bind(&u)
-        .fetch_optional(c))?;
+        let row: Option<MemberRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_USER_DETAIL)
+            .bind(&t)
+            .bind(&u)
+            .fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
@@ -165,24 +142,18 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
         let mut rows: Vec<MemberRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(concat!(
-                "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
-                "WHERE m.tenant_id = $1 ORDER BY m.created_at, m.id LIMIT $2"
-            ))
-            .bind(&t)
-            .bind(limit)
-            .fetch_all(c))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(concat!(
-                    "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
-                    "WHERE m.tenant_id = $1 AND (m.created_at, m.id) > ($3, $4) ORDER BY m.created_at, m.id LIMIT $2"
-                ))
+            None => sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_MEMBERSHIPS_FIRST_PAGE)
                 .bind(&t)
                 .bind(limit)
-                .bind(at)
-                .bind(&id)
-                .fetch_all(c))?
+                .fetch_all(c))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_MEMBERSHIPS_NEXT_PAGE)
+                    .bind(&t)
+                    .bind(limit)
+                    .bind(at)
+                    .bind(&id)
+                    .fetch_all(c))?
             }
         };
         let next = cursor::finish(&mut rows, &page, |m| (m.membership_created_at.0.to_string(), m.membership_id.to_string()));
@@ -202,14 +173,10 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
         // One statement: every engine call of a person starts here (their role and their account status).
-        let row: Option<MemberWithUserRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT m.id AS membership_id, m.tenant_id, m.user_id, m.role, m.invited_by, m.created_at AS membership_created_at, ",
-            crate::user_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id ",
-            "WHERE m.tenant_id = $1 AND m.user_id = $2"
-        ))
-        .bind(&t)
-        .bind(&u)
-        .fetch_optional(c))?;
+        let row: Option<MemberWithUserRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_MEMBERSHIP_WITH_USER)
+            .bind(&t)
+            .bind(&u)
+            .fetch_optional(c))?;
         Ok(row.map(MemberWithUserRecord::into_snapshot))
     }
 
@@ -221,7 +188,7 @@ impl Host for CallState {
     ) -> Result<MembershipSnapshot, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let m = Id::parse(&membership_id)?;
-        let updated = sql!(self, rows |c| sqlx::query("UPDATE tenant_memberships SET role = $3 WHERE tenant_id = $1 AND id = $2")
+        let updated = sql!(self, rows |c| sqlx::query(statements::UPDATE_MEMBERSHIP_ROLE_WRITE)
             .bind(&t)
             .bind(&m)
             .bind(new_role)
@@ -229,18 +196,16 @@ impl Host for CallState {
         if updated == 0 {
             return Err(not_found("membership"));
         }
-        let row: MemberRecord = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::member_columns!(), " FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.id = $1"
-        ))
-        .bind(&m)
-        .fetch_one(c))?;
+        let row: MemberRecord = sql!(self, |c| sqlx::query_as(statements::UPDATE_MEMBERSHIP_ROLE_READ)
+            .bind(&m)
+            .fetch_one(c))?;
         Ok(row.into())
     }
 
     async fn delete_membership(&mut self, tenant_id: String, membership_id: String) -> Result<bool, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let m = Id::parse(&membership_id)?;
-        let deleted = sql!(self, rows |c| sqlx::query("DELETE FROM tenant_memberships WHERE tenant_id = $1 AND id = $2")
+        let deleted = sql!(self, rows |c| sqlx::query(statements::DELETE_MEMBERSHIP)
             .bind(&t)
             .bind(&m)
             .execute(c))?;
@@ -250,15 +215,10 @@ impl Host for CallState {
     async fn fetch_profile(&mut self, tenant_id: String, user_id: String) -> Result<Option<ProfileSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
-        let row: Option<ProfileRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT u.id, u.email, u.name, u.avatar_url, u.created_at, u.updated_at, u.preferences_json, ",
-            "t.name AS tenant_name, m.role FROM users u ",
-            "LEFT JOIN tenants t ON t.id = $1 ",
-            "LEFT JOIN tenant_memberships m ON m.user_id = u.id AND m.tenant_id = $1 WHERE u.id = $2"
-        ))
-        .bind(&t)
-        .bind(&u)
-        .fetch_optional(c))?;
+        let row: Option<ProfileRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_PROFILE)
+            .bind(&t)
+            .bind(&u)
+            .fetch_optional(c))?;
         // Someone else's profile is visible only when they are a member of the tenant.
         let own = self.is_caller_user(&u);
         let row = row.filter(|p| p.role.is_some() || own || self.is_platform());
@@ -284,7 +244,7 @@ impl Host for CallState {
     async fn count_owned_tenants(&mut self, user_id: String) -> Result<u64, DriverError> {
         let u = Id::parse(&user_id)?;
         self.may_read_user(&u)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM tenant_memberships WHERE user_id = $1 AND role = 'owner'")
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_OWNED_TENANTS)
             .bind(&u)
             .fetch_one(c))?;
         Ok(n as u64)
@@ -304,15 +264,12 @@ impl Host for CallState {
             return Err(invalid("preferences must be a JSON object"));
         }
         let now = self.now;
-        let updated = sql!(self, rows |c| sqlx::query(concat!(
-            "UPDATE users SET name = COALESCE($2, name), preferences_json = COALESCE($3, preferences_json), ",
-            "updated_at = $4 WHERE id = $1"
-        ))
-        .bind(&u)
-        .bind(&name)
-        .bind(&preferences)
-        .bind(now)
-        .execute(c))?;
+        let updated = sql!(self, rows |c| sqlx::query(statements::UPDATE_USER_PROFILE)
+            .bind(&u)
+            .bind(&name)
+            .bind(&preferences)
+            .bind(now)
+            .execute(c))?;
         if updated == 0 {
             return Err(not_found("user"));
         }
@@ -321,12 +278,9 @@ impl Host for CallState {
 
     async fn fetch_subscription(&mut self, tenant_id: String) -> Result<Option<SubscriptionSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<SubscriptionRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT plan, status, billing_period, current_period_start, current_period_end FROM subscriptions ",
-            "WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
-        ))
-        .bind(&t)
-        .fetch_optional(c))?;
+        let row: Option<SubscriptionRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_SUBSCRIPTION)
+            .bind(&t)
+            .fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
@@ -342,20 +296,16 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
         let now = self.now;
-        let row: TicketRecord = sql!(self, |c| sqlx::query_as(concat!(
-            "INSERT INTO support_tickets (id, tenant_id, user_id, subject, description, category, priority, status, ",
-            "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8) RETURNING ",
-            crate::ticket_columns!()
-        ))
-        .bind(Id::new())
-        .bind(&t)
-        .bind(&u)
-        .bind(&subject)
-        .bind(&description)
-        .bind(category)
-        .bind(priority)
-        .bind(now)
-        .fetch_one(c))?;
+        let row: TicketRecord = sql!(self, |c| sqlx::query_as(statements::INSERT_SUPPORT_TICKET)
+            .bind(Id::new())
+            .bind(&t)
+            .bind(&u)
+            .bind(&subject)
+            .bind(&description)
+            .bind(category)
+            .bind(priority)
+            .bind(now)
+            .fetch_one(c))?;
         Ok(row.into())
     }
 
@@ -368,27 +318,20 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
         let mut rows: Vec<TicketRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(concat!(
-                "SELECT ", crate::ticket_columns!(), " FROM support_tickets WHERE tenant_id = $1 ",
-                "AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3"
-            ))
-            .bind(&t)
-            .bind(status)
-            .bind(limit)
-            .fetch_all(c))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(concat!(
-                    "SELECT ", crate::ticket_columns!(), " FROM support_tickets WHERE tenant_id = $1 ",
-                    "AND ($2 IS NULL OR status = $2) AND (created_at, id) < ($4, $5) ",
-                    "ORDER BY created_at DESC, id DESC LIMIT $3"
-                ))
+            None => sql!(self, |c| sqlx::query_as(statements::FETCH_SUPPORT_TICKETS_FIRST_PAGE)
                 .bind(&t)
                 .bind(status)
                 .bind(limit)
-                .bind(at)
-                .bind(&id)
-                .fetch_all(c))?
+                .fetch_all(c))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| sqlx::query_as(statements::FETCH_SUPPORT_TICKETS_NEXT_PAGE)
+                    .bind(&t)
+                    .bind(status)
+                    .bind(limit)
+                    .bind(at)
+                    .bind(&id)
+                    .fetch_all(c))?
             }
         };
         let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
@@ -402,14 +345,11 @@ impl Host for CallState {
         status: InvitationStatus,
     ) -> Result<Option<InvitationSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::invitation_columns!(), " FROM invitations ",
-            "WHERE tenant_id = $1 AND lower(email) = lower($2) AND status = $3 ORDER BY created_at DESC, id DESC LIMIT 1"
-        ))
-        .bind(&t)
-        .bind(&email)
-        .bind(status)
-        .fetch_optional(c))?;
+        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_INVITATION_BY_EMAIL)
+            .bind(&t)
+            .bind(&email)
+            .bind(status)
+            .fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
@@ -425,32 +365,26 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let invited_by = invited_by.as_deref().map(Id::parse).transpose()?;
         let now = self.now;
-        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "INSERT INTO invitations (id, tenant_id, email, role, status, token_hash, invited_by, created_at, expires_at) ",
-            "VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING ",
-            crate::invitation_columns!()
-        ))
-        .bind(Id::new())
-        .bind(&t)
-        .bind(&email)
-        .bind(role)
-        .bind(&token_hash)
-        .bind(&invited_by)
-        .bind(now)
-        .bind(Ts(expires_at))
-        .fetch_optional(c))?;
+        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(statements::INSERT_INVITATION)
+            .bind(Id::new())
+            .bind(&t)
+            .bind(&email)
+            .bind(role)
+            .bind(&token_hash)
+            .bind(&invited_by)
+            .bind(now)
+            .bind(Ts(expires_at))
+            .fetch_optional(c))?;
         row.map(Into::into).ok_or_else(|| conflict("an invitation is already pending for this e-mail"))
     }
 
     async fn count_pending_invitations(&mut self, tenant_id: String) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let now = self.now;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2"
-        )
-        .bind(&t)
-        .bind(now)
-        .fetch_one(c))?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_PENDING_INVITATIONS)
+            .bind(&t)
+            .bind(now)
+            .fetch_one(c))?;
         Ok(n as u64)
     }
 
@@ -463,27 +397,20 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
         let mut rows: Vec<InvitationRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(concat!(
-                "SELECT ", crate::invitation_columns!(), " FROM invitations WHERE tenant_id = $1 ",
-                "AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3"
-            ))
-            .bind(&t)
-            .bind(status)
-            .bind(limit)
-            .fetch_all(c))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(concat!(
-                    "SELECT ", crate::invitation_columns!(), " FROM invitations WHERE tenant_id = $1 ",
-                    "AND ($2 IS NULL OR status = $2) AND (created_at, id) < ($4, $5) ",
-                    "ORDER BY created_at DESC, id DESC LIMIT $3"
-                ))
+            None => sql!(self, |c| sqlx::query_as(statements::FETCH_INVITATIONS_FIRST_PAGE)
                 .bind(&t)
                 .bind(status)
                 .bind(limit)
-                .bind(at)
-                .bind(&id)
-                .fetch_all(c))?
+                .fetch_all(c))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| sqlx::query_as(statements::FETCH_INVITATIONS_NEXT_PAGE)
+                    .bind(&t)
+                    .bind(status)
+                    .bind(limit)
+                    .bind(at)
+                    .bind(&id)
+                    .fetch_all(c))?
             }
         };
         let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
@@ -496,13 +423,10 @@ impl Host for CallState {
         token_hash: String,
     ) -> Result<Option<InvitationSnapshot>, DriverError> {
         let Ok(id) = Id::parse(&invitation_id) else { return Ok(None) };
-        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::invitation_columns!(), " FROM invitations ",
-            "WHERE id = $1 AND token_hash = $2 AND status = 'pending'"
-        ))
-        .bind(&id)
-        .bind(&token_hash)
-        .fetch_optional(c))?;
+        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_INVITATION_BY_ID_AND_TOKEN)
+            .bind(&id)
+            .bind(&token_hash)
+            .fetch_optional(c))?;
         let Some(row) = row else { return Ok(None) };
         // The token is the capability: a call without a tenant gains the invitation's.
         self.admit_tenant_by_token(&row.tenant_id);
@@ -513,16 +437,10 @@ impl Host for CallState {
     }
 
     async fn fetch_user_by_email(&mut self, email: String) -> Result<Option<UserRow>, DriverError> {
-        let row: Option<UserRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::user_columns!(), " FROM users u WHERE lower(u.email) = lower($1)"
-        ))
-        .bind(&email)
-        .fetch_optional(c))?;
+        let row: Option<UserRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_USER_BY_EMAIL)
+            .bind(&email)
+            .fetch_optional(c))?;
         Ok(visible_user(self, row).await?.map(Into::into))
-    }
-
-    async fn insert_user(&mut self, email: String, name: Option<String>, external_id: String) -> Result<UserRow, DriverError> {
-        Ok(insert_user_row(self, &email, &external_id, name.as_deref(), None, UserStatus::Active).await?.into())
     }
 
     async fn insert_membership(
@@ -539,13 +457,11 @@ impl Host for CallState {
         let row = insert_membership_row(self, &t, &u, role, invited_by.as_ref()).await?;
         // A person's first tenant becomes their default, so that a credential naming no tenant finds it.
         let now = self.now;
-        sql!(self, rows |c| sqlx::query(
-            "UPDATE users SET default_tenant_id = $2, updated_at = $3 WHERE id = $1 AND default_tenant_id IS NULL"
-        )
-        .bind(&u)
-        .bind(&t)
-        .bind(now)
-        .execute(c))?;
+        sql!(self, rows |c| sqlx::query(statements::INSERT_MEMBERSHIP_SET_DEFAULT_TENANT)
+            .bind(&u)
+            .bind(&t)
+            .bind(now)
+            .execute(c))?;
         Ok(row.into())
     }
 
@@ -605,18 +521,16 @@ struct ProfileRecord {
 
 async fn fetch_tenant_record(state: &mut CallState, tenant_id: &str) -> Result<Option<TenantRecord>, DriverError> {
     let t = state.tenant(tenant_id)?;
-    sql!(state, |c| sqlx::query_as(concat!("SELECT ", crate::tenant_columns!(), " FROM tenants WHERE id = $1"))
+    sql!(state, |c| sqlx::query_as(statements::FETCH_TENANT_BY_ID)
         .bind(&t)
         .fetch_optional(c))
 }
 
 async fn fetch_membership_record(state: &mut CallState, tenant: &Id, user: &Id) -> Result<Option<MembershipRecord>, DriverError> {
-    sql!(state, |c| sqlx::query_as(concat!(
-        "SELECT ", crate::membership_columns!(), " FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2"
-    ))
-    .bind(tenant)
-    .bind(user)
-    .fetch_optional(c))
+    sql!(state, |c| sqlx::query_as(statements::FETCH_MEMBERSHIP)
+        .bind(tenant)
+        .bind(user)
+        .fetch_optional(c))
 }
 
 /// Inserts a membership of a tenant already checked to be in scope; `not-found` for an unknown user,
@@ -633,18 +547,15 @@ pub(crate) async fn insert_membership_row(
     };
     let now = state.now;
     // The member's e-mail is copied onto the membership: it is the list order (see fetch_users).
-    let row: Option<MembershipRecord> = sql!(state, |c| sqlx::query_as(concat!(
-        "INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, invited_by, user_email) ",
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING ", crate::membership_columns!()
-    ))
-    .bind(Id::new())
-    .bind(tenant)
-    .bind(user)
-    .bind(role)
-    .bind(now)
-    .bind(invited_by)
-    .bind(&member.email)
-    .fetch_optional(c))?;
+    let row: Option<MembershipRecord> = sql!(state, |c| sqlx::query_as(statements::INSERT_MEMBERSHIP_ROW)
+        .bind(Id::new())
+        .bind(tenant)
+        .bind(user)
+        .bind(role)
+        .bind(now)
+        .bind(invited_by)
+        .bind(&member.email)
+        .fetch_optional(c))?;
     row.ok_or_else(|| conflict("the user is already a member of this tenant"))
 }
 
@@ -658,19 +569,16 @@ async fn end_invitation(
     let t = state.tenant(tenant_id)?;
     let id = Id::parse(invitation_id)?;
     let accepted_at = (status == InvitationStatus::Accepted).then_some(state.now);
-    let row: Option<InvitationRecord> = sql!(state, |c| sqlx::query_as(concat!(
-        "UPDATE invitations SET status = $3, accepted_at = COALESCE($4, accepted_at) ",
-        "WHERE tenant_id = $1 AND id = $2 AND status = 'pending' RETURNING ", crate::invitation_columns!()
-    ))
-    .bind(&t)
-    .bind(&id)
-    .bind(status)
-    .bind(accepted_at)
-    .fetch_optional(c))?;
+    let row: Option<InvitationRecord> = sql!(state, |c| sqlx::query_as(statements::END_INVITATION_WRITE)
+        .bind(&t)
+        .bind(&id)
+        .bind(status)
+        .bind(accepted_at)
+        .fetch_optional(c))?;
     if let Some(row) = row {
         return Ok(row.into());
     }
-    let exists: i64 = sql!(state, |c| sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND id = $2")
+    let exists: i64 = sql!(state, |c| sqlx::query_scalar(statements::END_INVITATION_EXISTS)
         .bind(&t)
         .bind(&id)
         .fetch_one(c))?;

@@ -5,6 +5,7 @@
 use crate::bindings::memory_pins_driver::{Host, MemoryAuditEntry, PinList, PinStorage};
 use crate::bindings::{DriverError, DriverErrorCode, MemoryAuditOperation, PageRequest, PinRow, Plan};
 use crate::call::CallState;
+use crate::catalogue::memory_pins_driver as statements;
 use crate::db::codec::{Json, Ts};
 use crate::db::cursor;
 use crate::db::errors::{driver_error, invalid, not_found};
@@ -34,34 +35,25 @@ impl Host for CallState {
         let ttl = ttl_seconds.map(|s| i32::try_from(s).map_err(|_| invalid("ttl_seconds is out of range"))).transpose()?;
         let expires_at = ttl.map(|s| Ts(now.0 + i64::from(s) * 1_000_000));
         let value_bytes = value.len() as i64;
-        let row: PinRecord = sql!(self, |c| sqlx::query_as(concat!(
-            "INSERT INTO memory_pins (tenant_id, key, value, source, created_at, updated_at, ttl_seconds, expires_at, value_bytes) ",
-            "VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) ON CONFLICT (tenant_id, key) DO UPDATE SET ",
-            "value = excluded.value, source = excluded.source, ttl_seconds = excluded.ttl_seconds, ",
-            "expires_at = excluded.expires_at, updated_at = excluded.updated_at, value_bytes = excluded.value_bytes RETURNING ",
-            crate::pin_columns!()
-        ))
-        .bind(&t)
-        .bind(&key)
-        .bind(Json(value))
-        .bind(&source)
-        .bind(now)
-        .bind(ttl)
-        .bind(expires_at)
-        .bind(value_bytes)
-        .fetch_one(c))?;
+        let row: PinRecord = sql!(self, |c| sqlx::query_as(statements::UPSERT_PIN)
+            .bind(&t)
+            .bind(&key)
+            .bind(Json(value))
+            .bind(&source)
+            .bind(now)
+            .bind(ttl)
+            .bind(expires_at)
+            .bind(value_bytes)
+            .fetch_one(c))?;
         Ok(row.into())
     }
 
     async fn fetch_pin_storage(&mut self, tenant_id: String, key: String) -> Result<PinStorage, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<(Plan, Option<i64>, Option<i64>, Option<i64>)> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT t.plan, s.pins, s.bytes, (SELECT p.value_bytes FROM memory_pins p WHERE p.tenant_id = $1 AND p.key = $2) ",
-            "FROM tenants t LEFT JOIN tenant_pin_storage s ON s.tenant_id = t.id WHERE t.id = $1"
-        ))
-        .bind(&t)
-        .bind(&key)
-        .fetch_optional(c))?;
+        let row: Option<(Plan, Option<i64>, Option<i64>, Option<i64>)> = sql!(self, |c| sqlx::query_as(statements::FETCH_PIN_STORAGE)
+            .bind(&t)
+            .bind(&key)
+            .fetch_optional(c))?;
         let (plan, pins, bytes, key_bytes) = row.ok_or_else(|| not_found("tenant"))?;
         let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
         Ok(PinStorage { plan, pins: count(pins), bytes: count(bytes), key_bytes: key_bytes.map(|b| b.max(0) as u64) })
@@ -70,14 +62,11 @@ impl Host for CallState {
     async fn get_pin(&mut self, tenant_id: String, key: String) -> Result<Option<PinRow>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let now = self.now;
-        let row: Option<PinRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::pin_columns!(), " FROM memory_pins WHERE tenant_id = $1 AND key = $2 ",
-            "AND (expires_at IS NULL OR expires_at > $3)"
-        ))
-        .bind(&t)
-        .bind(&key)
-        .bind(now)
-        .fetch_optional(c))?;
+        let row: Option<PinRecord> = sql!(self, |c| sqlx::query_as(statements::GET_PIN)
+            .bind(&t)
+            .bind(&key)
+            .bind(now)
+            .fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
@@ -93,54 +82,40 @@ impl Host for CallState {
         let now = self.now;
         // The prefix is compared literally (no LIKE, so `%` and `_` are plain characters).
         let mut rows: cursor::Bounded<PinRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| cursor::collect_bounded(sqlx::query_as(concat!(
-                "SELECT ", crate::pin_columns!(), " FROM memory_pins WHERE tenant_id = $1 ",
-                "AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) ",
-                "AND ($3 OR expires_at IS NULL OR expires_at > $4) ",
-                "ORDER BY created_at DESC, id DESC LIMIT $5"
-            ))
-            .bind(&t)
-            .bind(&prefix)
-            .bind(include_expired)
-            .bind(now)
-            .bind(limit)
-            .fetch(c), PinRecord::size))?,
-            Some(after) => {
-                let at = Ts(cursor::time_key(&after)?);
-                let id: i64 = after.id.parse().map_err(|_| invalid("the cursor is not valid for this list"))?;
-                sql!(self, |c| cursor::collect_bounded(sqlx::query_as(concat!(
-                    "SELECT ", crate::pin_columns!(), " FROM memory_pins WHERE tenant_id = $1 ",
-                    "AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) ",
-                    "AND ($3 OR expires_at IS NULL OR expires_at > $4) ",
-                    "AND (created_at, id) < ($6, $7) ORDER BY created_at DESC, id DESC LIMIT $5"
-                ))
+            None => sql!(self, |c| cursor::collect_bounded(sqlx::query_as(statements::LIST_PINS_FIRST_PAGE)
                 .bind(&t)
                 .bind(&prefix)
                 .bind(include_expired)
                 .bind(now)
                 .bind(limit)
-                .bind(at)
-                .bind(id)
-                .fetch(c), PinRecord::size))?
+                .fetch(c), PinRecord::size))?,
+            Some(after) => {
+                let at = Ts(cursor::time_key(&after)?);
+                let id: i64 = after.id.parse().map_err(|_| invalid("the cursor is not valid for this list"))?;
+                sql!(self, |c| cursor::collect_bounded(sqlx::query_as(statements::LIST_PINS_NEXT_PAGE)
+                    .bind(&t)
+                    .bind(&prefix)
+                    .bind(include_expired)
+                    .bind(now)
+                    .bind(limit)
+                    .bind(at)
+                    .bind(id)
+                    .fetch(c), PinRecord::size))?
             }
         };
-        let total: i64 = sql!(self, |c| sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM memory_pins WHERE tenant_id = $1 ",
-            "AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) ",
-            "AND ($3 OR expires_at IS NULL OR expires_at > $4)"
-        ))
-        .bind(&t)
-        .bind(&prefix)
-        .bind(include_expired)
-        .bind(now)
-        .fetch_one(c))?;
+        let total: i64 = sql!(self, |c| sqlx::query_scalar(statements::LIST_PINS_COUNT)
+            .bind(&t)
+            .bind(&prefix)
+            .bind(include_expired)
+            .bind(now)
+            .fetch_one(c))?;
         let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));
         Ok(PinList { items: rows.rows.into_iter().map(Into::into).collect(), total: total as u64, next })
     }
 
     async fn delete_pin(&mut self, tenant_id: String, key: String) -> Result<bool, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let deleted = sql!(self, rows |c| sqlx::query("DELETE FROM memory_pins WHERE tenant_id = $1 AND key = $2")
+        let deleted = sql!(self, rows |c| sqlx::query(statements::DELETE_PIN)
             .bind(&t)
             .bind(&key)
             .execute(c))?;
@@ -156,17 +131,14 @@ impl Host for CallState {
             }
         };
         let now = self.now;
-        let deleted = sql!(self, rows |c| sqlx::query(concat!(
-            "DELETE FROM memory_pins WHERE expires_at IS NOT NULL AND expires_at <= $1 ",
-            "AND ($2 IS NULL OR tenant_id = $2)"
-        ))
-        .bind(now)
-        .bind(&t)
-        .execute(c))?;
+        let deleted = sql!(self, rows |c| sqlx::query(statements::CLEANUP_EXPIRED_PINS)
+            .bind(now)
+            .bind(&t)
+            .execute(c))?;
         if t.is_none() {
             // The platform's sweep also ends the access log's retention.
             let horizon = Ts(now.0 - MEMORY_AUDIT_RETENTION_DAYS * 86_400 * 1_000_000);
-            sql!(self, rows |c| sqlx::query("DELETE FROM memory_audit WHERE ts < $1").bind(horizon).execute(c))?;
+            sql!(self, rows |c| sqlx::query(statements::CLEANUP_EXPIRED_AUDIT).bind(horizon).execute(c))?;
         }
         Ok(deleted)
     }
@@ -180,28 +152,23 @@ impl Host for CallState {
         let throttled = entry.operation == MemoryAuditOperation::Get;
         let since = Ts(now.0 - READ_LOG_INTERVAL_MICROS);
         Savepoint::MemoryAudit.begin(self).await?;
-        let written = sql!(self, rows |c| sqlx::query(concat!(
-            "INSERT INTO memory_audit (ts, operation, tenant_id, key, agent_id, source, cache_hit, latency_ms, success, ",
-            "error_message, old_value_hash, new_value_hash, extra) ",
-            "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE NOT ($15 AND EXISTS (",
-            "SELECT 1 FROM memory_audit WHERE tenant_id = $3 AND key = $4 AND ts > $14 AND operation = 'get'))"
-        ))
-        .bind(now)
-        .bind(entry.operation)
-        .bind(&t)
-        .bind(&entry.key)
-        .bind(&entry.agent_id)
-        .bind(&entry.source)
-        .bind(entry.cache_hit)
-        .bind(latency_ms)
-        .bind(entry.success)
-        .bind(&entry.error_message)
-        .bind(&entry.old_value_hash)
-        .bind(&entry.new_value_hash)
-        .bind(Json(entry.extra.clone().unwrap_or_else(|| "{}".into())))
-        .bind(since)
-        .bind(throttled)
-        .execute(c));
+        let written = sql!(self, rows |c| sqlx::query(statements::WRITE_AUDIT)
+            .bind(now)
+            .bind(entry.operation)
+            .bind(&t)
+            .bind(&entry.key)
+            .bind(&entry.agent_id)
+            .bind(&entry.source)
+            .bind(entry.cache_hit)
+            .bind(latency_ms)
+            .bind(entry.success)
+            .bind(&entry.error_message)
+            .bind(&entry.old_value_hash)
+            .bind(&entry.new_value_hash)
+            .bind(Json(entry.extra.clone().unwrap_or_else(|| "{}".into())))
+            .bind(since)
+            .bind(throttled)
+            .execute(c));
         Savepoint::MemoryAudit.end(self, written.map(|_| ())).await
     }
 }

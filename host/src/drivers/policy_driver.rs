@@ -5,6 +5,7 @@
 use crate::bindings::policy_driver::{Host, NewPolicyRow, PolicyFailureRow, PolicyStateRow, PolicyVersionRow};
 use crate::bindings::DriverError;
 use crate::call::CallState;
+use crate::catalogue::policy_driver as statements;
 use crate::db::codec::{Id, Json, Ts};
 use crate::db::errors::not_found;
 use crate::policy::trigger_by_name;
@@ -18,38 +19,29 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let created_by = row.created_by.as_deref().map(Id::parse).transpose()?;
         let now = self.now;
-        let version: i32 = sql!(self, |c| sqlx::query_scalar(
-            "INSERT INTO policy_state (tenant_id, last_version) VALUES ($1, 1) \
-             ON CONFLICT (tenant_id) DO UPDATE SET last_version = policy_state.last_version + 1 RETURNING last_version"
-        )
-        .bind(&t)
-        .fetch_one(c))?;
-        sql!(self, rows |c| sqlx::query(
-            "INSERT INTO policy_versions (tenant_id, version, content_hash, component, size_bytes, handles, config, note, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        )
-        .bind(&t)
-        .bind(version)
-        .bind(&row.content_hash)
-        .bind(&row.component)
-        .bind(row.size_bytes as i32)
-        .bind(crate::policy::bits_of(row.handles))
-        .bind(Json(row.config))
-        .bind(&row.note)
-        .bind(&created_by)
-        .bind(now)
-        .execute(c))?;
+        let version: i32 = sql!(self, |c| sqlx::query_scalar(statements::INSERT_POLICY_VERSION_NEXT_NUMBER)
+            .bind(&t)
+            .fetch_one(c))?;
+        sql!(self, rows |c| sqlx::query(statements::INSERT_POLICY_VERSION_WRITE)
+            .bind(&t)
+            .bind(version)
+            .bind(&row.content_hash)
+            .bind(&row.component)
+            .bind(row.size_bytes as i32)
+            .bind(crate::policy::bits_of(row.handles))
+            .bind(Json(row.config))
+            .bind(&row.note)
+            .bind(&created_by)
+            .bind(now)
+            .execute(c))?;
         Ok(version as u32)
     }
 
     async fn fetch_policy_versions(&mut self, tenant_id: String) -> Result<Vec<PolicyVersionRow>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let rows: Vec<VersionRecord> = sql!(self, |c| sqlx::query_as(
-            "SELECT version, content_hash, size_bytes, handles, config, note, created_by, created_at, calls, denials, failures \
-             FROM policy_versions WHERE tenant_id = $1 ORDER BY version DESC"
-        )
-        .bind(&t)
-        .fetch_all(c))?;
+        let rows: Vec<VersionRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_POLICY_VERSIONS)
+            .bind(&t)
+            .fetch_all(c))?;
         Ok(rows
             .into_iter()
             .map(|(version, hash, size, handles, config, note, created_by, created_at, calls, denials, failures)| {
@@ -74,12 +66,9 @@ impl Host for CallState {
 
     async fn fetch_policy_state(&mut self, tenant_id: String) -> Result<PolicyStateRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<StateRecord> = sql!(self, |c| sqlx::query_as(
-            "SELECT active_version, previous_version, changed_by, reason, changed_at, \
-             failure_version, failure_trigger, failure_message, failure_at FROM policy_state WHERE tenant_id = $1"
-        )
-        .bind(&t)
-        .fetch_optional(c))?;
+        let row: Option<StateRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_POLICY_STATE)
+            .bind(&t)
+            .fetch_optional(c))?;
         let (active, previous, changed_by, reason, changed_at, f_version, f_trigger, f_message, f_at) =
             row.unwrap_or((None, None, None, None, None, None, None, None, None));
         let stored_failure = match (f_version, f_trigger.as_deref().and_then(trigger_by_name), f_message, f_at) {
@@ -115,47 +104,34 @@ impl Host for CallState {
     ) -> Result<(), DriverError> {
         let t = self.tenant(&tenant_id)?;
         if let Some(v) = version {
-            let exists: Option<i32> = sql!(self, |c| sqlx::query_scalar(
-                "SELECT version FROM policy_versions WHERE tenant_id = $1 AND version = $2"
-            )
-            .bind(&t)
-            .bind(v as i32)
-            .fetch_optional(c))?;
+            let exists: Option<i32> = sql!(self, |c| sqlx::query_scalar(statements::SET_ACTIVE_POLICY_CHECK_VERSION)
+                .bind(&t)
+                .bind(v as i32)
+                .fetch_optional(c))?;
             if exists.is_none() {
                 return Err(not_found(&format!("the tenant has no policy version {v}")));
             }
         }
         let now = self.now;
-        sql!(self, rows |c| sqlx::query(
-            "INSERT INTO policy_state (tenant_id, active_version, changed_by, reason, changed_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (tenant_id) DO UPDATE SET \
-             previous_version = CASE WHEN NOT $6 THEN NULL \
-                 WHEN policy_state.active_version IS NOT NULL AND policy_state.active_version IS DISTINCT FROM excluded.active_version \
-                 THEN policy_state.active_version ELSE policy_state.previous_version END, \
-             active_version = excluded.active_version, changed_by = excluded.changed_by, \
-             reason = excluded.reason, changed_at = excluded.changed_at"
-        )
-        .bind(&t)
-        .bind(version.map(|v| v as i32))
-        .bind(&changed_by)
-        .bind(&reason)
-        .bind(now)
-        .bind(remember_previous)
-        .execute(c))?;
+        sql!(self, rows |c| sqlx::query(statements::SET_ACTIVE_POLICY_WRITE)
+            .bind(&t)
+            .bind(version.map(|v| v as i32))
+            .bind(&changed_by)
+            .bind(&reason)
+            .bind(now)
+            .bind(remember_previous)
+            .execute(c))?;
         Ok(())
     }
 
     async fn delete_policy_version(&mut self, tenant_id: String, version: u32) -> Result<bool, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let deleted = sql!(self, rows |c| sqlx::query(
-            "DELETE FROM policy_versions WHERE tenant_id = $1 AND version = $2 \
-             AND NOT EXISTS (SELECT 1 FROM policy_state s WHERE s.tenant_id = $1 AND s.active_version = $2)"
-        )
-        .bind(&t)
-        .bind(version as i32)
-        .execute(c))?;
+        let deleted = sql!(self, rows |c| sqlx::query(statements::DELETE_POLICY_VERSION_WRITE)
+            .bind(&t)
+            .bind(version as i32)
+            .execute(c))?;
         if deleted > 0 {
-            sql!(self, rows |c| sqlx::query("UPDATE policy_state SET previous_version = NULL WHERE tenant_id = $1 AND previous_version = $2")
+            sql!(self, rows |c| sqlx::query(statements::DELETE_POLICY_VERSION_FORGET_PREVIOUS)
                 .bind(&t)
                 .bind(version as i32)
                 .execute(c))?;

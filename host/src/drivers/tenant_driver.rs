@@ -5,9 +5,10 @@ use sqlx::FromRow;
 use crate::bindings::tenant_driver::{AuditEntry, Host, NewApiKey, NewRun, NewTenant, NewUsageRecord, RunOutcome, UsageUpdate};
 use crate::bindings::{
     ApiKeyPage, ApiKeySnapshot, DriverError, MembershipRow, PageRequest, Plan, PlanQuotas, Role, RunPage, RunSnapshot,
-    RunStatus, TenantCoreSnapshot, TenantRow, TenantStatus, UsageRecordSnapshot, UsageTotal, UsageUnit,
+    RunStatus, TenantRow, UsageRecordSnapshot, UsageTotal, UsageUnit,
 };
 use crate::call::CallState;
+use crate::catalogue::tenant_driver as statements;
 use crate::db::codec::{Id, Ts};
 use crate::db::cursor;
 use crate::db::errors::{conflict, invalid, not_found};
@@ -25,43 +26,31 @@ impl Host for CallState {
     }
 
     async fn fetch_tenant_by_slug(&mut self, slug: String) -> Result<Option<TenantRow>, DriverError> {
-        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::tenant_columns!(), " FROM tenants WHERE slug = $1"
-        ))
-        .bind(&slug)
-        .fetch_optional(c))?;
+        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_BY_SLUG)
+            .bind(&slug)
+            .fetch_optional(c))?;
         // Another tenant's row is invisible, not an error: looking up a slug names no tenant.
         row.filter(|r| self.in_scope(&r.id)).map(TenantRecord::into_row).transpose()
-    }
-
-    async fn fetch_tenant_snapshot(&mut self, tenant_id: String) -> Result<Option<TenantCoreSnapshot>, DriverError> {
-        let t = self.tenant(&tenant_id)?;
-        Ok(fetch_tenant(self, &t).await?.map(TenantRecord::into_core))
     }
 
     async fn insert_tenant(&mut self, tenant: NewTenant) -> Result<TenantRow, DriverError> {
         let id = Id::new();
         let now = self.now;
         let q = tenant.quotas;
-        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "INSERT INTO tenants (id, name, slug, clerk_org_id, plan, billing_email, max_workers, max_runs_per_day, ",
-            "max_concurrent_runs, max_tokens_per_month, max_api_keys, created_at, updated_at) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING RETURNING ",
-            crate::tenant_columns!()
-        ))
-        .bind(&id)
-        .bind(&tenant.name)
-        .bind(&tenant.slug)
-        .bind(&tenant.external_org_id)
-        .bind(tenant.plan)
-        .bind(&tenant.billing_email)
-        .bind(q.max_workers)
-        .bind(q.max_runs_per_day)
-        .bind(q.max_concurrent_runs)
-        .bind(q.max_tokens_per_month)
-        .bind(q.max_api_keys)
-        .bind(now)
-        .fetch_optional(c))?;
+        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(statements::INSERT_TENANT)
+            .bind(&id)
+            .bind(&tenant.name)
+            .bind(&tenant.slug)
+            .bind(&tenant.external_org_id)
+            .bind(tenant.plan)
+            .bind(&tenant.billing_email)
+            .bind(q.max_workers)
+            .bind(q.max_runs_per_day)
+            .bind(q.max_concurrent_runs)
+            .bind(q.max_tokens_per_month)
+            .bind(q.max_api_keys)
+            .bind(now)
+            .fetch_optional(c))?;
         let row = row.ok_or_else(|| conflict("a tenant with this slug or external org id exists"))?;
         self.created_tenant(&id);
         row.into_row()
@@ -71,57 +60,28 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         self.platform_only("a tenant's plan")?;
         let now = self.now;
-        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "UPDATE tenants SET plan = $2, max_workers = $3, max_runs_per_day = $4, max_concurrent_runs = $5, ",
-            "max_tokens_per_month = $6, max_api_keys = $7, updated_at = $8 WHERE id = $1 RETURNING ",
-            crate::tenant_columns!()
-        ))
-        .bind(&t)
-        .bind(plan)
-        .bind(quotas.max_workers)
-        .bind(quotas.max_runs_per_day)
-        .bind(quotas.max_concurrent_runs)
-        .bind(quotas.max_tokens_per_month)
-        .bind(quotas.max_api_keys)
-        .bind(now)
-        .fetch_optional(c))?;
-        row.ok_or_else(|| not_found("tenant"))?.into_row()
-    }
-
-    async fn update_tenant_status(
-        &mut self,
-        tenant_id: String,
-        status: TenantStatus,
-        suspended_reason: Option<String>,
-    ) -> Result<TenantRow, DriverError> {
-        let t = self.tenant(&tenant_id)?;
-        self.platform_only("a tenant's status")?;
-        let now = self.now;
-        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "UPDATE tenants SET status = $2, suspended_reason = $3, updated_at = $4 WHERE id = $1 RETURNING ",
-            crate::tenant_columns!()
-        ))
-        .bind(&t)
-        .bind(status)
-        .bind(&suspended_reason)
-        .bind(now)
-        .fetch_optional(c))?;
+        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(statements::UPDATE_TENANT_PLAN)
+            .bind(&t)
+            .bind(plan)
+            .bind(quotas.max_workers)
+            .bind(quotas.max_runs_per_day)
+            .bind(quotas.max_concurrent_runs)
+            .bind(quotas.max_tokens_per_month)
+            .bind(quotas.max_api_keys)
+            .bind(now)
+            .fetch_optional(c))?;
         row.ok_or_else(|| not_found("tenant"))?.into_row()
     }
 
     async fn update_tenant_usage(&mut self, tenant_id: String, update: UsageUpdate) -> Result<TenantRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "UPDATE tenants SET runs_today = COALESCE($2, runs_today), runs_this_month = COALESCE($3, runs_this_month), ",
-            "tokens_this_month = COALESCE($4, tokens_this_month), last_run_reset_at = COALESCE($5, last_run_reset_at) ",
-            "WHERE id = $1 RETURNING ", crate::tenant_columns!()
-        ))
-        .bind(&t)
-        .bind(update.runs_today)
-        .bind(update.runs_this_month)
-        .bind(update.tokens_this_month)
-        .bind(update.last_run_reset_at.map(Ts))
-        .fetch_optional(c))?;
+        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(statements::UPDATE_TENANT_USAGE)
+            .bind(&t)
+            .bind(update.runs_today)
+            .bind(update.runs_this_month)
+            .bind(update.tokens_this_month)
+            .bind(update.last_run_reset_at.map(Ts))
+            .fetch_optional(c))?;
         row.ok_or_else(|| not_found("tenant"))?.into_row()
     }
 
@@ -131,16 +91,12 @@ impl Host for CallState {
             return Err(invalid("usage increments must not be negative"));
         }
         let now = self.now;
-        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "UPDATE tenants SET runs_today = runs_today + $2, runs_this_month = runs_this_month + $2, ",
-            "tokens_this_month = tokens_this_month + $3, updated_at = $4 WHERE id = $1 RETURNING ",
-            crate::tenant_columns!()
-        ))
-        .bind(&t)
-        .bind(runs)
-        .bind(tokens)
-        .bind(now)
-        .fetch_optional(c))?;
+        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(statements::INCREMENT_TENANT_USAGE)
+            .bind(&t)
+            .bind(runs)
+            .bind(tokens)
+            .bind(now)
+            .fetch_optional(c))?;
         row.ok_or_else(|| not_found("tenant"))?.into_row()
     }
 
@@ -158,7 +114,7 @@ impl Host for CallState {
         let row = insert_membership_row(self, &t, &u, role, None).await?;
         if set_as_default {
             let now = self.now;
-            sql!(self, rows |c| sqlx::query("UPDATE users SET default_tenant_id = $2, updated_at = $3 WHERE id = $1")
+            sql!(self, rows |c| sqlx::query(statements::INSERT_MEMBERSHIP_SET_DEFAULT_TENANT)
                 .bind(&u)
                 .bind(&t)
                 .bind(now)
@@ -170,13 +126,10 @@ impl Host for CallState {
     async fn count_active_api_keys(&mut self, tenant_id: String) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let now = self.now;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND status = 'active' ",
-            "AND (expires_at IS NULL OR expires_at > $2)"
-        ))
-        .bind(&t)
-        .bind(now)
-        .fetch_one(c))?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_ACTIVE_API_KEYS)
+            .bind(&t)
+            .bind(now)
+            .fetch_one(c))?;
         Ok(n as u64)
     }
 
@@ -192,29 +145,21 @@ impl Host for CallState {
             .map(|w| serde_json::to_string(w).map_err(|_| invalid("bad allowed workers")))
             .transpose()?;
         let now = self.now;
-        let row: Option<ApiKeyRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "INSERT INTO api_keys (id, tenant_id, user_id, name, key_prefix, key_hash, permissions_json, ",
-            "allowed_workers_json, rate_limit_rpm, max_concurrent_runs, status, expires_at, created_at, parent_key_id) ",
-            "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13 ",
-            // The parent must be a key of the same tenant.
-            "WHERE $13 IS NULL OR EXISTS (SELECT 1 FROM api_keys p WHERE p.id = $13 AND p.tenant_id = $2) ",
-            "ON CONFLICT DO NOTHING RETURNING ",
-            crate::api_key_columns!()
-        ))
-        .bind(Id::new())
-        .bind(&t)
-        .bind(&user)
-        .bind(&key.name)
-        .bind(&key.key_prefix)
-        .bind(&key.key_hash)
-        .bind(&permissions)
-        .bind(&allowed_workers)
-        .bind(key.rate_limit_rpm)
-        .bind(key.max_concurrent_runs)
-        .bind(key.expires_at.map(Ts))
-        .bind(now)
-        .bind(&parent)
-        .fetch_optional(c))?;
+        let row: Option<ApiKeyRecord> = sql!(self, |c| sqlx::query_as(statements::INSERT_API_KEY)
+            .bind(Id::new())
+            .bind(&t)
+            .bind(&user)
+            .bind(&key.name)
+            .bind(&key.key_prefix)
+            .bind(&key.key_hash)
+            .bind(&permissions)
+            .bind(&allowed_workers)
+            .bind(key.rate_limit_rpm)
+            .bind(key.max_concurrent_runs)
+            .bind(key.expires_at.map(Ts))
+            .bind(now)
+            .bind(&parent)
+            .fetch_optional(c))?;
         row.map(Into::into).ok_or_else(|| conflict("the key hash is not unique, or the parent key is not the tenant's"))
     }
 
@@ -223,30 +168,22 @@ impl Host for CallState {
         let limit = cursor::fetch_limit(&page)?;
         let now = self.now;
         let mut rows: Vec<ApiKeyRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(concat!(
-                "SELECT ", crate::api_key_columns!(), " FROM api_keys WHERE tenant_id = $1 ",
-                "AND ($2 OR (status = 'active' AND (expires_at IS NULL OR expires_at > $3))) ",
-                "ORDER BY created_at DESC, id DESC LIMIT $4"
-            ))
-            .bind(&t)
-            .bind(include_revoked)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(c))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(concat!(
-                    "SELECT ", crate::api_key_columns!(), " FROM api_keys WHERE tenant_id = $1 ",
-                    "AND ($2 OR (status = 'active' AND (expires_at IS NULL OR expires_at > $3))) ",
-                    "AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $4"
-                ))
+            None => sql!(self, |c| sqlx::query_as(statements::FETCH_API_KEYS_FIRST_PAGE)
                 .bind(&t)
                 .bind(include_revoked)
                 .bind(now)
                 .bind(limit)
-                .bind(at)
-                .bind(&id)
-                .fetch_all(c))?
+                .fetch_all(c))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| sqlx::query_as(statements::FETCH_API_KEYS_NEXT_PAGE)
+                    .bind(&t)
+                    .bind(include_revoked)
+                    .bind(now)
+                    .bind(limit)
+                    .bind(at)
+                    .bind(&id)
+                    .fetch_all(c))?
             }
         };
         let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
@@ -256,12 +193,10 @@ impl Host for CallState {
     async fn fetch_api_key_by_id(&mut self, tenant_id: String, key_id: String) -> Result<Option<ApiKeySnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let Ok(k) = Id::parse(&key_id) else { return Ok(None) };
-        let row: Option<ApiKeyRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::api_key_columns!(), " FROM api_keys WHERE tenant_id = $1 AND id = $2"
-        ))
-        .bind(&t)
-        .bind(&k)
-        .fetch_optional(c))?;
+        let row: Option<ApiKeyRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_API_KEY_BY_ID)
+            .bind(&t)
+            .bind(&k)
+            .fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
@@ -272,31 +207,23 @@ impl Host for CallState {
             return Err(invalid("the revocation reason must be at most 255 characters"));
         }
         let now = self.now;
-        let row: Option<ApiKeyRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "UPDATE api_keys SET status = 'revoked', revoked_at = $3, revoked_reason = $4 ",
-            "WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING ", crate::api_key_columns!()
-        ))
-        .bind(&t)
-        .bind(&k)
-        .bind(now)
-        .bind(&reason)
-        .fetch_optional(c))?;
-        if let Some(row) = row {
-            // What the key made goes with it, however deep.
-            sql!(self, rows |c| sqlx::query(concat!(
-                "WITH RECURSIVE made (id) AS (SELECT id FROM api_keys WHERE tenant_id = $1 AND parent_key_id = $2 ",
-                "UNION SELECT k.id FROM api_keys k JOIN made ON k.parent_key_id = made.id WHERE k.tenant_id = $1) ",
-                "UPDATE api_keys SET status = 'revoked', revoked_at = $3, revoked_reason = $4 ",
-                "WHERE tenant_id = $1 AND revoked_at IS NULL AND id IN (SELECT id FROM made)"
-            ))
+        let row: Option<ApiKeyRecord> = sql!(self, |c| sqlx::query_as(statements::UPDATE_API_KEY_REVOKED_WRITE)
             .bind(&t)
             .bind(&k)
             .bind(now)
-            .bind("its parent key was revoked")
-            .execute(c))?;
+            .bind(&reason)
+            .fetch_optional(c))?;
+        if let Some(row) = row {
+            // What the key made goes with it, however deep.
+            sql!(self, rows |c| sqlx::query(statements::UPDATE_API_KEY_REVOKED_CASCADE)
+                .bind(&t)
+                .bind(&k)
+                .bind(now)
+                .bind("its parent key was revoked")
+                .execute(c))?;
             return Ok(row.into());
         }
-        let exists: i64 = sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND id = $2")
+        let exists: i64 = sql!(self, |c| sqlx::query_scalar(statements::UPDATE_API_KEY_REVOKED_EXISTS)
             .bind(&t)
             .bind(&k)
             .fetch_one(c))?;
@@ -305,23 +232,19 @@ impl Host for CallState {
 
     async fn count_running_runs(&mut self, tenant_id: String) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM worker_runs WHERE tenant_id = $1 AND status IN ('queued', 'running')"
-        )
-        .bind(&t)
-        .fetch_one(c))?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_RUNNING_RUNS)
+            .bind(&t)
+            .fetch_one(c))?;
         Ok(n as u64)
     }
 
     async fn count_running_runs_for_key(&mut self, tenant_id: String, api_key_id: String) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let k = Id::parse(&api_key_id)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM worker_runs WHERE tenant_id = $1 AND api_key_id = $2 AND status IN ('queued', 'running')"
-        )
-        .bind(&t)
-        .bind(&k)
-        .fetch_one(c))?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_RUNNING_RUNS_FOR_KEY)
+            .bind(&t)
+            .bind(&k)
+            .fetch_one(c))?;
         Ok(n as u64)
     }
 
@@ -329,38 +252,33 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let api_key = run.api_key_id.as_deref().map(Id::parse).transpose()?;
         let user = run.user_id.as_deref().map(Id::parse).transpose()?;
-        let known: i64 = sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM worker_registry WHERE id = $1")
+        let known: i64 = sql!(self, |c| sqlx::query_scalar(statements::INSERT_RUN_COUNT_WORKER)
             .bind(&run.worker_id)
             .fetch_one(c))?;
         if known == 0 {
             return Err(invalid(format!("unknown worker '{}'", run.worker_id)));
         }
         let now = self.now;
-        let row: RunRecord = sql!(self, |c| sqlx::query_as(concat!(
-            "INSERT INTO worker_runs (id, tenant_id, worker_id, api_key_id, user_id, task, input_json, status, created_at) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8) RETURNING ", crate::run_columns!()
-        ))
-        .bind(Id::new())
-        .bind(&t)
-        .bind(&run.worker_id)
-        .bind(&api_key)
-        .bind(&user)
-        .bind(&run.task)
-        .bind(&run.input_json)
-        .bind(now)
-        .fetch_one(c))?;
+        let row: RunRecord = sql!(self, |c| sqlx::query_as(statements::INSERT_RUN_WRITE)
+            .bind(Id::new())
+            .bind(&t)
+            .bind(&run.worker_id)
+            .bind(&api_key)
+            .bind(&user)
+            .bind(&run.task)
+            .bind(&run.input_json)
+            .bind(now)
+            .fetch_one(c))?;
         Ok(row.into())
     }
 
     async fn fetch_run_by_id(&mut self, tenant_id: String, run_id: String) -> Result<Option<RunSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let Ok(r) = Id::parse(&run_id) else { return Ok(None) };
-        let row: Option<RunRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT ", crate::run_columns!(), " FROM worker_runs WHERE tenant_id = $1 AND id = $2"
-        ))
-        .bind(&t)
-        .bind(&r)
-        .fetch_optional(c))?;
+        let row: Option<RunRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_RUN_BY_ID)
+            .bind(&t)
+            .bind(&r)
+            .fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
@@ -369,31 +287,26 @@ impl Host for CallState {
         let r = Id::parse(&run_id)?;
         let status = if outcome.success { RunStatus::Completed } else { RunStatus::Failed };
         let now = self.now;
-        let row: Option<RunRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "UPDATE worker_runs SET status = $3, success = $4, output_json = $5, replay_token_json = $6, ",
-            "total_tokens = $7, total_latency_ms = $8, stages_completed = $9, recoveries = $10, ",
-            "policy_violations = $11, cost_cents = $12, error = $13, completed_at = $14 ",
-            "WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') RETURNING ", crate::run_columns!()
-        ))
-        .bind(&t)
-        .bind(&r)
-        .bind(status)
-        .bind(outcome.success)
-        .bind(&outcome.output_json)
-        .bind(&outcome.replay_token_json)
-        .bind(outcome.total_tokens)
-        .bind(outcome.total_latency_ms)
-        .bind(outcome.stages_completed)
-        .bind(outcome.recoveries)
-        .bind(outcome.policy_violations)
-        .bind(outcome.cost_cents)
-        .bind(&outcome.error)
-        .bind(now)
-        .fetch_optional(c))?;
+        let row: Option<RunRecord> = sql!(self, |c| sqlx::query_as(statements::UPDATE_RUN_COMPLETED_WRITE)
+            .bind(&t)
+            .bind(&r)
+            .bind(status)
+            .bind(outcome.success)
+            .bind(&outcome.output_json)
+            .bind(&outcome.replay_token_json)
+            .bind(outcome.total_tokens)
+            .bind(outcome.total_latency_ms)
+            .bind(outcome.stages_completed)
+            .bind(outcome.recoveries)
+            .bind(outcome.policy_violations)
+            .bind(outcome.cost_cents)
+            .bind(&outcome.error)
+            .bind(now)
+            .fetch_optional(c))?;
         if let Some(row) = row {
             return Ok(row.into());
         }
-        let exists: i64 = sql!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM worker_runs WHERE tenant_id = $1 AND id = $2")
+        let exists: i64 = sql!(self, |c| sqlx::query_scalar(statements::UPDATE_RUN_COMPLETED_EXISTS)
             .bind(&t)
             .bind(&r)
             .fetch_one(c))?;
@@ -410,30 +323,22 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
         let mut rows: cursor::Bounded<RunRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| cursor::collect_bounded(sqlx::query_as(concat!(
-                "SELECT ", crate::run_columns!(), " FROM worker_runs WHERE tenant_id = $1 ",
-                "AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR worker_id = $3) ",
-                "ORDER BY created_at DESC, id DESC LIMIT $4"
-            ))
-            .bind(&t)
-            .bind(status)
-            .bind(&worker_id)
-            .bind(limit)
-            .fetch(c), RunRecord::size))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| cursor::collect_bounded(sqlx::query_as(concat!(
-                    "SELECT ", crate::run_columns!(), " FROM worker_runs WHERE tenant_id = $1 ",
-                    "AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR worker_id = $3) ",
-                    "AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $4"
-                ))
+            None => sql!(self, |c| cursor::collect_bounded(sqlx::query_as(statements::FETCH_RUNS_FIRST_PAGE)
                 .bind(&t)
                 .bind(status)
                 .bind(&worker_id)
                 .bind(limit)
-                .bind(at)
-                .bind(&id)
-                .fetch(c), RunRecord::size))?
+                .fetch(c), RunRecord::size))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| cursor::collect_bounded(sqlx::query_as(statements::FETCH_RUNS_NEXT_PAGE)
+                    .bind(&t)
+                    .bind(status)
+                    .bind(&worker_id)
+                    .bind(limit)
+                    .bind(at)
+                    .bind(&id)
+                    .fetch(c), RunRecord::size))?
             }
         };
         let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));
@@ -445,23 +350,19 @@ impl Host for CallState {
         let api_key = usage.api_key_id.as_deref().map(Id::parse).transpose()?;
         let now = self.now;
         let bucket = Ts(now.0 - now.0.rem_euclid(HOUR));
-        let row: UsageRecordRecord = sql!(self, |c| sqlx::query_as(concat!(
-            "INSERT INTO usage_records (id, tenant_id, meter_name, amount, unit, period_start, period_end, worker_id, ",
-            "api_key_id, metadata_json, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
-            crate::usage_columns!()
-        ))
-        .bind(Id::new())
-        .bind(&t)
-        .bind(&usage.meter_name)
-        .bind(usage.amount)
-        .bind(usage.unit)
-        .bind(bucket)
-        .bind(Ts(bucket.0 + HOUR))
-        .bind(&usage.worker_id)
-        .bind(&api_key)
-        .bind(&usage.metadata)
-        .bind(now)
-        .fetch_one(c))?;
+        let row: UsageRecordRecord = sql!(self, |c| sqlx::query_as(statements::INSERT_USAGE_RECORD)
+            .bind(Id::new())
+            .bind(&t)
+            .bind(&usage.meter_name)
+            .bind(usage.amount)
+            .bind(usage.unit)
+            .bind(bucket)
+            .bind(Ts(bucket.0 + HOUR))
+            .bind(&usage.worker_id)
+            .bind(&api_key)
+            .bind(&usage.metadata)
+            .bind(now)
+            .fetch_one(c))?;
         Ok(row.into())
     }
 
@@ -470,16 +371,11 @@ impl Host for CallState {
         // The sum is taken in two halves (amounts are at most 10^12 each, so neither half can overflow
         // 64 bits however many records there are) and put together here, saturating: SQLite's SUM fails
         // on overflow, and PostgreSQL's cannot be read back into 64 bits.
-        let rows: Vec<UsageTotalRecord> = sql!(self, |c| sqlx::query_as(concat!(
-            "SELECT meter_name, CAST(SUM(amount / 1000000) AS BIGINT) AS millions, ",
-            "CAST(SUM(amount % 1000000) AS BIGINT) AS units, MIN(unit) AS unit, COUNT(*) AS records ",
-            "FROM usage_records WHERE tenant_id = $1 AND period_end > $2 AND period_start < $3 ",
-            "GROUP BY meter_name ORDER BY meter_name"
-        ))
-        .bind(&t)
-        .bind(Ts(start))
-        .bind(Ts(end))
-        .fetch_all(c))?;
+        let rows: Vec<UsageTotalRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_USAGE_TOTALS)
+            .bind(&t)
+            .bind(Ts(start))
+            .bind(Ts(end))
+            .fetch_all(c))?;
         Ok(rows
             .into_iter()
             .map(|r| UsageTotal {
@@ -497,11 +393,7 @@ impl Host for CallState {
         let api_key = entry.api_key_id.as_deref().map(Id::parse).transpose()?;
         let now = self.now;
         Savepoint::AuditLog.begin(self).await?;
-        let written = sql!(self, rows |c| sqlx::query(concat!(
-                "INSERT INTO audit_log (id, tenant_id, user_id, api_key_id, actor, action, resource_type, resource_id, ",
-                "request_id, old_value_json, new_value_json, created_at) ",
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            ))
+        let written = sql!(self, rows |c| sqlx::query(statements::INSERT_AUDIT_LOG)
             .bind(Id::new())
             .bind(&tenant)
             .bind(&user)
@@ -529,7 +421,7 @@ struct UsageTotalRecord {
 }
 
 async fn fetch_tenant(state: &mut CallState, t: &Id) -> Result<Option<TenantRecord>, DriverError> {
-    sql!(state, |c| sqlx::query_as(concat!("SELECT ", crate::tenant_columns!(), " FROM tenants WHERE id = $1"))
+    sql!(state, |c| sqlx::query_as(statements::FETCH_TENANT_BY_ID)
         .bind(t)
         .fetch_optional(c))
 }

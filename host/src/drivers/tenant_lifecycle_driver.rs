@@ -6,20 +6,16 @@ use crate::bindings::aos::accounts::policy_types::TriggerSet;
 use crate::bindings::tenant_lifecycle_driver::{Host, TenantGate};
 use crate::bindings::{DriverError, TenantStatus};
 use crate::call::CallState;
-use crate::db::errors::conflict;
+use crate::catalogue::tenant_lifecycle_driver as statements;
+use crate::db::errors::{conflict, not_found};
 use crate::sql;
 
 impl Host for CallState {
     async fn fetch_tenant_status(&mut self, tenant_id: String) -> Result<Option<TenantGate>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<(TenantStatus, Option<i32>, Option<i32>, Option<String>)> = sql!(self, |c| sqlx::query_as(
-            "SELECT t.status, v.version, v.handles, v.content_hash FROM tenants t \
-             LEFT JOIN policy_state s ON s.tenant_id = t.id \
-             LEFT JOIN policy_versions v ON v.tenant_id = s.tenant_id AND v.version = s.active_version \
-             WHERE t.id = $1"
-        )
-        .bind(&t)
-        .fetch_optional(c))?;
+        let row: Option<(TenantStatus, Option<i32>, Option<i32>, Option<String>)> = sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_STATUS)
+            .bind(&t)
+            .fetch_optional(c))?;
         let Some((status, version, handles, hash)) = row else { return Ok(None) };
         let active = version.zip(hash).map(|(v, h)| (v as u32, h.trim().to_string()));
         // The call runs the version it saw here (see `policy_gate`).
@@ -34,26 +30,24 @@ impl Host for CallState {
         from_status: TenantStatus,
         to_status: TenantStatus,
         reason: Option<String>,
-    ) -> Result<Option<TenantStatus>, DriverError> {
+    ) -> Result<TenantStatus, DriverError> {
         let t = self.tenant(&tenant_id)?;
         self.platform_only("a tenant's lifecycle status")?;
         let now = self.now;
-        let updated = sql!(self, rows |c| sqlx::query(
-            "UPDATE tenants SET status = $3, suspended_reason = $4, updated_at = $5 WHERE id = $1 AND status = $2"
-        )
-        .bind(&t)
-        .bind(from_status)
-        .bind(to_status)
-        .bind(&reason)
-        .bind(now)
-        .execute(c))?;
+        let updated = sql!(self, rows |c| sqlx::query(statements::UPDATE_LIFECYCLE_STATUS_WRITE)
+            .bind(&t)
+            .bind(from_status)
+            .bind(to_status)
+            .bind(&reason)
+            .bind(now)
+            .execute(c))?;
         if updated > 0 {
-            return Ok(Some(from_status));
+            return Ok(from_status);
         }
         let current: Option<TenantStatus> =
-            sql!(self, |c| sqlx::query_scalar("SELECT status FROM tenants WHERE id = $1").bind(&t).fetch_optional(c))?;
+            sql!(self, |c| sqlx::query_scalar(statements::UPDATE_LIFECYCLE_STATUS_READ).bind(&t).fetch_optional(c))?;
         match current {
-            None => Ok(None),
+            None => Err(not_found("tenant")),
             Some(_) => Err(conflict("the tenant's status changed concurrently")),
         }
     }

@@ -2,10 +2,11 @@
 //! host lets a call write only its own caller's user (operators and the system excepted).
 
 use crate::bindings::user_write_driver::Host;
-use crate::bindings::{DriverError, UserRow, UserStatus, UserSummary};
+use crate::bindings::{DriverError, UserRow, UserStatus};
 use crate::call::CallState;
+use crate::catalogue::user_write_driver as statements;
 use crate::db::codec::Id;
-use crate::db::errors::{conflict, not_found};
+use crate::db::errors::conflict;
 use crate::db::rows::UserRecord;
 use crate::sql;
 
@@ -20,25 +21,6 @@ impl Host for CallState {
     ) -> Result<UserRow, DriverError> {
         Ok(insert_user_row(self, &email, &external_id, name.as_deref(), avatar_url.as_deref(), status).await?.into())
     }
-
-    async fn update_user_login(&mut self, user_id: String) -> Result<UserRow, DriverError> {
-        let u = Id::parse(&user_id)?;
-        self.may_write_user(&u)?;
-        let now = self.now;
-        let updated = sql!(self, rows |c| sqlx::query("UPDATE users SET last_login_at = $2, updated_at = $2 WHERE id = $1")
-            .bind(&u)
-            .bind(now)
-            .execute(c))?;
-        if updated == 0 {
-            return Err(not_found("user"));
-        }
-        Ok(fetch_user(self, &u).await?.ok_or_else(|| not_found("user"))?.into())
-    }
-
-    async fn user_to_summary(&mut self, user_id: String) -> Result<Option<UserSummary>, DriverError> {
-        let user = fetch_user(self, &Id::parse(&user_id)?).await?;
-        Ok(visible_user(self, user).await?.map(Into::into))
-    }
 }
 
 /// The user, if the call may see it: the caller's own user, any user for operators and the system, and
@@ -50,12 +32,10 @@ pub(crate) async fn visible_user(state: &mut CallState, user: Option<UserRecord>
         return Ok(Some(user));
     }
     for tenant in state.scope_tenants() {
-        let member: i64 = sql!(state, |c| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2"
-        )
-        .bind(&tenant)
-        .bind(&user.id)
-        .fetch_one(c))?;
+        let member: i64 = sql!(state, |c| sqlx::query_scalar(statements::VISIBLE_USER_MEMBERSHIP)
+            .bind(&tenant)
+            .bind(&user.id)
+            .fetch_one(c))?;
         if member > 0 {
             return Ok(Some(user));
         }
@@ -64,7 +44,7 @@ pub(crate) async fn visible_user(state: &mut CallState, user: Option<UserRecord>
 }
 
 pub(crate) async fn fetch_user(state: &mut CallState, user: &Id) -> Result<Option<UserRecord>, DriverError> {
-    sql!(state, |c| sqlx::query_as(concat!("SELECT ", crate::user_columns!(), " FROM users u WHERE u.id = $1"))
+    sql!(state, |c| sqlx::query_as(statements::FETCH_USER_BY_ID)
         .bind(user)
         .fetch_optional(c))
 }
@@ -80,26 +60,21 @@ pub(crate) async fn insert_user_row(
 ) -> Result<UserRecord, DriverError> {
     state.may_create_user(external_id)?;
     let now = state.now;
-    let inserted = sql!(state, rows |c| sqlx::query(concat!(
-        "INSERT INTO users (id, clerk_user_id, email, name, avatar_url, status, email_verified, created_at, updated_at) ",
-        "VALUES ($1, $2, $3, $4, $5, $6, false, $7, $7) ON CONFLICT DO NOTHING"
-    ))
-    .bind(Id::new())
-    .bind(external_id)
-    .bind(email)
-    .bind(name)
-    .bind(avatar_url)
-    .bind(status)
-    .bind(now)
-    .execute(c))?;
+    let inserted = sql!(state, rows |c| sqlx::query(statements::INSERT_USER_WRITE)
+        .bind(Id::new())
+        .bind(external_id)
+        .bind(email)
+        .bind(name)
+        .bind(avatar_url)
+        .bind(status)
+        .bind(now)
+        .execute(c))?;
     if inserted == 0 {
         return Err(conflict("a user already exists for this identity or e-mail"));
     }
-    let row: UserRecord = sql!(state, |c| sqlx::query_as(concat!(
-        "SELECT ", crate::user_columns!(), " FROM users u WHERE u.clerk_user_id = $1"
-    ))
-    .bind(external_id)
-    .fetch_one(c))?;
+    let row: UserRecord = sql!(state, |c| sqlx::query_as(statements::INSERT_USER_READ)
+        .bind(external_id)
+        .fetch_one(c))?;
     state.created_user(&row.id, external_id);
     Ok(row)
 }

@@ -21,8 +21,13 @@ impl Policies<'_> {
         let uploader = caller.tenant_id.as_deref().and_then(|t| Id::parse(t).ok());
         let runtime = self.0.policy_runtime();
         let wait = runtime.limits().compile_timeout;
-        runtime.inspect(uploader.as_ref(), &policy.component, wait).await.map_err(refusal_error)?;
-        engine_call!(self.0, caller, policies, "install", |guest, store, ctx| guest.call_install(store, &ctx, policy))
+        // A refused upload is told by the engine, when its install asks the gate about the component: after
+        // its own rules (who may install, the tenant's lifecycle, the config), in the order every host has.
+        let refused = runtime.inspect(uploader.as_ref(), &policy.component, wait).await.err().map(refusal_error);
+        engine_call!(self.0, caller, policies, "install", |guest, store, ctx| {
+            store.data_mut().refuse_upload(refused.clone());
+            guest.call_install(store, &ctx, policy)
+        })
     }
 
     pub async fn activate(&self, caller: &Caller, version: u32) -> Result<policies::PolicyStatus, EngineError> {

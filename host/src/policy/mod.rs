@@ -47,7 +47,7 @@ pub mod bindings {
 use bindings::{TenantPolicy, TenantPolicyPre};
 
 /// The interfaces a policy component imports only for their types (they have no functions).
-const TYPE_ONLY_IMPORTS: [&str; 2] = ["aos:accounts/types@0.3.0", "aos:accounts/policy-types@0.3.0"];
+const TYPE_ONLY_IMPORTS: [&str; 2] = ["aos:accounts/types@0.4.0", "aos:accounts/policy-types@0.4.0"];
 
 /// Elements a policy's table may hold.
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;

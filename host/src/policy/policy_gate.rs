@@ -29,6 +29,9 @@ impl Host for CallState {
     }
 
     async fn inspect(&mut self, component: Vec<u8>) -> Result<Inspection, EngineError> {
+        if let Some(refusal) = self.upload_refusal() {
+            return Err(refusal);
+        }
         let policies = self.policies()?;
         let uploader = self.scope_tenant();
         // Inside the call nothing waits for a compiler: the host compiled the upload before the call

@@ -1,0 +1,51 @@
+"""Puts what the package carries into ``src/aos_accounts/data`` when it is built: the engine component, the
+SQLite migrations, the SQL catalogue and the WIT contract, all from this repository. The component comes
+from ``$ACCOUNT_ENGINE_WASM``, else from the Rust build (``target/guest/account-engine.wasm``, built by
+``cargo build -p account-host`` when it is missing)."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+DATA = HERE / "src" / "aos_accounts" / "data"
+
+
+def component() -> Path:
+    given = os.environ.get("ACCOUNT_ENGINE_WASM")
+    if given:
+        return Path(given)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    built = target / "guest" / "account-engine.wasm"
+    if not built.exists():
+        subprocess.run(["cargo", "build", "--quiet", "-p", "account-host", "--lib"], cwd=ROOT, check=True)
+    return built
+
+
+def copy_tree(source: Path, target: Path, pattern: str) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    for file in source.rglob(pattern):
+        destination = target / file.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, destination)
+
+
+class BuildWithData(build_py):
+    def run(self):
+        if (ROOT / "migrations").is_dir():  # building from the repository (not from an sdist)
+            DATA.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(component(), DATA / "account-engine.wasm")
+            copy_tree(ROOT / "migrations" / "sqlite", DATA / "migrations", "*.sql")
+            shutil.copyfile(ROOT / "migrations" / "sqlite" / "rewritten.json", DATA / "migrations" / "rewritten.json")
+            copy_tree(ROOT / "hosts" / "sql", DATA / "sql", "*.sql")
+            copy_tree(ROOT / "wit", DATA / "wit", "*.wit")
+        super().run()
+
+
+setup(cmdclass={"build_py": BuildWithData})

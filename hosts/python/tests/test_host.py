@@ -1,0 +1,135 @@
+"""The Python host's own rules, beside the shared conformance suite: a trap or a host failure leaves nothing
+written and the next call works, a scope violation fails the call whatever the engine answers, bad calls
+are clear errors, migrations are recorded like sqlx's, 64-bit values and API keys round-trip."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import unittest
+from pathlib import Path
+
+from aos_accounts import ApiKey, Engine, EngineError, Person, System
+from aos_accounts.drivers import tenant_driver, tenant_lifecycle_driver
+
+T0 = 1_773_576_000_000_000
+
+
+class Host(unittest.TestCase):
+    def setUp(self) -> None:
+        self.dir = tempfile.TemporaryDirectory()
+        self.path = str(Path(self.dir.name) / "accounts.db")
+        self.engine = Engine(self.path, clock=lambda: T0)
+        self.system = self.engine.acting_as(System())
+
+    def tearDown(self) -> None:
+        self.engine.close()
+        self.dir.cleanup()
+
+    def count(self, table: str) -> int:
+        return self.engine.db.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def create_tenant(self, slug: str):
+        return self.system.tenants.create_tenant(tenant={"name": slug.title(), "slug": slug, "plan": "free"})
+
+    def test_a_host_failure_in_a_driver_writes_nothing_and_the_next_call_works(self) -> None:
+        original = tenant_driver.insert_audit_log
+        failing = {"on": True}
+
+        def audit(call, entry):
+            if failing["on"]:
+                raise RuntimeError("the disk is on fire")
+            return original(call, entry)
+
+        tenant_driver.insert_audit_log = audit
+        try:
+            engine = Engine(self.path, clock=lambda: T0)  # links the failing audit write
+            with self.assertRaises(EngineError) as refused:
+                engine.acting_as(System()).tenants.create_tenant(tenant={"name": "Acme", "slug": "acme", "plan": "free"})
+            self.assertEqual(refused.exception.code, "internal")
+            self.assertEqual(engine.db.conn.execute("SELECT COUNT(*) FROM tenants").fetchone()[0], 0, "the tenant row was rolled back")
+            failing["on"] = False
+            created = engine.acting_as(System()).tenants.create_tenant(tenant={"name": "Acme", "slug": "acme", "plan": "free"})
+            self.assertEqual(created.slug, "acme")
+            engine.close()
+        finally:
+            tenant_driver.insert_audit_log = original
+
+    def test_a_scope_violation_fails_the_call_even_when_the_engine_carries_on(self) -> None:
+        acme = self.engine.acting_as(Person("ann", "ann@example.com")).accounts.create_project(name="Acme", description=None)
+        other = self.create_tenant("other")
+        original = tenant_lifecycle_driver.fetch_tenant_status
+
+        def nosy(call, tenant_id):
+            try:
+                call.tenant(other.id)  # refused: the call is acme's
+            except Exception:
+                pass  # a guest that swallows the refusal does not get away with it
+            return original(call, tenant_id)
+
+        tenant_lifecycle_driver.fetch_tenant_status = nosy
+        try:
+            engine = Engine(self.path, clock=lambda: T0)
+            before = engine.db.conn.execute("SELECT COUNT(*) FROM memory_pins").fetchone()[0]
+            with self.assertRaises(EngineError) as refused:
+                engine.acting_as(Person("ann", "ann@example.com"), tenant=acme.project_id).memory_pins.upsert_pin(key="k", value="{}")
+            self.assertEqual(refused.exception.code, "forbidden")
+            self.assertEqual(engine.db.conn.execute("SELECT COUNT(*) FROM memory_pins").fetchone()[0], before)
+            engine.close()
+        finally:
+            tenant_lifecycle_driver.fetch_tenant_status = original
+
+    def test_bad_calls_are_clear_errors(self) -> None:
+        with self.assertRaises(EngineError) as e:
+            self.system.tenants.no_such_operation()
+        self.assertEqual(e.exception.code, "not_found")
+        with self.assertRaises(EngineError) as e:
+            self.system.tenants.create_tenant(tenant={"name": "A", "slug": "a", "plan": "free"}, extra=1)
+        self.assertEqual(e.exception.code, "invalid_argument")
+        with self.assertRaises(EngineError) as e:
+            self.system.tenants.create_tenant(tenant={"name": "A", "slug": "a", "plan": "platinum"})
+        self.assertEqual((e.exception.code, "plan" in e.exception.message), ("invalid_argument", True))
+        self.assertEqual(self.count("tenants"), 0)
+
+    def test_a_person_and_an_api_key_act_on_their_tenant(self) -> None:
+        founder = self.engine.acting_as(Person("ann", "ann@example.com"))
+        project = founder.accounts.create_project(name="Ann's", description=None)
+        owner = self.engine.acting_as(Person("ann", "ann@example.com"), tenant=project.project_id)
+        created = owner.tenants.create_api_key(key={"name": "ci", "permissions": ["memory_pin:read", "memory_pin:write"]})
+        keyed = self.engine.acting_as(ApiKey(created.key))
+        pin = keyed.memory_pins.upsert_pin(key="build", value='{"n": 1}')
+        self.assertEqual(pin.key, "build")
+        with self.assertRaises(EngineError) as e:
+            self.engine.acting_as(ApiKey("aos_not-a-key")).memory_pins.get_pin(key="build")
+        self.assertEqual(e.exception.code, "unauthenticated")
+
+    def test_64_bit_values_round_trip(self) -> None:
+        acme = self.create_tenant("acme")
+        tenant = self.engine.acting_as(System(), tenant=acme.id)
+        usage = tenant.tenants.increment_usage(tokens=10**12)  # beyond 32 bits, at the engine's limit
+        self.assertEqual(usage.tokens_this_month, 10**12)
+
+    def test_migrations_are_recorded_like_sqlx_and_an_edited_one_is_refused(self) -> None:
+        versions = [r[0] for r in self.engine.db.conn.execute("SELECT version FROM _sqlx_migrations ORDER BY version")]
+        self.assertEqual(versions, sorted(versions))
+        self.assertGreaterEqual(len(versions), 18)
+        again = Engine(self.path, clock=lambda: T0)  # idempotent
+        again.close()
+        # A database that applied the old text of 0008 (before the SQLite floor was lowered) still opens.
+        old = "47dea51c2fff9ddc6931e976b9bd633a2f894ba8ee39a050ff6369d38015e60cd3567b817c5cefd6e5ccbf71dcefcb3a"
+        conn = sqlite3.connect(self.path)
+        conn.execute(f"UPDATE _sqlx_migrations SET checksum = X'{old}' WHERE version = 8")
+        conn.commit()
+        conn.close()
+        Engine(self.path, clock=lambda: T0).close()
+        conn = sqlite3.connect(self.path)
+        self.assertNotEqual(conn.execute("SELECT hex(checksum) FROM _sqlx_migrations WHERE version = 8").fetchone()[0].lower(), old)
+        conn.execute("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 8")
+        conn.commit()
+        conn.close()
+        with self.assertRaises(RuntimeError):
+            Engine(self.path, clock=lambda: T0)
+
+
+if __name__ == "__main__":
+    unittest.main()
