@@ -9,6 +9,7 @@ use crate::bindings::aos::accounts::policy_types::{PolicyActor, PolicyContext, T
 use crate::bindings::policy_gate::{DryRunOutcome, Host, Inspection, PolicyEvent, Ruling, Verdict};
 use crate::bindings::{DriverError, EngineError, ErrorCode};
 use crate::call::CallState;
+use crate::catalogue::policy_gate as statements;
 use crate::db::codec::{Id, Json};
 use crate::policy::stats::{Ran, Run};
 use crate::policy::{HookError, Loaded, Policies, Refusal, Unready, flag_of, trigger_name, trigger_of};
@@ -129,23 +130,20 @@ impl CallState {
     }
 
     async fn stored_hash(&mut self, tenant: &Id, version: u32) -> Result<Option<String>, DriverError> {
-        sql!(self, |c| sqlx::query_scalar("SELECT content_hash FROM policy_versions WHERE tenant_id = $1 AND version = $2")
+        sql!(self, |c| sqlx::query_scalar(statements::STORED_HASH)
             .bind(tenant)
             .bind(version as i32)
             .fetch_optional(c))
     }
 
     async fn active_row(&mut self, tenant: &Id) -> Result<Option<(i32, String)>, DriverError> {
-        sql!(self, |c| sqlx::query_as(
-            "SELECT v.version, v.content_hash FROM policy_state s \
-             JOIN policy_versions v ON v.tenant_id = s.tenant_id AND v.version = s.active_version WHERE s.tenant_id = $1"
-        )
+        sql!(self, |c| sqlx::query_as(statements::ACTIVE_VERSION)
         .bind(tenant)
         .fetch_optional(c))
     }
 
     async fn stored_version(&mut self, tenant: &Id, version: u32) -> Result<Option<(Vec<u8>, Json, i32)>, DriverError> {
-        sql!(self, |c| sqlx::query_as("SELECT component, config, handles FROM policy_versions WHERE tenant_id = $1 AND version = $2")
+        sql!(self, |c| sqlx::query_as(statements::STORED_VERSION)
             .bind(tenant)
             .bind(version as i32)
             .fetch_optional(c))

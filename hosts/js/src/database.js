@@ -18,7 +18,8 @@ const MIGRATION_NAME = /^(\d+)_(.+)\.sql$/;
 export class Database {
   /** @param {string} path a file, or ':memory:' @param {string} migrations directory of NNNN_name.sql */
   constructor(path, migrations) {
-    this.conn = new BetterSqlite3(path, { timeout: 30_000 });
+    // A call waits for the writer lock no longer than the Rust host's call deadline (10 s).
+    this.conn = new BetterSqlite3(path, { timeout: 10_000 });
     const version = this.conn.prepare('SELECT sqlite_version()').pluck().get();
     if (compareVersions(version.split('.').map(Number), SQLITE_FLOOR) < 0) {
       this.conn.close();

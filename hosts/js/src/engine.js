@@ -119,6 +119,13 @@ export class Engine {
     const op = this.operations.get(`${kebab(String(interfaceName))}/${kebab(String(operationName))}`);
     if (op === undefined) throw new EngineError('not_found', `no operation ${interfaceName}.${operationName}`);
     const params = this.lowerArguments(op, args ?? {});
+    // Arguments are bounded before the guest sees them, and a call with large ones gets an instance of its
+    // own: the reused instance's memory only grows, and must not keep what one caller made it allocate.
+    const weight = argumentBytes(args ?? {});
+    if (weight > MAX_ARGUMENT_BYTES) {
+      throw new EngineError('invalid_argument', `the arguments are ${weight} bytes; at most ${MAX_ARGUMENT_BYTES} are accepted`);
+    }
+    if (weight > LARGE_ARGUMENT_BYTES) this.instance = null;
     const resolved = this.resolve(principal, tenant ?? null);
     for (let attempt = 1; ; attempt++) {
       const state = new CallState(this.db, this.sql, resolved.actor, resolved.tenantId, this.clock());
@@ -176,15 +183,14 @@ export class Engine {
       return { kind: 'trap', error };
     } finally {
       this.current = null;
-      if (this.instancePerCall) this.instance = null;
+      if (this.instancePerCall || argumentBytes(params) > LARGE_ARGUMENT_BYTES) this.instance = null;
     }
   }
 
   /** Commits or rolls back the attempt, and says what the caller gets (Rust: `settle_attempt`). */
   settle(state, outcome, mayRetry) {
-    const rollback = () => {
-      if (state.began) this.db.rollback();
-    };
+    // Unconditional: `db.rollback` checks for an open transaction, and none may outlive its call.
+    const rollback = () => this.db.rollback();
     if (state.violation !== null) {
       rollback();
       throw new EngineError('forbidden', "the engine touched data outside the caller's tenant; nothing was written");
@@ -248,6 +254,22 @@ export class Engine {
 }
 
 const RETRY = Symbol('retry');
+
+/** The most argument bytes (text and binary) one call accepts: a pin's value is at most 1 MiB, a policy
+ *  component 1 MiB by default. */
+export const MAX_ARGUMENT_BYTES = 4 << 20;
+/** Above this, the call runs on an instance of its own (dropped after it). */
+const LARGE_ARGUMENT_BYTES = 256 << 10;
+
+/** The length of a value's text and binary data: bytes, and UTF-16 units of strings (the guest gets at most
+ *  three bytes of UTF-8 for each, so this bounds what it allocates within a factor of three). */
+function argumentBytes(value) {
+  if (typeof value === 'string') return value.length;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value)) return value.reduce((sum, v) => sum + argumentBytes(v), 0);
+  if (value !== null && typeof value === 'object') return Object.values(value).reduce((sum, v) => sum + argumentBytes(v), 0);
+  return 0;
+}
 
 /** jco throws an export's `err` as a ComponentError carrying the value as its own `payload`. */
 function isEngineAnswer(error) {

@@ -22,7 +22,8 @@ export function resolve(db, sql, principal, tenant, now) {
   if (principal instanceof Operator) {
     return { actor: { kind: 'operator', principal: { operator_id: principal.operatorId } }, tenantId: tenant };
   }
-  if (principal instanceof Anonymous) return { actor: { kind: 'anonymous', principal: null }, tenantId: tenant };
+  // Nobody acts on no tenant (the Rust host's front door gives an anonymous caller none).
+  if (principal instanceof Anonymous) return { actor: { kind: 'anonymous', principal: null }, tenantId: null };
   if (principal instanceof Person) {
     const userId = db.scalar(sql.get('identity/user-id-for-subject'), [principal.externalId]);
     const identity = {

@@ -141,3 +141,22 @@ test('with instancePerCall, every call runs on a fresh instance (the Rust host\'
   assert.equal(acme.memoryPins.getPin({ key: 'k' }).key, 'k');
   assert.equal(engine.instantiations, 3, 'one made at open (used by the first call), then one per later call');
 });
+
+test('arguments past the budget are refused before the guest, and large ones never stay in the reused instance', async () => {
+  const { MAX_ARGUMENT_BYTES } = await import('../src/engine.js');
+  const { engine, done } = await freshEngine();
+  try {
+    const tenant = engine.actingAs(new System()).tenants.createTenant({ tenant: { name: 'Big', slug: 'big', plan: 'free' } });
+    const pins = engine.actingAs(new System(), { tenant: tenant.id }).memoryPins;
+    const before = engine.instantiations;
+    assert.throws(() => pins.upsertPin({ key: 'k', value: `{"v":"${'x'.repeat(MAX_ARGUMENT_BYTES)}"}` }), (e) => e.code === 'invalid_argument');
+    assert.equal(engine.instantiations, before, 'refused before any instance was made');
+    pins.upsertPin({ key: 'k', value: `{"v":"${'x'.repeat(512 << 10)}"}` });
+    const afterLarge = engine.instantiations;
+    assert.equal(afterLarge, before + 1, 'the large call ran on an instance of its own');
+    pins.getPin({ key: 'k' });
+    assert.equal(engine.instantiations, afterLarge + 1, 'and the next call does not reuse it');
+  } finally {
+    done();
+  }
+});

@@ -103,6 +103,35 @@ class Host(unittest.TestCase):
             self.engine.acting_as(ApiKey("aos_not-a-key")).memory_pins.get_pin(key="build")
         self.assertEqual(e.exception.code, "unauthenticated")
 
+    def test_the_deadline_stops_a_call_which_writes_nothing_and_a_closed_engine_says_so(self) -> None:
+        acme = self.create_tenant("acme")
+        ticks = self.engine._ticker.ticks
+        self.engine._ticker.ticks = lambda deadline_ms: 0  # the deadline has passed when the guest starts
+        try:
+            with self.assertRaises(EngineError) as late:
+                self.engine.acting_as(System(), tenant=acme.id).memory_pins.upsert_pin(key="k", value="{}")
+            self.assertEqual(late.exception.code, "unavailable")
+        finally:
+            self.engine._ticker.ticks = ticks
+        self.assertEqual(self.count("memory_pins"), 0)
+        self.assertFalse(self.engine.db.conn.in_transaction, "no transaction outlives its call")
+        self.engine.acting_as(System(), tenant=acme.id).memory_pins.upsert_pin(key="k", value="{}")
+        self.engine.close()
+        with self.assertRaises(EngineError) as closed:
+            self.system.tenants.create_tenant(tenant={"name": "B", "slug": "b", "plan": "free"})
+        self.assertEqual(closed.exception.code, "unavailable")
+        self.engine = Engine(self.path, clock=lambda: T0)  # for tearDown
+
+    def test_a_key_whose_stored_scopes_are_malformed_grants_nothing(self) -> None:
+        founder = self.engine.acting_as(Person("ann", "ann@example.com"))
+        project = founder.accounts.create_project(name="Ann's", description=None)
+        owner = self.engine.acting_as(Person("ann", "ann@example.com"), tenant=project.project_id)
+        created = owner.tenants.create_api_key(key={"name": "ci", "permissions": ["memory_pin:read", "memory_pin:write"]})
+        self.engine.db.conn.execute("UPDATE api_keys SET permissions_json = '[\"memory_pin:write\", 1]'")
+        with self.assertRaises(EngineError) as refused:
+            self.engine.acting_as(ApiKey(created.key)).memory_pins.upsert_pin(key="k", value="{}")
+        self.assertEqual(refused.exception.code, "forbidden")
+
     def test_64_bit_values_round_trip(self) -> None:
         acme = self.create_tenant("acme")
         tenant = self.engine.acting_as(System(), tenant=acme.id)

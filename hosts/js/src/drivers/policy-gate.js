@@ -28,7 +28,7 @@ export function dryRun(call, tenantId, version, _actor, _event) {
   const tenant = policyTenant(call, tenantId);
   let stored;
   try {
-    stored = call.values('policy-driver/set-active-policy-check-version', tenant, version);
+    stored = call.values('policy-gate/stored-hash', tenant, version);
   } catch (error) {
     throw driverFailure(error);
   }
@@ -46,15 +46,15 @@ function policyTenant(call, tenantId) {
   }
 }
 
-/** The tenant's active version (read with the lifecycle gate's own statement), remembered for the call. */
+/** The tenant's active version and content hash, remembered for the call (the call runs what it saw). */
 function readActivePolicy(call, tenant) {
   let row;
   try {
-    row = call.one('tenant-lifecycle-driver/fetch-tenant-status', tenant);
+    row = call.one('policy-gate/active-version', tenant);
   } catch (error) {
     throw driverFailure(error);
   }
-  const active = row !== null && row.version !== null && row.content_hash !== null ? [row.version, row.content_hash.trim()] : null;
+  const active = row === null ? null : [row.version, row.content_hash.trim()];
   call.policySeen.set(tenant, active);
   return active;
 }

@@ -93,8 +93,13 @@ class CallState:
         self.started = time.monotonic()
         self.violation: Optional[str] = None
         self.failed = False
+        # The database was busy or locked (another process held it): the call fails as `unavailable`.
+        self.lost_race = False
         self.savepoints = 0
         self.doomed: Optional[tuple] = None
+        # Each tenant's active policy (version, content hash) or None, as the call first read it: the call
+        # runs the version it saw (the Rust host's `policy_seen`).
+        self.policy_seen: dict = {}
         self.began = False
 
     # --- statements ---------------------------------------------------------------------------------
@@ -102,14 +107,20 @@ class CallState:
     def _run(self, method: str, name: str, params: Sequence[Any]) -> Any:
         if self.failed:
             raise DriverError("backend", "an earlier statement of this call failed; its transaction will be rolled back")
-        if not self.began:
-            self.db.begin()
-            self.began = True
         try:
+            self._begin()
             return getattr(self.db, method)(self.sql[name], params)
         except sqlite3.Error as e:
             self._failed()
-            raise driver_error_of(e) from None
+            error = driver_error_of(e)
+            if error.code == "unavailable":
+                self.lost_race = True  # the whole call fails as `unavailable`, savepoint or not
+            raise error from None
+
+    def _begin(self) -> None:
+        if not self.began:
+            self.db.begin()
+            self.began = True
 
     def _failed(self) -> None:
         if self.savepoints == 0:
@@ -134,10 +145,12 @@ class CallState:
 
     def savepoint(self, name: str, write) -> None:
         """Runs ``write`` inside a savepoint: if it fails, it is undone and the call goes on (audit writes)."""
-        if not self.began:
-            self.db.begin()
-            self.began = True
-        self.db.conn.execute(f"SAVEPOINT {name}")
+        try:
+            self._begin()
+            self.db.conn.execute(f"SAVEPOINT {name}")
+        except sqlite3.Error as e:
+            self._failed()
+            raise driver_error_of(e) from None
         self.savepoints += 1
         try:
             write()

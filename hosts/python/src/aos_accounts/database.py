@@ -22,12 +22,13 @@ _MIGRATION_NAME = re.compile(r"^(\d+)_(.+)\.sql$")
 class Database:
     """One SQLite connection (a host object is used by one thread at a time)."""
 
-    def __init__(self, path: str, migrations: Path):
+    def __init__(self, path: str, migrations: Path, busy_timeout_s: float = 10.0):
         if sqlite3.sqlite_version_info < SQLITE_FLOOR:
             floor = ".".join(map(str, SQLITE_FLOOR))
             raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is older than {floor}, the oldest this host supports")
         # Autocommit mode: the host issues BEGIN/COMMIT itself (one transaction per engine call).
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        # A call waits for the writer lock no longer than its deadline.
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
         self.conn.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode = WAL")

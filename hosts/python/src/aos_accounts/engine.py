@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
+import sqlite3
 import importlib.metadata
 import os
 import threading
@@ -38,6 +40,7 @@ INTERFACES = ("accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "
 MAX_RANDOM_BYTES = 1 << 16
 
 _DATA = Path(__file__).parent / "data"
+_log = logging.getLogger("aos_accounts")
 
 
 class EngineError(Exception):
@@ -77,7 +80,7 @@ class Engine:
         self.settings = settings or Settings()
         self.clock = clock
         self._lock = threading.Lock()
-        self.db = Database(database, data / "migrations")
+        self.db = Database(database, data / "migrations", busy_timeout_s=self.settings.call_deadline_ms / 1000)
         self.sql = Catalogue(data / "sql", "sqlite")
         config = wasmtime.Config()
         config.epoch_interruption = True
@@ -87,6 +90,7 @@ class Engine:
         self._link_imports()
         self._operations = self._read_operations()
         self._current: Optional[CallState] = None
+        self._closed = False
         self._ticker = _EpochTicker(self._wasm)
 
     # --- the public surface -------------------------------------------------------------------------
@@ -100,8 +104,12 @@ class Engine:
         return {f"{i}/{o}": op.signature.param_names()[1:] for (i, o), op in self._operations.items()}
 
     def close(self) -> None:
-        self._ticker.stop()
-        self.db.close()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._ticker.stop()
+            self.db.close()
 
     def __enter__(self) -> "Engine":
         return self
@@ -117,22 +125,30 @@ class Engine:
         if op is None:
             raise EngineError("not_found", f"no operation {interface}.{operation}")
         with self._lock:
-            actor, tenant_id = identity.resolve(self.db, self.sql, principal, tenant, self.clock())
+            if self._closed:
+                raise EngineError("unavailable", "the engine is closed")
+            try:
+                actor, tenant_id = identity.resolve(self.db, self.sql, principal, tenant, self.clock())
+            except sqlite3.Error:
+                raise EngineError("unavailable", "the credential could not be checked; nothing was done, try again") from None
             params = self._arguments(op, args, actor, tenant_id)
             now = self.clock()
             state = CallState(self.db, self.sql, actor, tenant_id, now)
             ctx = {"actor": _actor_value(actor), "tenant_id": tenant_id, "request_id": str(uuid.uuid4()), "now": now,
                    "settings": self._settings_value()}
             params[0] = op.signature.params[0][1].to_wasm(ctx)
-            self._current = state
             try:
-                outcome = self._run(op, params)
-            except Exception as trap:
-                self._rollback(state)
-                raise EngineError("internal", f"the engine failed: {trap}") from None
+                self._current = state
+                try:
+                    outcome, trap = self._run(op, params), None
+                except Exception as e:  # a trap, the deadline, or a host failure inside an import
+                    outcome, trap = None, e
+                finally:
+                    self._current = None
+                return self._settle(state, outcome, trap)
             finally:
-                self._current = None
-            return self._settle(state, outcome)
+                # Whatever happened, no transaction outlives its call: one still open here must not commit.
+                self.db.rollback()
 
     def _arguments(self, op: _Operation, args: Dict[str, Any], actor: tuple, tenant_id: Optional[str]) -> list:
         if not isinstance(args, dict):
@@ -161,26 +177,36 @@ class Engine:
         result = func(store, *params)
         return op.signature.result.from_wasm(result)
 
-    def _settle(self, state: CallState, outcome: Outcome) -> Any:
+    def _settle(self, state: CallState, outcome: Optional[Outcome], trap: Optional[Exception]) -> Any:
+        """Commits or rolls back the call, and says what the caller gets (the Rust host's order)."""
         if state.violation is not None:
-            self._rollback(state)
+            self.db.rollback()
             raise EngineError("forbidden", "the engine touched data outside the caller's tenant; nothing was written")
+        if state.lost_race:
+            self.db.rollback()
+            raise EngineError("unavailable", "the transaction lost a race with another; nothing was written, try again")
         if state.doomed is not None:
-            self._rollback(state)
+            self.db.rollback()
             raise EngineError(*state.doomed)
+        if trap is not None or outcome is None:
+            self.db.rollback()
+            if _interrupted(trap):
+                raise EngineError("unavailable", "the call ran past its deadline; nothing was written")
+            _log.error("engine call failed: %s", trap)
+            raise EngineError("internal", "the engine failed; nothing was written")
         if not outcome.ok:
-            self._rollback(state)
+            self.db.rollback()
             raise EngineError(outcome.value["code"], outcome.value["message"])
         if state.failed:
-            self._rollback(state)
+            self.db.rollback()
             raise EngineError("internal", "a database statement failed; nothing was written")
         if state.began:
-            self.db.commit()
+            try:
+                self.db.commit()
+            except sqlite3.Error:
+                self.db.rollback()
+                raise EngineError("unavailable", "the database could not commit; nothing was written") from None
         return outcome.value
-
-    def _rollback(self, state: CallState) -> None:
-        if state.began:
-            self.db.rollback()
 
     def _settings_value(self) -> dict:
         s = self.settings
@@ -293,6 +319,13 @@ def _default_argument(name: str, codec: Any) -> Any:
     if kind == "_Record" and name == "page":
         return {"limit": 50}
     return None
+
+
+def _interrupted(trap: Optional[Exception]) -> bool:
+    """Whether the guest was stopped by the call's deadline (epoch interruption)."""
+    if getattr(trap, "trap_code", None) == wasmtime.TrapCode.INTERRUPT:
+        return True
+    return isinstance(trap, wasmtime.WasmtimeError) and "interrupt" in str(trap)
 
 
 def _actor_value(actor: tuple) -> Any:

@@ -25,9 +25,12 @@ def resolve(db: Database, sql: Catalogue, principal: Principal, tenant: Optional
     if isinstance(principal, Operator):
         return ("operator", {"operator_id": principal.operator_id}), tenant
     if isinstance(principal, Anonymous):
-        return ("anonymous", None), tenant
+        # Nobody acts on no tenant (the Rust host's front door gives an anonymous caller none).
+        return ("anonymous", None), None
     if isinstance(principal, Person):
         user_id = db.scalar(sql["identity/user-id-for-subject"], [principal.external_id])
+        # The tenant is the one the application names (as with the Rust host's `Caller`; its HTTP front
+        # door, not the engine API, falls back to a person's default tenant).
         return ("identity", {"external_id": principal.external_id, "email": principal.email, "user_id": user_id,
                              "name": principal.name, "email_verified": principal.email_verified}), tenant
     if isinstance(principal, ApiKey):
@@ -48,7 +51,8 @@ def _key_principal(key: Any) -> dict:
             value = json.loads(text) if text else []
         except ValueError:
             return []
-        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+        # A list with anything but strings in it grants nothing at all (not the strings it holds).
+        return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else []
 
     rpm = key["rate_limit_rpm"]
     return {

@@ -11,7 +11,6 @@ driver's tenant (a refusal is ``forbidden``)."""
 
 from __future__ import annotations
 
-import weakref
 from typing import Optional, Tuple
 
 from ..call import CallState, DriverError
@@ -19,11 +18,6 @@ from ._statements import as_i32, as_u32
 
 #: What a call without a policy runtime is told (the Rust host's words).
 _NO_RUNTIME = "this host runs no tenant policies"
-
-# Each call's tenants whose active version it has read: {tenant id: (version, content hash) or None}. The
-# Rust host keeps this on its CallState (`policy_seen`), so that a call runs the version it saw first.
-_seen: "weakref.WeakKeyDictionary[CallState, dict]" = weakref.WeakKeyDictionary()
-
 
 def _engine_error(code: str, message: str) -> Exception:
     from ..engine import EngineError  # here: the engine module imports the drivers
@@ -48,27 +42,19 @@ def _policy_tenant(call: CallState, tenant_id: str) -> str:
 
 
 def _read_active_policy(call: CallState, tenant: str) -> Optional[Tuple[int, str]]:
-    """The tenant's active version and content hash, or None, noted for the rest of the call.
-
-    The Rust host reads it with a statement of its own (policy_state joined to policy_versions), which the
-    catalogue does not have; `tenant-lifecycle-driver/fetch-tenant-status` reads the same join (it is how
-    the Rust host's lifecycle check notes the active version for this gate), with no row for an unknown
-    tenant, which has no policy_state row either."""
+    """The tenant's active version and content hash, or None, noted for the rest of the call."""
     try:
-        row = call.one("tenant-lifecycle-driver/fetch-tenant-status", tenant)
+        row = call.one("policy-gate/active-version", tenant)
     except DriverError as e:
         raise _driver_failure(e) from None
-    active = None
-    if row is not None and row["version"] is not None and row["content_hash"] is not None:
-        active = (as_u32(row["version"]), row["content_hash"].strip())
-    _seen.setdefault(call, {})[tenant] = active
+    active = None if row is None else (as_u32(row["version"]), row["content_hash"].strip())
+    call.policy_seen[tenant] = active
     return active
 
 
 def _consult_policy(call: CallState, tenant_id: str) -> dict:
     tenant = _policy_tenant(call, tenant_id)
-    seen = _seen.get(call, {})
-    active = seen[tenant] if tenant in seen else _read_active_policy(call, tenant)
+    active = call.policy_seen[tenant] if tenant in call.policy_seen else _read_active_policy(call, tenant)
     if active is None:
         return {"version": 0, "verdict": "allow"}
     # The tenant has a policy, and this host cannot run it.
@@ -92,11 +78,9 @@ def inspect(call: CallState, component: bytes) -> dict:
 
 def dry_run(call: CallState, tenant_id: str, version: int, actor: dict, event) -> dict:
     tenant = _policy_tenant(call, tenant_id)
-    # The Rust host reads the version's content hash here (a statement the catalogue does not have); only
-    # whether the version exists matters before the runtime is needed, which this catalogue statement reads.
     try:
         # Rust binds the version `as i32`.
-        stored = call.one("policy-driver/set-active-policy-check-version", tenant, as_i32(version))
+        stored = call.scalar("policy-gate/stored-hash", tenant, as_i32(version))
     except DriverError as e:
         raise _driver_failure(e) from None
     if stored is None:

@@ -12,6 +12,9 @@ def fetch_tenant_status(call: CallState, tenant_id: str):
     row = call.one("tenant-lifecycle-driver/fetch-tenant-status", t)
     if row is None:
         return None
+    # The call runs the policy version it saw here (see drivers/policy_gate.py).
+    active = None if row["version"] is None or row["content_hash"] is None else (row["version"], row["content_hash"].strip())
+    call.policy_seen[t] = active
     return {"status": tenant_status(row["status"]), "policy_handles": trigger_names(row["handles"] or 0)}
 
 
