@@ -239,33 +239,21 @@ fn check_rows(expected: Option<&Value>, counts: &BTreeMap<String, i64>) -> Resul
 
 /// The row count of every table of the schema (but the migrations' own).
 async fn counts(db: &Database) -> BTreeMap<String, i64> {
+    let tables_sql = match db {
+        Database::Sqlite(..) => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'"
+        }
+        Database::Postgres(_) => {
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() \
+             AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'"
+        }
+    };
+    let tables: Vec<String> = account_host::on_pool!(db, |p| sqlx::query_scalar(tables_sql).fetch_all(p)).expect("tables");
     let mut out = BTreeMap::new();
-    match db {
-        Database::Sqlite(pool, _) => {
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'",
-            )
-            .fetch_all(pool)
-            .await
-            .expect("tables");
-            for t in tables {
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{t}\""))).fetch_one(pool).await.expect("count");
-                out.insert(t, n);
-            }
-        }
-        Database::Postgres(pool) => {
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() \
-                 AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'",
-            )
-            .fetch_all(pool)
-            .await
-            .expect("tables");
-            for t in tables {
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{t}\""))).fetch_one(pool).await.expect("count");
-                out.insert(t, n);
-            }
-        }
+    for t in tables {
+        let count = format!("SELECT COUNT(*) FROM \"{t}\"");
+        let n: i64 = account_host::on_pool!(db, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone())).fetch_one(p)).expect("count");
+        out.insert(t, n);
     }
     out
 }

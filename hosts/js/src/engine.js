@@ -125,11 +125,12 @@ export class Engine {
     if (weight > MAX_ARGUMENT_BYTES) {
       throw new EngineError('invalid_argument', `the arguments are ${weight} bytes; at most ${MAX_ARGUMENT_BYTES} are accepted`);
     }
-    if (weight > LARGE_ARGUMENT_BYTES) this.instance = null;
+    const large = weight > LARGE_ARGUMENT_BYTES;
+    if (large) this.instance = null;
     const resolved = this.resolve(principal, tenant ?? null);
     for (let attempt = 1; ; attempt++) {
       const state = new CallState(this.db, this.sql, resolved.actor, resolved.tenantId, this.clock());
-      const outcome = this.run(op, state, params);
+      const outcome = this.run(op, state, params, large);
       const settled = this.settle(state, outcome, attempt < MAX_ATTEMPTS);
       if (settled !== RETRY) return settled;
     }
@@ -164,8 +165,9 @@ export class Engine {
     });
   }
 
-  /** One attempt on the current instance: {kind: 'ok'|'err', value} or {kind: 'trap', error}. */
-  run(op, state, params) {
+  /** One attempt on the current instance: {kind: 'ok'|'err', value} or {kind: 'trap', error}. `large`:
+   *  the instance is dropped after it (see `call`). */
+  run(op, state, params, large = false) {
     const instance = this.instance ?? (this.instance = this.instantiate());
     const context = op.signature.params[0].codec.toJco(this.context(state));
     this.current = state;
@@ -183,7 +185,7 @@ export class Engine {
       return { kind: 'trap', error };
     } finally {
       this.current = null;
-      if (this.instancePerCall || argumentBytes(params) > LARGE_ARGUMENT_BYTES) this.instance = null;
+      if (this.instancePerCall || large) this.instance = null;
     }
   }
 

@@ -11,18 +11,9 @@ import { Anonymous, EngineError, Person, System } from '@aos/accounts';
 import { Catalogue } from '../src/catalogue.js';
 import { link } from '../src/linker.js';
 import { codec } from '../src/values.js';
-import { freshEngine } from './helpers.mjs';
+import { caught, freshEngine } from './helpers.mjs';
 
 const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function caught(work) {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected an error');
-}
 
 test('an unknown operation, argument or field, or a value of the wrong type, is a clear EngineError', async (t) => {
   const { engine, done } = await freshEngine();

@@ -10,6 +10,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Anonymous, ApiKey, Engine, EngineError, Operator, Person, System } from '@aos/accounts';
+import { counts } from './helpers.mjs';
 import { parseLossless } from './lossless-json.mjs';
 
 /** 2026-03-15T12:00:00Z, where every scenario's clock starts (microseconds). */
@@ -97,15 +98,6 @@ function principal(spec) {
   throw new Failure(`unknown principal ${show(spec)}`);
 }
 
-/** The row count of every table of the schema (but the migrations' own). */
-function counts(engine) {
-  const conn = engine.db.conn;
-  const tables = conn
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'")
-    .pluck()
-    .all();
-  return Object.fromEntries(tables.map((t) => [t, conn.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get()]));
-}
 
 function checkRows(expected, found) {
   for (const [table, want] of Object.entries(expected ?? {})) {

@@ -1,6 +1,7 @@
-// What the focused tests share: an engine on a fresh temporary database with a controllable clock, and
-// the row count of every table (the "a refused call wrote nothing" check of the conformance suite).
+// What the tests share: an engine on a fresh temporary database with a controllable clock, the row count
+// of every table (the "a refused call wrote nothing" check of the conformance suite), and `caught`.
 
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,4 +30,14 @@ export function counts(engine) {
     .pluck()
     .all();
   return Object.fromEntries(tables.map((t) => [t, conn.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get()]));
+}
+
+/** The error `work` throws (the test fails when it throws none). */
+export function caught(work) {
+  try {
+    work();
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected an error');
 }

@@ -6,16 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { EngineError, System } from '@aos/accounts';
-import { counts, freshEngine } from './helpers.mjs';
-
-function caught(work) {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected an error');
-}
+import { caught, counts, freshEngine } from './helpers.mjs';
 
 const newTenant = { tenant: { name: 'Acme', slug: 'acme', plan: 'free' } };
 
