@@ -13,6 +13,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+#[path = "build/api_model.rs"]
+mod api_model;
 #[path = "build/contract_types.rs"]
 mod contract_types;
 
@@ -34,6 +36,39 @@ const POLICIES: [(&str, &str); 7] = [
     ("imports-wasi", "tests/policies/imports-wasi"),
 ];
 
+/// The web console's files (`host/console/`), embedded in the binary: `(name, content type, bytes)`.
+fn embed_console(dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).context("console file names are UTF-8")?.to_string();
+        let content_type = match path.extension().and_then(|e| e.to_str()) {
+            Some("html") => "text/html; charset=utf-8",
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("css") => "text/css; charset=utf-8",
+            Some("svg") => "image/svg+xml",
+            Some("png") => "image/png",
+            _ => continue,
+        };
+        println!("cargo:rerun-if-changed={}", path.display());
+        entries.push(format!("    ({name:?}, {content_type:?}, include_bytes!({:?})),\n", path.display().to_string()));
+    }
+    entries.sort();
+    let text = format!("pub const FILES: &[(&str, &str, &[u8])] = &[\n{}];\n", entries.concat());
+    std::fs::write(out, text)?;
+    Ok(())
+}
+
+/// The contract's version, as `wit/world.wit` declares its package (`package aos:accounts@X;`): the host's
+/// names of the contract's interfaces follow it.
+fn contract_version(world: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(world)?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("package aos:accounts@")?.strip_suffix(';').map(str::to_string))
+        .context("wit/world.wit declares `package aos:accounts@<version>;`")
+}
+
 fn main() -> anyhow::Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let workspace = manifest_dir.parent().context("host/ has a parent")?.to_path_buf();
@@ -54,7 +89,9 @@ fn main() -> anyhow::Result<()> {
         None => workspace.join("target").join("guest"),
     };
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    println!("cargo:rustc-env=AOS_CONTRACT_VERSION={}", contract_version(&workspace.join("wit").join("world.wit"))?);
     generate_sql_catalogue(&workspace.join("hosts").join("sql"), &out_dir.join("sql_catalogue.rs"))?;
+    embed_console(&manifest_dir.join("console"), &out_dir.join("console_files.rs"))?;
 
     // The rogue guest only for the test suite (feature `rogue-guest`), never in the library users embed.
     let rogue = std::env::var_os("CARGO_FEATURE_ROGUE_GUEST").is_some();
@@ -97,6 +134,8 @@ fn main() -> anyhow::Result<()> {
     }
     let engine_component = engine_component.context("the engine component was built")?;
     publish_contract(&workspace.join("wit"), &engine_component, &target_dir.join("wit"), &out_dir.join("contract_wit.rs"))?;
+    let model = api_model::describe(&workspace.join("wit"), "account-engine")?;
+    std::fs::write(out_dir.join("api-model.json"), serde_json::to_string(&model)?)?;
     Ok(())
 }
 

@@ -8,55 +8,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use suite::tools::{self, run};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `target/` of this build (where the component was written by the host's build script).
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
-}
-
-/// Runs `command` to completion within `limit`, and returns its output; panics with it on failure.
-fn run(what: &str, command: &mut Command, limit: Duration) -> String {
-    let started = Instant::now();
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    // Read both pipes on threads (a full pipe would stall the child), and stop it at the limit.
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut out, &mut s).ok();
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).ok();
-        s
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break Some(status);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let text = format!("{}{}", out.join().unwrap_or_default(), err.join().unwrap_or_default());
-    match status {
-        Some(s) if s.success() => text,
-        Some(s) => panic!("{what} failed ({s}) after {:?}:\n{text}", started.elapsed()),
-        None => panic!("{what} ran past {limit:?} and was stopped:\n{text}"),
-    }
+    tools::target_dir(&root())
 }
 
 fn component_env(command: &mut Command) -> &mut Command {
@@ -100,9 +61,7 @@ fn the_javascript_host_passes_the_conformance_suite() {
     };
     // From the lockfile, once: better-sqlite3 compiles from source where its prebuilt binary cannot be
     // fetched (minutes), so a tree installed from the same lockfile is kept.
-    if !installed_from_lockfile(&package) {
-        npm(&["ci", "--no-audit", "--no-fund"], Duration::from_secs(900));
-    }
+    tools::npm_ci(&package);
     npm(&["run", "build"], Duration::from_secs(600));
     let output = run(
         "the JavaScript host's conformance run",
@@ -123,14 +82,4 @@ fn the_javascript_host_passes_the_conformance_suite() {
         Duration::from_secs(600),
     );
     println!("{tests}");
-}
-
-/// Whether `node_modules` was installed from the package's current lockfile (npm writes its own copy,
-/// `node_modules/.package-lock.json`, after an install).
-fn installed_from_lockfile(package: &Path) -> bool {
-    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    match (modified(package.join("node_modules/.package-lock.json")), modified(package.join("package-lock.json"))) {
-        (Some(installed), Some(locked)) => installed >= locked,
-        _ => false,
-    }
 }

@@ -101,6 +101,31 @@ async fn key_rules_narrow_keys_and_the_engine_checks_the_narrowing() {
     .await;
 }
 
+/// A policy built against an earlier patch of the contract (`tests/policies/fixtures/key-rules-0.4.0.wasm`:
+/// `key-rules` as it was built for 0.4.0) installs and runs on this host: a patch of the contract adds, it
+/// never makes tenants rebuild their policies.
+#[tokio::test]
+async fn a_policy_built_for_an_earlier_patch_of_the_contract_still_runs() {
+    each_backend(|h| async move {
+        let (_, owner) = h.owned_tenant("Old", "owner-old").await;
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policies/fixtures/key-rules-0.4.0.wasm");
+        let component = std::fs::read(&fixture).expect("the 0.4.0 fixture");
+        let config = r#"{"max_days": 30, "forbidden_scopes": ["admin:*"]}"#;
+        let installed = h
+            .runtime
+            .policies()
+            .install(&owner, &NewPolicy { component, config: config.into(), note: None })
+            .await
+            .expect("a 0.4.0 policy installs");
+        h.runtime.policies().activate(&owner, installed.version).await.expect("activate");
+        let created = h.runtime.tenants().create_api_key(&owner, &key("ci", &["admin:*", "run:*"], None)).await.expect("narrowed");
+        assert_eq!(created.api_key.permissions, vec!["run:*".to_string()]);
+        assert_eq!(created.api_key.expires_at, Some(T0 + 30 * DAY));
+        h.close().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn pin_schema_denies_pins_without_the_field_and_its_rewrite_is_validated() {
     each_backend(|h| async move {

@@ -124,10 +124,12 @@ pub enum Permission {
     PoliciesRead,
     /// Installing, activating, deactivating, rolling back and deleting a tenant's policy versions.
     PoliciesManage,
+    /// Reading the tenant's audit log (who changed what; invitations name e-mail addresses).
+    AuditRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 27] = [
         Permission::TenantRead,
         Permission::TenantWrite,
         Permission::UsersRead,
@@ -154,6 +156,7 @@ impl Permission {
         Permission::MemoryPinAdmin,
         Permission::PoliciesRead,
         Permission::PoliciesManage,
+        Permission::AuditRead,
     ];
 
     /// The scope string naming exactly this permission (`family:action`).
@@ -185,6 +188,7 @@ impl Permission {
             Permission::MemoryPinAdmin => "memory_pin:admin",
             Permission::PoliciesRead => "policies:read",
             Permission::PoliciesManage => "policies:manage",
+            Permission::AuditRead => "audit:read",
         }
     }
 
@@ -208,7 +212,8 @@ impl Permission {
             | Permission::SupportRead
             | Permission::UsageRead
             | Permission::MemoryPinRead
-            | Permission::PoliciesRead => true,
+            | Permission::PoliciesRead
+            | Permission::AuditRead => true,
             Permission::TenantWrite
             | Permission::UsersManage
             | Permission::RolesManage
@@ -238,7 +243,8 @@ impl Permission {
             | Permission::KeysRead
             | Permission::KeysRevoke
             | Permission::BillingRead
-            | Permission::MemoryPinAdmin => Role::Admin,
+            | Permission::MemoryPinAdmin
+            | Permission::AuditRead => Role::Admin,
             Permission::RunWrite | Permission::MemoryPinWrite | Permission::MemoryPinDelete => Role::Member,
             Permission::TenantRead
             | Permission::UsersRead

@@ -7,7 +7,7 @@
 use crate::Engine;
 use crate::access::{Access, Mode, Permission, Scope, call_tenant, may_grant, require_platform, status_name, tenant_access};
 use crate::aos::accounts::types::{
-    Actor, ApiKeyPrincipal, ApiKeySnapshot, CallContext, EngineError, ErrorCode, OnboardingState, PageRequest, Plan, Role, RunSnapshot,
+    Actor, ApiKeyPrincipal, ApiKeySnapshot, AuditFilter, AuditPage, CallContext, EngineError, ErrorCode, OnboardingState, PageRequest, Plan, Role, RunSnapshot,
     RunStatus, TenantRow, TenantStatus, UsageCounters, UsageRecordSnapshot, UsageUnit,
 };
 use crate::error::{Result, conflict, err, is_conflict, not_found};
@@ -232,11 +232,10 @@ impl Guest for Engine {
             return Ok(api_key_of(key));
         }
         let row = driver::update_api_key_revoked(&access.tenant_id, &key_id, &reason)?;
-        audit_tenant(
+        // The row names who acted (a person or a key) and, as its resource, the key revoked.
+        audit(
             &ctx,
-            Some(&access.tenant_id),
-            access.user_id(),
-            Some(&key_id),
+            &access,
             Audit {
                 action: "revoke_api_key",
                 resource_type: "api_key",
@@ -443,6 +442,45 @@ impl Guest for Engine {
         let page = driver::fetch_runs(&access.tenant_id, status, worker_id.as_deref(), &validate::page(&page)?)?;
         Ok(RunList { items: page.items.into_iter().map(run_of).collect(), next: page.next })
     }
+
+    fn list_audit_log(ctx: CallContext, filter: Option<AuditFilter>, page: PageRequest) -> Result<AuditPage, EngineError> {
+        let access = tenant_access(&ctx, Permission::AuditRead, Mode::Read)?;
+        let filter = match filter {
+            Some(filter) => audit_filter(filter)?,
+            None => AuditFilter {
+                user_id: None,
+                api_key_id: None,
+                actor: None,
+                action: None,
+                resource_type: None,
+                resource_id: None,
+                since: None,
+                until: None,
+            },
+        };
+        Ok(driver::fetch_audit_log(&access.tenant_id, &filter, &validate::page(&page)?)?)
+    }
+}
+
+/// An audit filter within the log's own column bounds (text trimmed; empty text matches any row, as if
+/// left out), its time range the right way round.
+fn audit_filter(filter: AuditFilter) -> Result<AuditFilter> {
+    let text = |field: &str, value: Option<String>, max: usize| validate::optional_text(field, value.as_deref(), max);
+    if let (Some(since), Some(until)) = (filter.since, filter.until)
+        && since >= until
+    {
+        return Err(crate::error::invalid("since must be before until"));
+    }
+    Ok(AuditFilter {
+        user_id: text("user_id", filter.user_id, 36)?,
+        api_key_id: text("api_key_id", filter.api_key_id, 36)?,
+        actor: text("actor", filter.actor, 200)?,
+        action: text("action", filter.action, 100)?,
+        resource_type: text("resource_type", filter.resource_type, 50)?,
+        resource_id: text("resource_id", filter.resource_id, 100)?,
+        since: filter.since,
+        until: filter.until,
+    })
 }
 
 /// Checks that every scope asked for is a known one and that the caller holds everything it grants: a

@@ -44,7 +44,7 @@ pub fn describe(component: &[u8]) -> anyhow::Result<Value> {
     Ok(json!({ "package": package, "imports": imports, "exports": exports }))
 }
 
-fn ty(resolve: &Resolve, t: &Type) -> anyhow::Result<Value> {
+pub fn ty(resolve: &Resolve, t: &Type) -> anyhow::Result<Value> {
     let simple = |s: &str| Value::String(s.into());
     Ok(match t {
         Type::Bool => simple("bool"),

@@ -40,3 +40,7 @@ id, tenant_id, meter_name, amount, unit, period_start, period_end, worker_id, ap
 -- The columns of a memory pin row (table `memory_pins`, unaliased).
 -- fragment: pin-columns
 id, tenant_id, key, value, source, created_at, updated_at, ttl_seconds, expires_at
+
+-- The columns of an audit log row (table `audit_log`, unaliased).
+-- fragment: audit-columns
+id, user_id, api_key_id, actor, action, resource_type, resource_id, request_id, old_value_json, new_value_json, created_at

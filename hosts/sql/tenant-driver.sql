@@ -108,3 +108,11 @@ SELECT meter_name, CAST(SUM(amount / 1000000) AS BIGINT) AS millions, CAST(SUM(a
 -- Appends an audit log entry ($1 new id, $12 now), inside a savepoint so that a failure spares the call; returns nothing.
 -- statement: insert-audit-log
 INSERT INTO audit_log (id, tenant_id, user_id, api_key_id, actor, action, resource_type, resource_id, request_id, old_value_json, new_value_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+
+-- First page of tenant $1's audit log, newest first; each filter matches any row when NULL ($2 user, $3 API key, $4 actor, $5 action, $6 resource type, $7 resource id, $8 written at or after, $9 written before; $10 limit): audit-columns rows.
+-- statement: fetch-audit-log-first-page
+SELECT {{audit-columns}} FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR api_key_id = $3) AND ($4 IS NULL OR actor = $4) AND ($5 IS NULL OR action = $5) AND ($6 IS NULL OR resource_type = $6) AND ($7 IS NULL OR resource_id = $7) AND ($8 IS NULL OR created_at >= $8) AND ($9 IS NULL OR created_at < $9) ORDER BY created_at DESC, id DESC LIMIT $10
+
+-- Next page of fetch-audit-log-first-page, after the cursor's (created_at $11, id $12): audit-columns rows.
+-- statement: fetch-audit-log-next-page
+SELECT {{audit-columns}} FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR api_key_id = $3) AND ($4 IS NULL OR actor = $4) AND ($5 IS NULL OR action = $5) AND ($6 IS NULL OR resource_type = $6) AND ($7 IS NULL OR resource_id = $7) AND ($8 IS NULL OR created_at >= $8) AND ($9 IS NULL OR created_at < $9) AND (created_at, id) < ($11, $12) ORDER BY created_at DESC, id DESC LIMIT $10

@@ -516,3 +516,45 @@ impl From<PinRecord> for PinRow {
         }
     }
 }
+
+/// An audit log row, read with the catalogue fragment `audit-columns` (`hosts/sql/fragments.sql`): keep the two in step.
+#[derive(FromRow)]
+pub struct AuditRecord {
+    pub id: Id,
+    pub user_id: Option<Id>,
+    pub api_key_id: Option<Id>,
+    pub actor: Option<String>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub request_id: Option<String>,
+    pub old_value_json: Option<String>,
+    pub new_value_json: Option<String>,
+    pub created_at: Ts,
+}
+
+impl AuditRecord {
+    /// What the row weighs in a page (see [`crate::db::cursor::collect_bounded`]).
+    pub fn size(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        self.action.len() + self.resource_type.len() + text(&self.actor) + text(&self.resource_id) + text(&self.old_value_json) + text(&self.new_value_json)
+    }
+}
+
+impl From<AuditRecord> for crate::bindings::AuditRecord {
+    fn from(r: AuditRecord) -> Self {
+        crate::bindings::AuditRecord {
+            id: r.id.into(),
+            user_id: r.user_id.map(Into::into),
+            api_key_id: r.api_key_id.map(Into::into),
+            actor: r.actor,
+            action: r.action,
+            resource_type: r.resource_type,
+            resource_id: r.resource_id,
+            request_id: r.request_id,
+            old_value: r.old_value_json,
+            new_value: r.new_value_json,
+            created_at: r.created_at.0,
+        }
+    }
+}

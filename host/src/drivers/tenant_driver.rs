@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use crate::bindings::tenant_driver::{AuditEntry, Host, NewApiKey, NewRun, NewTenant, NewUsageRecord, RunOutcome, UsageUpdate};
 use crate::bindings::{
-    ApiKeyPage, ApiKeySnapshot, DriverError, MembershipRow, PageRequest, Plan, PlanQuotas, Role, RunPage, RunSnapshot,
+    ApiKeyPage, ApiKeySnapshot, AuditFilter, AuditPage, DriverError, MembershipRow, PageRequest, Plan, PlanQuotas, Role, RunPage, RunSnapshot,
     RunStatus, TenantRow, UsageRecordSnapshot, UsageTotal, UsageUnit,
 };
 use crate::call::CallState;
@@ -12,7 +12,7 @@ use crate::catalogue::tenant_driver as statements;
 use crate::db::codec::{Id, Ts};
 use crate::db::cursor;
 use crate::db::errors::{conflict, invalid, not_found};
-use crate::db::rows::{ApiKeyRecord, RunRecord, TenantRecord, UsageRecordRecord};
+use crate::db::rows::{ApiKeyRecord, AuditRecord, RunRecord, TenantRecord, UsageRecordRecord};
 use crate::drivers::accounts_facade_driver::insert_membership_row;
 use crate::drivers::Savepoint;
 use crate::sql;
@@ -408,6 +408,38 @@ impl Host for CallState {
             .bind(now)
             .execute(c));
         Savepoint::AuditLog.end(self, written.map(|_| ())).await
+    }
+
+    async fn fetch_audit_log(&mut self, tenant_id: String, filter: AuditFilter, page: PageRequest) -> Result<AuditPage, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let user = filter.user_id.as_deref().map(Id::parse).transpose()?;
+        let api_key = filter.api_key_id.as_deref().map(Id::parse).transpose()?;
+        let (since, until) = (filter.since.map(Ts), filter.until.map(Ts));
+        let limit = cursor::fetch_limit(&page)?;
+        let after = match cursor::decode(&page)? {
+            Some(after) => Some((Ts(cursor::time_key(&after)?), Id::parse(&after.id)?)),
+            None => None,
+        };
+        let statement = if after.is_some() { statements::FETCH_AUDIT_LOG_NEXT_PAGE } else { statements::FETCH_AUDIT_LOG_FIRST_PAGE };
+        let (at, id) = after.unzip();
+        let mut rows: cursor::Bounded<AuditRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement)
+                .bind(&t)
+                .bind(&user)
+                .bind(&api_key)
+                .bind(&filter.actor)
+                .bind(&filter.action)
+                .bind(&filter.resource_type)
+                .bind(&filter.resource_id)
+                .bind(since)
+                .bind(until)
+                .bind(limit);
+            // The next page's statement takes the cursor's position as two more parameters.
+            let query = if let (Some(at), Some(id)) = (at, &id) { query.bind(at).bind(id) } else { query };
+            cursor::collect_bounded(query.fetch(c), AuditRecord::size)
+        })?;
+        let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));
+        Ok(AuditPage { items: rows.rows.into_iter().map(Into::into).collect(), next })
     }
 }
 

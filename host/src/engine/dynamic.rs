@@ -15,7 +15,7 @@ use crate::runtime::{Caller, Runtime, engine_error};
 
 /// The WIT package of the engine interfaces.
 pub const PACKAGE: &str = "aos:accounts";
-pub const VERSION: &str = "0.4.0";
+pub const VERSION: &str = env!("AOS_CONTRACT_VERSION");
 /// The engine interfaces, in the order of the contract.
 pub const INTERFACES: [&str; 6] = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies"];
 

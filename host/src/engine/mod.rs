@@ -15,7 +15,7 @@ use crate::runtime::Runtime;
 /// [`crate::db::Database::begin`]); on PostgreSQL the server refuses a write in one, so a wrong entry
 /// here fails loudly in the PostgreSQL suite rather than writing without serialisability. Operations that
 /// may write on the way (audit rows, usage periods rolled over, a first sign-in's user) are not here.
-pub const READ_ONLY_OPERATIONS: [(&str, &str); 21] = [
+pub const READ_ONLY_OPERATIONS: [(&str, &str); 22] = [
     ("accounts", "list-projects"),
     ("accounts", "get-project-detail"),
     ("accounts", "list-users"),
@@ -31,6 +31,7 @@ pub const READ_ONLY_OPERATIONS: [(&str, &str); 21] = [
     ("tenants", "list-api-keys"),
     ("tenants", "get-usage-summary"),
     ("tenants", "list-runs"),
+    ("tenants", "list-audit-log"),
     ("memory-pins", "list-pins"),
     ("onboarding", "get-state"),
     ("lifecycle", "get-state"),

@@ -1,7 +1,7 @@
 //! Typed calls of the `tenants` interface (one sandboxed instance and one transaction each).
 
 use crate::bindings::tenants;
-use crate::bindings::{EngineError, PageRequest, Plan, Role, RunStatus, UsageCounters};
+use crate::bindings::{AuditFilter, AuditPage, EngineError, PageRequest, Plan, Role, RunStatus, UsageCounters};
 use crate::engine_call;
 use crate::runtime::{Caller, Runtime};
 
@@ -74,5 +74,10 @@ impl Tenants<'_> {
 
     pub async fn list_runs(&self, caller: &Caller, status: Option<RunStatus>, worker_id: Option<&str>, page: &PageRequest) -> Result<tenants::RunList, EngineError> {
         engine_call!(self.0, caller, tenants, "list-runs", |guest, store, ctx| guest.call_list_runs(store, &ctx, status, worker_id, page))
+    }
+
+    /// The tenant's audit log, newest first (owners, admins, keys with `audit:read`, operators).
+    pub async fn list_audit_log(&self, caller: &Caller, filter: Option<&AuditFilter>, page: &PageRequest) -> Result<AuditPage, EngineError> {
+        engine_call!(self.0, caller, tenants, "list-audit-log", |guest, store, ctx| guest.call_list_audit_log(store, &ctx, filter, page))
     }
 }

@@ -47,7 +47,25 @@ pub mod bindings {
 use bindings::{TenantPolicy, TenantPolicyPre};
 
 /// The interfaces a policy component imports only for their types (they have no functions).
-const TYPE_ONLY_IMPORTS: [&str; 2] = ["aos:accounts/types@0.4.0", "aos:accounts/policy-types@0.4.0"];
+const TYPE_ONLY_IMPORTS: [&str; 2] = [
+    concat!("aos:accounts/types@", env!("AOS_CONTRACT_VERSION")),
+    concat!("aos:accounts/policy-types@", env!("AOS_CONTRACT_VERSION")),
+];
+
+/// Whether a policy's import names one of [`TYPE_ONLY_IMPORTS`] at a semver-compatible version (the same
+/// `0.minor`): a policy built against an earlier patch of the contract keeps loading, as the linker
+/// and the hooks' export lookup accept it.
+fn type_only_import(name: &str) -> bool {
+    fn compatible(version: &str) -> Option<&str> {
+        let mut parts = version.splitn(3, '.');
+        let (major, minor) = (parts.next()?, parts.next()?);
+        Some(if major == "0" { &version[..major.len() + 1 + minor.len()] } else { major })
+    }
+    let Some((interface, version)) = name.rsplit_once('@') else { return false };
+    TYPE_ONLY_IMPORTS.iter().any(|ours| {
+        ours.rsplit_once('@').is_some_and(|(i, v)| i == interface && compatible(v).is_some() && compatible(v) == compatible(version))
+    })
+}
 
 /// Elements a policy's table may hold.
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
@@ -481,7 +499,7 @@ fn compile_checked(engine: &Engine, linker: &Linker<PolicyStore>, bytes: &[u8]) 
     let callable: Vec<String> = component
         .component_type()
         .imports(engine)
-        .filter(|(name, item)| !TYPE_ONLY_IMPORTS.contains(name) || !only_types(engine, &item.ty))
+        .filter(|(name, item)| !type_only_import(name) || !only_types(engine, &item.ty))
         .map(|(name, _)| name.to_string())
         .collect();
     if !callable.is_empty() {

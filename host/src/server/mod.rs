@@ -5,6 +5,7 @@
 //! (`X-Request-Id`), structured logs and graceful shutdown.
 
 pub mod auth;
+mod console;
 pub mod metrics;
 pub mod openapi;
 mod slow_io;
@@ -120,6 +121,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi_json))
+        .route("/console", get(console::root))
+        .route("/console/", get(console::index))
+        .route("/console/{name}", get(console::asset))
         .route("/v1/{interface}/{operation}", post(operation))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

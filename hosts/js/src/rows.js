@@ -151,6 +151,17 @@ export function runSize(r) {
   return ['task', 'input_json', 'output_json', 'replay_token_json', 'error'].reduce((n, k) => n + utf8Length(r[k]), 0);
 }
 
+export function audit(r) {
+  return {
+    ...pick(r, ['id', 'user_id', 'api_key_id', 'actor', 'action', 'resource_type', 'resource_id', 'request_id']),
+    old_value: r.old_value_json, new_value: r.new_value_json, created_at: r.created_at,
+  };
+}
+
+export function auditSize(r) {
+  return ['action', 'resource_type', 'actor', 'resource_id', 'old_value_json', 'new_value_json'].reduce((n, k) => n + utf8Length(r[k]), 0);
+}
+
 export function usageRecord(u) {
   return {
     ...pick(u, ['id', 'tenant_id', 'meter_name', 'amount', 'unit', 'period_start', 'period_end', 'worker_id', 'api_key_id']),

@@ -212,3 +212,15 @@ export function insertAuditLog(call, entry) {
       entry.resource_id, entry.request_id, entry.old_value, entry.new_value, call.now);
   });
 }
+
+export function fetchAuditLog(call, tenantId, filter, page) {
+  const t = call.tenant(tenantId);
+  const args = [t, optionalId(filter.user_id), optionalId(filter.api_key_id), filter.actor, filter.action, filter.resource_type,
+    filter.resource_id, filter.since, filter.until, fetchLimit(page)];
+  const after = decode(page);
+  const read = after === null
+    ? readBounded(call, 'tenant-driver/fetch-audit-log-first-page', args, rows.auditSize)
+    : readBounded(call, 'tenant-driver/fetch-audit-log-next-page', [...args, timeKey(after), parseId(after.id)], rows.auditSize);
+  const next = finish(read.rows, page, (r) => [String(r.created_at), r.id], read.cut);
+  return { items: read.rows.map(rows.audit), next };
+}

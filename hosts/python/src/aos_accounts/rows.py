@@ -141,6 +141,18 @@ def run_size(r: Any) -> int:
     return sum(len((r[k] or "").encode()) for k in ("task", "input_json", "output_json", "replay_token_json", "error"))
 
 
+def audit_record(r: Any) -> dict:
+    out = {k: r[k] for k in ("id", "user_id", "api_key_id", "actor", "action", "resource_type", "resource_id",
+                             "request_id", "created_at")}
+    out["old_value"], out["new_value"] = r["old_value_json"], r["new_value_json"]
+    return out
+
+
+def audit_size(r: Any) -> int:
+    return sum(len((r[k] or "").encode()) for k in ("action", "resource_type", "actor", "resource_id", "old_value_json",
+                                                    "new_value_json"))
+
+
 def usage_record(u: Any) -> dict:
     return {"id": u["id"], "tenant_id": u["tenant_id"], "meter_name": u["meter_name"], "amount": u["amount"],
             "unit": u["unit"], "period_start": u["period_start"], "period_end": u["period_end"],

@@ -7,7 +7,7 @@ from typing import Optional
 
 from .. import cursor
 from ..call import CallState, DriverError, conflict, invalid, new_id, not_found, parse_id
-from ..rows import api_key, membership_row, run as run_snapshot, run_size, tenant_row, usage_record
+from ..rows import api_key, audit_record, audit_size, membership_row, run as run_snapshot, run_size, tenant_row, usage_record
 from ._memberships import insert_membership_row
 from ._statements import one_required, read_bounded
 
@@ -264,3 +264,20 @@ def insert_audit_log(call: CallState, entry: dict) -> None:
 
     # A failed audit write is undone and reported; the call's transaction stays usable.
     call.savepoint("audit_log", write)
+
+
+def fetch_audit_log(call: CallState, tenant_id: str, filter: dict, page: dict) -> dict:
+    t = call.tenant(tenant_id)
+    user = None if filter["user_id"] is None else parse_id(filter["user_id"])
+    key = None if filter["api_key_id"] is None else parse_id(filter["api_key_id"])
+    limit = cursor.fetch_limit(page)
+    after = cursor.decode(page)
+    args = (t, user, key, filter["actor"], filter["action"], filter["resource_type"], filter["resource_id"],
+            filter["since"], filter["until"], limit)
+    if after is None:
+        rows, cut = read_bounded(call, "tenant-driver/fetch-audit-log-first-page", args, audit_size)
+    else:
+        at, after_id = cursor.time_key(after[0]), parse_id(after[1])
+        rows, cut = read_bounded(call, "tenant-driver/fetch-audit-log-next-page", args + (at, after_id), audit_size)
+    next_cursor = cursor.finish(rows, page, lambda r: (str(r["created_at"]), r["id"]), cut)
+    return {"items": [audit_record(r) for r in rows], "next": next_cursor}
