@@ -74,8 +74,10 @@ export async function call(iface, operation, args = {}, opts = {}) {
   const headerId = response.headers.get('X-Request-Id');
   const text = await response.text();
   let body = null;
+  let parsed = !text;
   try {
     body = text ? JSON.parse(text) : null;
+    parsed = true;
   } catch {
     body = null;
   }
@@ -87,7 +89,7 @@ export async function call(iface, operation, args = {}, opts = {}) {
     error.operation = iface + '/' + operation;
     throw error;
   }
-  if (body === null && text) throw new ApiError('The service answered with something that is not JSON.', 'bad_response', headerId, response.status);
+  if (!parsed) throw new ApiError('The service answered with something that is not JSON.', 'bad_response', headerId, response.status);
   return body;
 }
 

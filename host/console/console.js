@@ -49,7 +49,8 @@ function renderHeader() {
     out.hidden = true;
     return;
   }
-  const tenant = me.tenantName ? me.tenantName + (me.tenantSlug ? ' (' + me.tenantSlug + ')' : '') : me.tenantId || 'no tenant chosen';
+  const tenant = (me.tenantName ? me.tenantName + (me.tenantSlug ? ' (' + me.tenantSlug + ')' : '') : me.tenantId || 'no tenant chosen') +
+    (me.tenantStatus && me.tenantStatus !== 'active' ? ' — ' + me.tenantStatus.toUpperCase() : '');
   const as = me.kind === 'person' ? 'person ' + (me.email || '') + (me.role ? ' · ' + me.role : '')
     : me.kind === 'operator' ? 'operator' : 'API key';
   who.textContent = 'Signed in as ' + as + ' · tenant: ' + tenant;
@@ -99,10 +100,12 @@ async function refreshMe() {
     me.tenantId = api.operatorTenant();
     me.tenantName = null;
     me.tenantSlug = null;
+    me.tenantStatus = null;
     if (me.tenantId) {
       const t = await api.call('tenants', 'get_tenant');
       me.tenantName = t.name;
       me.tenantSlug = t.slug;
+      me.tenantStatus = t.status;
     }
   }
   renderHeader();
@@ -130,13 +133,13 @@ function signInPage() {
 
   // Only the chosen kind's fields are in the form (one credential field at a time).
   const build = {
-    person: () => [field('JWT (from your identity provider)', 'jwt', { type: 'password', hint: 'Signed by the identity provider this service trusts; its sub, email and optional tenant_id claims say who you are and where.' })],
+    person: () => [field('JWT (from your identity provider)', 'jwt', { masked: true, hint: 'Signed by the identity provider this service trusts; its sub, email and optional tenant_id claims say who you are and where.' })],
     operator: () => [
-      field('Operator token', 'operator_token', { type: 'password' }),
+      field('Operator token', 'operator_token', { masked: true }),
       field('Tenant id', 'tenant_id', { hint: 'The tenant to act on. Or leave it empty and give its slug.' }),
       field('Tenant slug', 'tenant_slug', { hint: 'Looked up with tenants/get_tenant_by_slug.' }),
     ],
-    key: () => [field('API key', 'api_key', { type: 'password', hint: 'A key acts within its scopes and never beyond its creator\'s role.' })],
+    key: () => [field('API key', 'api_key', { masked: true, hint: 'A key acts within its scopes and never beyond its creator\'s role.' })],
   };
   const fields = h('div', { class: 'kind-fields' });
 
@@ -156,7 +159,7 @@ function signInPage() {
 }
 
 async function signInWith(kind, f) {
-  const clearSecrets = () => f.querySelectorAll('input[type=password]').forEach((i) => (i.value = ''));
+  const clearSecrets = () => f.querySelectorAll('input.credential').forEach((i) => (i.value = ''));
   let credential;
   if (kind === 'person') credential = val(f, 'jwt');
   else if (kind === 'operator') credential = val(f, 'operator_token');
@@ -164,7 +167,7 @@ async function signInWith(kind, f) {
   if (!credential) throw new api.ApiError('Paste your credential first.', 'form_invalid', null, 0);
   if (/\s/.test(credential)) throw new api.ApiError('The credential holds spaces or line breaks; paste it alone.', 'form_invalid', null, 0);
 
-  const next = { kind, email: null, role: null, userId: null, tenantId: null, tenantName: null, tenantSlug: null };
+  const next = { kind, email: null, role: null, userId: null, tenantId: null, tenantName: null, tenantSlug: null, tenantStatus: null };
   api.signIn(kind, credential, null);
   try {
     if (kind === 'operator') {
@@ -177,18 +180,18 @@ async function signInWith(kind, f) {
         tenant = await api.call('tenants', 'get_tenant');
       } else {
         tenant = await api.call('tenants', 'get_tenant_by_slug', { slug }, { noTenant: true });
-        if (!tenant) throw new api.ApiError('No tenant has the slug "' + slug + '".', 'not_found', null, 404);
+        if (!tenant) throw new api.ApiError('No tenant has the slug "' + slug + '".', 'not_found', null, 0);
         api.setOperatorTenant(tenant.id);
       }
-      Object.assign(next, { tenantId: tenant.id, tenantName: tenant.name, tenantSlug: tenant.slug });
+      Object.assign(next, { tenantId: tenant.id, tenantName: tenant.name, tenantSlug: tenant.slug, tenantStatus: tenant.status });
     } else if (kind === 'person') {
       const profile = await api.call('accounts', 'get_profile');
       Object.assign(next, { email: profile.email, role: profile.role, userId: profile.user_id, tenantId: profile.tenant_id, tenantName: profile.tenant_name });
       const tenant = await api.call('tenants', 'get_tenant').catch(() => null);
-      if (tenant) next.tenantSlug = tenant.slug;
+      if (tenant) Object.assign(next, { tenantSlug: tenant.slug, tenantStatus: tenant.status });
     } else {
       const tenant = await api.call('tenants', 'get_tenant');
-      Object.assign(next, { tenantId: tenant.id, tenantName: tenant.name, tenantSlug: tenant.slug });
+      Object.assign(next, { tenantId: tenant.id, tenantName: tenant.name, tenantSlug: tenant.slug, tenantStatus: tenant.status });
     }
   } catch (e) {
     // A credential that does not let its holder in (or names no usable tenant) is forgotten at once.

@@ -48,6 +48,22 @@ async function load(container, fetcher, draw) {
 
 // ----- overview ---------------------------------------------------------------------------------
 
+/** How many of the tenant's keys are active (null when the caller may not list keys). */
+async function activeKeys() {
+  let count = 0, after = null;
+  try {
+    do {
+      const page = await api.call('tenants', 'list_api_keys', { include_revoked: false, page: { limit: 1000, after } });
+      count += page.items.filter((k) => k.status === 'active').length;
+      after = page.next;
+    } while (after);
+  } catch (e) {
+    if (e.code === 'forbidden') return null;
+    throw e;
+  }
+  return count;
+}
+
 export async function overview(section, me) {
   if (me.kind === 'person') {
     panel(section, 'You').append(facts([['E-mail', me.email], ['Role', me.role], ['User id', me.userId]]));
@@ -57,7 +73,7 @@ export async function overview(section, me) {
   const lifeBody = panel(section, 'Lifecycle');
   const onbBody = panel(section, 'Onboarding');
   await Promise.all([
-    load(tenantBody, () => api.call('tenants', 'get_tenant'), (t) => {
+    load(tenantBody, () => Promise.all([api.call('tenants', 'get_tenant'), activeKeys()]), ([t, keyCount]) => {
       tenantBody.append(facts([
         ['Name', t.name], ['Slug', t.slug], ['Tenant id', h('code', { text: t.id })], ['Plan', t.plan],
         ['Status', badge(t.status)], ['Suspended because', t.suspended_reason], ['Billing e-mail', t.billing_email],
@@ -72,14 +88,14 @@ export async function overview(section, me) {
         ['Runs this month', String(u.runs_this_month), '—', ''],
         ['Concurrent runs', '—', String(q.max_concurrent_runs), ''],
         ['Workers', '—', String(q.max_workers), ''],
-        ['API keys', '—', String(q.max_api_keys), ''],
+        row('Active API keys', keyCount, q.max_api_keys),
       ]), h('p', { class: 'hint' }, 'Counters last reset: ', time(u.last_run_reset_at)));
     }),
     load(lifeBody, () => api.call('lifecycle', 'get_state'), (s) => {
       lifeBody.append(facts([
         ['Status', badge(s.status)],
         ['Allows', ['reads', 'writes', 'api_keys', 'sdk', 'token_refresh'].filter((k) => s['allows_' + k]).join(', ') || 'nothing'],
-        ['Terminal', s.is_terminal ? 'yes' : 'no'], ['Reversible', s.is_reversible ? 'yes' : 'no'],
+        ['Final', s.is_terminal ? 'yes: terminated or archived' : 'no'], ['Can be resumed', s.is_reversible ? 'yes' : 'no'],
         ['Can move to', s.valid_transitions.join(', ') || 'nowhere'],
       ]));
     }),
@@ -112,8 +128,8 @@ export async function members(section, me) {
   const invBody = panel(section, 'Invitations');
 
   const roles = grantableRoles(me);
+  if (!roles.length) inviteBody.append(h('p', { class: 'hint', text: 'Your role does not let you invite; the service will refuse.' }));
   inviteBody.append(
-    roles.length ? null : h('p', { class: 'hint', text: 'Your role does not let you invite; the service will refuse.' }),
     form({ class: 'inline', 'aria-label': 'Invite someone' }, [
       field('E-mail', 'email', { type: 'email', required: true, autocomplete: 'off' }),
       field('Role', 'role', { type: 'select', value: 'member', options: (roles.length ? roles : ROLES).map((r) => [r, r]) }),
@@ -359,19 +375,19 @@ export async function pins(section) {
 // ----- audit log ------------------------------------------------------------------------------------
 
 /** The audit trail of the call's tenant, newest first, with filters: used by the audit and operator pages. */
-export function auditPanel(parent) {
+export function auditPanel(parent, pageSize = 50) {
   const list = h('div', { class: 'audit-list' });
   let pager = null;
   const filters = form({ class: 'filters', 'aria-label': 'Filter the audit log' }, [
     field('Action', 'action', { placeholder: 'e.g. create_api_key' }),
-    field('Actor', 'actor', { placeholder: 'e.g. user, api_key, operator:alice' }),
+    field('Actor', 'actor', { placeholder: 'e.g. identity:ann, operator:alice', hint: 'Exact match.' }),
     field('Resource type', 'resource_type', { placeholder: 'e.g. api_key' }),
     field('Resource id', 'resource_id'),
     field('User id', 'user_id'),
     field('API key id', 'api_key_id'),
     field('Since (your local time)', 'since', { type: 'datetime-local' }),
     field('Until (your local time)', 'until', { type: 'datetime-local' }),
-    field('Page size', 'limit', { type: 'number', min: '1', max: '1000', value: '50' }),
+    field('Page size', 'limit', { type: 'number', min: '1', max: '1000', value: String(pageSize) }),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', text: 'Show' })),
   ], async () => { await refresh(); });
 
@@ -518,7 +534,7 @@ export async function operator(section, me, { refreshMe }) {
       if (!slug && !id) throw new api.ApiError('Give a slug or a tenant id.', 'form_invalid', null, 0);
       if (slug) {
         const t = await api.call('tenants', 'get_tenant_by_slug', { slug }, { noTenant: true });
-        if (!t) throw new api.ApiError('No tenant has the slug "' + slug + '".', 'not_found', null, 404);
+        if (!t) throw new api.ApiError('No tenant has the slug "' + slug + '".', 'not_found', null, 0);
         return t.id;
       }
       return id;
@@ -526,9 +542,13 @@ export async function operator(section, me, { refreshMe }) {
     if (!found) return;
     const previous = api.operatorTenant();
     api.setOperatorTenant(found);
+    busy(current);
+    busy(lifeBody);
+    auditBody.replaceChildren();
     const ok = await attempt(async () => { await refreshMe(); return true; });
-    if (!ok) { api.setOperatorTenant(previous); return; }
+    if (!ok) api.setOperatorTenant(previous);
     await show();
+    if (ok) showStatus('Now acting on tenant ' + (me.tenantName || found) + (me.tenantSlug ? ' (' + me.tenantSlug + ')' : '') + '.');
   }));
   const current = h('div');
   findBody.append(current);
@@ -548,7 +568,7 @@ export async function operator(section, me, { refreshMe }) {
       load(lifeBody, () => api.call('lifecycle', 'get_state'), drawLifecycle),
     ]);
     auditBody.replaceChildren();
-    await auditPanel(auditBody)();
+    await auditPanel(auditBody, 20)();
   }
 
   function drawLifecycle(s) {
@@ -569,6 +589,11 @@ export async function operator(section, me, { refreshMe }) {
         const r = await attempt(() => api.call('lifecycle', action, { reason: val(f, 'reason') }));
         if (!r) return;
         showStatus('Tenant moved from ' + r.from_status + ' to ' + r.to_status + '.');
+        try {
+          await refreshMe();
+        } catch (e) {
+          showError(e);
+        }
         await show();
       }));
   }

@@ -39,22 +39,31 @@ export function uid(prefix = 'f') {
 }
 
 /**
- * A labelled control. type: 'text' | 'password' | 'number' | 'email' | 'datetime-local' | 'select' |
+ * A labelled control. type: 'text' | 'number' | 'email' | 'datetime-local' | 'file' | 'select' |
  * 'textarea' | 'checkbox'. options (select): [[value, label], ...]. hint: help text tied by aria-describedby.
+ * masked: a credential (shown as dots, never a password field).
  */
-export function field(label, name, { type = 'text', value, required, options, hint, placeholder, min, max, rows, autocomplete, readOnly, spellcheck } = {}) {
+export function field(label, name, { type = 'text', value, required, options, hint, placeholder, min, max, rows, autocomplete, readOnly, spellcheck, masked } = {}) {
   const id = uid(name);
   const hintId = hint ? id + '-hint' : null;
   let control;
   if (type === 'select') {
-    control = h('select', { id, name, required }, (options || []).map(([v, l]) => h('option', { value: v, selected: v === value, text: l })));
+    // Defaults (defaultSelected, defaultValue, defaultChecked) so that a form's reset() returns to them.
+    control = h('select', { id, name, required }, (options || []).map(([v, l]) => {
+      const option = h('option', { value: v, text: l });
+      option.defaultSelected = v === value;
+      return option;
+    }));
   } else if (type === 'textarea') {
     control = h('textarea', { id, name, required, rows: rows || 8, spellcheck: spellcheck === undefined ? 'false' : spellcheck, readOnly });
-    if (value !== undefined && value !== null) control.value = value;
+    if (value !== undefined && value !== null) control.defaultValue = value;
   } else {
-    control = h('input', { id, name, type, required, placeholder, min, max, autocomplete: autocomplete || 'off', readOnly, spellcheck: 'false' });
-    if (type === 'checkbox') control.checked = !!value;
-    else if (value !== undefined && value !== null) control.value = String(value);
+    // A credential is a masked text field, not a password field: browsers offer to save password
+    // fields, and the console promises that a credential is never stored.
+    control = h('input', { id, name, type, required, placeholder, min, max, autocomplete: autocomplete || 'off', readOnly, spellcheck: 'false',
+      class: masked ? 'credential' : null, autocapitalize: masked ? 'off' : null, 'data-1p-ignore': masked ? 'true' : null, 'data-lpignore': masked ? 'true' : null });
+    if (type === 'checkbox') control.defaultChecked = !!value;
+    else if (value !== undefined && value !== null) control.defaultValue = String(value);
   }
   if (hintId) control.setAttribute('aria-describedby', hintId);
   const wrapper = h('div', { class: type === 'checkbox' ? 'field check' : 'field' });
@@ -145,15 +154,13 @@ export function showError(error) {
   const region = document.getElementById('alerts');
   const e = error instanceof ApiError ? error : new ApiError(String(error && error.message ? error.message : error), 'client_error', null, 0);
   const box = h('div', { class: 'alert' },
-    h('p', { class: 'alert-message' }, h('strong', { text: 'Refused: ' }), e.message),
+    h('p', { class: 'alert-message' }, h('strong', { text: e.status ? 'Refused (HTTP ' + e.status + '): ' : 'Not done: ' }), e.message),
     h('p', { class: 'alert-meta' },
       'code ', h('code', { class: 'error-code', text: e.code || 'unknown' }),
       e.requestId ? [' · request id ', h('code', { class: 'request-id', text: e.requestId })] : ' · no request id',
       e.operation ? [' · while calling ', h('code', { class: 'operation', text: e.operation })] : null),
     h('button', { type: 'button', class: 'link', text: 'Dismiss', on: { click: () => box.remove() } }));
   region.append(box);
-  // Non-fatal, for the developer's eyes; never the credential.
-  if (!(error instanceof ApiError)) console.error(error);
 }
 
 export function clearAlerts() {
