@@ -151,7 +151,7 @@ async fn quotas_runs_and_usage() {
         expect_code(ten.check_run_quota(&viewer).await, ErrorCode::Forbidden);
         let first = ten.create_run(&owner, &run()).await.unwrap();
         assert_eq!(first.status, RunStatus::Queued);
-        expect_code(ten.create_run(&owner, &NewRun { worker_id: "nope".into(), ..run() }).await, ErrorCode::InvalidArgument);
+        expect_code(ten.create_run(&owner, &NewRun { worker_id: "nope".into(), ..run() }).await, ErrorCode::NotFound);
         for _ in 0..4 {
             ten.create_run(&owner, &run()).await.unwrap();
         }

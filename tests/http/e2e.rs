@@ -257,3 +257,74 @@ fn the_contract_command_writes_the_component_its_wit_and_its_types() {
     let imports = types["imports"].as_object().unwrap();
     assert_eq!(imports.keys().filter(|k| k.ends_with("-driver@0.4.1")).count(), 7);
 }
+
+/// What the OpenAPI document says of arguments, credentials and answers is what the service does (the
+/// schemathesis test checks every operation; these are the cases a client meets first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_says_what_the_service_takes() {
+    let (svc, _) = start(None);
+    let doc: Value = svc.http.get(format!("{}/openapi.json", svc.base)).send().await.unwrap().json().await.unwrap();
+    let op = |path: &str| doc["paths"][path]["post"].clone();
+
+    // A body with a required argument is required; a missing one is refused, as the document says.
+    let update_plan = op("/v1/tenants/update_plan");
+    assert_eq!(update_plan["requestBody"]["required"], json!(true));
+    assert_eq!(update_plan["requestBody"]["content"]["application/json"]["schema"]["required"], json!(["plan"]));
+    let (status, body) = svc.raw(Some(OPERATOR_TOKEN), "tenants/update_plan", Vec::new(), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_argument")), "{body}");
+    // Every argument of get_tenant may be left out: so may its body.
+    assert_eq!(op("/v1/tenants/get_tenant")["requestBody"]["required"], json!(false));
+
+    // The public operation takes no credential (but a wrong one is still refused); every other one names 401.
+    let contact = op("/v1/accounts/get_support_contact");
+    assert_eq!(contact["security"], json!([{}, { "bearer": [] }]));
+    assert!(op("/v1/tenants/get_tenant")["responses"]["401"].is_object());
+    let (status, _) = svc.call(None, "tenants/get_tenant", json!({})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a missing credential is 401, as documented");
+
+    // The engine's limits are in the document: text bounds, ids, ranges, the scopes a key may hold.
+    let key = &op("/v1/tenants/create_api_key")["requestBody"]["content"]["application/json"]["schema"]["properties"]["key"];
+    assert!(key["properties"]["name"]["pattern"].as_str().unwrap().contains("{0,98}"), "a name is 1..=100 characters: {key}");
+    assert_eq!(key["properties"]["expires_in_days"]["anyOf"][0]["maximum"], json!(365));
+    assert!(key["properties"]["permissions"]["anyOf"][0]["items"]["enum"].as_array().unwrap().contains(&json!("audit:read")));
+    assert_eq!(key["additionalProperties"], json!(false));
+    let revoke = &op("/v1/tenants/revoke_api_key")["requestBody"]["content"]["application/json"]["schema"]["properties"];
+    assert_eq!(revoke["key_id"]["format"], json!("uuid"));
+
+    // A body that is not a JSON object is refused, white space included (only no body means no arguments).
+    let (status, _) = svc.raw(Some(OPERATOR_TOKEN), "tenants/get_tenant_by_slug", b"\r\n".to_vec(), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // JSON has one kind of number: 2.0 is the integer 2 (2.5 is not an integer).
+    let ann = jwt("ann", "ann@example.com", None);
+    let (status, page) = svc.call(Some(&ann), "tenants/list_api_keys", json!({ "page": { "limit": 2.0 } })).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, _) = svc.call(Some(&ann), "tenants/list_api_keys", json!({ "page": { "limit": 2.5 } })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // An id has one spelling, the hyphenated UUID of the document's pattern: the simple form of a real
+    // key's id names no key.
+    let (_, created) = svc.call(Some(&ann), "tenants/create_api_key", json!({ "key": { "name": "spelt" } })).await;
+    let simple = created["api_key"]["id"].as_str().unwrap().replace('-', "");
+    let (status, body) = svc.call(Some(&ann), "tenants/revoke_api_key", json!({ "key_id": simple })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{body}");
+}
+
+/// The console is served by the binary, under headers that keep it to its own files and origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_is_served_with_a_strict_policy() {
+    let (svc, _) = start(None);
+    let page = svc.http.get(format!("{}/console/", svc.base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let headers = page.headers().clone();
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe"), "{csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(page.text().await.unwrap().contains("console.js"));
+    let script = svc.http.get(format!("{}/console/console.js", svc.base)).send().await.unwrap();
+    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let missing = svc.http.get(format!("{}/console/../Cargo.toml", svc.base)).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let root = redirect.get(format!("{}/console", svc.base)).send().await.unwrap();
+    assert_eq!((root.status(), root.headers()["location"].to_str().unwrap()), (StatusCode::PERMANENT_REDIRECT, "/console/"));
+}

@@ -256,7 +256,7 @@ impl Host for CallState {
             .bind(&run.worker_id)
             .fetch_one(c))?;
         if known == 0 {
-            return Err(invalid(format!("unknown worker '{}'", run.worker_id)));
+            return Err(not_found(&format!("worker '{}'", run.worker_id)));
         }
         let now = self.now;
         let row: RunRecord = sql!(self, |c| sqlx::query_as(statements::INSERT_RUN_WRITE)

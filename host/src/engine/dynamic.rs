@@ -271,12 +271,19 @@ pub fn sample_argument(ty: &Type) -> Value {
 pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
     fn int<T: TryFrom<i64> + TryFrom<u64>>(value: &Value) -> Result<T, String> {
         let n = value.as_number().ok_or("expected a number")?;
+        let out_of_range = || "number out of range".to_string();
         if let Some(i) = n.as_i64() {
-            T::try_from(i).map_err(|_| "number out of range".to_string())
+            T::try_from(i).map_err(|_| out_of_range())
         } else if let Some(u) = n.as_u64() {
-            T::try_from(u).map_err(|_| "number out of range".to_string())
+            T::try_from(u).map_err(|_| out_of_range())
         } else {
-            Err("expected a whole number".into())
+            // JSON has one kind of number: `5.0` is the integer 5 (as JSON Schema reads it), `5.5` is not
+            // an integer. Only values a double holds exactly (below 2^53) are taken, so none is rounded.
+            match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => T::try_from(f as i64).map_err(|_| out_of_range()),
+                Some(f) if f.fract() == 0.0 => Err(out_of_range()),
+                _ => Err("expected a whole number".into()),
+            }
         }
     }
     Ok(match ty {

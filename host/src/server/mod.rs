@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod console;
+mod limits;
 pub mod metrics;
 pub mod openapi;
 mod slow_io;
@@ -81,6 +82,7 @@ impl AppState {
 
     pub fn with_limits(runtime: Runtime, auth: auth::AuthConfig, clock: Arc<dyn Clock>, limits: HttpLimits) -> Self {
         let operations = runtime.operations();
+        openapi::check_limits(operations).expect("every declared limit names an argument of an operation");
         let openapi = openapi::document(operations);
         let operations = operations.iter().map(|o| (o.interface.clone(), o.name.replace('-', "_"))).collect();
         AppState {
@@ -282,7 +284,8 @@ async fn operation(
         Ok(Err(_)) => return error_response(StatusCode::BAD_REQUEST, "invalid_argument", "the body could not be read", &request_id),
         Err(_) => return error_response(StatusCode::REQUEST_TIMEOUT, "request_timeout", "the body did not arrive in time", &request_id),
     };
-    let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body means no arguments; anything else must be a JSON object.
+    let args: Value = if body.is_empty() {
         Value::Null
     } else {
         match serde_json::from_slice(&body) {

@@ -140,7 +140,7 @@ export function insertRun(call, tenantId, run) {
   const apiKey = optionalId(run.api_key_id);
   const user = optionalId(run.user_id);
   if (scalarRequired(call, 'tenant-driver/insert-run-count-worker', run.worker_id) === 0) {
-    throw invalid(`unknown worker '${run.worker_id}'`);
+    throw notFound(`worker '${run.worker_id}'`);
   }
   const row = oneRequired(call, 'tenant-driver/insert-run-write', newId(), t, run.worker_id, apiKey, user, run.task, run.input_json, call.now);
   return rows.run(row);

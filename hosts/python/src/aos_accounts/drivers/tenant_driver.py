@@ -179,7 +179,7 @@ def insert_run(call: CallState, tenant_id: str, run: dict) -> dict:
     user = None if run["user_id"] is None else parse_id(run["user_id"])
     known = call.scalar("tenant-driver/insert-run-count-worker", run["worker_id"])
     if known == 0:
-        raise invalid(f"unknown worker '{run['worker_id']}'")
+        raise not_found(f"worker '{run['worker_id']}'")
     row = one_required(call, "tenant-driver/insert-run-write", new_id(), t, run["worker_id"], key, user, run["task"],
                        run["input_json"], call.now)
     return run_snapshot(row)
