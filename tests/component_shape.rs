@@ -66,11 +66,11 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     );
     let operations: usize = exports.iter().map(|s| s.functions.len()).sum();
     // The seed's 48 engine operations, plus `revoke-invitation` and (0.3.0) the eight of `policies`.
-    assert_eq!(operations, 58);
+    assert_eq!(operations, 59);
     assert_eq!(find(&exports, "aos:accounts/policies@0.4.1").functions.len(), 8);
     assert_eq!(find(&exports, "aos:accounts/accounts@0.4.1").functions.len(), 19);
     assert_eq!(find(&exports, "aos:accounts/tenants@0.4.1").functions.len(), 18);
-    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.4.1").functions.len(), 5);
+    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.4.1").functions.len(), 6);
     assert_eq!(find(&exports, "aos:accounts/onboarding@0.4.1").functions.len(), 2);
     assert_eq!(find(&exports, "aos:accounts/lifecycle@0.4.1").functions.len(), 6);
 }
@@ -94,7 +94,7 @@ fn the_contract_holds_every_driver_method_and_engine_operation() {
     assert_eq!(count("policy-driver"), 5);
     assert_eq!(count("policy-gate"), 3);
     assert_eq!(count("tenant-driver"), 22);
-    assert_eq!(count("memory-pins-driver"), 7);
+    assert_eq!(count("memory-pins-driver"), 8);
     assert_eq!(count("onboarding-driver"), 3);
     assert_eq!(count("tenant-lifecycle-driver"), 2);
     assert_eq!(count("user-write-driver"), 1);
@@ -102,7 +102,7 @@ fn the_contract_holds_every_driver_method_and_engine_operation() {
     // (0.2.0) `count-owned-tenants`, `count-running-runs-for-key` and `fetch-pin-storage`, and (0.3.0)
     // `count-pending-invitations` and the five of `policy-driver`; (0.4.0) less the five the engine never
     // called (`insert-user`, `fetch-tenant`, `fetch-tenant-snapshot`, `update-tenant-status`,
-    // `update-user-login`, `user-to-summary`); (0.4.1) plus `fetch-audit-log`.
+    // `update-user-login`, `user-to-summary`); (0.4.1) plus `fetch-audit-log` and `fetch-access-log`.
     let drivers = [
         "accounts-facade-driver",
         "tenant-driver",
@@ -112,11 +112,11 @@ fn the_contract_holds_every_driver_method_and_engine_operation() {
         "user-write-driver",
         "policy-driver",
     ];
-    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 69);
+    assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 70);
     // The seed's 48 engine operations, plus `revoke-invitation`, the eight of `policies` and (0.4.1)
-    // `list-audit-log`.
+    // `list-audit-log` and `list-access-log`.
     let engine = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies"];
-    assert_eq!(engine.iter().map(|d| count(d)).sum::<usize>(), 58);
+    assert_eq!(engine.iter().map(|d| count(d)).sum::<usize>(), 59);
     assert!(contract["aos:accounts/types@0.4.1"].is_empty());
     assert!(contract["aos:accounts/policy-types@0.4.1"].is_empty());
     // A tenant's policy exports the hooks: one per trigger, and `handles`.

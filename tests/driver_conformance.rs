@@ -426,7 +426,7 @@ async fn api_keys_runs_usage_and_audit() {
 
         // Runs.
         let run = |worker: &str| NewRun { worker_id: worker.into(), task: "do it".into(), api_key_id: Some(k1.id.clone()), user_id: None, input_json: None };
-        assert_eq!(Tenants::insert_run(&mut s, t.clone(), run("no-such-worker")).await.unwrap_err().code, DriverErrorCode::Invalid);
+        assert_eq!(Tenants::insert_run(&mut s, t.clone(), run("no-such-worker")).await.unwrap_err().code, DriverErrorCode::NotFound);
         let r1 = Tenants::insert_run(&mut s, t.clone(), run("business-builder")).await.unwrap();
         let r2 = Tenants::insert_run(&mut s, t.clone(), run("code-debugger")).await.unwrap();
         assert_eq!(r1.status, RunStatus::Queued);

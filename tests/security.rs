@@ -7,7 +7,6 @@ use account_host::bindings::accounts_facade_driver::Host as Facade;
 use account_host::bindings::tenant_driver::Host as Tenants;
 use account_host::bindings::tenant_lifecycle_driver::Host as Lifecycle;
 use account_host::bindings::tenants::{NewApiKey, NewRun, NewUsage};
-use account_host::bindings::user_write_driver::Host as Users;
 use account_host::bindings::{DriverErrorCode, ErrorCode, Plan, PlanQuotas, Role, TenantStatus, UsageUnit};
 use account_host::call::CallState;
 use account_host::clock::Clock;

@@ -5,7 +5,9 @@ use sha2::{Digest, Sha256};
 
 use crate::Engine;
 use crate::access::{Permission, Mode, require_platform, tenant_access};
-use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, MemoryAuditOperation, PageRequest, PinRow};
+use crate::aos::accounts::types::{
+    AccessFilter, AccessPage, CallContext, EngineError, ErrorCode, MemoryAuditOperation, PageRequest, PinRow,
+};
 use crate::error::{Result, err, invalid};
 use crate::exports::aos::accounts::memory_pins::{CleanupResult, Guest, Pin, PinList};
 use crate::memory_pins_driver::{self as driver, MemoryAuditEntry};
@@ -105,6 +107,16 @@ impl Guest for Engine {
         };
         let deleted_count = driver::cleanup_expired(tenant_id.as_deref())?;
         Ok(CleanupResult { deleted_count, tenant_id, at: ctx.now })
+    }
+
+    fn list_access_log(ctx: CallContext, filter: Option<AccessFilter>, page: PageRequest) -> Result<AccessPage, EngineError> {
+        enabled(&ctx)?;
+        let access = tenant_access(&ctx, Permission::MemoryPinAdmin, Mode::Read)?;
+        let filter = match filter {
+            Some(filter) => AccessFilter { key: filter.key.as_deref().map(pin_key).transpose()?, ..filter },
+            None => AccessFilter { key: None, operation: None, since: None, until: None },
+        };
+        Ok(driver::fetch_access_log(&access.tenant_id, &filter, &validate::page(&page)?)?)
     }
 }
 

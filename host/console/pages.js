@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import {
   h, field, form, val, intOrNull, table, time, localToMicros, prettyJson, attempt, showStatus, showError,
-  ask, showSecretOnce, facts, pagerBar,
+  clearAlerts, ask, showSecretOnce, facts, pagerBar,
 } from './ui.js';
 
 const ROLES = ['viewer', 'member', 'admin', 'owner'];
@@ -258,6 +258,7 @@ export async function pins(section) {
   const browseBody = panel(section, 'Browse');
   const viewBody = panel(section, 'Pin');
   const editBody = panel(section, 'Create or replace a pin');
+  const logBody = panel(section, 'Access log');
   viewBody.append(h('p', { class: 'muted', text: 'Choose a pin to see its value.' }));
 
   const list = h('div');
@@ -292,6 +293,7 @@ export async function pins(section) {
         h('span', { class: 'row-actions' },
           h('button', { type: 'button', text: 'View', 'aria-label': 'View the pin ' + p.key, on: { click: () => view(p.key) } }),
           h('button', { type: 'button', text: 'Edit', 'aria-label': 'Edit the pin ' + p.key, on: { click: () => edit(p) } }),
+          h('button', { type: 'button', text: 'Access log', 'aria-label': 'Access log of the pin ' + p.key, on: { click: () => showAccesses(p.key) } }),
           h('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': 'Delete the pin ' + p.key, on: { click: () => del(p.key) } })),
       ]), 'No pins.'),
       pagerBar(pager, draw));
@@ -304,6 +306,7 @@ export async function pins(section) {
       h('pre', { class: 'json pin-value', tabindex: '0', 'aria-label': 'Value of ' + p.key, text: prettyJson(p.value) }),
       h('div', { class: 'actions' },
         h('button', { type: 'button', text: 'Edit', on: { click: () => edit(p) } }),
+        h('button', { type: 'button', text: 'Access log', on: { click: () => showAccesses(p.key) } }),
         h('button', { type: 'button', class: 'danger', text: 'Delete', on: { click: () => del(p.key) } })));
   }
   async function view(key) {
@@ -325,7 +328,7 @@ export async function pins(section) {
     if (r === undefined) return;
     showStatus(r ? 'The pin "' + key + '" was deleted.' : 'There was no pin "' + key + '".');
     viewBody.replaceChildren(h('p', { class: 'muted', text: 'Choose a pin to see its value.' }));
-    await refresh();
+    await Promise.all([refresh(), refreshLog({ quiet: true })]);
   }
 
   const jsonNote = h('p', { class: 'hint', id: 'pin-json-note', 'aria-live': 'polite' });
@@ -355,7 +358,7 @@ export async function pins(section) {
     if (!p) return;
     showStatus('Pin "' + p.key + '" saved.');
     showPin(p);
-    await refresh();
+    await Promise.all([refresh(), refreshLog({ quiet: true })]);
   });
   const valueBox = editor.elements.namedItem('value');
   valueBox.addEventListener('input', () => {
@@ -369,7 +372,92 @@ export async function pins(section) {
     }
   });
   editBody.append(editor);
-  await refresh();
+
+  // The access log: every write and delete of a pin, and the first read of a pin per hour, newest first.
+  const logList = h('div', { class: 'access-log' });
+  let logPager = null;
+  const logFilters = form({ class: 'filters', 'aria-label': 'Filter the access log' }, [
+    field('Key', 'key', { hint: 'Exact key; empty: every pin.' }),
+    field('Operation', 'operation', { type: 'select', value: '', options: [['', 'any'], ['upsert', 'upsert (write)'], ['get', 'get (first read per hour)'], ['delete', 'delete']] }),
+    field('Since (your local time)', 'since', { type: 'datetime-local' }),
+    field('Until (your local time)', 'until', { type: 'datetime-local' }),
+    field('Page size', 'limit', { type: 'number', min: '1', max: '1000', value: '25' }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary', text: 'Show accesses' }),
+      h('button', { type: 'button', text: 'Clear filters', on: { click: () => { logFilters.reset(); refreshLog(); } } })),
+  ], async () => { await refreshLog(); });
+  logBody.append(
+    h('p', { class: 'hint', text: 'Every write and delete of a pin and the first read of a pin per hour. A value hash is the first 16 hex digits of the SHA-256 of the stored (canonical) value. Admins, owners, keys with memory_pin:admin and operators may read it.' }),
+    logFilters, logList);
+
+  /**
+   * Lists the accesses the filters select. `quiet`: a load the reader did not ask for (opening the page,
+   * after a write), where a refusal of the caller's role is a note in place rather than an alert.
+   * Resolves to true when the list is shown.
+   */
+  async function refreshLog({ quiet = false } = {}) {
+    let filter, limit;
+    try {
+      filter = {};
+      if (val(logFilters, 'key')) filter.key = val(logFilters, 'key');
+      if (val(logFilters, 'operation')) filter.operation = val(logFilters, 'operation');
+      const since = localToMicros(val(logFilters, 'since'));
+      const until = localToMicros(val(logFilters, 'until'));
+      if (since !== null) filter.since = since;
+      if (until !== null) filter.until = until;
+      limit = intOrNull(logFilters, 'limit', 'Page size') || 25;
+    } catch (e) {
+      await attempt(() => { throw e; });
+      return false;
+    }
+    if (!quiet) clearAlerts();
+    const pager = new api.Pager((after) => api.call('memory-pins', 'list_access_log', { filter, page: { limit, after } }));
+    logPager = pager;
+    busy(logList);
+    try {
+      const result = await pager.first();
+      if (logPager !== pager) return false; // a later request replaced this one
+      drawLog(pager, result);
+      return true;
+    } catch (e) {
+      if (logPager !== pager) return false;
+      if (quiet && e.code === 'forbidden') {
+        logList.replaceChildren(h('p', { class: 'muted', text: 'Your access does not include the access log (' + e.message + ').' }));
+        return false;
+      }
+      logList.replaceChildren(h('p', { class: 'muted', text: 'Could not load this part (see the message above).' }));
+      showError(e);
+      return false;
+    }
+  }
+  const hashes = (a) => {
+    if (!a.old_value_hash && !a.new_value_hash) return null;
+    return h('span', { class: 'hashes' },
+      a.old_value_hash ? [h('code', { title: 'Before', text: a.old_value_hash }), ' → '] : null,
+      a.new_value_hash ? h('code', { title: 'After', text: a.new_value_hash }) : h('span', { class: 'muted', text: 'none' }));
+  };
+  const latency = (ms) => (ms === null || ms === undefined ? null : Number(ms).toFixed(Number(ms) < 10 ? 2 : 0) + ' ms');
+  const drawLog = (pager, result) => {
+    logList.replaceChildren(
+      table('Access log, newest first', ['When', 'Operation', 'Key', 'Source', 'Agent', 'Latency', 'Value hash'], result.items.map((a) => [
+        time(a.at), badge(a.operation), h('code', { text: a.key }), a.source, a.agent_id ? h('code', { text: a.agent_id }) : null,
+        latency(a.latency_ms), hashes(a),
+      ]), 'No accesses match.'),
+      pagerBar(pager, (r) => drawLog(pager, r)));
+  };
+  /** The per-pin shortcut: every access of one pin, newest first. */
+  async function showAccesses(key) {
+    const limit = logFilters.elements.namedItem('limit').value;
+    logFilters.reset();
+    logFilters.elements.namedItem('key').value = key;
+    logFilters.elements.namedItem('limit').value = limit;
+    const heading = logBody.parentElement.querySelector('h2');
+    heading.setAttribute('tabindex', '-1');
+    heading.focus();
+    if (await refreshLog()) showStatus('Showing the accesses of the pin "' + key + '", newest first.');
+  }
+
+  await Promise.all([refresh(), refreshLog({ quiet: true })]);
 }
 
 // ----- audit log ------------------------------------------------------------------------------------

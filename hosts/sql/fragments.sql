@@ -44,3 +44,7 @@ id, tenant_id, key, value, source, created_at, updated_at, ttl_seconds, expires_
 -- The columns of an audit log row (table `audit_log`, unaliased).
 -- fragment: audit-columns
 id, user_id, api_key_id, actor, action, resource_type, resource_id, request_id, old_value_json, new_value_json, created_at
+
+-- The columns of a memory access log row (table `memory_audit`, unaliased).
+-- fragment: access-columns
+id, ts, operation, key, agent_id, source, latency_ms, old_value_hash, new_value_hash

@@ -40,3 +40,11 @@ DELETE FROM memory_audit WHERE ts < $1
 -- Appends an access log entry ($1 now), inside a savepoint; with $15 true (a read) it is skipped when pin $4 had a logged read after $14. Returns nothing.
 -- statement: write-audit
 INSERT INTO memory_audit (ts, operation, tenant_id, key, agent_id, source, cache_hit, latency_ms, success, error_message, old_value_hash, new_value_hash, extra) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE NOT ($15 AND EXISTS (SELECT 1 FROM memory_audit WHERE tenant_id = $3 AND key = $4 AND ts > $14 AND operation = 'get'))
+
+-- First page of tenant $1's memory access log, newest first; each filter matches any row when NULL ($2 key, $3 operation, $4 written at or after, $5 written before; $6 limit): access-columns rows.
+-- statement: fetch-access-log-first-page
+SELECT {{access-columns}} FROM memory_audit WHERE tenant_id = $1 AND ($2 IS NULL OR key = $2) AND ($3 IS NULL OR operation = $3) AND ($4 IS NULL OR ts >= $4) AND ($5 IS NULL OR ts < $5) ORDER BY ts DESC, id DESC LIMIT $6
+
+-- Next page of fetch-access-log-first-page, after the cursor's (ts $7, id $8): access-columns rows.
+-- statement: fetch-access-log-next-page
+SELECT {{access-columns}} FROM memory_audit WHERE tenant_id = $1 AND ($2 IS NULL OR key = $2) AND ($3 IS NULL OR operation = $3) AND ($4 IS NULL OR ts >= $4) AND ($5 IS NULL OR ts < $5) AND (ts, id) < ($7, $8) ORDER BY ts DESC, id DESC LIMIT $6

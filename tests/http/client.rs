@@ -8,15 +8,10 @@ mod support;
 #[path = "../support/tools.rs"]
 mod tools;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Running, TempDir, bootstrap, spawn};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
-}
+use support::{Running, TempDir, bootstrap, spawn, workspace};
 
 #[test]
 fn a_client_generated_from_the_document_drives_a_journey() {

@@ -11,15 +11,11 @@ mod support;
 #[path = "../support/tools.rs"]
 mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{OPERATOR_TOKEN, Running, TempDir, bootstrap, spawn};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
-}
+use support::{OPERATOR_TOKEN, Running, TempDir, bootstrap, spawn, workspace};
 
 #[test]
 fn the_console_works_in_a_real_browser() {

@@ -19,7 +19,7 @@ async fn journey(database_url: Option<&str>) {
     assert_eq!(ready.status(), StatusCode::OK);
     let openapi: Value = svc.http.get(format!("{}/openapi.json", svc.base)).send().await.unwrap().json().await.unwrap();
     assert!(openapi["paths"]["/v1/memory-pins/upsert_pin"]["post"].is_object());
-    assert_eq!(openapi["paths"].as_object().unwrap().len(), 58);
+    assert_eq!(openapi["paths"].as_object().unwrap().len(), 59);
 
     let ann = jwt("ann", "ann@example.com", Some(&tenant));
     // An API key, created by the owner.

@@ -15,16 +15,12 @@ mod support;
 #[path = "../support/tools.rs"]
 mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use support::{OPERATOR_TOKEN, Running, TempDir, bootstrap, spawn};
+use support::{OPERATOR_TOKEN, Running, TempDir, bootstrap, spawn, workspace};
 
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
-}
 
 /// The operations that change their tenant's lifecycle status.
 const LIFECYCLE: [&str; 2] = ["--include-tag=lifecycle", "--include-operation-id=tenants.suspend"];

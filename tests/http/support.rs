@@ -10,6 +10,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_account-service");
+
+/// The workspace's root (the HTTP tests are the host package's).
+pub fn workspace() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
+}
 pub const JWT_SECRET: &str = "test-secret-for-hs256-at-least-32-bytes-long";
 pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
 /// The identity provider the servers of the tests trust (tokens must name it and this service).

@@ -35,6 +35,11 @@ pub fn time_key(after: &After) -> Result<i64, DriverError> {
     after.key.parse().map_err(|_| bad_cursor())
 }
 
+/// The id of a cursor over a list whose rows have integer ids.
+pub fn integer_id(after: &After) -> Result<i64, DriverError> {
+    after.id.parse().map_err(|_| bad_cursor())
+}
+
 /// The limit of a page within 1..=1000, plus one row to learn whether another page follows.
 pub fn fetch_limit(page: &PageRequest) -> Result<i64, DriverError> {
     if page.limit == 0 || page.limit > 1000 {

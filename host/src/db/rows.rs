@@ -558,3 +558,41 @@ impl From<AuditRecord> for crate::bindings::AuditRecord {
         }
     }
 }
+
+/// A memory access log row, read with the catalogue fragment `access-columns` (`hosts/sql/fragments.sql`): keep the two in step.
+#[derive(FromRow)]
+pub struct AccessRecord {
+    pub id: i64,
+    pub ts: Ts,
+    pub operation: crate::bindings::MemoryAuditOperation,
+    pub key: String,
+    pub agent_id: Option<String>,
+    pub source: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub old_value_hash: Option<String>,
+    pub new_value_hash: Option<String>,
+}
+
+impl AccessRecord {
+    /// What the row weighs in a page (see [`crate::db::cursor::collect_bounded`]).
+    pub fn size(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        self.key.len() + text(&self.agent_id) + text(&self.source) + 128
+    }
+}
+
+impl From<AccessRecord> for crate::bindings::AccessRecord {
+    fn from(r: AccessRecord) -> Self {
+        crate::bindings::AccessRecord {
+            id: r.id,
+            at: r.ts.0,
+            operation: r.operation,
+            key: r.key,
+            agent_id: r.agent_id,
+            source: r.source,
+            latency_ms: r.latency_ms,
+            old_value_hash: r.old_value_hash,
+            new_value_hash: r.new_value_hash,
+        }
+    }
+}

@@ -3,13 +3,13 @@
 //! expired.
 
 use crate::bindings::memory_pins_driver::{Host, MemoryAuditEntry, PinList, PinStorage};
-use crate::bindings::{DriverError, DriverErrorCode, MemoryAuditOperation, PageRequest, PinRow, Plan};
+use crate::bindings::{AccessFilter, AccessPage, DriverError, DriverErrorCode, MemoryAuditOperation, PageRequest, PinRow, Plan};
 use crate::call::CallState;
 use crate::catalogue::memory_pins_driver as statements;
 use crate::db::codec::{Json, Ts};
 use crate::db::cursor;
 use crate::db::errors::{driver_error, invalid, not_found};
-use crate::db::rows::PinRecord;
+use crate::db::rows::{AccessRecord, PinRecord};
 use crate::drivers::Savepoint;
 use crate::sql;
 
@@ -170,5 +170,31 @@ impl Host for CallState {
             .bind(throttled)
             .execute(c));
         Savepoint::MemoryAudit.end(self, written.map(|_| ())).await
+    }
+
+    async fn fetch_access_log(&mut self, tenant_id: String, filter: AccessFilter, page: PageRequest) -> Result<AccessPage, DriverError> {
+        let t = self.tenant(&tenant_id)?;
+        let (since, until) = (filter.since.map(Ts), filter.until.map(Ts));
+        let limit = cursor::fetch_limit(&page)?;
+        let after = match cursor::decode(&page)? {
+            Some(after) => Some((Ts(cursor::time_key(&after)?), cursor::integer_id(&after)?)),
+            None => None,
+        };
+        let statement = if after.is_some() { statements::FETCH_ACCESS_LOG_NEXT_PAGE } else { statements::FETCH_ACCESS_LOG_FIRST_PAGE };
+        let (at, id) = after.unzip();
+        let mut rows: cursor::Bounded<AccessRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement)
+                .bind(&t)
+                .bind(&filter.key)
+                .bind(filter.operation)
+                .bind(since)
+                .bind(until)
+                .bind(limit);
+            // The next page's statement takes the cursor's position as two more parameters.
+            let query = if let (Some(at), Some(id)) = (at, id) { query.bind(at).bind(id) } else { query };
+            cursor::collect_bounded(query.fetch(c), AccessRecord::size)
+        })?;
+        let next = rows.finish(&page, |r| (r.ts.0.to_string(), r.id.to_string()));
+        Ok(AccessPage { items: rows.rows.into_iter().map(Into::into).collect(), next })
     }
 }

@@ -1,7 +1,7 @@
 //! Typed calls of the `memory-pins` interface (one sandboxed instance and one transaction each).
 
 use crate::bindings::memory_pins;
-use crate::bindings::{EngineError, PageRequest};
+use crate::bindings::{AccessFilter, AccessPage, EngineError, PageRequest};
 use crate::engine_call;
 use crate::runtime::{Caller, Runtime};
 
@@ -26,5 +26,10 @@ impl MemoryPins<'_> {
 
     pub async fn cleanup_expired(&self, caller: &Caller) -> Result<memory_pins::CleanupResult, EngineError> {
         engine_call!(self.0, caller, memory_pins, "cleanup-expired", |guest, store, ctx| guest.call_cleanup_expired(store, &ctx))
+    }
+
+    /// The tenant's memory access log, newest first (admins, owners, keys with `memory_pin:admin`, operators).
+    pub async fn list_access_log(&self, caller: &Caller, filter: Option<&AccessFilter>, page: &PageRequest) -> Result<AccessPage, EngineError> {
+        engine_call!(self.0, caller, memory_pins, "list-access-log", |guest, store, ctx| guest.call_list_access_log(store, &ctx, filter, page))
     }
 }

@@ -15,7 +15,7 @@ use crate::runtime::Runtime;
 /// [`crate::db::Database::begin`]); on PostgreSQL the server refuses a write in one, so a wrong entry
 /// here fails loudly in the PostgreSQL suite rather than writing without serialisability. Operations that
 /// may write on the way (audit rows, usage periods rolled over, a first sign-in's user) are not here.
-pub const READ_ONLY_OPERATIONS: [(&str, &str); 22] = [
+pub const READ_ONLY_OPERATIONS: [(&str, &str); 23] = [
     ("accounts", "list-projects"),
     ("accounts", "get-project-detail"),
     ("accounts", "list-users"),
@@ -33,6 +33,7 @@ pub const READ_ONLY_OPERATIONS: [(&str, &str); 22] = [
     ("tenants", "list-runs"),
     ("tenants", "list-audit-log"),
     ("memory-pins", "list-pins"),
+    ("memory-pins", "list-access-log"),
     ("onboarding", "get-state"),
     ("lifecycle", "get-state"),
     ("policies", "list-versions"),

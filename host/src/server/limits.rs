@@ -92,6 +92,7 @@ const LIMITS: &[(&str, &str, Limit)] = &[
     ("memory-pins.get_pin", "key", Limit::PinKey),
     ("memory-pins.list_pins", "prefix", Limit::OptionalText { max: 512 }),
     ("memory-pins.upsert_pin", "key", Limit::PinKey),
+    ("memory-pins.list_access_log", "filter.key", Limit::PinKey),
     ("memory-pins.upsert_pin", "value", Limit::JsonObject { max_bytes: MIB }),
     ("memory-pins.upsert_pin", "source", Limit::OptionalText { max: 64 }),
     ("memory-pins.upsert_pin", "ttl_seconds", Limit::Range { min: 1, max: 31_536_000 }),

@@ -43,6 +43,11 @@ export function timeKey(after) {
   return value;
 }
 
+/** The id of a cursor over a list whose rows have integer ids: a 64-bit integer, as a time key. */
+export function integerId(after) {
+  return timeKey({ key: after.id });
+}
+
 /** The page's limit (1..=1000) plus one row, to learn whether another page follows. */
 export function fetchLimit(page) {
   if (page.limit === 0 || page.limit > 1000) throw new DriverError('invalid', 'limit must be between 1 and 1000');

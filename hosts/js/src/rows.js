@@ -169,6 +169,17 @@ export function usageRecord(u) {
   };
 }
 
+export function access(r) {
+  return {
+    ...pick(r, ['id']), at: r.ts,
+    ...pick(r, ['operation', 'key', 'agent_id', 'source', 'latency_ms', 'old_value_hash', 'new_value_hash']),
+  };
+}
+
+export function accessSize(r) {
+  return ['key', 'agent_id', 'source'].reduce((n, k) => n + utf8Length(r[k]), 0) + 128;
+}
+
 export function pin(p) {
   return pick(p, ['id', 'tenant_id', 'key', 'value', 'source', 'created_at', 'updated_at', 'ttl_seconds', 'expires_at']);
 }

@@ -2,9 +2,9 @@
 // from the call's `now`, as on every host: a pin with `expires_at <= now` is expired.
 
 import { DriverError, invalid, notFound } from '../errors.js';
-import { fetchLimit, decode, finish, timeKey } from '../cursor.js';
+import { fetchLimit, decode, finish, integerId, timeKey } from '../cursor.js';
 import { isJsonObject } from '../json.js';
-import { pin, pinSize, utf8Length } from '../rows.js';
+import { access, accessSize, pin, pinSize, utf8Length } from '../rows.js';
 import { addMicros, oneRequired, readBounded, scalarRequired } from './shared/statements.js';
 
 /** How long the memory access log is kept (the platform's `cleanup-expired` sweep deletes older rows). */
@@ -92,4 +92,15 @@ export function writeAudit(call, entry) {
       entry.cache_hit, latencyMs, entry.success, entry.error_message, entry.old_value_hash, entry.new_value_hash,
       entry.extra ?? '{}', since, throttled);
   });
+}
+
+export function fetchAccessLog(call, tenantId, filter, page) {
+  const t = call.tenant(tenantId);
+  const args = [t, filter.key, filter.operation, filter.since, filter.until, fetchLimit(page)];
+  const after = decode(page);
+  const read = after === null
+    ? readBounded(call, 'memory-pins-driver/fetch-access-log-first-page', args, accessSize)
+    : readBounded(call, 'memory-pins-driver/fetch-access-log-next-page', [...args, timeKey(after), integerId(after)], accessSize);
+  const next = finish(read.rows, page, (r) => [String(r.ts), String(r.id)], read.cut);
+  return { items: read.rows.map(access), next };
 }

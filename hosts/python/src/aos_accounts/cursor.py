@@ -48,6 +48,11 @@ def time_key(key: str) -> int:
     return int(key)
 
 
+def integer_id(id_text: str) -> int:
+    """The id of a cursor over a list whose rows have integer ids: a 64-bit integer, as a time key."""
+    return time_key(id_text)
+
+
 def fetch_limit(page: dict) -> int:
     """The page's limit (1..=1000) plus one row, to learn whether another page follows."""
     limit = page["limit"]

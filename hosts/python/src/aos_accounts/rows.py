@@ -160,6 +160,16 @@ def usage_record(u: Any) -> dict:
             "recorded_at": u["recorded_at"]}
 
 
+def access_record(r: Any) -> dict:
+    out = {k: r[k] for k in ("id", "operation", "key", "agent_id", "source", "latency_ms", "old_value_hash", "new_value_hash")}
+    out["at"] = r["ts"]
+    return out
+
+
+def access_size(r: Any) -> int:
+    return sum(len((r[k] or "").encode()) for k in ("key", "agent_id", "source")) + 128
+
+
 def pin(p: Any) -> dict:
     return {k: p[k] for k in ("id", "tenant_id", "key", "value", "source", "created_at", "updated_at", "ttl_seconds", "expires_at")}
 

@@ -9,7 +9,7 @@ from typing import Optional
 
 from .. import cursor
 from ..call import CallState, DriverError, invalid, not_found
-from ..rows import pin, pin_size
+from ..rows import access_record, access_size, pin, pin_size
 from ._json import is_json_object
 from ._statements import one_required, read_bounded
 
@@ -125,3 +125,17 @@ def write_audit(call: CallState, entry: dict) -> None:
     # As in the Rust host, a failed write is undone to the savepoint and reported (not swallowed); the
     # call's transaction stays usable.
     call.savepoint("memory_audit", write)
+
+
+def fetch_access_log(call: CallState, tenant_id: str, filter: dict, page: dict) -> dict:
+    t = call.tenant(tenant_id)
+    limit = cursor.fetch_limit(page)
+    after = cursor.decode(page)
+    args = (t, filter["key"], filter["operation"], filter["since"], filter["until"], limit)
+    if after is None:
+        rows, cut = read_bounded(call, "memory-pins-driver/fetch-access-log-first-page", args, access_size)
+    else:
+        at, after_id = cursor.time_key(after[0]), cursor.integer_id(after[1])
+        rows, cut = read_bounded(call, "memory-pins-driver/fetch-access-log-next-page", args + (at, after_id), access_size)
+    next_cursor = cursor.finish(rows, page, lambda r: (str(r["ts"]), str(r["id"])), cut)
+    return {"items": [access_record(r) for r in rows], "next": next_cursor}
