@@ -376,7 +376,7 @@ export async function pins(section) {
   // The access log: every write and delete of a pin, and the first read of a pin per hour, newest first.
   const logList = h('div', { class: 'access-log' });
   let logPager = null;
-  const logFilters = form({ class: 'filters', 'aria-label': 'Filter the access log' }, [
+  const logFilters = form({ class: 'filters access-filters', 'aria-label': 'Filter the access log' }, [
     field('Key', 'key', { hint: 'Exact key; empty: every pin.' }),
     field('Operation', 'operation', { type: 'select', value: '', options: [['', 'any'], ['upsert', 'upsert (write)'], ['get', 'get (first read per hour)'], ['delete', 'delete']] }),
     field('Since (your local time)', 'since', { type: 'datetime-local' }),
@@ -387,7 +387,7 @@ export async function pins(section) {
       h('button', { type: 'button', text: 'Clear filters', on: { click: () => { logFilters.reset(); refreshLog(); } } })),
   ], async () => { await refreshLog(); });
   logBody.append(
-    h('p', { class: 'hint', text: 'Every write and delete of a pin and the first read of a pin per hour. A value hash is the first 16 hex digits of the SHA-256 of the stored (canonical) value. Admins, owners, keys with memory_pin:admin and operators may read it.' }),
+    h('p', { class: 'hint intro', text: 'Every write and delete of a pin and the first read of a pin per hour. A value hash is the first 16 hex digits of the SHA-256 of the stored (canonical) value. Admins, owners, keys with memory_pin:admin and operators may read it.' }),
     logFilters, logList);
 
   /**

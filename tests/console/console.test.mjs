@@ -6,6 +6,7 @@
 // TEST_TIMEOUT_MS (default 120000).
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -315,6 +316,48 @@ async function main() {
     await page.locator('pre.pin-value', { hasText: '"edited"' }).waitFor();
     assert.deepEqual(JSON.parse(await page.locator('pre.pin-value').innerText()), { version: 2, note: 'edited', tags: ['a', 'b'] });
     await shot(page, '06-pins');
+  });
+
+  await step('memory pins: the pin\'s access log shows its two writes, newest first (memory-pins/list_access_log)', async () => {
+    // The service logs every write and delete and the first read of a pin per hour: this pin has its two
+    // upserts (create, edit) and the read of "View" above; the value hashes are the first 16 hex digits
+    // of the SHA-256 of the canonical value (compact JSON, sorted keys).
+    const hash = (o) => crypto.createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);
+    const created = hash({ note: 'first', version: 1 });
+    const edited = hash({ note: 'edited', tags: ['a', 'b'], version: 2 });
+    const log = page.locator('section.panel', { has: page.getByRole('heading', { name: 'Access log' }) });
+    const rows = () => log.getByRole('table', { name: 'Access log, newest first' }).locator('tbody tr').evaluateAll((trs) => trs.map((tr) => {
+      const cells = [...tr.cells].map((c) => c.innerText.trim());
+      return { when: tr.cells[0].querySelector('time')?.getAttribute('datetime') || '', operation: cells[1], key: cells[2], source: cells[3], hash: cells[6] };
+    }));
+    const show = (rs) => rs.map((r) => `${r.operation} ${r.key} ${r.hash}`).join(' | ');
+
+    // The per-pin shortcut: fills the key filter and lists the pin's accesses.
+    await page.getByRole('button', { name: `Access log of the pin ${pinKey}` }).click();
+    await page.getByRole('status').getByText(`Showing the accesses of the pin "${pinKey}", newest first.`).waitFor();
+    const filters = page.getByRole('form', { name: 'Filter the access log' });
+    assert.equal(await filters.getByLabel('Key').inputValue(), pinKey, 'the shortcut fills the key filter');
+    const all = await rows();
+    assert.ok(all.every((r) => r.key === pinKey), `only the pin's accesses: ${show(all)}`);
+    const upserts = all.filter((r) => r.operation === 'upsert');
+    assert.equal(upserts.length, 2, `two upserts (create, edit): ${show(all)}`);
+    assert.ok(all.some((r) => r.operation === 'get'), `the read of "View" is logged: ${show(all)}`);
+    assert.deepEqual(upserts.map((r) => r.hash), [edited, created], `newest first, with the values' hashes: ${show(all)}`);
+    assert.ok(upserts[0].when >= upserts[1].when, `newest first by time: ${upserts.map((r) => r.when).join(', ')}`);
+    await noAlert(page);
+
+    // The filter form: that key, operation upsert.
+    await filters.getByLabel('Key').fill(pinKey);
+    await filters.getByLabel('Operation').selectOption('upsert');
+    await filters.getByRole('button', { name: 'Show accesses' }).click();
+    await page.waitForFunction(() => !document.querySelector('form[aria-label="Filter the access log"][aria-busy]'));
+    const writes = await rows();
+    assert.deepEqual(writes.map((r) => [r.operation, r.key, r.source, r.hash]),
+      [['upsert', pinKey, 'api', edited], ['upsert', pinKey, 'api', created]], `the two upserts, newest first: ${show(writes)}`);
+    await noAlert(page);
+    await log.scrollIntoViewIfNeeded();
+    await shot(page, '06b-pins-access-log');
+    return show(writes);
   });
 
   await step('audit log: the rows those actions wrote (tenants/list_audit_log)', async () => {
