@@ -197,7 +197,9 @@ impl Permission {
         self.name().split(':').next().unwrap_or_default()
     }
 
-    /// Whether `read:*` grants it: the permission only ever reads.
+    /// Whether `read:*` grants it: the permission only ever reads. Reading the audit log is a read that
+    /// `read:*` does not grant: it came after keys with `read:*` were made (they must not gain it
+    /// unasked), and it names members, operators and policy changes; `audit:read` grants it.
     pub fn only_reads(self) -> bool {
         match self {
             Permission::TenantRead
@@ -212,8 +214,7 @@ impl Permission {
             | Permission::SupportRead
             | Permission::UsageRead
             | Permission::MemoryPinRead
-            | Permission::PoliciesRead
-            | Permission::AuditRead => true,
+            | Permission::PoliciesRead => true,
             Permission::TenantWrite
             | Permission::UsersManage
             | Permission::RolesManage
@@ -226,7 +227,8 @@ impl Permission {
             | Permission::MemoryPinWrite
             | Permission::MemoryPinDelete
             | Permission::MemoryPinAdmin
-            | Permission::PoliciesManage => false,
+            | Permission::PoliciesManage
+            | Permission::AuditRead => false,
         }
     }
 

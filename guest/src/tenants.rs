@@ -239,7 +239,7 @@ impl Guest for Engine {
             Audit {
                 action: "revoke_api_key",
                 resource_type: "api_key",
-                resource_id: Some(&key_id),
+                resource_id: Some(&row.id),
                 old_value: None,
                 new_value: Some(serde_json::json!({ "reason": reason })),
             },
@@ -290,7 +290,7 @@ impl Guest for Engine {
         let worker_id = validate::optional_text("worker_id", usage.worker_id.as_deref(), 100)?;
         let metadata = match usage.metadata.as_deref() {
             None => None,
-            Some(m) => Some(serde_json::Value::Object(validate::json_object("metadata", m)?).to_string()),
+            Some(m) => Some(metadata_text(m)?),
         };
         let row = insert_usage(&access, &meter_name, usage.amount, usage.unit, worker_id, metadata)?;
         audit(
@@ -639,6 +639,20 @@ fn thousands(n: i64) -> String {
 }
 
 /// A meter name: 1..=100 of `a-z`, `0-9`, `_`, `.`, `:`, `-`.
+/// Usage metadata: a JSON object of at most 64 KiB in its canonical (compact) form, as kept.
+fn metadata_text(text: &str) -> Result<String> {
+    const MAX_BYTES: usize = 64 << 10;
+    // Refuse absurd input before parsing it; the canonical form is checked exactly below.
+    if text.len() > 4 * MAX_BYTES {
+        return Err(crate::error::invalid(format!("metadata must be at most {MAX_BYTES} bytes serialised")));
+    }
+    let canonical = serde_json::Value::Object(validate::json_object("metadata", text)?).to_string();
+    if canonical.len() > MAX_BYTES {
+        return Err(crate::error::invalid(format!("metadata must be at most {MAX_BYTES} bytes serialised")));
+    }
+    Ok(canonical)
+}
+
 fn meter(name: &str) -> Result<String> {
     let ok = !name.is_empty()
         && name.len() <= 100

@@ -32,7 +32,12 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Opt
 
 /// An e-mail address, lower-cased: one `@` with something on both sides, no spaces, at most 255.
 pub fn email(value: &str) -> Result<String> {
+    // At most 255 characters as given, white space around it included (the whole text is bounded, as the
+    // API's document says), and as kept: lower-casing may lengthen a text (`İ` becomes two characters).
+    let within = |s: &str| if s.chars().count() > 255 { Err(invalid("email must be at most 255 characters")) } else { Ok(()) };
+    within(value)?;
     let value = text("email", value, 1, 255)?.to_lowercase();
+    within(&value)?;
     let mut parts = value.split('@');
     let (local, domain) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let well_formed = !local.is_empty()

@@ -30,10 +30,11 @@ impl Id {
 
     /// Parses an id that came from the guest; a malformed one is `invalid`.
     pub fn parse(text: &str) -> Result<Self, DriverError> {
-        // Only the hyphenated form (`try_parse` also takes the simple, braced and URN forms): one spelling
-        // of each id on the way in, as on the way out.
-        let hyphenated = text.len() == 36;
-        hyphenated.then(|| uuid::Uuid::try_parse(text).ok()).flatten().map(Id).ok_or_else(|| DriverError {
+        // Only the canonical form, lowercase and hyphenated (`try_parse` also takes upper case and the
+        // simple, braced and URN forms): one spelling of each id on the way in, as on the way out, so that
+        // the engine may compare ids as text.
+        let canonical = text.len() == 36 && !text.bytes().any(|b| b.is_ascii_uppercase());
+        canonical.then(|| uuid::Uuid::try_parse(text).ok()).flatten().map(Id).ok_or_else(|| DriverError {
             code: DriverErrorCode::Invalid,
             message: format!("'{}' is not a valid id", text.chars().take(64).collect::<String>()),
         })

@@ -278,9 +278,10 @@ pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
             T::try_from(u).map_err(|_| out_of_range())
         } else {
             // JSON has one kind of number: `5.0` is the integer 5 (as JSON Schema reads it), `5.5` is not
-            // an integer. Only values a double holds exactly (below 2^53) are taken, so none is rounded.
+            // an integer. Only below 2^52, where a double still holds halves, so that a fraction is not
+            // rounded away into an integer.
             match n.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => T::try_from(f as i64).map_err(|_| out_of_range()),
+                Some(f) if f.fract() == 0.0 && f.abs() < 4_503_599_627_370_496.0 => T::try_from(f as i64).map_err(|_| out_of_range()),
                 Some(f) if f.fract() == 0.0 => Err(out_of_range()),
                 _ => Err("expected a whole number".into()),
             }

@@ -56,10 +56,17 @@ const TYPE_ONLY_IMPORTS: [&str; 2] = [
 /// `0.minor`): a policy built against an earlier patch of the contract keeps loading, as the linker
 /// and the hooks' export lookup accept it.
 fn type_only_import(name: &str) -> bool {
+    // The part of a version that must be equal: `0.minor` below 1.0, the major above (no pre-releases,
+    // no `0.0.x`, which semver never calls compatible with anything else).
     fn compatible(version: &str) -> Option<&str> {
         let mut parts = version.splitn(3, '.');
-        let (major, minor) = (parts.next()?, parts.next()?);
-        Some(if major == "0" { &version[..major.len() + 1 + minor.len()] } else { major })
+        let (major, minor, patch) = (parts.next()?, parts.next()?, parts.next()?);
+        let numbers = [major, minor, patch].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        match (numbers, major, minor) {
+            (false, ..) | (true, "0", "0") => None,
+            (true, "0", _) => Some(&version[..major.len() + 1 + minor.len()]),
+            (true, ..) => Some(major),
+        }
     }
     let Some((interface, version)) = name.rsplit_once('@') else { return false };
     TYPE_ONLY_IMPORTS.iter().any(|ours| {
@@ -763,4 +770,23 @@ async fn warm(policies: &std::sync::Weak<Policies>, db: &crate::db::Database) ->
         let _ = policies.prepare(&tenant, version as u32, hash, &component, config.0, set_of_bits(handles), wait).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_only_import;
+
+    #[test]
+    fn type_only_imports_match_semver_compatible_versions_only() {
+        let ours = env!("AOS_CONTRACT_VERSION");
+        assert!(type_only_import(&format!("aos:accounts/types@{ours}")));
+        let (minor, _) = ours.rsplit_once('.').expect("major.minor.patch");
+        assert!(type_only_import(&format!("aos:accounts/policy-types@{minor}.0")), "an earlier patch");
+        assert!(type_only_import(&format!("aos:accounts/policy-types@{minor}.99")), "a later patch");
+        for other in ["0.3.9", "0.5.0", "0.40.0", "1.4.0", "0.4", "0.4.1-rc.1", "0.4.x"] {
+            assert!(!type_only_import(&format!("aos:accounts/types@{other}")), "{other}");
+        }
+        assert!(!type_only_import(&format!("aos:accounts/hooks@{ours}")), "not a type-only interface");
+        assert!(!type_only_import("aos:accounts/types"), "no version");
+    }
 }

@@ -17,10 +17,10 @@ pub enum Limit {
     /// Optional text: empty or blank means none; else trimmed, at most `max` characters; never NUL
     /// (`validate::optional_text`).
     OptionalText { max: usize },
-    /// An id: a UUID in its hyphenated form.
+    /// An id: a UUID in its canonical form, lowercase and hyphenated.
     Uuid,
     /// An e-mail address: one `@`, something before it, a domain with an inner `.`, no white space
-    /// (but around it, which is trimmed), at most 255 characters (`validate::email`).
+    /// (but around it, which is trimmed), at most 255 characters in all (`validate::email`).
     Email,
     /// A tenant slug (`validate::slug`).
     Slug,
@@ -44,8 +44,8 @@ pub enum Limit {
 /// Spelled out: `\s` means a different set in ECMA-262, Python and Rust.
 const WS: &str = r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 
-/// A UUID in its hyphenated form (what the drivers parse).
-pub const UUID_PATTERN: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/// A UUID in its canonical form, lowercase and hyphenated (what the drivers parse).
+pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 /// Canonical base64 (standard alphabet, padded, no stray bits), which is what the service decodes.
 pub const BASE64_PATTERN: &str = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";

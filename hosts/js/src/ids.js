@@ -1,25 +1,15 @@
 // Row ids: UUIDs in the canonical lowercase hyphenated form the database keeps. An id that comes from the
-// guest is parsed as the Rust host's `uuid::Uuid::try_parse` reads it (hyphenated, simple, braced or URN);
-// anything else is `invalid`.
+// guest has that one form, as the Rust host takes it; anything else is `invalid`.
 
 import { randomUUID } from 'node:crypto';
 import { DriverError } from './errors.js';
 
-const HYPHENATED = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const SIMPLE = /^[0-9a-fA-F]{32}$/;
+const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The canonical form of a UUID text, or null when it is none. */
+/** The UUID text when it is in the canonical form, or null. */
 export function canonicalId(text) {
   if (typeof text !== 'string') return null;
-  let s = text;
-  if (s.length === 45 && s.slice(0, 9).toLowerCase() === 'urn:uuid:') s = s.slice(9);
-  else if (s.length === 38 && s.startsWith('{') && s.endsWith('}')) s = s.slice(1, -1);
-  if (HYPHENATED.test(s)) return s.toLowerCase();
-  if (s === text && SIMPLE.test(s)) {
-    const h = s.toLowerCase();
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
-  return null;
+  return CANONICAL.test(text) ? text : null;
 }
 
 /** A uuid in the hyphenated form the database keeps; `invalid` otherwise. */
