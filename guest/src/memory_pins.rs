@@ -169,16 +169,7 @@ pub fn pin_key(key: &str) -> Result<String> {
 
 /// A JSON object of at most 1 MiB, returned in its canonical (compact, sorted keys) form.
 pub fn pin_value(value: &str) -> Result<String> {
-    // Refuse absurd input before parsing it; the canonical form is checked exactly below.
-    if value.len() > 4 * MAX_VALUE_BYTES {
-        return Err(invalid(format!("value must be at most {MAX_VALUE_BYTES} bytes serialised")));
-    }
-    let object = validate::json_object("value", value)?;
-    let canonical = serde_json::Value::Object(object).to_string();
-    if canonical.len() > MAX_VALUE_BYTES {
-        return Err(invalid(format!("value must be at most {MAX_VALUE_BYTES} bytes serialised")));
-    }
-    Ok(canonical)
+    validate::canonical_object("value", value, MAX_VALUE_BYTES)
 }
 
 /// First 16 hex characters of the SHA-256 of the canonical value.

@@ -199,14 +199,7 @@ fn owner_or_operator(ctx: &CallContext, permission: Permission, mode: Mode) -> R
 
 /// The tenant's configuration: a JSON object of at most 64 KiB, kept in its canonical form.
 fn config(text: &str) -> Result<String> {
-    if text.len() > 4 * MAX_CONFIG_BYTES {
-        return Err(crate::error::invalid(format!("config must be at most {MAX_CONFIG_BYTES} bytes")));
-    }
-    let canonical = serde_json::Value::Object(validate::json_object("config", text)?).to_string();
-    if canonical.len() > MAX_CONFIG_BYTES {
-        return Err(crate::error::invalid(format!("config must be at most {MAX_CONFIG_BYTES} bytes")));
-    }
-    Ok(canonical)
+    validate::canonical_object("config", text, MAX_CONFIG_BYTES)
 }
 
 fn version_of(row: PolicyVersionRow, active: Option<u32>) -> PolicyVersion {

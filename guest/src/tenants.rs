@@ -24,6 +24,9 @@ use crate::{lifecycle, onboarding, plans, time, validate};
 /// Scopes of a key created without any: running workers, reading, and reporting the SDK handshake.
 pub const DEFAULT_SCOPES: [&str; 3] = ["run:*", "read:*", "onboarding:write"];
 
+/// The largest usage record metadata, in its canonical form.
+pub const MAX_METADATA_BYTES: usize = 64 << 10;
+
 /// The largest amount one usage record, one increment or one completed run may count (a trillion): sums
 /// of them stay far inside 64 bits, and counters cannot be driven to overflow.
 pub const MAX_USAGE_AMOUNT: i64 = 1_000_000_000_000;
@@ -290,7 +293,7 @@ impl Guest for Engine {
         let worker_id = validate::optional_text("worker_id", usage.worker_id.as_deref(), 100)?;
         let metadata = match usage.metadata.as_deref() {
             None => None,
-            Some(m) => Some(metadata_text(m)?),
+            Some(m) => Some(validate::canonical_object("metadata", m, MAX_METADATA_BYTES)?),
         };
         let row = insert_usage(&access, &meter_name, usage.amount, usage.unit, worker_id, metadata)?;
         audit(
@@ -639,20 +642,6 @@ fn thousands(n: i64) -> String {
 }
 
 /// A meter name: 1..=100 of `a-z`, `0-9`, `_`, `.`, `:`, `-`.
-/// Usage metadata: a JSON object of at most 64 KiB in its canonical (compact) form, as kept.
-fn metadata_text(text: &str) -> Result<String> {
-    const MAX_BYTES: usize = 64 << 10;
-    // Refuse absurd input before parsing it; the canonical form is checked exactly below.
-    if text.len() > 4 * MAX_BYTES {
-        return Err(crate::error::invalid(format!("metadata must be at most {MAX_BYTES} bytes serialised")));
-    }
-    let canonical = serde_json::Value::Object(validate::json_object("metadata", text)?).to_string();
-    if canonical.len() > MAX_BYTES {
-        return Err(crate::error::invalid(format!("metadata must be at most {MAX_BYTES} bytes serialised")));
-    }
-    Ok(canonical)
-}
-
 fn meter(name: &str) -> Result<String> {
     let ok = !name.is_empty()
         && name.len() <= 100

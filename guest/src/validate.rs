@@ -90,6 +90,21 @@ pub fn json_object(field: &str, value: &str) -> Result<serde_json::Map<String, s
     }
 }
 
+/// JSON text of an object, returned in its canonical form (compact, keys sorted), which must be at most
+/// `max_bytes`: what is kept and counted is the canonical form, not the text as sent.
+pub fn canonical_object(field: &str, value: &str, max_bytes: usize) -> Result<String> {
+    let too_large = || invalid(format!("{field} must be at most {max_bytes} bytes serialised"));
+    // Refuse absurd input before parsing it; the canonical form is checked exactly below.
+    if value.len() > 4 * max_bytes {
+        return Err(too_large());
+    }
+    let canonical = serde_json::Value::Object(json_object(field, value)?).to_string();
+    if canonical.len() > max_bytes {
+        return Err(too_large());
+    }
+    Ok(canonical)
+}
+
 /// Any JSON text, at most `max` bytes.
 pub fn json_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     let Some(value) = value else { return Ok(None) };

@@ -82,8 +82,8 @@ impl AppState {
 
     pub fn with_limits(runtime: Runtime, auth: auth::AuthConfig, clock: Arc<dyn Clock>, limits: HttpLimits) -> Self {
         let operations = runtime.operations();
-        openapi::check_limits(operations).expect("every declared limit names an argument of an operation");
         let openapi = openapi::document(operations);
+        openapi::check_limits(&openapi).expect("every declared limit names an argument of an operation");
         let operations = operations.iter().map(|o| (o.interface.clone(), o.name.replace('-', "_"))).collect();
         AppState {
             runtime,

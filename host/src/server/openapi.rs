@@ -11,10 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::limits::{self, Limit};
 
-/// Checks that every rule of [`limits`] names an argument of an operation (a renamed argument must not
-/// leave its rule behind, describing nothing).
-pub fn check_limits(operations: &[Operation]) -> Result<(), String> {
-    let document = document(operations);
+/// Checks that every rule of [`limits`] names an argument of an operation of `document` (a renamed
+/// argument must not leave its rule behind, describing nothing).
+pub fn check_limits(document: &Value) -> Result<(), String> {
     for (operation, path) in limits::declared() {
         let (interface, name) = operation.split_once('.').ok_or_else(|| format!("{operation}: not interface.operation"))?;
         let mut node = &document["paths"][format!("/v1/{interface}/{name}")]["post"]["requestBody"]["content"]["application/json"]["schema"];
