@@ -83,11 +83,29 @@ pub fn slugify(name: &str) -> String {
 
 /// JSON text that must be an object; returns it parsed.
 pub fn json_object(field: &str, value: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
-    match serde_json::from_str::<serde_json::Value>(value) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(invalid(format!("{field} must be a JSON object"))),
-        Err(_) => Err(invalid(format!("{field} is not valid JSON"))),
+    match json(field, value)? {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => Err(invalid(format!("{field} must be a JSON object"))),
     }
+}
+
+/// JSON text, parsed. A string in it (a key or a value) must not hold NUL (`\u0000`), which
+/// PostgreSQL's `jsonb` cannot keep: every backend takes the same values.
+fn json(field: &str, value: &str) -> Result<serde_json::Value> {
+    fn holds_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(holds_nul),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+            _ => false,
+        }
+    }
+    // serde_json refuses nesting deeper than 128, so the walk is bounded.
+    let parsed = serde_json::from_str(value).map_err(|_| invalid(format!("{field} is not valid JSON")))?;
+    if holds_nul(&parsed) {
+        return Err(invalid(format!("{field} must not hold NUL (\\u0000) in its strings")));
+    }
+    Ok(parsed)
 }
 
 /// JSON text of an object, returned in its canonical form (compact, keys sorted), which must be at most
@@ -111,7 +129,7 @@ pub fn json_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<
     if value.len() > max {
         return Err(invalid(format!("{field} must be at most {max} bytes")));
     }
-    serde_json::from_str::<serde_json::Value>(value).map_err(|_| invalid(format!("{field} is not valid JSON")))?;
+    json(field, value)?;
     Ok(Some(value.to_string()))
 }
 

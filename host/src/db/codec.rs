@@ -95,6 +95,16 @@ impl Decode<'_, Sqlite> for Id {
 pub struct Ts(pub i64);
 
 impl Ts {
+    /// A time a caller gives as the bound of a range (a filter's `since`/`until`, a window's start and
+    /// end), brought within what every backend stores (PostgreSQL's `timestamptz` starts in 4714 BC; the
+    /// codec ends in year 262143). No stored time lies beyond, so the range selects the same rows — and
+    /// a bound far from now is a range, not an error, on every backend alike.
+    pub fn bound(micros: i64) -> Ts {
+        /// 4714-11-24 00:00:00 UTC BC, PostgreSQL's first `timestamptz`.
+        const FIRST: i64 = -210_866_803_200_000_000;
+        Ts(micros.clamp(FIRST, DateTime::<Utc>::MAX_UTC.timestamp_micros()))
+    }
+
     fn datetime(self) -> Result<DateTime<Utc>, BoxDynError> {
         DateTime::from_timestamp_micros(self.0).ok_or_else(|| "timestamp out of range".into())
     }

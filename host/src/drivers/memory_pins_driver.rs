@@ -174,7 +174,7 @@ impl Host for CallState {
 
     async fn fetch_access_log(&mut self, tenant_id: String, filter: AccessFilter, page: PageRequest) -> Result<AccessPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let (since, until) = (filter.since.map(Ts), filter.until.map(Ts));
+        let (since, until) = (filter.since.map(Ts::bound), filter.until.map(Ts::bound));
         let limit = cursor::fetch_limit(&page)?;
         let after = match cursor::decode(&page)? {
             Some(after) => Some((Ts(cursor::time_key(&after)?), cursor::integer_id(&after)?)),

@@ -373,8 +373,8 @@ impl Host for CallState {
         // on overflow, and PostgreSQL's cannot be read back into 64 bits.
         let rows: Vec<UsageTotalRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_USAGE_TOTALS)
             .bind(&t)
-            .bind(Ts(start))
-            .bind(Ts(end))
+            .bind(Ts::bound(start))
+            .bind(Ts::bound(end))
             .fetch_all(c))?;
         Ok(rows
             .into_iter()
@@ -414,7 +414,7 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let user = filter.user_id.as_deref().map(Id::parse).transpose()?;
         let api_key = filter.api_key_id.as_deref().map(Id::parse).transpose()?;
-        let (since, until) = (filter.since.map(Ts), filter.until.map(Ts));
+        let (since, until) = (filter.since.map(Ts::bound), filter.until.map(Ts::bound));
         let limit = cursor::fetch_limit(&page)?;
         let after = match cursor::decode(&page)? {
             Some(after) => Some((Ts(cursor::time_key(&after)?), Id::parse(&after.id)?)),

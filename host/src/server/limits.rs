@@ -188,12 +188,12 @@ impl Limit {
                 "format": "json-object",
                 "contentMediaType": "application/json",
                 "contentSchema": { "type": "object" },
-                "description": format!("JSON text of an object, at most {max_bytes} bytes."),
+                "description": format!("JSON text of an object, at most {max_bytes} bytes; no NUL in its strings."),
             })),
             Limit::Json { max_bytes } => set(schema, json!({
                 "format": "json",
                 "contentMediaType": "application/json",
-                "description": format!("JSON text, at most {max_bytes} bytes."),
+                "description": format!("JSON text, at most {max_bytes} bytes; no NUL in its strings."),
             })),
         }
     }

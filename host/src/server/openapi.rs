@@ -127,7 +127,7 @@ pub fn document(operations: &[Operation]) -> Value {
         "info": {
             "title": "Account engine",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Every operation of the account engine component, `POST /v1/{interface}/{operation}` with a JSON object of its arguments. Authenticate with `Authorization: Bearer` and an API key (`aos_…`), a JWT of the identity provider, or the operator token (with `X-Tenant-Id`). Times are microseconds since the Unix epoch, UTC; bytes (a policy component) are base64 text; `json` values are strings holding JSON text. A tenant's own policy may refuse an operation: `policy_denied` (403) or `policy_failed` (424). String formats beyond JSON Schema's own: `json` (JSON text), `json-object` (JSON text of an object), `cursor` (a page position the service returned).",
+            "description": "Every operation of the account engine component, `POST /v1/{interface}/{operation}` with a JSON object of its arguments. Authenticate with `Authorization: Bearer` and an API key (`aos_…`), a JWT of the identity provider, or the operator token (with `X-Tenant-Id`). Times are microseconds since the Unix epoch, UTC; bytes (a policy component) are base64 text; `json` values are strings holding JSON text. A tenant's own policy may refuse an operation: `policy_denied` (403) or `policy_failed` (424). String formats beyond JSON Schema's own: `json` (JSON text whose strings hold no NUL), `json-object` (the same, of an object), `cursor` (a page position the service returned).",
         },
         "paths": paths,
         "components": {
