@@ -29,6 +29,17 @@ function badge(text) {
   return h('span', { class: 'badge badge-' + String(text).replace(/[^a-z_]/g, ''), text: String(text) });
 }
 
+/** A log's filter from its form: the named fields that are filled in, and the since/until times (µs). */
+function logFilter(f, fields) {
+  const filter = {};
+  for (const k of fields) if (val(f, k)) filter[k] = val(f, k);
+  const since = localToMicros(val(f, 'since'));
+  const until = localToMicros(val(f, 'until'));
+  if (since !== null) filter.since = since;
+  if (until !== null) filter.until = until;
+  return filter;
+}
+
 function busy(container, text = 'Loading…') {
   container.replaceChildren(h('p', { class: 'muted', text }));
 }
@@ -398,13 +409,7 @@ export async function pins(section) {
   async function refreshLog({ quiet = false } = {}) {
     let filter, limit;
     try {
-      filter = {};
-      if (val(logFilters, 'key')) filter.key = val(logFilters, 'key');
-      if (val(logFilters, 'operation')) filter.operation = val(logFilters, 'operation');
-      const since = localToMicros(val(logFilters, 'since'));
-      const until = localToMicros(val(logFilters, 'until'));
-      if (since !== null) filter.since = since;
-      if (until !== null) filter.until = until;
+      filter = logFilter(logFilters, ['key', 'operation']);
       limit = intOrNull(logFilters, 'limit', 'Page size') || 25;
     } catch (e) {
       await attempt(() => { throw e; });
@@ -482,12 +487,7 @@ export function auditPanel(parent, pageSize = 50) {
   async function refresh() {
     let filter, limit;
     try {
-      filter = {};
-      for (const k of ['action', 'actor', 'resource_type', 'resource_id', 'user_id', 'api_key_id']) if (val(filters, k)) filter[k] = val(filters, k);
-      const since = localToMicros(val(filters, 'since'));
-      const until = localToMicros(val(filters, 'until'));
-      if (since !== null) filter.since = since;
-      if (until !== null) filter.until = until;
+      filter = logFilter(filters, ['action', 'actor', 'resource_type', 'resource_id', 'user_id', 'api_key_id']);
       limit = intOrNull(filters, 'limit', 'Page size') || 50;
     } catch (e) {
       await attempt(() => { throw e; });

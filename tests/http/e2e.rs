@@ -153,13 +153,7 @@ async fn customer_journey_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_journey_on_postgres() {
-    let Some((url, schema)) = support::postgres_schema().await else {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "NOTE: PostgreSQL end-to-end test skipped: set TEST_POSTGRES_URL to run it");
-        return;
-    };
-    journey(Some(&url)).await;
-    support::drop_schema(&schema).await;
+    support::on_postgres("the customer journey", |url| async move { journey(Some(&url)).await }).await;
 }
 
 /// A tenant's policy over HTTP and the CLI: the owner packages and installs it, it denies and allows,
@@ -225,13 +219,7 @@ async fn policy_journey_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_journey_on_postgres() {
-    let Some((url, schema)) = support::postgres_schema().await else {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "NOTE: PostgreSQL policy test skipped: set TEST_POSTGRES_URL to run it");
-        return;
-    };
-    policy_journey(Some(&url)).await;
-    support::drop_schema(&schema).await;
+    support::on_postgres("the policy journey", |url| async move { policy_journey(Some(&url)).await }).await;
 }
 
 /// A person with only the binary gets what a host in another language needs: the component (the one

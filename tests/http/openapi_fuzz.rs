@@ -94,11 +94,5 @@ async fn schemathesis_finds_no_failure_on_sqlite() {
 /// The same on PostgreSQL, whose types hold less than SQLite's integers (times far from now).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_failure_on_postgres() {
-    let Some((url, schema)) = support::postgres_schema().await else {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "NOTE: the OpenAPI test on PostgreSQL skipped: set TEST_POSTGRES_URL to run it");
-        return;
-    };
-    fuzz(Some(&url)).await;
-    support::drop_schema(&schema).await;
+    support::on_postgres("the OpenAPI test", |url| async move { fuzz(Some(&url)).await }).await;
 }

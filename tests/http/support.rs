@@ -220,6 +220,22 @@ pub async fn postgres_schema() -> Option<(String, String)> {
     Some((format!("{admin}{sep}options=-c%20search_path%3D{schema}"), schema))
 }
 
+/// Runs `test` with the database URL of a fresh PostgreSQL schema, then drops the schema; says that
+/// `what` was skipped when the PostgreSQL half of the suite is off.
+pub async fn on_postgres<F, Fut>(what: &str, test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some((url, schema)) = postgres_schema().await else {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "NOTE: {what} on PostgreSQL skipped: set TEST_POSTGRES_URL to run it");
+        return;
+    };
+    test(url).await;
+    drop_schema(&schema).await;
+}
+
 pub async fn drop_schema(schema: &str) {
     if let Some(admin) = std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
         let pool = sqlx::PgPool::connect(&admin).await.unwrap();

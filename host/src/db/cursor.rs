@@ -40,10 +40,13 @@ pub fn integer_id(after: &After) -> Result<i64, DriverError> {
     after.id.parse().map_err(|_| bad_cursor())
 }
 
-/// The limit of a page within 1..=1000, plus one row to learn whether another page follows.
+/// The most items one page may hold (the engine's `validate::MAX_PAGE`).
+pub const MAX_PAGE: u32 = 1000;
+
+/// The limit of a page within 1..=[`MAX_PAGE`], plus one row to learn whether another page follows.
 pub fn fetch_limit(page: &PageRequest) -> Result<i64, DriverError> {
-    if page.limit == 0 || page.limit > 1000 {
-        return Err(DriverError { code: DriverErrorCode::Invalid, message: "limit must be between 1 and 1000".into() });
+    if page.limit == 0 || page.limit > MAX_PAGE {
+        return Err(DriverError { code: DriverErrorCode::Invalid, message: format!("limit must be between 1 and {MAX_PAGE}") });
     }
     Ok(i64::from(page.limit) + 1)
 }

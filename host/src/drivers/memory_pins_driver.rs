@@ -181,7 +181,6 @@ impl Host for CallState {
             None => None,
         };
         let statement = if after.is_some() { statements::FETCH_ACCESS_LOG_NEXT_PAGE } else { statements::FETCH_ACCESS_LOG_FIRST_PAGE };
-        let (at, id) = after.unzip();
         let mut rows: cursor::Bounded<AccessRecord> = sql!(self, |c| {
             let query = sqlx::query_as(statement)
                 .bind(&t)
@@ -191,7 +190,10 @@ impl Host for CallState {
                 .bind(until)
                 .bind(limit);
             // The next page's statement takes the cursor's position as two more parameters.
-            let query = if let (Some(at), Some(id)) = (at, id) { query.bind(at).bind(id) } else { query };
+            let query = match &after {
+                Some((at, id)) => query.bind(*at).bind(id),
+                None => query,
+            };
             cursor::collect_bounded(query.fetch(c), AccessRecord::size)
         })?;
         let next = rows.finish(&page, |r| (r.ts.0.to_string(), r.id.to_string()));

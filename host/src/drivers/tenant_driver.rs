@@ -421,7 +421,6 @@ impl Host for CallState {
             None => None,
         };
         let statement = if after.is_some() { statements::FETCH_AUDIT_LOG_NEXT_PAGE } else { statements::FETCH_AUDIT_LOG_FIRST_PAGE };
-        let (at, id) = after.unzip();
         let mut rows: cursor::Bounded<AuditRecord> = sql!(self, |c| {
             let query = sqlx::query_as(statement)
                 .bind(&t)
@@ -435,7 +434,10 @@ impl Host for CallState {
                 .bind(until)
                 .bind(limit);
             // The next page's statement takes the cursor's position as two more parameters.
-            let query = if let (Some(at), Some(id)) = (at, &id) { query.bind(at).bind(id) } else { query };
+            let query = match &after {
+                Some((at, id)) => query.bind(*at).bind(id),
+                None => query,
+            };
             cursor::collect_bounded(query.fetch(c), AuditRecord::size)
         })?;
         let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));

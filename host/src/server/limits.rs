@@ -144,7 +144,7 @@ const LIMITS: &[(&str, &str, Limit)] = &[
 ];
 
 /// Every list's page size (`validate::page`).
-const PAGE_LIMIT: Limit = Limit::Range { min: 1, max: 1000 };
+const PAGE_LIMIT: Limit = Limit::Range { min: 1, max: crate::db::cursor::MAX_PAGE as i64 };
 
 /// The rule for an argument (`accounts.create_project`, `name`), if the engine has one.
 pub fn of(operation: &str, path: &str) -> Option<&'static Limit> {

@@ -34,7 +34,7 @@ fn step<'a>(schema: &'a Value, field: &str) -> Option<&'a Value> {
     }
     schema.get("properties")?.get(field)
 }
-use crate::engine::dynamic::{DEFAULT_PAGE_LIMIT, Operation, snake};
+use crate::engine::dynamic::{Operation, default_argument, snake};
 
 /// The contract's operations, as `host/build/api_model.rs` wrote them.
 static MODEL: LazyLock<Value> =
@@ -68,7 +68,13 @@ pub fn document(operations: &[Operation]) -> Value {
         for param in model["params"].as_array().into_iter().flatten().skip(1) {
             let (name, ty) = (param[0].as_str().unwrap_or_default(), &param[1]);
             let property = schema(ty, &Place { operation: &operation, path: snake(name) }, Direction::Request);
-            let property = match default_of(name, ty) {
+            // The default is the JSON call's own (by the component's type of the parameter).
+            let (_, component_type) = op
+                .params
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("{operation} takes {name} in wit/ but not in the component"));
+            let property = match default_argument(name, component_type) {
                 // Left out or null, an argument with a default takes it.
                 Some(default) => defaulted(property, default),
                 None if ty.get("option").is_none() => {
@@ -177,15 +183,6 @@ impl<'a> Place<'a> {
         let name = snake(name);
         let path = if self.path.is_empty() { name } else { format!("{}.{name}", self.path) };
         Place { operation: self.operation, path }
-    }
-}
-
-/// What a JSON call gets for a parameter it leaves out (`crate::engine::dynamic::default_argument`).
-fn default_of(name: &str, ty: &Value) -> Option<Value> {
-    match ty.as_str() {
-        Some("bool") => Some(Value::Bool(false)),
-        _ if name == "page" && ty.get("record").is_some() => Some(json!({ "limit": DEFAULT_PAGE_LIMIT })),
-        _ => None,
     }
 }
 
