@@ -11,7 +11,8 @@ import {
 const ROLES = ['viewer', 'member', 'admin', 'owner'];
 const RANK = { viewer: 1, member: 2, admin: 3, owner: 4 };
 const SCOPES = [
-  ['read:*', 'read:* — every read'], ['run:*', 'run:* — start and see runs'], ['admin:*', 'admin:* — everything its creator may do'],
+  ['read:*', 'read:* — every read but the audit log'], ['run:*', 'run:* — start and see runs'], ['admin:*', 'admin:* — everything its creator may do'],
+  ['audit:read', 'audit:read — the audit log'],
   ['keys:create', 'keys:create'], ['keys:read', 'keys:read'], ['keys:revoke', 'keys:revoke'],
   ['invitations:manage', 'invitations:manage'], ['users:manage', 'users:manage'],
   ['memory_pin:read', 'memory_pin:read'], ['memory_pin:write', 'memory_pin:write'], ['memory_pin:delete', 'memory_pin:delete'],

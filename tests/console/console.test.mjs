@@ -245,7 +245,7 @@ async function main() {
     await nav(page, 'API keys');
     await page.getByLabel('Name').fill(keyName);
     await page.getByLabel('keys:read').check();
-    await page.getByLabel('read:* — every read').check();
+    await page.getByLabel('read:* — every read but the audit log').check();
     await page.getByLabel('Expires in days').fill('30');
     await page.getByRole('button', { name: 'Create key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Your new API key' });
