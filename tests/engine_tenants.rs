@@ -207,3 +207,45 @@ async fn quotas_runs_and_usage() {
     })
     .await;
 }
+
+/// The bounds this engine added for what callers store: usage metadata (64 KiB canonical), an e-mail of
+/// at most 255 characters as sent, JSON without NUL, one spelling of an id. Each refusal writes nothing.
+#[tokio::test]
+async fn stored_values_are_bounded_and_refusals_write_nothing() {
+    each_backend(|h| async move {
+        let (_, owner) = h.owned_tenant("Bounds", "owner-bounds").await;
+        let ten = h.runtime.tenants();
+        let acc = h.runtime.accounts();
+        let counts = || async {
+            (
+                h.count("SELECT COUNT(*) FROM usage_records").await,
+                h.count("SELECT COUNT(*) FROM invitations").await,
+                h.count("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NOT NULL").await,
+                h.count("SELECT COUNT(*) FROM audit_log").await,
+            )
+        };
+        let usage = |metadata: String| NewUsage { meter_name: "api_calls".into(), amount: 1, unit: UsageUnit::Count, worker_id: None, metadata: Some(metadata) };
+        // 64 KiB in canonical form is taken; a byte more is not.
+        let fits = format!(r#"{{"x":"{}"}}"#, "a".repeat((64 << 10) - 8));
+        ten.record_usage(&owner, &usage(fits)).await.expect("64 KiB of metadata");
+        let created = ten.create_api_key(&owner, &key("spelt")).await.unwrap();
+        let before = counts().await;
+
+        let too_large = format!(r#"{{"x":"{}"}}"#, "a".repeat((64 << 10) - 7));
+        expect_code(ten.record_usage(&owner, &usage(too_large)).await, ErrorCode::InvalidArgument);
+        expect_code(ten.record_usage(&owner, &usage(r#"{"x":"a\u0000b"}"#.into())).await, ErrorCode::InvalidArgument);
+        // 250 characters of address are an e-mail; with 10 spaces around them, 260 characters are not one.
+        let address = format!("{}@example.com", "a".repeat(238));
+        assert_eq!(address.len(), 250);
+        expect_code(acc.invite_user(&owner, &format!("     {address}     "), Role::Member).await, ErrorCode::InvalidArgument);
+        // The key's id upper-cased, or without hyphens, names no key: nothing is revoked.
+        let id = created.api_key.id.clone();
+        expect_code(ten.revoke_api_key(&owner, &id.to_uppercase(), None).await, ErrorCode::NotFound);
+        expect_code(ten.revoke_api_key(&owner, &id.replace('-', ""), None).await, ErrorCode::NotFound);
+        assert_eq!(counts().await, before, "no refusal wrote anything");
+
+        acc.invite_user(&owner, &address, Role::Member).await.expect("the same address, unpadded");
+        h.close().await;
+    })
+    .await;
+}
