@@ -72,7 +72,15 @@ fn contract_version(world: &std::path::Path) -> anyhow::Result<String> {
 fn main() -> anyhow::Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let workspace = manifest_dir.parent().context("host/ has a parent")?.to_path_buf();
-    for path in ["guest/src", "guest/Cargo.toml", "tests/rogue-guest/src", "tests/rogue-guest/Cargo.toml", "tests/rogue-guest/wit", "wit", "Cargo.lock"] {
+    for path in [
+        "guest/src",
+        "guest/Cargo.toml",
+        "tests/rogue-guest/src",
+        "tests/rogue-guest/Cargo.toml",
+        "tests/rogue-guest/wit",
+        "wit",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     for (_, dir) in POLICIES {
@@ -110,7 +118,8 @@ fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(&dir)?;
         for (name, _) in POLICIES {
             let core = read_core_module(&target_dir, &format!("{}_policy.wasm", name.replace('-', "_")))?;
-            let component = componentize(&core).with_context(|| format!("turning the {name} policy into a component"))?;
+            let component =
+                componentize(&core).with_context(|| format!("turning the {name} policy into a component"))?;
             std::fs::write(dir.join(format!("{name}.wasm")), &component)?;
             // The core module too: the tests show that a core module is refused at install.
             if name == "hostile" {
@@ -133,7 +142,12 @@ fn main() -> anyhow::Result<()> {
         println!("cargo:rustc-env={env_name}={}", embedded.display());
     }
     let engine_component = engine_component.context("the engine component was built")?;
-    publish_contract(&workspace.join("wit"), &engine_component, &target_dir.join("wit"), &out_dir.join("contract_wit.rs"))?;
+    publish_contract(
+        &workspace.join("wit"),
+        &engine_component,
+        &target_dir.join("wit"),
+        &out_dir.join("contract_wit.rs"),
+    )?;
     let model = api_model::describe(&workspace.join("wit"), "account-engine")?;
     std::fs::write(out_dir.join("api-model.json"), serde_json::to_string(&model)?)?;
     Ok(())
@@ -158,7 +172,9 @@ fn publish_contract(wit: &Path, component: &[u8], published: &Path, listing: &Pa
     if published.exists() {
         std::fs::remove_dir_all(published)?;
     }
-    let mut code = String::from("/// The contract's WIT files (path under `wit/`, text), documentation included.\npub const CONTRACT_WIT: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// The contract's WIT files (path under `wit/`, text), documentation included.\npub const CONTRACT_WIT: &[(&str, &str)] = &[\n",
+    );
     for file in &files {
         let relative = file.strip_prefix(wit)?;
         let target = published.join(relative);
@@ -200,7 +216,9 @@ fn generate_sql_catalogue(dir: &Path, out: &Path) -> anyhow::Result<()> {
 
     fn is_kebab(name: &str) -> bool {
         name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+            && name
+                .split('-')
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
     }
 
     fn parse_marker(rest: &str, fragment: bool, at: &str, doc: Vec<String>) -> anyhow::Result<Block> {
@@ -213,7 +231,9 @@ fn generate_sql_catalogue(dir: &Path, out: &Path) -> anyhow::Result<()> {
             None => None,
             Some("[sqlite]") if !fragment => Some("sqlite"),
             Some("[postgres]") if !fragment => Some("postgres"),
-            Some(other) => bail!("{at}: unexpected {other:?} after the name (statements may end in [sqlite] or [postgres])"),
+            Some(other) => {
+                bail!("{at}: unexpected {other:?} after the name (statements may end in [sqlite] or [postgres])")
+            }
         };
         if let Some(extra) = words.next() {
             bail!("{at}: unexpected {extra:?} after the marker");
@@ -274,9 +294,13 @@ fn generate_sql_catalogue(dir: &Path, out: &Path) -> anyhow::Result<()> {
     fn expand(block: &Block, fragments: &std::collections::HashMap<String, String>) -> anyhow::Result<String> {
         let (mut text, mut rest) = (String::new(), block.text.as_str());
         while let Some(start) = rest.find("{{") {
-            let end = rest[start..].find("}}").with_context(|| format!("{}: `{{{{` without `}}}}` in {:?}", block.at, block.name))?;
+            let end = rest[start..]
+                .find("}}")
+                .with_context(|| format!("{}: `{{{{` without `}}}}` in {:?}", block.at, block.name))?;
             let name = &rest[start + 2..start + end];
-            let fragment = fragments.get(name).with_context(|| format!("{}: unknown fragment {{{{{name}}}}} in {:?}", block.at, block.name))?;
+            let fragment = fragments
+                .get(name)
+                .with_context(|| format!("{}: unknown fragment {{{{{name}}}}} in {:?}", block.at, block.name))?;
             text.push_str(&rest[..start]);
             text.push_str(fragment);
             rest = &rest[start + end + 2..];
@@ -309,16 +333,22 @@ fn generate_sql_catalogue(dir: &Path, out: &Path) -> anyhow::Result<()> {
         }
     }
 
-    let doc_attr = |lines: &[String]| lines.iter().map(|l| format!("    #[doc = {:?}]\n", format!(" {l}"))).collect::<String>();
+    let doc_attr =
+        |lines: &[String]| lines.iter().map(|l| format!("    #[doc = {:?}]\n", format!(" {l}"))).collect::<String>();
     let mut code = String::from("// Generated by host/build.rs from hosts/sql/*.sql: edit those, not this.\n\n");
-    let mut all = String::from("/// Every statement as (`<file>/<name>`, or with ` [backend]` for a backend's block; its text).\npub const ALL: &[(&str, &str)] = &[\n");
+    let mut all = String::from(
+        "/// Every statement as (`<file>/<name>`, or with ` [backend]` for a backend's block; its text).\npub const ALL: &[(&str, &str)] = &[\n",
+    );
     for (stem, blocks) in &files {
         let module = stem.replace('-', "_");
         let statements: Vec<&Block> = blocks.iter().filter(|b| !b.fragment).collect();
         if statements.is_empty() {
             continue;
         }
-        code.push_str(&format!("#[doc = {:?}]\npub mod {module} {{\n", format!(" The statements of `hosts/sql/{stem}.sql`.")));
+        code.push_str(&format!(
+            "#[doc = {:?}]\npub mod {module} {{\n",
+            format!(" The statements of `hosts/sql/{stem}.sql`.")
+        ));
         let (mut names, mut constants): (Vec<&str>, Vec<String>) = (Vec::new(), Vec::new());
         for block in &statements {
             if names.contains(&block.name.as_str()) {
@@ -342,19 +372,34 @@ fn generate_sql_catalogue(dir: &Path, out: &Path) -> anyhow::Result<()> {
             } else {
                 let plain = of(None);
                 if let (Some(plain), Some(_), Some(_)) = (plain, of(Some("sqlite")), of(Some("postgres"))) {
-                    bail!("{}: {:?} has a block for each backend, so its plain block is never used", plain.at, plain.name);
+                    bail!(
+                        "{}: {:?} has a block for each backend, so its plain block is never used",
+                        plain.at,
+                        plain.name
+                    );
                 }
                 for backend in ["sqlite", "postgres"] {
                     let source = of(Some(backend)).or(plain).with_context(|| {
-                        format!("{}: {:?} has a backend block, but none for {backend} and no plain one", block.at, block.name)
+                        format!(
+                            "{}: {:?} has a backend block, but none for {backend} and no plain one",
+                            block.at, block.name
+                        )
                     })?;
-                    emitted.push((format!("{constant}_{}", backend.to_uppercase()), format!("{address} [{backend}]"), source));
+                    emitted.push((
+                        format!("{constant}_{}", backend.to_uppercase()),
+                        format!("{address} [{backend}]"),
+                        source,
+                    ));
                 }
             }
             for (constant, address, source) in emitted {
                 // `x` with backend blocks and a statement `x-sqlite` would both make `X_SQLITE`.
                 if constants.contains(&constant) {
-                    bail!("{}: {:?} makes the constant {constant}, which another statement of this file makes too", source.at, source.name);
+                    bail!(
+                        "{}: {:?} makes the constant {constant}, which another statement of this file makes too",
+                        source.at,
+                        source.name
+                    );
                 }
                 constants.push(constant.clone());
                 let text = expand(source, &fragments)?;
@@ -406,7 +451,17 @@ fn build_core_modules(workspace: &Path, target_dir: &Path, packages: &[String], 
         let key = key.to_string_lossy();
         if key.starts_with("CARGO_FEATURE_")
             || key.starts_with("CARGO_CFG_")
-            || matches!(&*key, "RUSTFLAGS" | "CARGO_ENCODED_RUSTFLAGS" | "CARGO_TARGET_DIR" | "CARGO_BUILD_TARGET" | "RUSTC_WRAPPER" | "CARGO_MAKEFLAGS" | "MAKEFLAGS" | "MFLAGS")
+            || matches!(
+                &*key,
+                "RUSTFLAGS"
+                    | "CARGO_ENCODED_RUSTFLAGS"
+                    | "CARGO_TARGET_DIR"
+                    | "CARGO_BUILD_TARGET"
+                    | "RUSTC_WRAPPER"
+                    | "CARGO_MAKEFLAGS"
+                    | "MAKEFLAGS"
+                    | "MFLAGS"
+            )
         {
             cmd.env_remove(&*key);
         }

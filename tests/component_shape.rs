@@ -150,16 +150,23 @@ fn wasmtime_engine() -> wasmtime::Engine {
 #[tokio::test]
 async fn every_read_only_operation_is_an_export() {
     let h = suite::Harness::sqlite().await;
-    let exported: Vec<(String, String)> = h.runtime.operations().iter().map(|o| (o.interface.clone(), o.name.clone())).collect();
+    let exported: Vec<(String, String)> =
+        h.runtime.operations().iter().map(|o| (o.interface.clone(), o.name.clone())).collect();
     for (interface, operation) in account_host::engine::READ_ONLY_OPERATIONS {
-        assert!(exported.iter().any(|(i, o)| i == interface && o == operation), "{interface}/{operation} is not an export");
+        assert!(
+            exported.iter().any(|(i, o)| i == interface && o == operation),
+            "{interface}/{operation} is not an export"
+        );
         assert!(account_host::engine::is_read_only(interface, operation));
     }
     assert!(account_host::engine::is_read_only("memory_pins", "list_pins"), "Rust names are accepted");
     assert!(!account_host::engine::is_read_only("memory-pins", "get-pin"), "get pin writes its access log");
     assert!(!account_host::engine::is_read_only("tenants", "check-run-quota"), "a quota check may roll a period over");
     for (interface, operation) in account_host::engine::PUBLIC_OPERATIONS {
-        assert!(exported.iter().any(|(i, o)| i == interface && o == operation), "{interface}/{operation} is not an export");
+        assert!(
+            exported.iter().any(|(i, o)| i == interface && o == operation),
+            "{interface}/{operation} is not an export"
+        );
     }
     h.close().await;
 }
@@ -172,12 +179,18 @@ async fn only_public_operations_serve_an_anonymous_caller() {
     let h = suite::Harness::sqlite().await;
     let t = h.tenant("acme").await;
     let operations: Vec<_> = h.runtime.operations().to_vec();
-    for anonymous in [account_host::Caller::new(Actor::Anonymous, None), account_host::Caller::new(Actor::Anonymous, Some(&t.id))] {
+    for anonymous in
+        [account_host::Caller::new(Actor::Anonymous, None), account_host::Caller::new(Actor::Anonymous, Some(&t.id))]
+    {
         for op in &operations {
             // Arguments that parse: every parameter given the simplest value of its type.
-            let args: serde_json::Map<String, serde_json::Value> =
-                op.params.iter().map(|(name, ty)| (name.replace('-', "_"), account_host::engine::dynamic::sample_argument(ty))).collect();
-            let result = h.runtime.call_json(&anonymous, &op.interface, &op.name, &serde_json::Value::Object(args)).await;
+            let args: serde_json::Map<String, serde_json::Value> = op
+                .params
+                .iter()
+                .map(|(name, ty)| (name.replace('-', "_"), account_host::engine::dynamic::sample_argument(ty)))
+                .collect();
+            let result =
+                h.runtime.call_json(&anonymous, &op.interface, &op.name, &serde_json::Value::Object(args)).await;
             if account_host::engine::is_public(&op.interface, &op.name) {
                 assert!(result.is_ok(), "{}/{}: {result:?}", op.interface, op.name);
             } else {
@@ -194,7 +207,6 @@ async fn only_public_operations_serve_an_anonymous_caller() {
     assert_eq!(h.count("SELECT COUNT(*) FROM audit_log").await, 1, "only the operator's tenant creation");
     h.close().await;
 }
-
 
 /// Hosts with dynamic values (wasmtime-py) pass a `result`, `option` or `variant` without its tag when the
 /// cases' payloads have Python classes that do not overlap, and then pick the first case whose classes
@@ -233,11 +245,16 @@ fn every_value_a_host_passes_can_be_told_apart_by_a_dynamic_host() {
     assert!(problems.is_empty(), "values a dynamic host cannot pass:\n{}", problems.join("\n"));
 
     // The rule itself: the 0.3.0 shape of `update-lifecycle-status` is refused, today's is not.
-    let old = wit_function_result("interface i { enum e { a, b } record err { m: string } f: func() -> result<option<e>, err>; }");
+    let old = wit_function_result(
+        "interface i { enum e { a, b } record err { m: string } f: func() -> result<option<e>, err>; }",
+    );
     assert!(dynamic_host::passable(&old).is_err());
-    let new = wit_function_result("interface i { enum e { a, b } record err { m: string } f: func() -> result<e, err>; }");
+    let new =
+        wit_function_result("interface i { enum e { a, b } record err { m: string } f: func() -> result<e, err>; }");
     assert!(dynamic_host::passable(&new).is_ok());
-    let tagged = wit_function_result("interface i { record r { x: u8 } record err { m: string } f: func() -> result<option<r>, err>; }");
+    let tagged = wit_function_result(
+        "interface i { record r { x: u8 } record err { m: string } f: func() -> result<option<r>, err>; }",
+    );
     assert!(dynamic_host::passable(&tagged).is_ok(), "both sides are records: the value carries its tag");
 }
 
@@ -249,7 +266,8 @@ fn wit_function_result(interface: &str) -> wasmtime::component::Type {
     let package = resolve.push_str("t.wit", &source).expect("wit");
     let world = resolve.select_world(&[package], Some("w")).expect("world");
     let mut module = wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).expect("embed");
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
+        .expect("embed");
     let wasm = wit_component::ComponentEncoder::default().module(&module).expect("module").encode().expect("encode");
     let engine = wasmtime_engine();
     let component = wasmtime::component::Component::new(&engine, &wasm).expect("component");

@@ -35,8 +35,8 @@ async fn every_scenario_passes_on_the_rust_host() {
     for backend in backends {
         for file in scenarios() {
             let name = file.file_name().unwrap().to_string_lossy().to_string();
-            let scenario: Value =
-                serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+            let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap())
+                .unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
             let h = match backend {
                 suite::Backend::Sqlite => Harness::sqlite().await,
                 suite::Backend::Postgres => Harness::postgres(&suite::postgres_url().expect("url")).await,
@@ -48,7 +48,12 @@ async fn every_scenario_passes_on_the_rust_host() {
             h.close().await;
         }
     }
-    assert!(failures.is_empty(), "{} scenario run(s) failed ({passed} passed):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} scenario run(s) failed ({passed} passed):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Runs one scenario; the first step that does not do what it says, as text.
@@ -56,13 +61,16 @@ async fn run(h: &Harness, scenario: &Value) -> Result<(), String> {
     let steps = scenario["steps"].as_array().ok_or("no steps")?;
     let mut saved: BTreeMap<String, Value> = BTreeMap::new();
     for (i, step) in steps.iter().enumerate() {
-        let at = |what: String| format!("step {} ({}): {what}", i + 1, step.get("call").and_then(Value::as_str).unwrap_or("-"));
+        let at = |what: String| {
+            format!("step {} ({}): {what}", i + 1, step.get("call").and_then(Value::as_str).unwrap_or("-"))
+        };
         if let Some(seconds) = step.get("advance_seconds") {
             h.clock.advance_secs(seconds.as_i64().ok_or_else(|| at("advance_seconds: not a number".into()))?);
             continue;
         }
         let call = step["call"].as_str().ok_or_else(|| at("no call".into()))?;
-        let (interface, operation) = call.split_once('.').ok_or_else(|| at("call is not interface.operation".into()))?;
+        let (interface, operation) =
+            call.split_once('.').ok_or_else(|| at("call is not interface.operation".into()))?;
         let tenant = step.get("tenant").map(|t| resolve(t, &saved)).transpose().map_err(at)?;
         let tenant = match &tenant {
             None | Some(Value::Null) => None,
@@ -100,7 +108,8 @@ async fn run(h: &Harness, scenario: &Value) -> Result<(), String> {
                     matches(&pattern, &value, "").map_err(|m| at(format!("{m}; the result: {value}")))?;
                 }
                 for (name, path) in step.get("save").and_then(Value::as_object).into_iter().flatten() {
-                    let found = lookup(&value, path.as_str().unwrap_or_default()).ok_or_else(|| at(format!("save {name}: no {path} in {value}")))?;
+                    let found = lookup(&value, path.as_str().unwrap_or_default())
+                        .ok_or_else(|| at(format!("save {name}: no {path} in {value}")))?;
                     saved.insert(name.clone(), found);
                 }
             }
@@ -131,7 +140,8 @@ async fn caller(h: &Harness, principal: &Value, tenant: Option<&str>) -> Result<
         ),
         Value::Object(p) if p.contains_key("person") => {
             let subject = p["person"].as_str().ok_or("person: not a string")?;
-            let email = p.get("email").and_then(Value::as_str).map_or_else(|| format!("{subject}@example.com"), str::to_string);
+            let email =
+                p.get("email").and_then(Value::as_str).map_or_else(|| format!("{subject}@example.com"), str::to_string);
             let verified = p.get("email_verified").and_then(Value::as_bool).unwrap_or(true);
             let identity = IdentityPrincipal {
                 external_id: subject.into(),
@@ -171,9 +181,9 @@ fn resolve(value: &Value, saved: &BTreeMap<String, Value>) -> Result<Value, Stri
             Value::String(out)
         }
         Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, saved)).collect::<Result<_, _>>()?),
-        Value::Object(fields) => {
-            Value::Object(fields.iter().map(|(k, v)| Ok((k.clone(), resolve(v, saved)?))).collect::<Result<Map<_, _>, String>>()?)
-        }
+        Value::Object(fields) => Value::Object(
+            fields.iter().map(|(k, v)| Ok((k.clone(), resolve(v, saved)?))).collect::<Result<Map<_, _>, String>>()?,
+        ),
         other => other.clone(),
     })
 }
@@ -182,7 +192,11 @@ fn resolve(value: &Value, saved: &BTreeMap<String, Value>) -> Result<Value, Stri
 fn matches(pattern: &Value, value: &Value, path: &str) -> Result<(), String> {
     match pattern {
         Value::String(s) if s == "$any" => {
-            if value.is_null() { Err(format!("{path}: expected a value, got null")) } else { Ok(()) }
+            if value.is_null() {
+                Err(format!("{path}: expected a value, got null"))
+            } else {
+                Ok(())
+            }
         }
         Value::Object(p) if p.len() == 1 && p.contains_key("$len") => {
             let len = match value {
@@ -190,7 +204,11 @@ fn matches(pattern: &Value, value: &Value, path: &str) -> Result<(), String> {
                 Value::String(s) => s.chars().count(),
                 _ => return Err(format!("{path}: expected a list or string, got {value}")),
             };
-            if Some(len as u64) == p["$len"].as_u64() { Ok(()) } else { Err(format!("{path}: expected length {}, got {len}", p["$len"])) }
+            if Some(len as u64) == p["$len"].as_u64() {
+                Ok(())
+            } else {
+                Err(format!("{path}: expected length {}, got {len}", p["$len"]))
+            }
         }
         Value::Object(p) => {
             let v = value.as_object().ok_or_else(|| format!("{path}: expected an object, got {value}"))?;
@@ -248,11 +266,14 @@ async fn counts(db: &Database) -> BTreeMap<String, i64> {
              AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'"
         }
     };
-    let tables: Vec<String> = account_host::on_pool!(db, |p| sqlx::query_scalar(tables_sql).fetch_all(p)).expect("tables");
+    let tables: Vec<String> =
+        account_host::on_pool!(db, |p| sqlx::query_scalar(tables_sql).fetch_all(p)).expect("tables");
     let mut out = BTreeMap::new();
     for t in tables {
         let count = format!("SELECT COUNT(*) FROM \"{t}\"");
-        let n: i64 = account_host::on_pool!(db, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone())).fetch_one(p)).expect("count");
+        let n: i64 = account_host::on_pool!(db, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone()))
+            .fetch_one(p))
+        .expect("count");
         out.insert(t, n);
     }
     out

@@ -6,18 +6,27 @@
 use account_host::bindings::accounts_facade_driver::Host as Facade;
 use account_host::bindings::memory_pins_driver::{Host as Pins, MemoryAuditEntry};
 use account_host::bindings::onboarding_driver::Host as Onboarding;
-use account_host::bindings::tenant_driver::{AuditEntry, Host as Tenants, NewApiKey, NewRun, NewTenant, NewUsageRecord, RunOutcome, UsageUpdate};
+use account_host::bindings::tenant_driver::{
+    AuditEntry, Host as Tenants, NewApiKey, NewRun, NewTenant, NewUsageRecord, RunOutcome, UsageUpdate,
+};
 use account_host::bindings::tenant_lifecycle_driver::Host as Lifecycle;
 use account_host::bindings::user_write_driver::Host as Users;
 use account_host::bindings::{
-    Actor, DriverErrorCode, IdentityPrincipal, InvitationStatus, MemoryAuditOperation, OnboardingState, PageRequest, Plan,
-    PlanQuotas, Role, RunStatus, TenantStatus, TicketCategory, TicketPriority, TicketStatus, UsageUnit, UserStatus,
+    Actor, DriverErrorCode, IdentityPrincipal, InvitationStatus, MemoryAuditOperation, OnboardingState, PageRequest,
+    Plan, PlanQuotas, Role, RunStatus, TenantStatus, TicketCategory, TicketPriority, TicketStatus, UsageUnit,
+    UserStatus,
 };
 use account_host::call::CallState;
 use suite::{DAY, Harness, SECOND, T0, each_backend};
 
 fn quotas() -> PlanQuotas {
-    PlanQuotas { max_workers: 3, max_runs_per_day: 100, max_concurrent_runs: 5, max_tokens_per_month: 1_000_000, max_api_keys: 5 }
+    PlanQuotas {
+        max_workers: 3,
+        max_runs_per_day: 100,
+        max_concurrent_runs: 5,
+        max_tokens_per_month: 1_000_000,
+        max_api_keys: 5,
+    }
 }
 
 /// A driver session as the system (any tenant).
@@ -62,7 +71,14 @@ impl Now for Harness {
 async fn new_tenant(s: &mut CallState, slug: &str) -> String {
     Tenants::insert_tenant(
         s,
-        NewTenant { name: format!("T {slug}"), slug: slug.into(), plan: Plan::Free, quotas: quotas(), external_org_id: None, billing_email: None },
+        NewTenant {
+            name: format!("T {slug}"),
+            slug: slug.into(),
+            plan: Plan::Free,
+            quotas: quotas(),
+            external_org_id: None,
+            billing_email: None,
+        },
     )
     .await
     .expect("insert tenant")
@@ -70,10 +86,17 @@ async fn new_tenant(s: &mut CallState, slug: &str) -> String {
 }
 
 async fn new_user(s: &mut CallState, name: &str) -> String {
-    Users::create_user(s, format!("{name}@example.com"), format!("ext-{name}"), Some(name.into()), None, UserStatus::Active)
-        .await
-        .expect("create user")
-        .id
+    Users::create_user(
+        s,
+        format!("{name}@example.com"),
+        format!("ext-{name}"),
+        Some(name.into()),
+        None,
+        UserStatus::Active,
+    )
+    .await
+    .expect("create user")
+    .id
 }
 
 fn page(limit: u32, after: Option<String>) -> PageRequest {
@@ -87,7 +110,14 @@ async fn tenants_projects_and_plans() {
         let t = new_tenant(&mut s, "acme").await;
         let dup = Tenants::insert_tenant(
             &mut s,
-            NewTenant { name: "x".into(), slug: "acme".into(), plan: Plan::Pro, quotas: quotas(), external_org_id: None, billing_email: None },
+            NewTenant {
+                name: "x".into(),
+                slug: "acme".into(),
+                plan: Plan::Pro,
+                quotas: quotas(),
+                external_org_id: None,
+                billing_email: None,
+            },
         )
         .await;
         assert_eq!(dup.unwrap_err().code, DriverErrorCode::Conflict);
@@ -97,7 +127,9 @@ async fn tenants_projects_and_plans() {
         assert_eq!((snap.slug.as_str(), snap.status, snap.plan), ("acme", TenantStatus::Active, Plan::Free));
         assert_eq!(snap.created_at, T0);
         assert_eq!(Facade::fetch_tenants(&mut s, t.clone(), None, 50, 0).await.unwrap().len(), 1);
-        assert!(Facade::fetch_tenants(&mut s, t.clone(), Some(TenantStatus::Suspended), 50, 0).await.unwrap().is_empty());
+        assert!(
+            Facade::fetch_tenants(&mut s, t.clone(), Some(TenantStatus::Suspended), 50, 0).await.unwrap().is_empty()
+        );
         assert_eq!(Facade::count_tenants(&mut s, t.clone(), None).await.unwrap(), 1);
         assert_eq!(Facade::count_tenants(&mut s, t.clone(), Some(TenantStatus::Archived)).await.unwrap(), 0);
         let detail = Facade::fetch_tenant_detail(&mut s, t.clone()).await.unwrap().unwrap();
@@ -105,10 +137,14 @@ async fn tenants_projects_and_plans() {
         assert!(!detail.onboarding_complete);
         let missing = uuid::Uuid::new_v4().to_string();
         assert!(Tenants::fetch_tenant_by_id(&mut s, missing.clone()).await.unwrap().is_none());
-        assert_eq!(Tenants::fetch_tenant_by_id(&mut s, "not-an-id".into()).await.unwrap_err().code, DriverErrorCode::Invalid);
+        assert_eq!(
+            Tenants::fetch_tenant_by_id(&mut s, "not-an-id".into()).await.unwrap_err().code,
+            DriverErrorCode::Invalid
+        );
 
         // Projects: free-plan defaults, unique slugs.
-        let p = Facade::insert_project(&mut s, "Side project".into(), "side".into(), Some("notes".into())).await.unwrap();
+        let p =
+            Facade::insert_project(&mut s, "Side project".into(), "side".into(), Some("notes".into())).await.unwrap();
         assert_eq!((p.plan, p.quotas.max_api_keys, p.description.as_deref()), (Plan::Free, 5, Some("notes")));
         let clash = Facade::insert_project(&mut s, "Other".into(), "side".into(), None).await;
         assert_eq!(clash.unwrap_err().code, DriverErrorCode::Conflict);
@@ -117,21 +153,38 @@ async fn tenants_projects_and_plans() {
         assert_eq!(Tenants::fetch_tenant_by_id(&mut s, t.clone()).await.unwrap().unwrap().slug, "acme");
         assert_eq!(Tenants::fetch_tenant_by_slug(&mut s, "acme".into()).await.unwrap().unwrap().id, t);
         assert!(Tenants::fetch_tenant_by_slug(&mut s, "nope".into()).await.unwrap().is_none());
-        let pro = PlanQuotas { max_workers: 10, max_runs_per_day: 1000, max_concurrent_runs: 20, max_tokens_per_month: 10_000_000, max_api_keys: 20 };
+        let pro = PlanQuotas {
+            max_workers: 10,
+            max_runs_per_day: 1000,
+            max_concurrent_runs: 20,
+            max_tokens_per_month: 10_000_000,
+            max_api_keys: 20,
+        };
         let row = Tenants::update_tenant_plan(&mut s, t.clone(), Plan::Pro, pro).await.unwrap();
         assert_eq!((row.plan, row.quotas.max_api_keys), (Plan::Pro, 20));
         let row = Tenants::increment_tenant_usage(&mut s, t.clone(), 1, 500).await.unwrap();
         assert_eq!((row.usage.runs_today, row.usage.runs_this_month, row.usage.tokens_this_month), (1, 1, 500));
-        assert_eq!(Tenants::increment_tenant_usage(&mut s, t.clone(), -1, 0).await.unwrap_err().code, DriverErrorCode::Invalid);
+        assert_eq!(
+            Tenants::increment_tenant_usage(&mut s, t.clone(), -1, 0).await.unwrap_err().code,
+            DriverErrorCode::Invalid
+        );
         let row = Tenants::update_tenant_usage(
             &mut s,
             t.clone(),
-            UsageUpdate { runs_today: Some(0), runs_this_month: None, tokens_this_month: None, last_run_reset_at: Some(T0) },
+            UsageUpdate {
+                runs_today: Some(0),
+                runs_this_month: None,
+                tokens_this_month: None,
+                last_run_reset_at: Some(T0),
+            },
         )
         .await
         .unwrap();
         assert_eq!((row.usage.runs_today, row.usage.runs_this_month, row.usage.last_run_reset_at), (0, 1, Some(T0)));
-        assert_eq!(Tenants::update_tenant_plan(&mut s, missing, Plan::Free, quotas()).await.unwrap_err().code, DriverErrorCode::NotFound);
+        assert_eq!(
+            Tenants::update_tenant_plan(&mut s, missing, Plan::Free, quotas()).await.unwrap_err().code,
+            DriverErrorCode::NotFound
+        );
         commit(s).await;
         assert_eq!(h.count("SELECT COUNT(*) FROM tenants").await, 2);
         h.close().await;
@@ -149,25 +202,43 @@ async fn users_memberships_and_profiles() {
         let bob = new_user(&mut s, "bob").await;
         let cid = new_user(&mut s, "cid").await;
         // E-mails and subjects are unique (e-mails case-insensitively).
-        let dup = Users::create_user(&mut s, "ANN@example.com".into(), "ext-other".into(), None, None, UserStatus::Active).await;
+        let dup =
+            Users::create_user(&mut s, "ANN@example.com".into(), "ext-other".into(), None, None, UserStatus::Active)
+                .await;
         assert_eq!(dup.unwrap_err().code, DriverErrorCode::Conflict);
-        let dup = Users::create_user(&mut s, "new@example.com".into(), "ext-ann".into(), None, None, UserStatus::Active).await;
+        let dup =
+            Users::create_user(&mut s, "new@example.com".into(), "ext-ann".into(), None, None, UserStatus::Active)
+                .await;
         assert_eq!(dup.unwrap_err().code, DriverErrorCode::Conflict);
-        let dan = Users::create_user(&mut s, "dan@example.com".into(), "ext-dan".into(), Some("Dan".into()), None, UserStatus::Active).await.unwrap();
+        let dan = Users::create_user(
+            &mut s,
+            "dan@example.com".into(),
+            "ext-dan".into(),
+            Some("Dan".into()),
+            None,
+            UserStatus::Active,
+        )
+        .await
+        .unwrap();
         assert_eq!((dan.external_id.as_str(), dan.status), ("ext-dan", UserStatus::Active));
 
         let m_ann = Tenants::insert_membership(&mut s, t.clone(), ann.clone(), Role::Owner, true).await.unwrap();
         assert_eq!(m_ann.role, Role::Owner);
-        assert_eq!(Facade::fetch_user_by_id(&mut s, ann.clone()).await.unwrap().unwrap().default_tenant_id, Some(t.clone()));
+        assert_eq!(
+            Facade::fetch_user_by_id(&mut s, ann.clone()).await.unwrap().unwrap().default_tenant_id,
+            Some(t.clone())
+        );
         commit(s).await;
         h.clock.advance_secs(1);
         let mut s2 = system(&h);
-        let m_bob = Facade::insert_membership(&mut s2, t.clone(), bob.clone(), Role::Member, Some(ann.clone())).await.unwrap();
+        let m_bob =
+            Facade::insert_membership(&mut s2, t.clone(), bob.clone(), Role::Member, Some(ann.clone())).await.unwrap();
         assert_eq!(m_bob.invited_by, Some(ann.clone()));
         Facade::insert_membership(&mut s2, t.clone(), cid.clone(), Role::Viewer, None).await.unwrap();
         let again = Facade::insert_membership(&mut s2, t.clone(), bob.clone(), Role::Admin, None).await;
         assert_eq!(again.unwrap_err().code, DriverErrorCode::Conflict);
-        let ghost = Facade::insert_membership(&mut s2, t.clone(), uuid::Uuid::new_v4().to_string(), Role::Admin, None).await;
+        let ghost =
+            Facade::insert_membership(&mut s2, t.clone(), uuid::Uuid::new_v4().to_string(), Role::Admin, None).await;
         assert_eq!(ghost.unwrap_err().code, DriverErrorCode::NotFound);
         commit(s2).await;
         let mut s = system(&h);
@@ -182,7 +253,10 @@ async fn users_memberships_and_profiles() {
         let owners = Facade::fetch_users(&mut s, t.clone(), Some(Role::Owner), None, page(10, None)).await.unwrap();
         assert_eq!(owners.items.len(), 1);
         assert_eq!(Facade::count_users(&mut s, t.clone(), None, None).await.unwrap(), 3);
-        assert_eq!(Facade::count_users(&mut s, t.clone(), Some(Role::Viewer), Some(UserStatus::Active)).await.unwrap(), 1);
+        assert_eq!(
+            Facade::count_users(&mut s, t.clone(), Some(Role::Viewer), Some(UserStatus::Active)).await.unwrap(),
+            1
+        );
         let bad = Facade::fetch_users(&mut s, t.clone(), None, None, page(2, Some("%%%".into()))).await;
         assert_eq!(bad.unwrap_err().code, DriverErrorCode::Invalid);
         let too_big = Facade::fetch_users(&mut s, t.clone(), None, None, page(5000, None)).await;
@@ -198,7 +272,10 @@ async fn users_memberships_and_profiles() {
         assert_eq!(emails, ["bob@example.com", "cid@example.com", "yan@example.com"]);
         let after_bob = Facade::fetch_users(&mut s, t.clone(), None, None, page(1, None)).await.unwrap();
         let rest = Facade::fetch_users(&mut s, t.clone(), None, None, page(5, after_bob.next)).await.unwrap();
-        assert_eq!(rest.items.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(), ["cid@example.com", "yan@example.com"]);
+        assert_eq!(
+            rest.items.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+            ["cid@example.com", "yan@example.com"]
+        );
 
         let detail = Facade::fetch_user_detail(&mut s, t.clone(), bob.clone()).await.unwrap().unwrap();
         assert_eq!((detail.role, detail.invited_by.as_deref()), (Role::Member, Some(ann.as_str())));
@@ -226,7 +303,14 @@ async fn users_memberships_and_profiles() {
         // Profiles: preferences persist; writes are the user's own.
         let p = Facade::fetch_profile(&mut s, t.clone(), ann.clone()).await.unwrap().unwrap();
         assert_eq!((p.role, p.tenant_name.as_deref(), p.preferences), (Some(Role::Owner), Some("T acme"), None));
-        let u = Facade::update_user_profile(&mut s, ann.clone(), Some("Ann A.".into()), Some(r#"{"timezone":"UTC"}"#.into())).await.unwrap();
+        let u = Facade::update_user_profile(
+            &mut s,
+            ann.clone(),
+            Some("Ann A.".into()),
+            Some(r#"{"timezone":"UTC"}"#.into()),
+        )
+        .await
+        .unwrap();
         assert_eq!((u.name.as_deref(), u.preferences.as_deref()), (Some("Ann A."), Some(r#"{"timezone":"UTC"}"#)));
         let bad = Facade::update_user_profile(&mut s, ann.clone(), None, Some("[1]".into())).await;
         assert_eq!(bad.unwrap_err().code, DriverErrorCode::Invalid);
@@ -243,11 +327,14 @@ async fn users_memberships_and_profiles() {
         assert_eq!(own.name.as_deref(), Some("Bob B."));
         let refused = Facade::update_user_profile(&mut as_bob, ann.clone(), Some("Not Ann".into()), None).await;
         assert_eq!(refused.unwrap_err().code, DriverErrorCode::ScopeViolation);
-        let refused = Users::create_user(&mut as_bob, "eve@example.com".into(), "ext-eve".into(), None, None, UserStatus::Active).await;
+        let refused =
+            Users::create_user(&mut as_bob, "eve@example.com".into(), "ext-eve".into(), None, None, UserStatus::Active)
+                .await;
         assert_eq!(refused.unwrap_err().code, DriverErrorCode::ScopeViolation);
         assert!(as_bob.take_outcome().violation.is_some());
         let mut s = system(&h);
-        let nobody = Facade::update_user_profile(&mut s, uuid::Uuid::new_v4().to_string(), Some("x".into()), None).await;
+        let nobody =
+            Facade::update_user_profile(&mut s, uuid::Uuid::new_v4().to_string(), Some("x".into()), None).await;
         assert_eq!(nobody.unwrap_err().code, DriverErrorCode::NotFound);
         drop(s);
         h.close().await;
@@ -263,39 +350,100 @@ async fn invitations_tickets_and_billing() {
         let other = new_tenant(&mut s, "other").await;
         let ann = new_user(&mut s, "ann").await;
         let expires = T0 + 7 * DAY;
-        let inv = Facade::insert_invitation(&mut s, t.clone(), "zoe@example.com".into(), Role::Member, "a".repeat(64), Some(ann.clone()), expires)
-            .await
-            .unwrap();
-        assert_eq!((inv.status, inv.expires_at, inv.invited_by.as_deref()), (InvitationStatus::Pending, expires, Some(ann.as_str())));
+        let inv = Facade::insert_invitation(
+            &mut s,
+            t.clone(),
+            "zoe@example.com".into(),
+            Role::Member,
+            "a".repeat(64),
+            Some(ann.clone()),
+            expires,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (inv.status, inv.expires_at, inv.invited_by.as_deref()),
+            (InvitationStatus::Pending, expires, Some(ann.as_str()))
+        );
         // One pending invitation per e-mail, whatever its case; token hashes are unique.
-        let dup = Facade::insert_invitation(&mut s, t.clone(), "ZOE@example.com".into(), Role::Admin, "b".repeat(64), None, expires).await;
+        let dup = Facade::insert_invitation(
+            &mut s,
+            t.clone(),
+            "ZOE@example.com".into(),
+            Role::Admin,
+            "b".repeat(64),
+            None,
+            expires,
+        )
+        .await;
         assert_eq!(dup.unwrap_err().code, DriverErrorCode::Conflict);
-        let dup = Facade::insert_invitation(&mut s, other.clone(), "amy@example.com".into(), Role::Admin, "a".repeat(64), None, expires).await;
+        let dup = Facade::insert_invitation(
+            &mut s,
+            other.clone(),
+            "amy@example.com".into(),
+            Role::Admin,
+            "a".repeat(64),
+            None,
+            expires,
+        )
+        .await;
         assert_eq!(dup.unwrap_err().code, DriverErrorCode::Conflict);
-        let found = Facade::fetch_invitation_by_email(&mut s, t.clone(), "Zoe@Example.com".into(), InvitationStatus::Pending).await.unwrap();
+        let found =
+            Facade::fetch_invitation_by_email(&mut s, t.clone(), "Zoe@Example.com".into(), InvitationStatus::Pending)
+                .await
+                .unwrap();
         assert_eq!(found.unwrap().id, inv.id);
-        assert!(Facade::fetch_invitation_by_email(&mut s, t.clone(), "zoe@example.com".into(), InvitationStatus::Accepted).await.unwrap().is_none());
+        assert!(
+            Facade::fetch_invitation_by_email(&mut s, t.clone(), "zoe@example.com".into(), InvitationStatus::Accepted)
+                .await
+                .unwrap()
+                .is_none()
+        );
         h.clock.advance_secs(1);
-        let inv2 = Facade::insert_invitation(&mut s, t.clone(), "yan@example.com".into(), Role::Viewer, "c".repeat(64), None, expires).await.unwrap();
+        let inv2 = Facade::insert_invitation(
+            &mut s,
+            t.clone(),
+            "yan@example.com".into(),
+            Role::Viewer,
+            "c".repeat(64),
+            None,
+            expires,
+        )
+        .await
+        .unwrap();
         // Both were written at the session's one `now`: the tie is broken by id, descending.
         let list = Facade::fetch_invitations(&mut s, t.clone(), None, page(1, None)).await.unwrap();
         assert_eq!(list.items[0].id, std::cmp::max(inv.id.clone(), inv2.id.clone()));
         let second = Facade::fetch_invitations(&mut s, t.clone(), None, page(1, list.next.clone())).await.unwrap();
         assert_eq!(second.items[0].id, std::cmp::min(inv.id.clone(), inv2.id.clone()));
-        let all = Facade::fetch_invitations(&mut s, t.clone(), Some(InvitationStatus::Pending), page(10, None)).await.unwrap();
+        let all = Facade::fetch_invitations(&mut s, t.clone(), Some(InvitationStatus::Pending), page(10, None))
+            .await
+            .unwrap();
         assert_eq!(all.items.len(), 2);
         commit(s).await;
 
         // The token is the capability: a call without a tenant gains the invitation's tenant, and no other.
         let mut anon = state(&h, identity("ext-zoe", None), None);
-        assert!(Facade::fetch_invitation_by_id_and_token(&mut anon, inv.id.clone(), "f".repeat(64)).await.unwrap().is_none());
-        assert_eq!(Tenants::fetch_tenant_by_id(&mut anon, t.clone()).await.unwrap_err().code, DriverErrorCode::ScopeViolation);
+        assert!(
+            Facade::fetch_invitation_by_id_and_token(&mut anon, inv.id.clone(), "f".repeat(64))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            Tenants::fetch_tenant_by_id(&mut anon, t.clone()).await.unwrap_err().code,
+            DriverErrorCode::ScopeViolation
+        );
         drop(anon);
         let mut anon = state(&h, identity("ext-zoe", None), None);
-        let by_token = Facade::fetch_invitation_by_id_and_token(&mut anon, inv.id.clone(), "a".repeat(64)).await.unwrap().unwrap();
+        let by_token =
+            Facade::fetch_invitation_by_id_and_token(&mut anon, inv.id.clone(), "a".repeat(64)).await.unwrap().unwrap();
         assert_eq!(by_token.tenant_id, t);
         assert!(Tenants::fetch_tenant_by_id(&mut anon, t.clone()).await.unwrap().is_some());
-        assert_eq!(Tenants::fetch_tenant_by_id(&mut anon, other.clone()).await.unwrap_err().code, DriverErrorCode::ScopeViolation);
+        assert_eq!(
+            Tenants::fetch_tenant_by_id(&mut anon, other.clone()).await.unwrap_err().code,
+            DriverErrorCode::ScopeViolation
+        );
         drop(anon);
 
         let mut s = system(&h);
@@ -303,38 +451,88 @@ async fn invitations_tickets_and_billing() {
         assert_eq!((accepted.status, accepted.accepted_at), (InvitationStatus::Accepted, Some(T0 + SECOND)));
         let twice = Facade::update_invitation_accepted(&mut s, t.clone(), inv.id.clone()).await;
         assert_eq!(twice.unwrap_err().code, DriverErrorCode::Conflict);
-        assert_eq!(Facade::update_invitation_expired(&mut s, t.clone(), inv.id.clone()).await.unwrap_err().code, DriverErrorCode::Conflict);
+        assert_eq!(
+            Facade::update_invitation_expired(&mut s, t.clone(), inv.id.clone()).await.unwrap_err().code,
+            DriverErrorCode::Conflict
+        );
         let revoked = Facade::update_invitation_revoked(&mut s, t.clone(), inv2.id.clone()).await.unwrap();
         assert_eq!(revoked.status, InvitationStatus::Revoked);
-        let inv3 = Facade::insert_invitation(&mut s, t.clone(), "old@example.com".into(), Role::Viewer, "d".repeat(64), None, expires).await.unwrap();
-        assert_eq!(Facade::update_invitation_expired(&mut s, t.clone(), inv3.id.clone()).await.unwrap().status, InvitationStatus::Expired);
+        let inv3 = Facade::insert_invitation(
+            &mut s,
+            t.clone(),
+            "old@example.com".into(),
+            Role::Viewer,
+            "d".repeat(64),
+            None,
+            expires,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            Facade::update_invitation_expired(&mut s, t.clone(), inv3.id.clone()).await.unwrap().status,
+            InvitationStatus::Expired
+        );
         assert_eq!(
             Facade::update_invitation_revoked(&mut s, other.clone(), inv3.id.clone()).await.unwrap_err().code,
             DriverErrorCode::NotFound
         );
 
         // Tickets, newest first.
-        let t1 = Facade::insert_support_ticket(&mut s, t.clone(), ann.clone(), "Help".into(), "It broke".into(), TicketCategory::Technical, TicketPriority::High)
-            .await
-            .unwrap();
-        assert_eq!((t1.status, t1.category, t1.priority), (TicketStatus::Open, TicketCategory::Technical, TicketPriority::High));
+        let t1 = Facade::insert_support_ticket(
+            &mut s,
+            t.clone(),
+            ann.clone(),
+            "Help".into(),
+            "It broke".into(),
+            TicketCategory::Technical,
+            TicketPriority::High,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (t1.status, t1.category, t1.priority),
+            (TicketStatus::Open, TicketCategory::Technical, TicketPriority::High)
+        );
         commit(s).await;
         let mut s = system(&h);
-        let long = Facade::insert_support_ticket(&mut s, t.clone(), ann.clone(), "x".repeat(201), "d".into(), TicketCategory::General, TicketPriority::Low).await;
+        let long = Facade::insert_support_ticket(
+            &mut s,
+            t.clone(),
+            ann.clone(),
+            "x".repeat(201),
+            "d".into(),
+            TicketCategory::General,
+            TicketPriority::Low,
+        )
+        .await;
         assert_eq!(long.unwrap_err().code, DriverErrorCode::Invalid);
         assert!(s.take_outcome().failed);
         let mut s = system(&h);
         h.clock.advance_secs(5);
         let mut s2 = system(&h);
-        let t2 = Facade::insert_support_ticket(&mut s2, t.clone(), ann.clone(), "Bill".into(), "?".into(), TicketCategory::Billing, TicketPriority::Low)
-            .await
-            .unwrap();
+        let t2 = Facade::insert_support_ticket(
+            &mut s2,
+            t.clone(),
+            ann.clone(),
+            "Bill".into(),
+            "?".into(),
+            TicketCategory::Billing,
+            TicketPriority::Low,
+        )
+        .await
+        .unwrap();
         commit(s2).await;
         let tickets = Facade::fetch_support_tickets(&mut s, t.clone(), None, page(1, None)).await.unwrap();
         assert_eq!(tickets.items[0].id, t2.id);
         let older = Facade::fetch_support_tickets(&mut s, t.clone(), None, page(1, tickets.next)).await.unwrap();
         assert_eq!(older.items[0].id, t1.id);
-        assert!(Facade::fetch_support_tickets(&mut s, t.clone(), Some(TicketStatus::Closed), page(5, None)).await.unwrap().items.is_empty());
+        assert!(
+            Facade::fetch_support_tickets(&mut s, t.clone(), Some(TicketStatus::Closed), page(5, None))
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
 
         // The latest subscription, whatever its status.
         assert!(Facade::fetch_subscription(&mut s, t.clone()).await.unwrap().is_none());
@@ -382,8 +580,14 @@ async fn api_keys_runs_usage_and_audit() {
             parent_key_id: None,
         };
         let k1 = Tenants::insert_api_key(&mut s, t.clone(), key('1', None)).await.unwrap();
-        assert_eq!((k1.permissions.clone(), k1.allowed_workers.clone(), k1.rate_limit_rpm), (vec!["run:*".to_string()], None, Some(60)));
-        assert_eq!(Tenants::insert_api_key(&mut s, other.clone(), key('1', None)).await.unwrap_err().code, DriverErrorCode::Conflict);
+        assert_eq!(
+            (k1.permissions.clone(), k1.allowed_workers.clone(), k1.rate_limit_rpm),
+            (vec!["run:*".to_string()], None, Some(60))
+        );
+        assert_eq!(
+            Tenants::insert_api_key(&mut s, other.clone(), key('1', None)).await.unwrap_err().code,
+            DriverErrorCode::Conflict
+        );
         let _k2 = Tenants::insert_api_key(&mut s, t.clone(), key('2', Some(T0 + 10 * SECOND))).await.unwrap();
         commit(s).await;
         // A value the schema refuses is `invalid`, and dooms the call: later statements are refused and
@@ -391,8 +595,14 @@ async fn api_keys_runs_usage_and_audit() {
         let mut doomed = system(&h);
         Tenants::insert_api_key(&mut doomed, t.clone(), key('4', None)).await.unwrap();
         let bad = NewApiKey { rate_limit_rpm: Some(5000), ..key('3', None) };
-        assert_eq!(Tenants::insert_api_key(&mut doomed, t.clone(), bad).await.unwrap_err().code, DriverErrorCode::Invalid);
-        assert_eq!(Tenants::count_active_api_keys(&mut doomed, t.clone()).await.unwrap_err().code, DriverErrorCode::Backend);
+        assert_eq!(
+            Tenants::insert_api_key(&mut doomed, t.clone(), bad).await.unwrap_err().code,
+            DriverErrorCode::Invalid
+        );
+        assert_eq!(
+            Tenants::count_active_api_keys(&mut doomed, t.clone()).await.unwrap_err().code,
+            DriverErrorCode::Backend
+        );
         let outcome = doomed.take_outcome();
         assert!(outcome.failed);
         outcome.tx.unwrap().rollback().await.unwrap();
@@ -413,7 +623,10 @@ async fn api_keys_runs_usage_and_audit() {
             DriverErrorCode::Invalid
         );
         assert_eq!(
-            Tenants::update_api_key_revoked(&mut s, other.clone(), k1.id.clone(), "nope".into()).await.unwrap_err().code,
+            Tenants::update_api_key_revoked(&mut s, other.clone(), k1.id.clone(), "nope".into())
+                .await
+                .unwrap_err()
+                .code,
             DriverErrorCode::NotFound
         );
         let revoked = Tenants::update_api_key_revoked(&mut s, t.clone(), k1.id.clone(), "leaked".into()).await.unwrap();
@@ -425,8 +638,17 @@ async fn api_keys_runs_usage_and_audit() {
         assert_eq!(Tenants::count_active_api_keys(&mut s, t.clone()).await.unwrap(), 0);
 
         // Runs.
-        let run = |worker: &str| NewRun { worker_id: worker.into(), task: "do it".into(), api_key_id: Some(k1.id.clone()), user_id: None, input_json: None };
-        assert_eq!(Tenants::insert_run(&mut s, t.clone(), run("no-such-worker")).await.unwrap_err().code, DriverErrorCode::NotFound);
+        let run = |worker: &str| NewRun {
+            worker_id: worker.into(),
+            task: "do it".into(),
+            api_key_id: Some(k1.id.clone()),
+            user_id: None,
+            input_json: None,
+        };
+        assert_eq!(
+            Tenants::insert_run(&mut s, t.clone(), run("no-such-worker")).await.unwrap_err().code,
+            DriverErrorCode::NotFound
+        );
         let r1 = Tenants::insert_run(&mut s, t.clone(), run("business-builder")).await.unwrap();
         let r2 = Tenants::insert_run(&mut s, t.clone(), run("code-debugger")).await.unwrap();
         assert_eq!(r1.status, RunStatus::Queued);
@@ -445,16 +667,31 @@ async fn api_keys_runs_usage_and_audit() {
             error: None,
         };
         let done = Tenants::update_run_completed(&mut s, t.clone(), r1.id.clone(), outcome.clone()).await.unwrap();
-        assert_eq!((done.status, done.total_tokens, done.completed_at), (RunStatus::Completed, Some(1200), Some(T0 + 11 * SECOND)));
-        assert_eq!(Tenants::update_run_completed(&mut s, t.clone(), r1.id.clone(), outcome.clone()).await.unwrap_err().code, DriverErrorCode::Conflict);
+        assert_eq!(
+            (done.status, done.total_tokens, done.completed_at),
+            (RunStatus::Completed, Some(1200), Some(T0 + 11 * SECOND))
+        );
+        assert_eq!(
+            Tenants::update_run_completed(&mut s, t.clone(), r1.id.clone(), outcome.clone()).await.unwrap_err().code,
+            DriverErrorCode::Conflict
+        );
         assert_eq!(Tenants::count_running_runs(&mut s, t.clone()).await.unwrap(), 1);
-        let by_worker = Tenants::fetch_runs(&mut s, t.clone(), None, Some("code-debugger".into()), page(10, None)).await.unwrap();
+        let by_worker =
+            Tenants::fetch_runs(&mut s, t.clone(), None, Some("code-debugger".into()), page(10, None)).await.unwrap();
         assert_eq!(by_worker.items.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [r2.id.clone()]);
-        let done_runs = Tenants::fetch_runs(&mut s, t.clone(), Some(RunStatus::Completed), None, page(10, None)).await.unwrap();
+        let done_runs =
+            Tenants::fetch_runs(&mut s, t.clone(), Some(RunStatus::Completed), None, page(10, None)).await.unwrap();
         assert_eq!(done_runs.items.len(), 1);
 
         // Usage in hour buckets; totals per meter over overlapping buckets.
-        let usage = |meter: &str, amount: i64| NewUsageRecord { meter_name: meter.into(), amount, unit: UsageUnit::Tokens, worker_id: None, api_key_id: None, metadata: None };
+        let usage = |meter: &str, amount: i64| NewUsageRecord {
+            meter_name: meter.into(),
+            amount,
+            unit: UsageUnit::Tokens,
+            worker_id: None,
+            api_key_id: None,
+            metadata: None,
+        };
         let u = Tenants::insert_usage_record(&mut s, t.clone(), usage("tokens_used", 100)).await.unwrap();
         let hour = 3_600 * SECOND;
         assert_eq!((u.period_start % hour, u.period_end - u.period_start), (0, hour));
@@ -482,7 +719,10 @@ async fn api_keys_runs_usage_and_audit() {
         assert_eq!(failed.unwrap_err().code, DriverErrorCode::Invalid);
         Tenants::insert_audit_log(&mut s, entry("revoke_api_key".into())).await.unwrap();
         commit(s).await;
-        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'revoke_api_key' AND request_id = 'req-1'").await, 1);
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'revoke_api_key' AND request_id = 'req-1'").await,
+            1
+        );
         assert_eq!(h.count("SELECT COUNT(*) FROM worker_runs").await, 2);
         assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 3);
         h.close().await;
@@ -496,9 +736,14 @@ async fn memory_pins_with_ttl_and_audit() {
         let mut s = system(&h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
-        let pin = Pins::upsert_pin(&mut s, t.clone(), "a%b_c".into(), r#"{"v":1}"#.into(), "api".into(), Some(60)).await.unwrap();
+        let pin = Pins::upsert_pin(&mut s, t.clone(), "a%b_c".into(), r#"{"v":1}"#.into(), "api".into(), Some(60))
+            .await
+            .unwrap();
         assert_eq!((pin.created_at, pin.expires_at, pin.ttl_seconds), (T0, Some(T0 + 60 * SECOND), Some(60)));
-        assert_eq!(Pins::upsert_pin(&mut s, t.clone(), "k".into(), "[1]".into(), "api".into(), None).await.unwrap_err().code, DriverErrorCode::Invalid);
+        assert_eq!(
+            Pins::upsert_pin(&mut s, t.clone(), "k".into(), "[1]".into(), "api".into(), None).await.unwrap_err().code,
+            DriverErrorCode::Invalid
+        );
         Pins::upsert_pin(&mut s, t.clone(), "axbyc".into(), r#"{"v":2}"#.into(), "seed".into(), None).await.unwrap();
         Pins::upsert_pin(&mut s, other.clone(), "a%b_c".into(), r#"{"v":3}"#.into(), "api".into(), None).await.unwrap();
         commit(s).await;
@@ -506,7 +751,9 @@ async fn memory_pins_with_ttl_and_audit() {
         // The TTL counts from the write that set it; created_at is kept.
         h.clock.advance_secs(50);
         let mut s = system(&h);
-        let again = Pins::upsert_pin(&mut s, t.clone(), "a%b_c".into(), r#"{"v":4}"#.into(), "api".into(), Some(30)).await.unwrap();
+        let again = Pins::upsert_pin(&mut s, t.clone(), "a%b_c".into(), r#"{"v":4}"#.into(), "api".into(), Some(30))
+            .await
+            .unwrap();
         assert_eq!((again.id, again.created_at, again.expires_at), (pin.id, T0, Some(T0 + 80 * SECOND)));
         assert_eq!(again.updated_at, T0 + 50 * SECOND);
         commit(s).await;
@@ -632,7 +879,10 @@ async fn cross_tenant_calls_are_refused_and_write_nothing() {
         Pins::upsert_pin(&mut s, mine.clone(), "ok".into(), "{}".into(), "api".into(), None).await.unwrap();
         let refused = Pins::upsert_pin(&mut s, theirs.clone(), "steal".into(), "{}".into(), "api".into(), None).await;
         assert_eq!(refused.unwrap_err().code, DriverErrorCode::ScopeViolation);
-        assert_eq!(Tenants::fetch_tenant_by_id(&mut s, theirs.clone()).await.unwrap_err().code, DriverErrorCode::ScopeViolation);
+        assert_eq!(
+            Tenants::fetch_tenant_by_id(&mut s, theirs.clone()).await.unwrap_err().code,
+            DriverErrorCode::ScopeViolation
+        );
         // Lookups that name no tenant do not reveal another tenant's rows.
         assert!(Tenants::fetch_tenant_by_slug(&mut s, "theirs".into()).await.unwrap().is_none());
         assert!(s.take_outcome().violation.unwrap().contains(&theirs));

@@ -48,16 +48,27 @@ async fn members_and_roles() {
 
         let users = acc.list_users(&viewer, None, None, &page(2)).await.unwrap();
         assert_eq!(users.total, 3);
-        assert_eq!(users.items.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(), ["ann@example.com", "bob@example.com"]);
+        assert_eq!(
+            users.items.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+            ["ann@example.com", "bob@example.com"]
+        );
         let rest = acc
-            .list_users(&viewer, None, None, &account_host::bindings::PageRequest { limit: 2, after: users.next.clone() })
+            .list_users(
+                &viewer,
+                None,
+                None,
+                &account_host::bindings::PageRequest { limit: 2, after: users.next.clone() },
+            )
             .await
             .unwrap();
         assert_eq!(rest.items[0].email, "cid@example.com");
         let admins = acc.list_users(&viewer, Some(Role::Admin), None, &page(10)).await.unwrap();
         assert_eq!(admins.total, 1);
         let detail = acc.get_user_detail(&viewer, &bob_id).await.unwrap();
-        assert_eq!((detail.role, detail.can_manage_keys, detail.invited_by.as_deref()), (Role::Admin, true, Some(ann_id.as_str())));
+        assert_eq!(
+            (detail.role, detail.can_manage_keys, detail.invited_by.as_deref()),
+            (Role::Admin, true, Some(ann_id.as_str()))
+        );
         expect_code(acc.get_user_detail(&viewer, &uuid::Uuid::new_v4().to_string()).await, ErrorCode::NotFound);
         let joined = acc.list_tenant_users(&viewer, &page(10)).await.unwrap();
         assert_eq!(joined.items[0].user_id, ann_id, "joining order: the creator first");
@@ -65,7 +76,10 @@ async fn members_and_roles() {
         // Only owners change roles; nobody their own; the target must be a member.
         expect_code(acc.update_user_role(&admin, &cid_id, Role::Member).await, ErrorCode::Forbidden);
         expect_code(acc.update_user_role(&owner, &ann_id, Role::Admin).await, ErrorCode::InvalidArgument);
-        expect_code(acc.update_user_role(&owner, &uuid::Uuid::new_v4().to_string(), Role::Admin).await, ErrorCode::NotFound);
+        expect_code(
+            acc.update_user_role(&owner, &uuid::Uuid::new_v4().to_string(), Role::Admin).await,
+            ErrorCode::NotFound,
+        );
         let promoted = acc.update_user_role(&owner, &cid_id, Role::Member).await.unwrap();
         assert_eq!(promoted.role, Role::Member);
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'update_user_role'").await, 1);
@@ -98,7 +112,10 @@ async fn profile_billing_and_support() {
         let viewer = h.member(&owner, &t, "cid", Role::Viewer).await;
 
         let profile = acc.get_profile(&owner).await.unwrap();
-        assert_eq!((profile.role, profile.preferences.as_str(), profile.tenant_name.as_deref()), (Some(Role::Owner), "{}", Some("Acme")));
+        assert_eq!(
+            (profile.role, profile.preferences.as_str(), profile.tenant_name.as_deref()),
+            (Some(Role::Owner), "{}", Some("Acme"))
+        );
         let update = ProfileUpdate {
             display_name: Some("Ann A.".into()),
             timezone: Some("Europe/Paris".into()),
@@ -108,7 +125,10 @@ async fn profile_billing_and_support() {
         // A timezone inside `preferences` wins over the field.
         assert_eq!((updated.display_name.as_deref(), updated.timezone.as_deref()), (Some("Ann A."), Some("UTC")));
         let again = acc.get_profile(&owner).await.unwrap();
-        assert_eq!((again.name.as_deref(), again.preferences.as_str()), (Some("Ann A."), r#"{"theme":"dark","timezone":"UTC"}"#));
+        assert_eq!(
+            (again.name.as_deref(), again.preferences.as_str()),
+            (Some("Ann A."), r#"{"theme":"dark","timezone":"UTC"}"#)
+        );
         let bad = ProfileUpdate { display_name: None, timezone: None, preferences: Some("[1]".into()) };
         expect_code(acc.update_profile(&owner, &bad).await, ErrorCode::InvalidArgument);
         let long = ProfileUpdate { display_name: Some("x".repeat(101)), timezone: None, preferences: None };
@@ -116,21 +136,32 @@ async fn profile_billing_and_support() {
         assert_eq!(acc.get_profile(&owner).await.unwrap().name.as_deref(), Some("Ann A."));
 
         let billing = acc.get_billing_summary(&owner).await.unwrap();
-        assert_eq!((billing.plan, billing.subscription_status, billing.quotas.max_runs_per_day), (Plan::Free, None, 100));
+        assert_eq!(
+            (billing.plan, billing.subscription_status, billing.quotas.max_runs_per_day),
+            (Plan::Free, None, 100)
+        );
         expect_code(acc.get_billing_summary(&viewer).await, ErrorCode::Forbidden);
         let invoices = acc.get_billing_invoices(&owner).await.unwrap();
         assert_eq!((invoices.total, invoices.invoices.len()), (0, 0));
 
         let contact = acc.get_support_contact(&viewer).await.unwrap();
         assert_eq!(contact.hours, "24/7");
-        let ticket = NewTicket { subject: "Help".into(), description: "It broke".into(), category: TicketCategory::Technical, priority: TicketPriority::High };
+        let ticket = NewTicket {
+            subject: "Help".into(),
+            description: "It broke".into(),
+            category: TicketCategory::Technical,
+            priority: TicketPriority::High,
+        };
         let filed = acc.create_support_ticket(&viewer, &ticket).await.unwrap();
         assert_eq!((filed.status, filed.priority), (TicketStatus::Open, TicketPriority::High));
         let empty = NewTicket { subject: "".into(), ..ticket.clone() };
         expect_code(acc.create_support_ticket(&viewer, &empty).await, ErrorCode::InvalidArgument);
         let listed = acc.list_support_tickets(&owner, Some(TicketStatus::Open), &page(10)).await.unwrap();
         assert_eq!(listed.items.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), [filed.id]);
-        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('update_profile', 'create_support_ticket')").await, 2);
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('update_profile', 'create_support_ticket')").await,
+            2
+        );
         h.close().await;
     })
     .await;
@@ -157,7 +188,10 @@ async fn invitations() {
         let raw = h.count(&format!("SELECT COUNT(*) FROM invitations WHERE token_hash = '{}'", invited.token)).await;
         assert_eq!(raw, 0);
         expect_code(acc.list_invitations(&viewer, None, &page(10)).await, ErrorCode::Forbidden);
-        assert_eq!(acc.list_invitations(&admin, Some(InvitationStatus::Pending), &page(10)).await.unwrap().items.len(), 1);
+        assert_eq!(
+            acc.list_invitations(&admin, Some(InvitationStatus::Pending), &page(10)).await.unwrap().items.len(),
+            1
+        );
 
         // Acceptance binds to the identity whose e-mail was invited; every failure looks the same.
         let eve = h.human("eve", "eve@example.com", None).await;
@@ -166,15 +200,25 @@ async fn invitations() {
         let dan = h.human("dan", "dan@example.com", None).await;
         let bad_token = acc.accept_invitation(&dan, &invited.invitation.id, &"x".repeat(43)).await.unwrap();
         assert_eq!((bad_token.accepted, bad_token.message.as_str()), (false, wrong.message.as_str()));
-        expect_code(acc.accept_invitation(&suite::operator(None), &invited.invitation.id, &invited.token).await, ErrorCode::Unauthenticated);
+        expect_code(
+            acc.accept_invitation(&suite::operator(None), &invited.invitation.id, &invited.token).await,
+            ErrorCode::Unauthenticated,
+        );
         let ok = acc.accept_invitation(&dan, &invited.invitation.id, &invited.token).await.unwrap();
         assert!(ok.accepted, "{}", ok.message);
         assert_eq!((ok.tenant_id.as_deref(), ok.role), (Some(t.as_str()), Some(Role::Member)));
-        let replay = acc.accept_invitation(&h.human("dan", "dan@example.com", None).await, &invited.invitation.id, &invited.token).await.unwrap();
+        let replay = acc
+            .accept_invitation(&h.human("dan", "dan@example.com", None).await, &invited.invitation.id, &invited.token)
+            .await
+            .unwrap();
         assert!(!replay.accepted);
         let dan_id = h.user_id("dan").await.unwrap();
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE user_id = '{dan_id}'")).await, 1);
-        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'accept_invitation'").await, 3, "bob, cid, dan");
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'accept_invitation'").await,
+            3,
+            "bob, cid, dan"
+        );
 
         // Expiry is detected on acceptance, marked, and still answers like any other failure.
         let late = acc.invite_user(&owner, "fay@example.com", Role::Viewer).await.unwrap();
@@ -182,7 +226,14 @@ async fn invitations() {
         let fay = h.human("fay", "fay@example.com", None).await;
         let expired = acc.accept_invitation(&fay, &late.invitation.id, &late.token).await.unwrap();
         assert_eq!((expired.accepted, expired.message.as_str()), (false, wrong.message.as_str()));
-        assert_eq!(h.count(&format!("SELECT COUNT(*) FROM invitations WHERE id = '{}' AND status = 'expired'", late.invitation.id)).await, 1);
+        assert_eq!(
+            h.count(&format!(
+                "SELECT COUNT(*) FROM invitations WHERE id = '{}' AND status = 'expired'",
+                late.invitation.id
+            ))
+            .await,
+            1
+        );
 
         // Revoking: pending only; admins not an owner invitation.
         let to_owner = acc.invite_user(&owner, "gus@example.com", Role::Owner).await.unwrap();

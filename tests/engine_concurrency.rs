@@ -82,9 +82,14 @@ async fn two_owners_demoting_each_other_leave_an_owner() {
             let ann_id = h.user_id(&format!("ann{round}")).await.unwrap();
             let bob_id = h.user_id(&format!("bob{round}")).await.unwrap();
             let acc = h.runtime.accounts();
-            let (a, b) = tokio::join!(acc.update_user_role(&ann, &bob_id, Role::Admin), acc.update_user_role(&bob, &ann_id, Role::Admin));
+            let (a, b) = tokio::join!(
+                acc.update_user_role(&ann, &bob_id, Role::Admin),
+                acc.update_user_role(&bob, &ann_id, Role::Admin)
+            );
             assert!(a.is_ok() != b.is_ok(), "exactly one demotion wins: {a:?} {b:?}");
-            let owners = h.count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{t}' AND role = 'owner'")).await;
+            let owners = h
+                .count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{t}' AND role = 'owner'"))
+                .await;
             assert_eq!(owners, 1);
         }
         h.close().await;
@@ -105,7 +110,9 @@ async fn concurrent_lifecycle_transitions_follow_the_state_machine() {
             .enumerate()
         {
             let (h, id) = (h.clone(), t.id.clone());
-            tasks.spawn(async move { h.runtime.lifecycle().transition(&operator(Some(&id)), to, &format!("r{i}")).await });
+            tasks.spawn(
+                async move { h.runtime.lifecycle().transition(&operator(Some(&id)), to, &format!("r{i}")).await },
+            );
         }
         let mut done: Vec<_> = tasks.join_all().await.into_iter().filter_map(Result::ok).collect();
         // The successful transitions chain from `active`, each from where the previous one left.

@@ -27,11 +27,18 @@ async fn memory_pins() {
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0);
 
         let p = pins.upsert_pin(&owner, "prefs:ui", r#"{ "b": 2, "a": 1 }"#, Some("seed"), Some(60)).await.unwrap();
-        assert_eq!((p.value.as_str(), p.source.as_str(), p.expires_at), (r#"{"a":1,"b":2}"#, "seed", Some(T0 + 60 * SECOND)));
+        assert_eq!(
+            (p.value.as_str(), p.source.as_str(), p.expires_at),
+            (r#"{"a":1,"b":2}"#, "seed", Some(T0 + 60 * SECOND))
+        );
         pins.upsert_pin(&owner, "prefs_x", r#"{"c":3}"#, None, None).await.unwrap();
         assert_eq!(pins.get_pin(&viewer, "prefs:ui").await.unwrap().unwrap().value, r#"{"a":1,"b":2}"#);
         // Upsert and get are audited in the memory audit, with the value's hash.
-        assert_eq!(h.count("SELECT COUNT(*) FROM memory_audit WHERE operation = 'upsert' AND new_value_hash IS NOT NULL").await, 2);
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM memory_audit WHERE operation = 'upsert' AND new_value_hash IS NOT NULL")
+                .await,
+            2
+        );
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_audit WHERE operation = 'get'").await, 1);
         // `_` in a prefix is literal.
         let listed = pins.list_pins(&viewer, Some("prefs_"), false, &page(10)).await.unwrap();
@@ -94,32 +101,62 @@ async fn onboarding() {
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let op = operator(Some(&t));
         let status = ob.get_state(&owner).await.unwrap();
-        assert_eq!((status.state, status.step_index, status.allowed.len(), status.blocked.len()), (OnboardingState::Created, 0, 0, 8));
+        assert_eq!(
+            (status.state, status.step_index, status.allowed.len(), status.blocked.len()),
+            (OnboardingState::Created, 0, 0, 8)
+        );
         assert_eq!(status.next_action.unwrap().action_id, "enter_console");
 
         let verified = ob.advance(&owner, OnboardingState::IdentityVerified, "first_human_auth").await.unwrap();
-        assert_eq!((verified.from_state, verified.to_state, verified.was_no_op), (OnboardingState::Created, OnboardingState::IdentityVerified, false));
+        assert_eq!(
+            (verified.from_state, verified.to_state, verified.was_no_op),
+            (OnboardingState::Created, OnboardingState::IdentityVerified, false)
+        );
         // Idempotent, monotonic.
         let again = ob.advance(&owner, OnboardingState::Created, "x").await.unwrap();
         assert!(again.was_no_op);
         // Progress past identity follows evidence, not a request.
-        expect_code(ob.advance(&owner, OnboardingState::ApiKeyCreated, "first_api_key_created").await, ErrorCode::Forbidden);
+        expect_code(
+            ob.advance(&owner, OnboardingState::ApiKeyCreated, "first_api_key_created").await,
+            ErrorCode::Forbidden,
+        );
         expect_code(ob.advance(&op, OnboardingState::ApiKeyCreated, "manual").await, ErrorCode::ActivationIncomplete);
-        let key = h.runtime.tenants().create_api_key(&owner, &account_host::bindings::tenants::NewApiKey {
-            name: "sdk".into(), permissions: None, allowed_workers: None, expires_in_days: None, rate_limit_rpm: None, max_concurrent_runs: None,
-        }).await.unwrap();
+        let key = h
+            .runtime
+            .tenants()
+            .create_api_key(
+                &owner,
+                &account_host::bindings::tenants::NewApiKey {
+                    name: "sdk".into(),
+                    permissions: None,
+                    allowed_workers: None,
+                    expires_in_days: None,
+                    rate_limit_rpm: None,
+                    max_concurrent_runs: None,
+                },
+            )
+            .await
+            .unwrap();
         assert_eq!(ob.get_state(&owner).await.unwrap().state, OnboardingState::ApiKeyCreated);
         // The SDK's handshake, made with the key (its default scopes hold `onboarding:write`); `read:*` alone
         // never grants a write.
         let reader = api_key(&t, &key.api_key.id, &["run:*", "read:*"]);
-        expect_code(ob.advance(&reader, OnboardingState::SdkConnected, "first_sdk_handshake").await, ErrorCode::Forbidden);
+        expect_code(
+            ob.advance(&reader, OnboardingState::SdkConnected, "first_sdk_handshake").await,
+            ErrorCode::Forbidden,
+        );
         let sdk = key_caller(&h, &key.key).await.expect("the key resolves");
         ob.advance(&sdk, OnboardingState::SdkConnected, "first_sdk_handshake").await.unwrap();
         expect_code(ob.advance(&sdk, OnboardingState::Complete, "done").await, ErrorCode::Forbidden);
-        let missing = expect_code(ob.advance(&op, OnboardingState::Complete, "finalize").await, ErrorCode::ActivationIncomplete);
+        let missing =
+            expect_code(ob.advance(&op, OnboardingState::Complete, "finalize").await, ErrorCode::ActivationIncomplete);
         assert_eq!(missing, "Activation predicate failed: missing [connector_validated, sdk_attested]");
-        expect_code(ob.advance(&owner, OnboardingState::Complete, "founder_force_complete:ann@example.com").await, ErrorCode::Forbidden);
-        let forced = ob.advance(&op, OnboardingState::Complete, "founder_force_complete:founder@example.com").await.unwrap();
+        expect_code(
+            ob.advance(&owner, OnboardingState::Complete, "founder_force_complete:ann@example.com").await,
+            ErrorCode::Forbidden,
+        );
+        let forced =
+            ob.advance(&op, OnboardingState::Complete, "founder_force_complete:founder@example.com").await.unwrap();
         assert_eq!(forced.to_state, OnboardingState::Complete);
         let done = ob.get_state(&owner).await.unwrap();
         assert_eq!((done.is_complete, done.allowed.len(), done.next_action.is_none()), (true, 8, true));

@@ -2,11 +2,20 @@
 //! UTC day and month resets, runs and usage.
 
 use account_host::bindings::tenants::{NewApiKey, NewRun, NewUsage, RunCompletion};
-use account_host::bindings::{ApiKeyStatus, ErrorCode, OnboardingState, Plan, Role, RunStatus, TenantStatus, UsageUnit};
+use account_host::bindings::{
+    ApiKeyStatus, ErrorCode, OnboardingState, Plan, Role, RunStatus, TenantStatus, UsageUnit,
+};
 use suite::{DAY, SECOND, T0, api_key, each_backend, expect_code, operator, page};
 
 fn key(name: &str) -> NewApiKey {
-    NewApiKey { name: name.into(), permissions: None, allowed_workers: None, expires_in_days: None, rate_limit_rpm: None, max_concurrent_runs: None }
+    NewApiKey {
+        name: name.into(),
+        permissions: None,
+        allowed_workers: None,
+        expires_in_days: None,
+        rate_limit_rpm: None,
+        max_concurrent_runs: None,
+    }
 }
 
 fn run() -> NewRun {
@@ -37,16 +46,30 @@ async fn tenants_plans_and_memberships() {
         let op = operator(Some(&t.id));
 
         expect_code(
-            ten.create_tenant(&owner, &account_host::bindings::tenants::NewTenant {
-                name: "x".into(), slug: "x".into(), plan: Plan::Free, external_org_id: None, billing_email: None,
-            })
+            ten.create_tenant(
+                &owner,
+                &account_host::bindings::tenants::NewTenant {
+                    name: "x".into(),
+                    slug: "x".into(),
+                    plan: Plan::Free,
+                    external_org_id: None,
+                    billing_email: None,
+                },
+            )
             .await,
             ErrorCode::Forbidden,
         );
         expect_code(
-            ten.create_tenant(&operator(None), &account_host::bindings::tenants::NewTenant {
-                name: "x".into(), slug: "Bad Slug".into(), plan: Plan::Free, external_org_id: None, billing_email: None,
-            })
+            ten.create_tenant(
+                &operator(None),
+                &account_host::bindings::tenants::NewTenant {
+                    name: "x".into(),
+                    slug: "Bad Slug".into(),
+                    plan: Plan::Free,
+                    external_org_id: None,
+                    billing_email: None,
+                },
+            )
             .await,
             ErrorCode::InvalidArgument,
         );
@@ -63,11 +86,17 @@ async fn tenants_plans_and_memberships() {
         let m = ten.create_membership_with_default(&op, &ann, Role::Admin, false).await.unwrap();
         assert_eq!((m.role, m.tenant_id.as_str()), (Role::Admin, t.id.as_str()));
         expect_code(ten.create_membership_with_default(&op, &ann, Role::Admin, false).await, ErrorCode::Conflict);
-        expect_code(ten.create_membership_with_default(&op, &uuid::Uuid::new_v4().to_string(), Role::Admin, true).await, ErrorCode::NotFound);
+        expect_code(
+            ten.create_membership_with_default(&op, &uuid::Uuid::new_v4().to_string(), Role::Admin, true).await,
+            ErrorCode::NotFound,
+        );
 
         // Suspension goes through the lifecycle state machine.
         let suspended = ten.suspend(&op, "unpaid invoice").await.unwrap();
-        assert_eq!((suspended.status, suspended.suspended_reason.as_deref()), (TenantStatus::Suspended, Some("unpaid invoice")));
+        assert_eq!(
+            (suspended.status, suspended.suspended_reason.as_deref()),
+            (TenantStatus::Suspended, Some("unpaid invoice"))
+        );
         expect_code(ten.suspend(&op, "again").await, ErrorCode::Conflict);
         h.runtime.lifecycle().terminate(&op, "gone").await.unwrap();
         expect_code(ten.suspend(&op, "after termination").await, ErrorCode::Conflict);
@@ -96,14 +125,25 @@ async fn api_keys() {
 
         expect_code(ten.create_api_key(&member, &key("mine")).await, ErrorCode::Forbidden);
         expect_code(ten.create_api_key(&owner, &key("")).await, ErrorCode::InvalidArgument);
-        expect_code(ten.create_api_key(&owner, &NewApiKey { expires_in_days: Some(0), ..key("x") }).await, ErrorCode::InvalidArgument);
-        expect_code(ten.create_api_key(&owner, &NewApiKey { rate_limit_rpm: Some(1001), ..key("x") }).await, ErrorCode::InvalidArgument);
+        expect_code(
+            ten.create_api_key(&owner, &NewApiKey { expires_in_days: Some(0), ..key("x") }).await,
+            ErrorCode::InvalidArgument,
+        );
+        expect_code(
+            ten.create_api_key(&owner, &NewApiKey { rate_limit_rpm: Some(1001), ..key("x") }).await,
+            ErrorCode::InvalidArgument,
+        );
         // A key with `keys:create` may mint keys, but only with what it holds itself; the default scopes
         // may not mint at all.
         let minting = api_key(&t, &created.api_key.id, &["keys:create"]);
-        ten.create_api_key(&minting, &NewApiKey { permissions: Some(vec!["keys:create".into()]), ..key("from a key") }).await.unwrap();
+        ten.create_api_key(&minting, &NewApiKey { permissions: Some(vec!["keys:create".into()]), ..key("from a key") })
+            .await
+            .unwrap();
         expect_code(ten.create_api_key(&minting, &key("defaults are more than it holds")).await, ErrorCode::Forbidden);
-        expect_code(ten.create_api_key(&api_key(&t, &created.api_key.id, &["run:*", "read:*"]), &key("no")).await, ErrorCode::Forbidden);
+        expect_code(
+            ten.create_api_key(&api_key(&t, &created.api_key.id, &["run:*", "read:*"]), &key("no")).await,
+            ErrorCode::Forbidden,
+        );
 
         // The plan's quota: 5 active keys on free.
         for i in 0..3 {
@@ -129,7 +169,14 @@ async fn api_keys() {
         let (_, other_owner) = h.owned_tenant("Other", "zed").await;
         let foreign = ten.create_api_key(&other_owner, &key("theirs")).await.unwrap();
         expect_code(ten.revoke_api_key(&owner, &foreign.api_key.id, None).await, ErrorCode::NotFound);
-        assert_eq!(h.count(&format!("SELECT COUNT(*) FROM api_keys WHERE id = '{}' AND status = 'active'", foreign.api_key.id)).await, 1);
+        assert_eq!(
+            h.count(&format!(
+                "SELECT COUNT(*) FROM api_keys WHERE id = '{}' AND status = 'active'",
+                foreign.api_key.id
+            ))
+            .await,
+            1
+        );
 
         // A suspended tenant mints no keys.
         h.runtime.lifecycle().suspend(&operator(Some(&t)), "review").await.unwrap();
@@ -164,17 +211,42 @@ async fn quotas_runs_and_usage() {
         let done = ten.complete_run(&owner, &first.id, &completion(true, 1_500)).await.unwrap();
         assert_eq!((done.status, done.total_tokens), (RunStatus::Completed, Some(1_500)));
         expect_code(ten.complete_run(&owner, &first.id, &completion(false, 0)).await, ErrorCode::Conflict);
-        expect_code(ten.complete_run(&owner, &uuid::Uuid::new_v4().to_string(), &completion(true, 0)).await, ErrorCode::NotFound);
+        expect_code(
+            ten.complete_run(&owner, &uuid::Uuid::new_v4().to_string(), &completion(true, 0)).await,
+            ErrorCode::NotFound,
+        );
         let tenant = ten.get_tenant(&op).await.unwrap();
-        assert_eq!((tenant.usage.runs_today, tenant.usage.runs_this_month, tenant.usage.tokens_this_month), (5, 5, 1_500));
+        assert_eq!(
+            (tenant.usage.runs_today, tenant.usage.runs_this_month, tenant.usage.tokens_this_month),
+            (5, 5, 1_500)
+        );
         assert_eq!(ten.list_runs(&viewer, Some(RunStatus::Queued), None, &page(10)).await.unwrap().items.len(), 4);
 
         // Usage: completion recorded `tokens_used` and `worker_runs`; the current hour counts.
-        ten.record_usage(&owner, &NewUsage { meter_name: "api_calls".into(), amount: 7, unit: UsageUnit::Count, worker_id: None, metadata: Some(r#"{"route":"/x"}"#.into()) })
-            .await
-            .unwrap();
+        ten.record_usage(
+            &owner,
+            &NewUsage {
+                meter_name: "api_calls".into(),
+                amount: 7,
+                unit: UsageUnit::Count,
+                worker_id: None,
+                metadata: Some(r#"{"route":"/x"}"#.into()),
+            },
+        )
+        .await
+        .unwrap();
         expect_code(
-            ten.record_usage(&owner, &NewUsage { meter_name: "Bad Meter".into(), amount: 1, unit: UsageUnit::Count, worker_id: None, metadata: None }).await,
+            ten.record_usage(
+                &owner,
+                &NewUsage {
+                    meter_name: "Bad Meter".into(),
+                    amount: 1,
+                    unit: UsageUnit::Count,
+                    worker_id: None,
+                    metadata: None,
+                },
+            )
+            .await,
             ErrorCode::InvalidArgument,
         );
         let summary = ten.get_usage_summary(&viewer, None, None).await.unwrap();
@@ -224,7 +296,13 @@ async fn stored_values_are_bounded_and_refusals_write_nothing() {
                 h.count("SELECT COUNT(*) FROM audit_log").await,
             )
         };
-        let usage = |metadata: String| NewUsage { meter_name: "api_calls".into(), amount: 1, unit: UsageUnit::Count, worker_id: None, metadata: Some(metadata) };
+        let usage = |metadata: String| NewUsage {
+            meter_name: "api_calls".into(),
+            amount: 1,
+            unit: UsageUnit::Count,
+            worker_id: None,
+            metadata: Some(metadata),
+        };
         // 64 KiB in canonical form is taken; a byte more is not.
         let fits = format!(r#"{{"x":"{}"}}"#, "a".repeat((64 << 10) - 8));
         ten.record_usage(&owner, &usage(fits)).await.expect("64 KiB of metadata");
@@ -237,7 +315,10 @@ async fn stored_values_are_bounded_and_refusals_write_nothing() {
         // 250 characters of address are an e-mail; with 10 spaces around them, 260 characters are not one.
         let address = format!("{}@example.com", "a".repeat(238));
         assert_eq!(address.len(), 250);
-        expect_code(acc.invite_user(&owner, &format!("     {address}     "), Role::Member).await, ErrorCode::InvalidArgument);
+        expect_code(
+            acc.invite_user(&owner, &format!("     {address}     "), Role::Member).await,
+            ErrorCode::InvalidArgument,
+        );
         // The key's id upper-cased, or without hyphens, names no key: nothing is revoked.
         let id = created.api_key.id.clone();
         expect_code(ten.revoke_api_key(&owner, &id.to_uppercase(), None).await, ErrorCode::NotFound);

@@ -47,7 +47,10 @@ fn the_python_host_passes_the_conformance_suite() {
     println!("{output}");
     let tests = run(
         "the Python host's own tests",
-        Command::new(&python).args(["-m", "unittest", "discover", "-s"]).arg(root().join("hosts/python/tests")).args(["-p", "test_*.py"]),
+        Command::new(&python)
+            .args(["-m", "unittest", "discover", "-s"])
+            .arg(root().join("hosts/python/tests"))
+            .args(["-p", "test_*.py"]),
         Duration::from_secs(600),
     );
     println!("{tests}");
@@ -57,7 +60,11 @@ fn the_python_host_passes_the_conformance_suite() {
 fn the_javascript_host_passes_the_conformance_suite() {
     let package = root().join("hosts/js");
     let npm = |args: &[&str], limit| {
-        run(&format!("npm {}", args.join(" ")), component_env(Command::new("npm").args(args).current_dir(&package)), limit)
+        run(
+            &format!("npm {}", args.join(" ")),
+            component_env(Command::new("npm").args(args).current_dir(&package)),
+            limit,
+        )
     };
     // From the lockfile, once: better-sqlite3 compiles from source where its prebuilt binary cannot be
     // fetched (minutes), so a tree installed from the same lockfile is kept.

@@ -49,7 +49,12 @@ fn key(name: &str, scopes: &[&str], days: Option<u32>) -> NewApiKey {
 }
 
 fn ticket() -> NewTicket {
-    NewTicket { subject: "Help".into(), description: "Please".into(), category: TicketCategory::General, priority: TicketPriority::Low }
+    NewTicket {
+        subject: "Help".into(),
+        description: "Please".into(),
+        category: TicketCategory::General,
+        priority: TicketPriority::Low,
+    }
 }
 
 #[tokio::test]
@@ -85,10 +90,20 @@ async fn key_rules_narrow_keys_and_the_engine_checks_the_narrowing() {
     each_backend(|h| async move {
         let (_, owner) = h.owned_tenant("Keys", "owner-kr").await;
         activate(&h, &owner, "key-rules", r#"{"max_days": 30, "forbidden_scopes": ["admin:*"]}"#).await;
-        let created = h.runtime.tenants().create_api_key(&owner, &key("ci", &["admin:*", "run:*"], None)).await.expect("narrowed, not refused");
+        let created = h
+            .runtime
+            .tenants()
+            .create_api_key(&owner, &key("ci", &["admin:*", "run:*"], None))
+            .await
+            .expect("narrowed, not refused");
         assert_eq!(created.api_key.permissions, vec!["run:*".to_string()]);
         assert_eq!(created.api_key.expires_at, Some(T0 + 30 * DAY), "no expiry asked: the policy's 30 days");
-        let sooner = h.runtime.tenants().create_api_key(&owner, &key("short", &["run:*"], Some(7))).await.expect("allowed as asked");
+        let sooner = h
+            .runtime
+            .tenants()
+            .create_api_key(&owner, &key("short", &["run:*"], Some(7)))
+            .await
+            .expect("allowed as asked");
         assert_eq!(sooner.api_key.expires_at, Some(T0 + 7 * DAY));
 
         let keys = "SELECT COUNT(*) FROM api_keys";
@@ -108,7 +123,8 @@ async fn key_rules_narrow_keys_and_the_engine_checks_the_narrowing() {
 async fn a_policy_built_for_an_earlier_patch_of_the_contract_still_runs() {
     each_backend(|h| async move {
         let (_, owner) = h.owned_tenant("Old", "owner-old").await;
-        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policies/fixtures/key-rules-0.4.0.wasm");
+        let fixture =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policies/fixtures/key-rules-0.4.0.wasm");
         let component = std::fs::read(&fixture).expect("the 0.4.0 fixture");
         let config = r#"{"max_days": 30, "forbidden_scopes": ["admin:*"]}"#;
         let installed = h
@@ -118,7 +134,12 @@ async fn a_policy_built_for_an_earlier_patch_of_the_contract_still_runs() {
             .await
             .expect("a 0.4.0 policy installs");
         h.runtime.policies().activate(&owner, installed.version).await.expect("activate");
-        let created = h.runtime.tenants().create_api_key(&owner, &key("ci", &["admin:*", "run:*"], None)).await.expect("narrowed");
+        let created = h
+            .runtime
+            .tenants()
+            .create_api_key(&owner, &key("ci", &["admin:*", "run:*"], None))
+            .await
+            .expect("narrowed");
         assert_eq!(created.api_key.permissions, vec!["run:*".to_string()]);
         assert_eq!(created.api_key.expires_at, Some(T0 + 30 * DAY));
         h.close().await;
@@ -130,16 +151,32 @@ async fn a_policy_built_for_an_earlier_patch_of_the_contract_still_runs() {
 async fn pin_schema_denies_pins_without_the_field_and_its_rewrite_is_validated() {
     each_backend(|h| async move {
         let (_, owner) = h.owned_tenant("Pins", "owner-ps").await;
-        activate(&h, &owner, "pin-schema", r#"{"prefix": "agent:", "required": ["version"], "default_ttl_seconds": 3600}"#).await;
+        activate(
+            &h,
+            &owner,
+            "pin-schema",
+            r#"{"prefix": "agent:", "required": ["version"], "default_ttl_seconds": 3600}"#,
+        )
+        .await;
         let pins = "SELECT COUNT(*) FROM memory_pins";
         let denied = h.runtime.memory_pins().upsert_pin(&owner, "agent:planner", r#"{"goal": "x"}"#, None, None).await;
         assert!(expect_code(denied, ErrorCode::PolicyDenied).contains("`version`"));
         assert_eq!(h.count(pins).await, 0);
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_audit").await, 0, "nothing of the denied write is logged");
 
-        let pin = h.runtime.memory_pins().upsert_pin(&owner, "agent:planner", r#"{"version": 2}"#, None, None).await.expect("valid");
+        let pin = h
+            .runtime
+            .memory_pins()
+            .upsert_pin(&owner, "agent:planner", r#"{"version": 2}"#, None, None)
+            .await
+            .expect("valid");
         assert_eq!(pin.ttl_seconds, Some(3600), "rewritten with the default TTL");
-        let other = h.runtime.memory_pins().upsert_pin(&owner, "notes", r#"{"a": 1}"#, None, None).await.expect("outside the prefix");
+        let other = h
+            .runtime
+            .memory_pins()
+            .upsert_pin(&owner, "notes", r#"{"a": 1}"#, None, None)
+            .await
+            .expect("outside the prefix");
         assert_eq!(other.ttl_seconds, None);
         h.close().await;
     })
@@ -193,7 +230,8 @@ async fn a_policy_cannot_widen_a_key_or_write_an_invalid_pin() {
         assert_eq!(h.count("SELECT COUNT(*) FROM api_keys").await, keys);
 
         h.runtime.policies().deactivate(&owner, None).await.expect("deactivate");
-        let bad_pin = h.runtime.policies().install(&owner, &new_policy("hostile", r#"{"mode": "bad-pin"}"#)).await.unwrap();
+        let bad_pin =
+            h.runtime.policies().install(&owner, &new_policy("hostile", r#"{"mode": "bad-pin"}"#)).await.unwrap();
         h.runtime.policies().activate(&owner, bad_pin.version).await.unwrap();
         assert!(bad_pin.version > version);
         let written = h.runtime.memory_pins().upsert_pin(&owner, "k", r#"{"a": 1}"#, None, None).await;
@@ -222,7 +260,10 @@ async fn management_is_the_owners_and_operators_may_only_switch_it_off() {
 
         // A policy that denies everything never locks its owner out of managing it.
         let deny_all = activate(&h, &owner, "hostile", r#"{"mode": "deny"}"#).await;
-        expect_code(h.runtime.accounts().invite_user(&owner, "x@example.com", Role::Member).await, ErrorCode::PolicyDenied);
+        expect_code(
+            h.runtime.accounts().invite_user(&owner, "x@example.com", Role::Member).await,
+            ErrorCode::PolicyDenied,
+        );
         expect_code(h.runtime.accounts().create_support_ticket(&owner, &ticket()).await, ErrorCode::PolicyDenied);
         let off = h.runtime.policies().deactivate(&owner, Some("too strict")).await.expect("the owner removes it");
         assert_eq!((off.active_version, off.previous_version), (None, Some(deny_all)));
@@ -235,14 +276,18 @@ async fn management_is_the_owners_and_operators_may_only_switch_it_off() {
         expect_code(h.runtime.policies().rollback(&owner).await, ErrorCode::NotFound);
         expect_code(h.runtime.policies().delete_version(&owner, deny_all).await, ErrorCode::Conflict);
         assert!(h.runtime.policies().delete_version(&owner, allow).await.expect("delete an inactive version"));
-        let disabled = h.runtime.policies().deactivate(&op, Some("abuse report 42")).await.expect("operator disables it");
+        let disabled =
+            h.runtime.policies().deactivate(&op, Some("abuse report 42")).await.expect("operator disables it");
         assert_eq!(disabled.changed_by.as_deref(), Some("operator:founder@example.com"));
         assert_eq!(disabled.reason.as_deref(), Some("abuse report 42"));
         h.runtime.accounts().create_support_ticket(&owner, &ticket()).await.expect("disabled");
         let versions = h.runtime.policies().list_versions(&op).await.expect("operators read versions");
         assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![deny_all]);
         assert_eq!(
-            h.count(&format!("SELECT COUNT(*) FROM audit_log WHERE resource_type = 'policy' AND tenant_id = '{tenant}'")).await,
+            h.count(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE resource_type = 'policy' AND tenant_id = '{tenant}'"
+            ))
+            .await,
             // install ×2, activate ×2, deactivate ×2, rollback, delete
             8
         );
@@ -255,9 +300,22 @@ async fn management_is_the_owners_and_operators_may_only_switch_it_off() {
 async fn dry_run_answers_without_activating_or_counting() {
     each_backend(|h| async move {
         let (_, owner) = h.owned_tenant("Dry", "owner-dr").await;
-        let installed = h.runtime.policies().install(&owner, &new_policy("email-domain", r#"{"domains": ["acme.com"]}"#)).await.unwrap();
-        let event = |email: &str| PolicyEvent::InviteUser(InviteEvent { email: email.into(), role: Role::Member, members: 1, pending_invitations: 0 });
-        let out = h.runtime.policies().dry_run(&owner, installed.version, &event("eve@evil.example")).await.expect("dry run");
+        let installed = h
+            .runtime
+            .policies()
+            .install(&owner, &new_policy("email-domain", r#"{"domains": ["acme.com"]}"#))
+            .await
+            .unwrap();
+        let event = |email: &str| {
+            PolicyEvent::InviteUser(InviteEvent {
+                email: email.into(),
+                role: Role::Member,
+                members: 1,
+                pending_invitations: 0,
+            })
+        };
+        let out =
+            h.runtime.policies().dry_run(&owner, installed.version, &event("eve@evil.example")).await.expect("dry run");
         assert!(matches!(&out.verdict, Verdict::Deny(r) if r.contains("@acme.com")), "{:?}", out.verdict);
         assert!(out.handled && out.fuel_used > 0);
         let ticket = PolicyEvent::FileTicket(account_host::bindings::aos::accounts::policy_types::TicketEvent {
@@ -270,7 +328,10 @@ async fn dry_run_answers_without_activating_or_counting() {
         assert!(!unhandled.handled && matches!(unhandled.verdict, Verdict::Allow) && unhandled.fuel_used == 0);
         let ok = h.runtime.policies().dry_run(&owner, installed.version, &event("bob@acme.com")).await.unwrap();
         assert!(matches!(ok.verdict, Verdict::Allow));
-        expect_code(h.runtime.policies().dry_run(&owner, installed.version + 7, &event("x@acme.com")).await, ErrorCode::NotFound);
+        expect_code(
+            h.runtime.policies().dry_run(&owner, installed.version + 7, &event("x@acme.com")).await,
+            ErrorCode::NotFound,
+        );
         let s = status(&h, &owner).await;
         assert_eq!((s.active_version, s.calls), (None, 0), "a dry run activates and counts nothing");
         h.runtime.accounts().invite_user(&owner, "eve@evil.example", Role::Member).await.expect("not active");
@@ -290,10 +351,15 @@ async fn hostile_uploads_are_refused_at_install() {
     let install = |bytes: Vec<u8>| {
         let owner = owner.clone();
         let h = &h;
-        async move { h.runtime.policies().install(&owner, &NewPolicy { component: bytes, config: "{}".into(), note: None }).await }
+        async move {
+            h.runtime.policies().install(&owner, &NewPolicy { component: bytes, config: "{}".into(), note: None }).await
+        }
     };
     let imports = expect_code(install(component("imports-wasi")).await, ErrorCode::InvalidArgument);
-    assert!(imports.contains("import nothing") && imports.contains("wasi:random") && !imports.contains("types@"), "{imports}");
+    assert!(
+        imports.contains("import nothing") && imports.contains("wasi:random") && !imports.contains("types@"),
+        "{imports}"
+    );
     let core = expect_code(install(component("hostile-core")).await, ErrorCode::InvalidArgument);
     assert!(core.contains("core WebAssembly module"), "{core}");
     let corrupt = expect_code(install(b"\0asm\x0d\0\x01\0garbage".to_vec()).await, ErrorCode::InvalidArgument);
@@ -310,7 +376,10 @@ async fn hostile_uploads_are_refused_at_install() {
     let size = expect_code(install(oversized).await, ErrorCode::QuotaExceeded);
     assert!(size.contains(&format!("at most {CAP} bytes")), "{size}");
     expect_code(
-        h.runtime.policies().install(&owner, &NewPolicy { component: component("hostile"), config: "[1]".into(), note: None }).await,
+        h.runtime
+            .policies()
+            .install(&owner, &NewPolicy { component: component("hostile"), config: "[1]".into(), note: None })
+            .await,
         ErrorCode::InvalidArgument,
     );
     assert_eq!(h.count("SELECT COUNT(*) FROM policy_versions").await, 0);
@@ -318,7 +387,8 @@ async fn hostile_uploads_are_refused_at_install() {
 
     // The engine's own rules come before the verdict on the bytes, as on every host: who may install,
     // the tenant's lifecycle, the config.
-    let junk = |config: &str| NewPolicy { component: b"function hooks() {}".to_vec(), config: config.into(), note: None };
+    let junk =
+        |config: &str| NewPolicy { component: b"function hooks() {}".to_vec(), config: config.into(), note: None };
     let config = expect_code(h.runtime.policies().install(&owner, &junk("[1]")).await, ErrorCode::InvalidArgument);
     assert!(config.contains("config"), "the config is refused first: {config}");
     let tenant = owner.tenant_id.clone().expect("the owner's tenant");
@@ -335,7 +405,10 @@ async fn a_compilation_past_its_bound_is_refused() {
     let limits = PolicyLimits { compile_timeout: Duration::from_micros(1), ..PolicyLimits::default() };
     let h = Harness::sqlite_with(RuntimeConfig { policies: limits, ..test_config() }).await;
     let (_, owner) = h.owned_tenant("Bomb", "owner-cb").await;
-    let refused = expect_code(h.runtime.policies().install(&owner, &new_policy("hostile", "{}")).await, ErrorCode::InvalidArgument);
+    let refused = expect_code(
+        h.runtime.policies().install(&owner, &new_policy("hostile", "{}")).await,
+        ErrorCode::InvalidArgument,
+    );
     assert!(refused.contains("longer than 0 ms"), "{refused}");
     // Refused again when tried again (the finished compilation is not kept for a too-slow upload).
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -369,21 +442,36 @@ async fn hostile_policies_fail_closed_while_other_tenants_carry_on() {
             let hostile = {
                 let runtime = &h.runtime;
                 let victim_owner = victim_owner.clone();
-                async move { runtime.accounts().invite_user(&victim_owner, &format!("{mode}@example.com"), Role::Member).await }
+                async move {
+                    runtime.accounts().invite_user(&victim_owner, &format!("{mode}@example.com"), Role::Member).await
+                }
             };
             let neighbour = async {
                 let mut served = 0;
                 for i in 0..5 {
-                    h.runtime.accounts().invite_user(&other_owner, &format!("n{mode}{i}@example.com"), Role::Viewer).await.expect("the neighbour is served");
+                    h.runtime
+                        .accounts()
+                        .invite_user(&other_owner, &format!("n{mode}{i}@example.com"), Role::Viewer)
+                        .await
+                        .expect("the neighbour is served");
                     served += 1;
                 }
                 served
             };
             let (hostile, served) = tokio::join!(hostile, neighbour);
             let message = expect_code(hostile, ErrorCode::PolicyFailed);
-            assert!(message.contains(cause) && message.contains(&format!("version {version}")) && message.contains("invite-user"), "{mode}: {message}");
+            assert!(
+                message.contains(cause)
+                    && message.contains(&format!("version {version}"))
+                    && message.contains("invite-user"),
+                "{mode}: {message}"
+            );
             assert_eq!(served, 5);
-            assert_eq!(h.count("SELECT COUNT(*) FROM invitations").await, before + 5, "{mode}: only the neighbour's invitations");
+            assert_eq!(
+                h.count("SELECT COUNT(*) FROM invitations").await,
+                before + 5,
+                "{mode}: only the neighbour's invitations"
+            );
             let s = status(&h, &victim_owner).await;
             assert_eq!(s.failures, 1, "{mode}");
             let last = s.last_failure.expect("the failure is reported");
@@ -446,9 +534,9 @@ async fn a_policy_past_its_deadline_is_stopped() {
     let h = Harness::sqlite_with(RuntimeConfig { policies: limits, ..test_config() }).await;
     let (_, owner) = h.owned_tenant("Slow", "owner-sl").await;
     activate(&h, &owner, "hostile", r#"{"mode": "loop"}"#).await;
-    let message = expect_code(h.runtime.accounts().create_support_ticket(&owner, &ticket()).await, ErrorCode::PolicyFailed);
+    let message =
+        expect_code(h.runtime.accounts().create_support_ticket(&owner, &ticket()).await, ErrorCode::PolicyFailed);
     assert!(message.contains("deadline (50 ms)") && message.contains("file-ticket"), "{message}");
     assert_eq!(h.count("SELECT COUNT(*) FROM support_tickets").await, 0);
     h.close().await;
 }
-

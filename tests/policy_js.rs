@@ -31,7 +31,11 @@ async fn a_javascript_policy_allows_and_denies_like_the_rust_one() {
     let component = js_policy();
     // The component carries its JavaScript engine: a larger size cap, and more time to compile it (on one
     // core: the policy engine never compiles in parallel).
-    let limits = PolicyLimits { max_component_bytes: 16 << 20, compile_timeout: Duration::from_secs(180), ..PolicyLimits::default() };
+    let limits = PolicyLimits {
+        max_component_bytes: 16 << 20,
+        compile_timeout: Duration::from_secs(180),
+        ..PolicyLimits::default()
+    };
     each_backend_with(RuntimeConfig { policies: limits, ..test_config() }, |h| {
         let component = component.clone();
         async move {

@@ -12,7 +12,14 @@ use account_host::runtime::Settled;
 use suite::{Harness, each_backend, operator};
 
 fn key(name: &str) -> NewApiKey {
-    NewApiKey { name: name.into(), permissions: None, allowed_workers: None, expires_in_days: None, rate_limit_rpm: None, max_concurrent_runs: None }
+    NewApiKey {
+        name: name.into(),
+        permissions: None,
+        allowed_workers: None,
+        expires_in_days: None,
+        rate_limit_rpm: None,
+        max_concurrent_runs: None,
+    }
 }
 
 /// The review's load: writers of one tenant creating and revoking API keys at once. On PostgreSQL
@@ -32,7 +39,9 @@ async fn writers_of_one_tenant_queue_instead_of_failing() {
                     for i in 0..2 {
                         match h.runtime.tenants().create_api_key(&owner, &key(&format!("w{w}-{i}"))).await {
                             Ok(created) => {
-                                if let Err(e) = h.runtime.tenants().revoke_api_key(&owner, &created.api_key.id, None).await {
+                                if let Err(e) =
+                                    h.runtime.tenants().revoke_api_key(&owner, &created.api_key.id, None).await
+                                {
                                     failures.push(e);
                                 }
                             }
@@ -43,7 +52,12 @@ async fn writers_of_one_tenant_queue_instead_of_failing() {
                 });
             }
             let failures: Vec<_> = tasks.join_all().await.into_iter().flatten().collect();
-            assert!(failures.is_empty(), "{writers} writers: {} failed: {:?}", failures.len(), &failures[..failures.len().min(3)]);
+            assert!(
+                failures.is_empty(),
+                "{writers} writers: {} failed: {:?}",
+                failures.len(),
+                &failures[..failures.len().min(3)]
+            );
         }
         assert_eq!(h.count("SELECT COUNT(*) FROM api_keys WHERE status = 'revoked'").await, 2 * (16 + 64));
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'revoke_api_key'").await, 2 * (16 + 64));
@@ -150,25 +164,40 @@ mod fuzz {
     fn value(ty: &Type, depth: u32) -> BoxedStrategy<Value> {
         match ty {
             Type::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
-            Type::U8 | Type::U16 | Type::U32 => prop_oneof![Just(0u64), Just(1), Just(1000), Just(1001), Just(u32::MAX as u64)].prop_map(Value::from).boxed(),
-            Type::S32 => prop_oneof![Just(i32::MIN as i64), Just(-1i64), Just(0), Just(1), Just(i32::MAX as i64)].prop_map(Value::from).boxed(),
-            Type::S64 | Type::U64 => prop_oneof![Just(i64::MIN), Just(-1i64), Just(0), Just(1), Just(i64::MAX), any::<i64>()].prop_map(Value::from).boxed(),
+            Type::U8 | Type::U16 | Type::U32 => {
+                prop_oneof![Just(0u64), Just(1), Just(1000), Just(1001), Just(u32::MAX as u64)]
+                    .prop_map(Value::from)
+                    .boxed()
+            }
+            Type::S32 => prop_oneof![Just(i32::MIN as i64), Just(-1i64), Just(0), Just(1), Just(i32::MAX as i64)]
+                .prop_map(Value::from)
+                .boxed(),
+            Type::S64 | Type::U64 => {
+                prop_oneof![Just(i64::MIN), Just(-1i64), Just(0), Just(1), Just(i64::MAX), any::<i64>()]
+                    .prop_map(Value::from)
+                    .boxed()
+            }
             Type::String => hostile_string().prop_map(Value::String).boxed(),
-            Type::List(l) if depth < 3 => prop::collection::vec(value(&l.ty(), depth + 1), 0..4).prop_map(Value::Array).boxed(),
+            Type::List(l) if depth < 3 => {
+                prop::collection::vec(value(&l.ty(), depth + 1), 0..4).prop_map(Value::Array).boxed()
+            }
             Type::Option(o) if depth < 3 => prop_oneof![Just(Value::Null), value(&o.ty(), depth + 1)].boxed(),
             Type::Enum(e) => {
                 let names: Vec<Value> = e.names().map(|n| Value::String(n.replace('-', "_"))).collect();
                 prop::sample::select(names).boxed()
             }
             Type::Record(r) if depth < 3 => {
-                let fields: Vec<(String, BoxedStrategy<Value>)> = r.fields().map(|f| (f.name.replace('-', "_"), value(&f.ty, depth + 1))).collect();
+                let fields: Vec<(String, BoxedStrategy<Value>)> =
+                    r.fields().map(|f| (f.name.replace('-', "_"), value(&f.ty, depth + 1))).collect();
                 fields
                     .into_iter()
                     .fold(Just(Map::new()).boxed(), |acc, (name, strategy)| {
-                        (acc, strategy).prop_map(move |(mut m, v)| {
-                            m.insert(name.clone(), v);
-                            m
-                        }).boxed()
+                        (acc, strategy)
+                            .prop_map(move |(mut m, v)| {
+                                m.insert(name.clone(), v);
+                                m
+                            })
+                            .boxed()
                     })
                     .prop_map(Value::Object)
                     .boxed()
@@ -184,8 +213,25 @@ mod fuzz {
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let member = h.member(&owner, &t, "bob", Role::Member).await;
         let key = suite::api_key(&t, &uuid::Uuid::new_v4().to_string(), &["read:*"]);
-        let callers = [owner, member, key, suite::operator(Some(&t)), account_host::Caller::new(account_host::bindings::Actor::Anonymous, None)];
-        let tables = ["tenants", "users", "tenant_memberships", "invitations", "api_keys", "worker_runs", "usage_records", "audit_log", "support_tickets", "memory_pins"];
+        let callers = [
+            owner,
+            member,
+            key,
+            suite::operator(Some(&t)),
+            account_host::Caller::new(account_host::bindings::Actor::Anonymous, None),
+        ];
+        let tables = [
+            "tenants",
+            "users",
+            "tenant_memberships",
+            "invitations",
+            "api_keys",
+            "worker_runs",
+            "usage_records",
+            "audit_log",
+            "support_tickets",
+            "memory_pins",
+        ];
         let operations = h.runtime.operations().to_vec();
         // A fixed seed: a failure found in CI is the same failure on a developer's machine.
         let mut runner = TestRunner::new_with_rng(
@@ -193,16 +239,15 @@ mod fuzz {
             proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
         );
         for op in &operations {
-            let args = op
-                .params
-                .iter()
-                .fold(Just(Map::new()).boxed(), |acc, (name, ty)| {
-                    let name = name.replace('-', "_");
-                    (acc, value(ty, 0)).prop_map(move |(mut m, v)| {
+            let args = op.params.iter().fold(Just(Map::new()).boxed(), |acc, (name, ty)| {
+                let name = name.replace('-', "_");
+                (acc, value(ty, 0))
+                    .prop_map(move |(mut m, v)| {
                         m.insert(name.clone(), v);
                         m
-                    }).boxed()
-                });
+                    })
+                    .boxed()
+            });
             let strategy = (args, 0..callers.len());
             let mut samples = Vec::new();
             for _ in 0..cases {
@@ -210,7 +255,8 @@ mod fuzz {
             }
             for (args, who) in samples {
                 let before = counts(&h, &tables).await;
-                let result = h.runtime.call_json(&callers[who], &op.interface, &op.name, &Value::Object(args.clone())).await;
+                let result =
+                    h.runtime.call_json(&callers[who], &op.interface, &op.name, &Value::Object(args.clone())).await;
                 if let Err(e) = &result {
                     assert!(
                         !matches!(e.code, ErrorCode::Internal | ErrorCode::Unavailable),

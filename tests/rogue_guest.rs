@@ -2,10 +2,10 @@
 //! cross-tenant driver calls are refused, the call is rolled back whatever the guest answers, and a trap
 //! in the middle of its writes leaves nothing behind.
 
-use account_host::bindings::{Actor, CallContext, EngineError, ErrorCode, IdentityPrincipal};
-use account_host::runtime::{ROGUE_GUEST_COMPONENT, Settled, load_component};
 use account_host::Caller;
 use account_host::RuntimeConfig;
+use account_host::bindings::{Actor, CallContext, EngineError, ErrorCode, IdentityPrincipal};
+use account_host::runtime::{ROGUE_GUEST_COMPONENT, Settled, load_component};
 use suite::{Harness, each_backend, expect_code, postgres_url, test_config};
 
 /// Runs one export of the rogue guest as an engine call, and settles it like the runtime does.
@@ -19,7 +19,8 @@ async fn attack(h: &Harness, caller: &Caller, export: &str, victim: Option<&str>
         let func = instance.get_export_index(&mut store, Some(&iface), export).expect("export");
         let answer = match victim {
             Some(victim) => {
-                let f = instance.get_typed_func::<(CallContext, String), (Result<String, String>,)>(&mut store, &func)?;
+                let f =
+                    instance.get_typed_func::<(CallContext, String), (Result<String, String>,)>(&mut store, &func)?;
                 f.call_async(&mut store, (ctx, victim.to_string())).await?.0
             }
             None => {
@@ -38,7 +39,13 @@ async fn attack(h: &Harness, caller: &Caller, export: &str, victim: Option<&str>
 
 fn customer(tenant: &str) -> Caller {
     Caller::new(
-        Actor::Identity(IdentityPrincipal { external_id: "ext-rogue".into(), email: "r@example.com".into(), user_id: None, name: None, email_verified: true }),
+        Actor::Identity(IdentityPrincipal {
+            external_id: "ext-rogue".into(),
+            email: "r@example.com".into(),
+            user_id: None,
+            name: None,
+            email_verified: true,
+        }),
         Some(tenant),
     )
 }
@@ -117,11 +124,14 @@ async fn a_guest_hoarding_memory_hits_its_cap_writes_nothing_and_leaves_the_pool
         // The next calls get fresh instances from the same pool and work.
         let sys = Caller::system(Some(&mine.id));
         for i in 0..3 {
-            h.runtime.memory_pins().upsert_pin(&sys, &format!("after-{i}"), r#"{"ok":true}"#, None, None).await.unwrap();
+            h.runtime
+                .memory_pins()
+                .upsert_pin(&sys, &format!("after-{i}"), r#"{"ok":true}"#, None, None)
+                .await
+                .unwrap();
         }
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 3);
         h.close().await;
     })
     .await;
 }
-

@@ -102,7 +102,11 @@ async fn stored_key_restrictions_are_enforced() {
         let created = ten
             .create_api_key(
                 &owner,
-                &NewApiKey { allowed_workers: Some(vec!["business-builder".into()]), max_concurrent_runs: Some(1), ..key("ci", &["run:*"]) },
+                &NewApiKey {
+                    allowed_workers: Some(vec!["business-builder".into()]),
+                    max_concurrent_runs: Some(1),
+                    ..key("ci", &["run:*"])
+                },
             )
             .await
             .unwrap();
@@ -221,7 +225,11 @@ async fn pin_storage_is_bounded_by_the_plan() {
             let kept = h.count(&format!("SELECT pins FROM tenant_pin_storage WHERE tenant_id = '{t}'")).await;
             let bytes = h.count(&format!("SELECT bytes FROM tenant_pin_storage WHERE tenant_id = '{t}'")).await;
             let actual = h.count(&format!("SELECT COUNT(*) FROM memory_pins WHERE tenant_id = '{t}'")).await;
-            let actual_bytes = h.count(&format!("SELECT CAST(COALESCE(SUM(value_bytes), 0) AS BIGINT) FROM memory_pins WHERE tenant_id = '{t}'")).await;
+            let actual_bytes = h
+                .count(&format!(
+                    "SELECT CAST(COALESCE(SUM(value_bytes), 0) AS BIGINT) FROM memory_pins WHERE tenant_id = '{t}'"
+                ))
+                .await;
             assert_eq!((kept, bytes), (actual, actual_bytes), "the counters are exact");
             (kept, bytes)
         };
@@ -243,8 +251,15 @@ async fn pin_storage_is_bounded_by_the_plan() {
         assert!(message.contains("pins quota"), "{message}");
         pins.upsert_pin(&owner, "kept", r#"{"v":2}"#, None, None).await.unwrap();
         // And 64 MiB of values: a write that would pass it is refused, one that shrinks is not.
-        h.execute(&format!("UPDATE tenant_pin_storage SET pins = 1, bytes = {} WHERE tenant_id = '{t}'", (64 << 20) - 10)).await;
-        let message = expect_code(pins.upsert_pin(&owner, "kept", r#"{"v":"a longer value"}"#, None, None).await, ErrorCode::QuotaExceeded);
+        h.execute(&format!(
+            "UPDATE tenant_pin_storage SET pins = 1, bytes = {} WHERE tenant_id = '{t}'",
+            (64 << 20) - 10
+        ))
+        .await;
+        let message = expect_code(
+            pins.upsert_pin(&owner, "kept", r#"{"v":"a longer value"}"#, None, None).await,
+            ErrorCode::QuotaExceeded,
+        );
         assert!(message.contains("storage quota"), "{message}");
         pins.upsert_pin(&owner, "kept", "{}", None, None).await.unwrap();
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins WHERE key = 'new'").await, 0);
@@ -273,7 +288,12 @@ async fn a_page_of_large_pins_is_bounded_by_bytes() {
         let mut pages = 0;
         loop {
             let list = pins
-                .list_pins(&owner, None, false, &account_host::bindings::PageRequest { limit: 1000, after: after.clone() })
+                .list_pins(
+                    &owner,
+                    None,
+                    false,
+                    &account_host::bindings::PageRequest { limit: 1000, after: after.clone() },
+                )
                 .await
                 .unwrap();
             let bytes: usize = list.items.iter().map(|p| p.value.len()).sum();
@@ -358,7 +378,8 @@ async fn one_person_owns_a_bounded_number_of_tenants_and_reads_do_not_grow_stora
         assert_eq!(h.count("SELECT COUNT(*) FROM tenants").await, 3);
 
         // Reading a pin fifty times writes its access log once per hour, not fifty rows.
-        let tenant = account_host::identity::default_tenant(&h.db, &h.user_id("ann").await.unwrap()).await.unwrap().unwrap();
+        let tenant =
+            account_host::identity::default_tenant(&h.db, &h.user_id("ann").await.unwrap()).await.unwrap().unwrap();
         let owner = h.human("ann", "ann@example.com", Some(&tenant)).await;
         h.runtime.memory_pins().upsert_pin(&owner, "k", "{}", None, None).await.unwrap();
         for _ in 0..50 {
@@ -411,16 +432,40 @@ async fn the_host_scope_covers_user_rows_and_platform_writes() {
         let attempts: Vec<(&str, DriverErrorCode)> = {
             let mut out = Vec::new();
             let mut s = customer(&h);
-            out.push(("insert-membership (tenant driver)", Tenants::insert_membership(&mut s, a.clone(), bea.clone(), Role::Owner, true).await.unwrap_err().code));
+            out.push((
+                "insert-membership (tenant driver)",
+                Tenants::insert_membership(&mut s, a.clone(), bea.clone(), Role::Owner, true).await.unwrap_err().code,
+            ));
             let mut s = customer(&h);
-            out.push(("insert-membership (facade)", Facade::insert_membership(&mut s, a.clone(), bea.clone(), Role::Owner, None).await.unwrap_err().code));
+            out.push((
+                "insert-membership (facade)",
+                Facade::insert_membership(&mut s, a.clone(), bea.clone(), Role::Owner, None).await.unwrap_err().code,
+            ));
             let mut s = customer(&h);
-            let quotas = PlanQuotas { max_workers: 1, max_runs_per_day: 1, max_concurrent_runs: 1, max_tokens_per_month: 1, max_api_keys: 1 };
-            out.push(("update-tenant-plan", Tenants::update_tenant_plan(&mut s, a.clone(), Plan::Enterprise, quotas).await.unwrap_err().code));
+            let quotas = PlanQuotas {
+                max_workers: 1,
+                max_runs_per_day: 1,
+                max_concurrent_runs: 1,
+                max_tokens_per_month: 1,
+                max_api_keys: 1,
+            };
+            out.push((
+                "update-tenant-plan",
+                Tenants::update_tenant_plan(&mut s, a.clone(), Plan::Enterprise, quotas).await.unwrap_err().code,
+            ));
             let mut s = customer(&h);
             out.push((
                 "update-lifecycle-status",
-                Lifecycle::update_lifecycle_status(&mut s, a.clone(), TenantStatus::Active, TenantStatus::Suspended, None).await.unwrap_err().code,
+                Lifecycle::update_lifecycle_status(
+                    &mut s,
+                    a.clone(),
+                    TenantStatus::Active,
+                    TenantStatus::Suspended,
+                    None,
+                )
+                .await
+                .unwrap_err()
+                .code,
             ));
             let mut s = customer(&h);
             out.push(("count-owned-tenants", Facade::count_owned_tenants(&mut s, bea.clone()).await.unwrap_err().code));
@@ -440,7 +485,12 @@ async fn the_host_scope_covers_user_rows_and_platform_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tenant_cannot_take_every_instance() {
     // A small pool (4 instances), two calls per tenant: tenant B floods, tenant A still gets through.
-    let config = RuntimeConfig { max_concurrent_calls: 4, max_calls_per_tenant: 2, admission_wait: std::time::Duration::from_millis(200), ..test_config() };
+    let config = RuntimeConfig {
+        max_concurrent_calls: 4,
+        max_calls_per_tenant: 2,
+        admission_wait: std::time::Duration::from_millis(200),
+        ..test_config()
+    };
     for h in harnesses(config).await {
         let h = Arc::new(h);
         let (_, ann) = h.owned_tenant("Acme", "ann").await;
@@ -449,7 +499,9 @@ async fn one_tenant_cannot_take_every_instance() {
         let flood: Vec<_> = (0..40)
             .map(|i| {
                 let (h, bea, big) = (h.clone(), bea.clone(), big.clone());
-                tokio::spawn(async move { h.runtime.memory_pins().upsert_pin(&bea, &format!("k{}", i % 5), &big, None, None).await })
+                tokio::spawn(async move {
+                    h.runtime.memory_pins().upsert_pin(&bea, &format!("k{}", i % 5), &big, None, None).await
+                })
             })
             .collect();
         let mut mine = Vec::new();
@@ -494,7 +546,11 @@ mod component_cache {
     }
 
     fn cache_file(config: &CacheConfig) -> std::path::PathBuf {
-        std::fs::read_dir(&config.dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "cwasm")).expect("a cache file")
+        std::fs::read_dir(&config.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+            .expect("a cache file")
     }
 
     #[test]
@@ -514,13 +570,19 @@ mod component_cache {
 
         // The review's attack: a compiled component written by someone else (here: serialised properly,
         // by the same engine, but without the service's key) in place of the cached one.
-        let other = wasmtime::component::Component::new(&engine, account_host::runtime::ROGUE_GUEST_COMPONENT).unwrap().serialize().unwrap();
+        let other = wasmtime::component::Component::new(&engine, account_host::runtime::ROGUE_GUEST_COMPONENT)
+            .unwrap()
+            .serialize()
+            .unwrap();
         let mut forged = b"AOSCWAS1".to_vec();
         forged.extend([0u8; 32]);
         forged.extend(&other);
         std::fs::write(&file, &forged).unwrap();
         let loaded = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, Some(&config)).unwrap();
-        assert!(loaded.component_type().exports(&engine).count() >= 5, "the real engine was compiled again, not the forgery run");
+        assert!(
+            loaded.component_type().exports(&engine).count() >= 5,
+            "the real engine was compiled again, not the forgery run"
+        );
         assert_ne!(std::fs::read(&file).unwrap(), forged, "the forgery was replaced");
 
         // A raw `.cwasm` (the old format), and a symbolic link in its place, are not followed either.
@@ -563,9 +625,16 @@ async fn the_audit_log_keeps_only_plain_request_ids() {
         for id in ["req-1:ok", long.as_str(), "two words", "line\nbreak"] {
             h.runtime.tenants().increment_usage(&owner.clone().with_request_id(id), 1).await.unwrap();
         }
-        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'increment_usage'").await, 4, "every call is audited");
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'increment_usage'").await,
+            4,
+            "every call is audited"
+        );
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE request_id = 'req-1:ok'").await, 1);
-        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE length(request_id) > 100 OR request_id LIKE '% %'").await, 0);
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM audit_log WHERE length(request_id) > 100 OR request_id LIKE '% %'").await,
+            0
+        );
         h.close().await;
     })
     .await;
@@ -592,7 +661,10 @@ async fn a_key_makes_no_key_looser_than_itself_and_takes_its_keys_along() {
         let as_parent = key_caller(&h, &parent.key).await.unwrap();
         let before = h.count("SELECT COUNT(*) FROM api_keys").await;
         for (why, looser) in [
-            ("another worker", NewApiKey { allowed_workers: Some(vec!["code-debugger".into()]), ..key("c", &["run:*"]) }),
+            (
+                "another worker",
+                NewApiKey { allowed_workers: Some(vec!["code-debugger".into()]), ..key("c", &["run:*"]) },
+            ),
             ("a later expiry", NewApiKey { expires_in_days: Some(30), ..key("c", &["run:*"]) }),
             ("a higher rate", NewApiKey { rate_limit_rpm: Some(11), ..key("c", &["run:*"]) }),
             ("more runs", NewApiKey { max_concurrent_runs: Some(3), ..key("c", &["run:*"]) }),
@@ -641,7 +713,9 @@ async fn an_invitation_is_only_as_good_as_its_inviter() {
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{t}'")).await, 1);
         // An operator's invitation names no person and stands.
         let op = h.human("op", "op@example.com", None).await;
-        assert!(accounts.accept_invitation(&op, &operator_made.invitation.id, &operator_made.token).await.unwrap().accepted);
+        assert!(
+            accounts.accept_invitation(&op, &operator_made.invitation.id, &operator_made.token).await.unwrap().accepted
+        );
         // A demoted inviter's invitations lapse too.
         let mia = h.member(&owner, &t, "mia", Role::Admin).await;
         let pending = accounts.invite_user(&mia, "late@example.com", Role::Member).await.unwrap();
@@ -660,7 +734,10 @@ async fn a_worker_restricted_key_completes_only_its_workers_runs() {
         let (_, owner) = h.owned_tenant("Acme", "ann").await;
         h.execute("UPDATE worker_registry SET status = 'available'").await;
         let limited = ten
-            .create_api_key(&owner, &NewApiKey { allowed_workers: Some(vec!["business-builder".into()]), ..key("ci", &["run:*"]) })
+            .create_api_key(
+                &owner,
+                &NewApiKey { allowed_workers: Some(vec!["business-builder".into()]), ..key("ci", &["run:*"]) },
+            )
             .await
             .unwrap();
         let ci = key_caller(&h, &limited.key).await.unwrap();
@@ -675,7 +752,12 @@ async fn a_worker_restricted_key_completes_only_its_workers_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_tenant_leaves_operators_their_own_instances() {
-    let config = RuntimeConfig { max_concurrent_calls: 16, max_calls_per_tenant: 16, admission_wait: std::time::Duration::from_millis(300), ..test_config() };
+    let config = RuntimeConfig {
+        max_concurrent_calls: 16,
+        max_calls_per_tenant: 16,
+        admission_wait: std::time::Duration::from_millis(300),
+        ..test_config()
+    };
     for h in harnesses(config).await {
         let h = Arc::new(h);
         let (t, bea) = h.owned_tenant("Beta", "bea").await;
@@ -683,7 +765,9 @@ async fn a_flooding_tenant_leaves_operators_their_own_instances() {
         let flood: Vec<_> = (0..60)
             .map(|i| {
                 let (h, bea, big) = (h.clone(), bea.clone(), big.clone());
-                tokio::spawn(async move { h.runtime.memory_pins().upsert_pin(&bea, &format!("k{}", i % 7), &big, None, None).await })
+                tokio::spawn(async move {
+                    h.runtime.memory_pins().upsert_pin(&bea, &format!("k{}", i % 7), &big, None, None).await
+                })
             })
             .collect();
         // The operator who would stop the flood gets through while it runs.

@@ -21,7 +21,12 @@ async fn create_a_tenant_and_read_it_back() {
         assert_eq!(read.quotas.max_tokens_per_month, 1_000_000);
 
         // The creation is audited in the same transaction.
-        let audited = h.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'create_tenant' AND resource_id = '{}'", created.id)).await;
+        let audited = h
+            .count(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'create_tenant' AND resource_id = '{}'",
+                created.id
+            ))
+            .await;
         assert_eq!(audited, 1);
 
         // A second tenant with the same slug is a conflict and writes nothing.

@@ -3,9 +3,9 @@
 //! role or scopes, checks the permission the operation needs, and applies the lifecycle gate
 //! (domain.md §3.7.1: suspended tenants read but do not write; terminated and archived do neither).
 
+use crate::accounts_facade_driver as facade;
 use crate::aos::accounts::policy_types::TriggerSet;
 use crate::aos::accounts::types::{Actor, ApiKeyPrincipal, CallContext, ErrorCode, Role, TenantStatus, UserStatus};
-use crate::accounts_facade_driver as facade;
 use crate::error::{Result, err, forbidden, invalid, not_found};
 use crate::tenant_lifecycle_driver as lifecycle;
 
@@ -19,8 +19,13 @@ pub enum Mode {
 /// The caller of a tenant-scoped operation, resolved.
 pub enum Principal {
     /// A human member of the tenant, with the role of their membership.
-    User { user_id: String, role: Role },
-    ApiKey { key_id: String },
+    User {
+        user_id: String,
+        role: Role,
+    },
+    ApiKey {
+        key_id: String,
+    },
     Operator,
     System,
 }
@@ -235,9 +240,10 @@ impl Permission {
     /// The least role of a member that holds it (the membership predicates of the role table).
     pub fn least_role(self) -> Role {
         match self {
-            Permission::RolesManage | Permission::TenantWrite | Permission::PoliciesRead | Permission::PoliciesManage => {
-                Role::Owner
-            }
+            Permission::RolesManage
+            | Permission::TenantWrite
+            | Permission::PoliciesRead
+            | Permission::PoliciesManage => Role::Owner,
             Permission::UsersManage
             | Permission::InvitationsRead
             | Permission::InvitationsManage
@@ -371,7 +377,9 @@ pub fn tenant_access(ctx: &CallContext, permission: Permission, mode: Mode) -> R
         }
         Actor::ApiKey(key) => {
             if key.created_by.is_some() && key.creator_role.is_none() {
-                return Err(forbidden("the API key's creator is no longer an active member of the tenant; the key does nothing"));
+                return Err(forbidden(
+                    "the API key's creator is no longer an active member of the tenant; the key does nothing",
+                ));
             }
             if !scopes_allow(&key.scopes, permission) {
                 return Err(forbidden(format!("the API key lacks the scope {}", permission.name())));
@@ -405,10 +413,7 @@ pub fn gate(status: TenantStatus, mode: Mode) -> Result<()> {
         return Ok(());
     }
     let what = if mode == Mode::Read { "reads" } else { "writes" };
-    Err(err(
-        ErrorCode::LifecycleBlocked,
-        format!("the tenant is {}: {what} are not allowed", status_name(status)),
-    ))
+    Err(err(ErrorCode::LifecycleBlocked, format!("the tenant is {}: {what} are not allowed", status_name(status))))
 }
 
 /// Operators and the system only.

@@ -2,8 +2,11 @@
 //! (domain.md §3.2–3.3 with the corrections of §5 and the role rules of design.md §4).
 
 use crate::Engine;
-use crate::access::{Permission, Access, Mode, rank, role_name, tenant_access};
+use crate::access::{Access, Mode, Permission, rank, role_name, tenant_access};
 use crate::accounts_facade_driver::{self as driver};
+use crate::aos::accounts::policy_types::{
+    AcceptEvent, InviteEvent, RemovalEvent, RoleChangeEvent, TicketEvent, Trigger,
+};
 use crate::aos::accounts::types::{
     Actor, CallContext, EngineError, ErrorCode, IdentityPrincipal, InvitationSnapshot, InvitationStatus, PageRequest,
     Role, TenantDetailSnapshot, TenantStatus, TicketSnapshot, UserRow, UserStatus,
@@ -14,7 +17,6 @@ use crate::exports::aos::accounts::accounts::{
     ProfileUpdate, ProfileUpdateResult, ProjectDetail, ProjectList, ProjectSummary, SupportContact, TenantUser,
     TenantUserList, Ticket, TicketList, UserDetail, UserList, UserSummary,
 };
-use crate::aos::accounts::policy_types::{AcceptEvent, InviteEvent, RemovalEvent, RoleChangeEvent, TicketEvent, Trigger};
 use crate::policy_gate::{self, PolicyEvent};
 use crate::tenant_driver::{Audit, audit, audit_tenant};
 use crate::{secrets, tenant_driver, tenants, time, user_write_driver, validate};
@@ -61,7 +63,11 @@ impl Guest for Engine {
         Ok(project_detail(detail))
     }
 
-    fn create_project(ctx: CallContext, name: String, description: Option<String>) -> Result<ProjectDetail, EngineError> {
+    fn create_project(
+        ctx: CallContext,
+        name: String,
+        description: Option<String>,
+    ) -> Result<ProjectDetail, EngineError> {
         let Actor::Identity(identity) = &ctx.actor else {
             return Err(forbidden("projects are created by a signed-in person"));
         };
@@ -160,14 +166,21 @@ impl Guest for Engine {
         let items = page
             .items
             .into_iter()
-            .map(|m| TenantUser { user_id: m.user_id, email: m.email, name: m.name, role: m.role, joined_at: m.created_at })
+            .map(|m| TenantUser {
+                user_id: m.user_id,
+                email: m.email,
+                name: m.name,
+                role: m.role,
+                joined_at: m.created_at,
+            })
             .collect();
         Ok(TenantUserList { items, next: page.next })
     }
 
     fn update_user_role(ctx: CallContext, user_id: String, new_role: Role) -> Result<TenantUser, EngineError> {
-        let access = tenant_access(&ctx, Permission::RolesManage, Mode::Write)
-            .map_err(|e| if e.code == ErrorCode::Forbidden { forbidden("Only owners can change user roles") } else { e })?;
+        let access = tenant_access(&ctx, Permission::RolesManage, Mode::Write).map_err(|e| {
+            if e.code == ErrorCode::Forbidden { forbidden("Only owners can change user roles") } else { e }
+        })?;
         if access.user_id() == Some(user_id.as_str()) {
             return Err(invalid("Cannot change your own role"));
         }
@@ -184,7 +197,13 @@ impl Guest for Engine {
                 to_role: new_role,
             }))
         };
-        policy_gate::consult(access.policy, Trigger::ChangeRole, &access.tenant_id, policy_gate::actor(&ctx, &access), event)?;
+        policy_gate::consult(
+            access.policy,
+            Trigger::ChangeRole,
+            &access.tenant_id,
+            policy_gate::actor(&ctx, &access),
+            event,
+        )?;
         let updated = driver::update_membership_role(&access.tenant_id, &target.id, new_role)?;
         audit(
             &ctx,
@@ -228,7 +247,13 @@ impl Guest for Engine {
                 role: target.role,
             }))
         };
-        policy_gate::consult(access.policy, Trigger::RemoveMember, &access.tenant_id, policy_gate::actor(&ctx, &access), event)?;
+        policy_gate::consult(
+            access.policy,
+            Trigger::RemoveMember,
+            &access.tenant_id,
+            policy_gate::actor(&ctx, &access),
+            event,
+        )?;
         driver::delete_membership(&access.tenant_id, &target.id)?;
         audit(
             &ctx,
@@ -369,7 +394,13 @@ impl Guest for Engine {
                 priority: ticket.priority,
             }))
         };
-        policy_gate::consult(access.policy, Trigger::FileTicket, &access.tenant_id, policy_gate::actor(&ctx, &access), event)?;
+        policy_gate::consult(
+            access.policy,
+            Trigger::FileTicket,
+            &access.tenant_id,
+            policy_gate::actor(&ctx, &access),
+            event,
+        )?;
         let row = driver::insert_support_ticket(
             &access.tenant_id,
             &user_id,
@@ -426,7 +457,13 @@ impl Guest for Engine {
                 pending_invitations: count(driver::count_pending_invitations(&access.tenant_id)?),
             }))
         };
-        policy_gate::consult(access.policy, Trigger::InviteUser, &access.tenant_id, policy_gate::actor(&ctx, &access), event)?;
+        policy_gate::consult(
+            access.policy,
+            Trigger::InviteUser,
+            &access.tenant_id,
+            policy_gate::actor(&ctx, &access),
+            event,
+        )?;
         let token = secrets::random_secret();
         // A key invites on behalf of the person who made it: that person answers for the invitation.
         let inviter = access.user_id().map(str::to_string).or_else(|| match &ctx.actor {
@@ -472,11 +509,13 @@ impl Guest for Engine {
         let Actor::Identity(identity) = &ctx.actor else {
             return Err(err(ErrorCode::Unauthenticated, "sign in to accept an invitation"));
         };
-        let refused = || Acceptance { accepted: false, message: INVALID_INVITATION.into(), tenant_id: None, role: None };
+        let refused =
+            || Acceptance { accepted: false, message: INVALID_INVITATION.into(), tenant_id: None, role: None };
         if !secrets::looks_like_secret(&token) || invitation_id.len() != 36 {
             return Ok(refused());
         }
-        let Some(invitation) = driver::fetch_invitation_by_id_and_token(&invitation_id, &secrets::sha256_hex(&token))? else {
+        let Some(invitation) = driver::fetch_invitation_by_id_and_token(&invitation_id, &secrets::sha256_hex(&token))?
+        else {
             return Ok(refused());
         };
         if invitation.expires_at <= ctx.now {
@@ -508,15 +547,25 @@ impl Guest for Engine {
                     }))
                 };
                 let actor = policy_gate::person(&user.id);
-                policy_gate::consult(gate.policy_handles, Trigger::AcceptInvitation, &invitation.tenant_id, actor, event)?;
-                driver::insert_membership(&invitation.tenant_id, &user.id, invitation.role, invitation.invited_by.as_deref())?;
+                policy_gate::consult(
+                    gate.policy_handles,
+                    Trigger::AcceptInvitation,
+                    &invitation.tenant_id,
+                    actor,
+                    event,
+                )?;
+                driver::insert_membership(
+                    &invitation.tenant_id,
+                    &user.id,
+                    invitation.role,
+                    invitation.invited_by.as_deref(),
+                )?;
                 ("Invitation accepted", invitation.role)
             }
         };
         // Conditional on the invitation still being pending: of two concurrent acceptances one wins.
-        driver::update_invitation_accepted(&invitation.tenant_id, &invitation.id).map_err(|e| {
-            if is_conflict(&e) { conflict(INVALID_INVITATION) } else { e.into() }
-        })?;
+        driver::update_invitation_accepted(&invitation.tenant_id, &invitation.id)
+            .map_err(|e| if is_conflict(&e) { conflict(INVALID_INVITATION) } else { e.into() })?;
         audit_tenant(
             &ctx,
             Some(&invitation.tenant_id),
@@ -530,7 +579,12 @@ impl Guest for Engine {
                 new_value: Some(serde_json::json!({ "user_id": user.id, "role": role_name(role) })),
             },
         )?;
-        Ok(Acceptance { accepted: true, message: message.into(), tenant_id: Some(invitation.tenant_id), role: Some(role) })
+        Ok(Acceptance {
+            accepted: true,
+            message: message.into(),
+            tenant_id: Some(invitation.tenant_id),
+            role: Some(role),
+        })
     }
 
     fn revoke_invitation(ctx: CallContext, invitation_id: String) -> Result<Invitation, EngineError> {
@@ -601,13 +655,15 @@ fn identity_user(identity: &IdentityPrincipal) -> Result<UserRow> {
         Some(n) => validate::optional_text("name", Some(n), 255)?,
         None => email.split('@').next().map(str::to_string),
     };
-    user_write_driver::create_user(&email, &identity.external_id, name.as_deref(), None, UserStatus::Active).map_err(|e| {
-        if is_conflict(&e) {
-            conflict("this e-mail address already belongs to another sign-in identity")
-        } else {
-            e.into()
-        }
-    })
+    user_write_driver::create_user(&email, &identity.external_id, name.as_deref(), None, UserStatus::Active).map_err(
+        |e| {
+            if is_conflict(&e) {
+                conflict("this e-mail address already belongs to another sign-in identity")
+            } else {
+                e.into()
+            }
+        },
+    )
 }
 
 fn project_detail(t: TenantDetailSnapshot) -> ProjectDetail {

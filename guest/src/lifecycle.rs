@@ -2,7 +2,7 @@
 //! including `tenants.suspend`, goes through [`transition`]; each writes an audit row with the actor.
 
 use crate::Engine;
-use crate::access::{Permission, Mode, call_tenant, require_platform, status_name, tenant_access};
+use crate::access::{Mode, Permission, call_tenant, require_platform, status_name, tenant_access};
 use crate::aos::accounts::types::{CallContext, DriverErrorCode, EngineError, TenantStatus};
 use crate::error::{Result, conflict, is_conflict, not_found};
 use crate::exports::aos::accounts::lifecycle::{Guest, LifecycleAction, LifecycleState, LifecycleTransition};
@@ -16,7 +16,11 @@ impl Guest for Engine {
         Ok(state_of(access.tenant_id, access.status))
     }
 
-    fn transition(ctx: CallContext, to_status: TenantStatus, reason: String) -> Result<LifecycleTransition, EngineError> {
+    fn transition(
+        ctx: CallContext,
+        to_status: TenantStatus,
+        reason: String,
+    ) -> Result<LifecycleTransition, EngineError> {
         transition(&ctx, to_status, &reason)
     }
 
@@ -64,7 +68,11 @@ fn edge_error(from: TenantStatus, to: TenantStatus) -> Option<String> {
         return Some(format!("Tenant already in {} status", status_name(to)));
     }
     match (from, to) {
-        (Active, Suspended) | (Active, Terminated) | (Suspended, Active) | (Suspended, Terminated) | (Terminated, Archived) => None,
+        (Active, Suspended)
+        | (Active, Terminated)
+        | (Suspended, Active)
+        | (Suspended, Terminated)
+        | (Terminated, Archived) => None,
         (Terminated, _) => Some("OFFBOARD-002: TERMINATED is irreversible".into()),
         (Archived, _) => Some("ARCHIVED is terminal: it has no exits".into()),
         (Active, Archived) => Some("OFFBOARD-003: ARCHIVED is unreachable from ACTIVE".into()),
@@ -105,7 +113,9 @@ pub fn transition(ctx: &CallContext, to: TenantStatus, reason: &str) -> Result<L
     let suspended_reason = if to == TenantStatus::Suspended { reason.clone() } else { None };
     match driver::update_lifecycle_status(&tenant_id, from, to, suspended_reason.as_deref()) {
         Ok(_) => {}
-        Err(e) if e.code == DriverErrorCode::NotFound => return Err(not_found(format!("Tenant {tenant_id} not found"))),
+        Err(e) if e.code == DriverErrorCode::NotFound => {
+            return Err(not_found(format!("Tenant {tenant_id} not found")));
+        }
         Err(e) if is_conflict(&e) => return Err(conflict("the tenant's status changed concurrently; try again")),
         Err(e) => return Err(e.into()),
     }

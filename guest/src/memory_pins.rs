@@ -4,14 +4,14 @@
 use sha2::{Digest, Sha256};
 
 use crate::Engine;
-use crate::access::{Permission, Mode, require_platform, tenant_access};
+use crate::access::{Mode, Permission, require_platform, tenant_access};
+use crate::aos::accounts::policy_types::{PinEvent, Trigger};
 use crate::aos::accounts::types::{
     AccessFilter, AccessPage, CallContext, EngineError, ErrorCode, MemoryAuditOperation, PageRequest, PinRow,
 };
 use crate::error::{Result, err, invalid};
 use crate::exports::aos::accounts::memory_pins::{CleanupResult, Guest, Pin, PinList};
 use crate::memory_pins_driver::{self as driver, MemoryAuditEntry};
-use crate::aos::accounts::policy_types::{PinEvent, Trigger};
 use crate::policy_gate::{self, Change, PolicyEvent};
 use crate::secrets::hex;
 use crate::{plans, validate};
@@ -37,7 +37,9 @@ impl Guest for Engine {
         let mut ttl_seconds = pin_ttl(ttl_seconds)?;
         let event = || Ok(PolicyEvent::WritePin(PinEvent { key: key.clone(), value: value.clone(), ttl_seconds }));
         let actor = policy_gate::actor(&ctx, &access);
-        if let Change::Pin(rewrite) = policy_gate::consult(access.policy, Trigger::WritePin, &access.tenant_id, actor, event)? {
+        if let Change::Pin(rewrite) =
+            policy_gate::consult(access.policy, Trigger::WritePin, &access.tenant_id, actor, event)?
+        {
             // A rewritten pin is validated again like any pin.
             value = pin_value(&rewrite.value).map_err(rewrite_refused)?;
             ttl_seconds = pin_ttl(rewrite.ttl_seconds).map_err(rewrite_refused)?;
@@ -109,7 +111,11 @@ impl Guest for Engine {
         Ok(CleanupResult { deleted_count, tenant_id, at: ctx.now })
     }
 
-    fn list_access_log(ctx: CallContext, filter: Option<AccessFilter>, page: PageRequest) -> Result<AccessPage, EngineError> {
+    fn list_access_log(
+        ctx: CallContext,
+        filter: Option<AccessFilter>,
+        page: PageRequest,
+    ) -> Result<AccessPage, EngineError> {
         enabled(&ctx)?;
         let access = tenant_access(&ctx, Permission::MemoryPinAdmin, Mode::Read)?;
         let filter = match filter {

@@ -4,7 +4,7 @@
 //! an operator forces it.
 
 use crate::Engine;
-use crate::access::{Permission, Access, Mode, Principal, tenant_access};
+use crate::access::{Access, Mode, Permission, Principal, tenant_access};
 use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, OnboardingState};
 use crate::error::{Result, err, forbidden, missing, not_found};
 use crate::exports::aos::accounts::onboarding::{Capability, Guest, NextAction, OnboardingStatus, Transition};
@@ -114,7 +114,13 @@ pub fn advance(ctx: &CallContext, access: &Access, target: OnboardingState, trig
 
 /// Moves the tenant forward to `target` when the evidence is there (or an operator forces completion).
 /// Used by `advance` and by operations that produce evidence themselves (creating an API key).
-pub fn progress(ctx: &CallContext, access: &Access, target: OnboardingState, trigger: &str, forced: bool) -> Result<Transition> {
+pub fn progress(
+    ctx: &CallContext,
+    access: &Access,
+    target: OnboardingState,
+    trigger: &str,
+    forced: bool,
+) -> Result<Transition> {
     let tenant_id = access.tenant_id.clone();
     let current = driver::fetch_onboarding_state(&tenant_id).map_err(missing("Tenant not found"))?;
     if step(target) <= step(current) {

@@ -91,7 +91,8 @@ impl Guest for Engine {
     fn rollback(ctx: CallContext) -> Result<PolicyStatus, EngineError> {
         let access = owner(&ctx, Mode::Write)?;
         let state = driver::fetch_policy_state(&access.tenant_id)?;
-        let previous = state.previous_version.ok_or_else(|| not_found("there is no earlier policy version to roll back to"))?;
+        let previous =
+            state.previous_version.ok_or_else(|| not_found("there is no earlier policy version to roll back to"))?;
         switch(&ctx, &access, Some(previous), "rollback_policy", None, false)
     }
 
@@ -104,7 +105,10 @@ impl Guest for Engine {
     fn delete_version(ctx: CallContext, version: u32) -> Result<bool, EngineError> {
         let access = owner(&ctx, Mode::Write)?;
         if driver::fetch_policy_state(&access.tenant_id)?.active_version == Some(version) {
-            return Err(err(ErrorCode::Conflict, "the active version cannot be deleted; deactivate it or activate another first"));
+            return Err(err(
+                ErrorCode::Conflict,
+                "the active version cannot be deleted; deactivate it or activate another first",
+            ));
         }
         let deleted = driver::delete_policy_version(&access.tenant_id, version)?;
         if deleted {
@@ -177,7 +181,12 @@ fn status_of(tenant_id: &str) -> Result<PolicyStatus> {
         calls,
         denials,
         failures,
-        last_failure: state.last_failure.map(|f| PolicyFailure { version: f.version, trigger: f.trigger, message: f.message, at: f.at }),
+        last_failure: state.last_failure.map(|f| PolicyFailure {
+            version: f.version,
+            trigger: f.trigger,
+            message: f.message,
+            at: f.at,
+        }),
     })
 }
 
@@ -186,9 +195,9 @@ fn owner(ctx: &CallContext, mode: Mode) -> Result<Access> {
     let access = tenant_access(ctx, Permission::PoliciesManage, mode)?;
     match access.principal {
         Principal::User { role: Role::Owner, .. } => Ok(access),
-        Principal::Operator | Principal::System => {
-            Err(forbidden("operators may deactivate a tenant's policy, but only its owners install, activate or run one"))
-        }
+        Principal::Operator | Principal::System => Err(forbidden(
+            "operators may deactivate a tenant's policy, but only its owners install, activate or run one",
+        )),
         _ => Err(forbidden("only the tenant's owners manage its policy")),
     }
 }

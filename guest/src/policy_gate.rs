@@ -38,7 +38,9 @@ pub fn consult(
         (Verdict::Deny(reason), _) => Err(err(ErrorCode::PolicyDenied, reason)),
         (Verdict::NarrowKey(change), Trigger::CreateApiKey) => Ok(Change::Key(change)),
         (Verdict::RewritePin(change), Trigger::WritePin) => Ok(Change::Pin(change)),
-        _ => Err(err(ErrorCode::PolicyFailed, "the tenant's policy answered with a change this operation does not take")),
+        _ => {
+            Err(err(ErrorCode::PolicyFailed, "the tenant's policy answered with a change this operation does not take"))
+        }
     }
 }
 

@@ -48,6 +48,7 @@ pub fn audit_tenant(
 /// The request id as the audit log keeps it: a plain token of at most 100 characters, or nothing. Hosts
 /// pass what their clients sent; the log is not a place for whatever a client chose to write.
 fn audited_request_id(id: &str) -> Option<String> {
-    let plain = !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    let plain =
+        !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     plain.then(|| id.to_string())
 }

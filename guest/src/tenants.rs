@@ -5,17 +5,20 @@
 //! serialisable transaction, so a check and the write that follows it cannot interleave with another call's.
 
 use crate::Engine;
-use crate::access::{Access, Mode, Permission, Scope, call_tenant, may_grant, require_platform, status_name, tenant_access};
+use crate::access::{
+    Access, Mode, Permission, Scope, call_tenant, may_grant, require_platform, status_name, tenant_access,
+};
+use crate::aos::accounts::policy_types::{ApiKeyEvent, KeyChange, Trigger};
 use crate::aos::accounts::types::{
-    Actor, ApiKeyPrincipal, ApiKeySnapshot, AuditFilter, AuditPage, CallContext, EngineError, ErrorCode, OnboardingState, PageRequest, Plan, Role, RunSnapshot,
-    RunStatus, TenantRow, TenantStatus, UsageCounters, UsageRecordSnapshot, UsageUnit,
+    Actor, ApiKeyPrincipal, ApiKeySnapshot, AuditFilter, AuditPage, CallContext, EngineError, ErrorCode,
+    OnboardingState, PageRequest, Plan, Role, RunSnapshot, RunStatus, TenantRow, TenantStatus, UsageCounters,
+    UsageRecordSnapshot, UsageUnit,
 };
 use crate::error::{Result, conflict, err, is_conflict, not_found};
 use crate::exports::aos::accounts::tenants::{
     ApiKey, ApiKeyCreated, ApiKeyList, Guest, Membership, MeterTotal, NewApiKey, NewRun, NewTenant, NewUsage,
     QuotaDecision, Run, RunCompletion, RunList, Tenant, UsageRecord, UsageSummary,
 };
-use crate::aos::accounts::policy_types::{ApiKeyEvent, KeyChange, Trigger};
 use crate::policy_gate::{self, Change, PolicyEvent};
 use crate::secrets::{self, API_KEY_DISPLAY_PREFIX_LEN, API_KEY_PREFIX};
 use crate::tenant_driver::{self as driver, Audit, audit, audit_tenant};
@@ -129,7 +132,13 @@ impl Guest for Engine {
                 new_value: Some(serde_json::json!({ "user_id": user_id, "role": crate::access::role_name(role) })),
             },
         )?;
-        Ok(Membership { id: row.id, tenant_id: row.tenant_id, user_id: row.user_id, role: row.role, created_at: row.created_at })
+        Ok(Membership {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            user_id: row.user_id,
+            role: row.role,
+            created_at: row.created_at,
+        })
     }
 
     fn create_api_key(ctx: CallContext, key: NewApiKey) -> Result<ApiKeyCreated, EngineError> {
@@ -159,14 +168,18 @@ impl Guest for Engine {
             key.max_concurrent_runs.map(|v| validate::range("max_concurrent_runs", v, 1, 100)).transpose()?;
         // A key made by a key is never less restricted than its parent.
         let (allowed_workers, mut expires_at, rate_limit_rpm, max_concurrent_runs) = match &ctx.actor {
-            Actor::ApiKey(parent) => inherit_restrictions(parent, allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs)?,
+            Actor::ApiKey(parent) => {
+                inherit_restrictions(parent, allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs)?
+            }
             _ => (allowed_workers, expires_at, rate_limit_rpm, max_concurrent_runs),
         };
         let event = || {
             Ok(PolicyEvent::CreateApiKey(ApiKeyEvent { name: name.clone(), scopes: permissions.clone(), expires_at }))
         };
         let actor = policy_gate::actor(&ctx, &access);
-        if let Change::Key(narrower) = policy_gate::consult(access.policy, Trigger::CreateApiKey, &access.tenant_id, actor, event)? {
+        if let Change::Key(narrower) =
+            policy_gate::consult(access.policy, Trigger::CreateApiKey, &access.tenant_id, actor, event)?
+        {
             narrower_key(&ctx, &access, &narrower, &permissions, expires_at)?;
             permissions = narrower.scopes;
             expires_at = narrower.expires_at;
@@ -230,7 +243,8 @@ impl Guest for Engine {
             .chars()
             .take(255)
             .collect::<String>();
-        let key = driver::fetch_api_key_by_id(&access.tenant_id, &key_id)?.ok_or_else(|| not_found("API key not found"))?;
+        let key =
+            driver::fetch_api_key_by_id(&access.tenant_id, &key_id)?.ok_or_else(|| not_found("API key not found"))?;
         if key.revoked_at.is_some() {
             return Ok(api_key_of(key));
         }
@@ -322,7 +336,10 @@ impl Guest for Engine {
             period_start: start,
             period_end: end,
             total_records: totals.iter().map(|t| t.records).sum(),
-            meters: totals.into_iter().map(|t| MeterTotal { meter_name: t.meter_name, total: t.total, unit: t.unit }).collect(),
+            meters: totals
+                .into_iter()
+                .map(|t| MeterTotal { meter_name: t.meter_name, total: t.total, unit: t.unit })
+                .collect(),
         })
     }
 
@@ -381,14 +398,18 @@ impl Guest for Engine {
             validate::range(field, value, 0, i32::MAX)?;
         }
         let output_json = validate::json_text("output_json", completion.output_json.as_deref(), 1_048_576)?;
-        let replay_token_json = validate::json_text("replay_token_json", completion.replay_token_json.as_deref(), 1_048_576)?;
+        let replay_token_json =
+            validate::json_text("replay_token_json", completion.replay_token_json.as_deref(), 1_048_576)?;
         let error = validate::optional_text("error", completion.error.as_deref(), 10_000)?;
         let run = driver::fetch_run_by_id(&access.tenant_id, &run_id)?.ok_or_else(|| not_found("Run not found"))?;
         if let Actor::ApiKey(key) = &ctx.actor
             && let Some(workers) = &key.allowed_workers
             && !workers.contains(&run.worker_id)
         {
-            return Err(crate::error::forbidden(format!("this API key may not act on runs of the worker '{}'", run.worker_id)));
+            return Err(crate::error::forbidden(format!(
+                "this API key may not act on runs of the worker '{}'",
+                run.worker_id
+            )));
         }
         if !matches!(run.status, RunStatus::Queued | RunStatus::Running) {
             return Err(conflict("Run already ended: ended runs are immutable"));
@@ -414,9 +435,17 @@ impl Guest for Engine {
             let usage = roll_periods(&ctx, &tenant)?;
             counters_fit(&usage, 0, completion.total_tokens)?;
             driver::increment_tenant_usage(&access.tenant_id, 0, completion.total_tokens)?;
-            insert_usage(&access, "tokens_used", completion.total_tokens, UsageUnit::Tokens, Some(row.worker_id.clone()), None)?;
+            insert_usage(
+                &access,
+                "tokens_used",
+                completion.total_tokens,
+                UsageUnit::Tokens,
+                Some(row.worker_id.clone()),
+                None,
+            )?;
         }
-        let metadata = serde_json::json!({ "success": completion.success, "cost_cents": completion.cost_cents }).to_string();
+        let metadata =
+            serde_json::json!({ "success": completion.success, "cost_cents": completion.cost_cents }).to_string();
         insert_usage(&access, "worker_runs", 1, UsageUnit::Count, Some(row.worker_id.clone()), Some(metadata))?;
         audit(
             &ctx,
@@ -426,7 +455,9 @@ impl Guest for Engine {
                 resource_type: "run",
                 resource_id: Some(&row.id),
                 old_value: None,
-                new_value: Some(serde_json::json!({ "success": completion.success, "total_tokens": completion.total_tokens })),
+                new_value: Some(
+                    serde_json::json!({ "success": completion.success, "total_tokens": completion.total_tokens }),
+                ),
             },
         )?;
         Ok(run_of(row))
@@ -444,7 +475,11 @@ impl Guest for Engine {
         Ok(RunList { items: page.items.into_iter().map(run_of).collect(), next: page.next })
     }
 
-    fn list_audit_log(ctx: CallContext, filter: Option<AuditFilter>, page: PageRequest) -> Result<AuditPage, EngineError> {
+    fn list_audit_log(
+        ctx: CallContext,
+        filter: Option<AuditFilter>,
+        page: PageRequest,
+    ) -> Result<AuditPage, EngineError> {
         let access = tenant_access(&ctx, Permission::AuditRead, Mode::Read)?;
         let filter = match filter {
             Some(filter) => audit_filter(filter)?,
@@ -512,7 +547,8 @@ fn inherit_restrictions(
     rpm: Option<u32>,
     concurrent: Option<u32>,
 ) -> Result<(Option<Vec<String>>, Option<i64>, Option<u32>, Option<u32>)> {
-    let looser = |what: &str| crate::error::forbidden(format!("a key may not make a key with a looser {what} than its own"));
+    let looser =
+        |what: &str| crate::error::forbidden(format!("a key may not make a key with a looser {what} than its own"));
     let workers = match (&parent.allowed_workers, workers) {
         (Some(mine), Some(asked)) if asked.iter().all(|w| mine.contains(w)) => Some(asked),
         (Some(_), Some(_)) => return Err(looser("worker list")),
@@ -545,7 +581,10 @@ fn key_may_run(access: &Access, key: &ApiKeyPrincipal, worker_id: &str) -> Resul
     if let Some(max) = key.max_concurrent_runs {
         let running = driver::count_running_runs_for_key(&access.tenant_id, &key.key_id)?;
         if running >= max.max(0) as u64 {
-            return Err(err(ErrorCode::QuotaExceeded, format!("Concurrent run limit of this API key ({max}) exceeded")));
+            return Err(err(
+                ErrorCode::QuotaExceeded,
+                format!("Concurrent run limit of this API key ({max}) exceeded"),
+            ));
         }
     }
     Ok(())
@@ -646,7 +685,11 @@ fn meter(name: &str) -> Result<String> {
     let ok = !name.is_empty()
         && name.len() <= 100
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b));
-    if ok { Ok(name.to_string()) } else { Err(crate::error::invalid("meter_name must be 1 to 100 of a-z, 0-9, '_', '.', ':', '-'")) }
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(crate::error::invalid("meter_name must be 1 to 100 of a-z, 0-9, '_', '.', ':', '-'"))
+    }
 }
 
 fn insert_usage(
@@ -757,8 +800,15 @@ fn usage_record_of(row: UsageRecordSnapshot) -> UsageRecord {
 /// A policy may only narrow a key: scopes from those asked for (at least one), an expiry in the future and
 /// no later than the one asked for. Anything else refuses the operation; the scopes are checked again as
 /// grantable by the caller.
-fn narrower_key(ctx: &CallContext, access: &Access, change: &KeyChange, asked: &[String], asked_expiry: Option<i64>) -> Result<()> {
-    let widened = |what: &str| err(ErrorCode::PolicyFailed, format!("the tenant's policy tried to widen the key: {what}"));
+fn narrower_key(
+    ctx: &CallContext,
+    access: &Access,
+    change: &KeyChange,
+    asked: &[String],
+    asked_expiry: Option<i64>,
+) -> Result<()> {
+    let widened =
+        |what: &str| err(ErrorCode::PolicyFailed, format!("the tenant's policy tried to widen the key: {what}"));
     if change.scopes.is_empty() {
         return Err(widened("a key needs at least one scope"));
     }

@@ -34,7 +34,8 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Opt
 pub fn email(value: &str) -> Result<String> {
     // At most 255 characters as given, white space around it included (the whole text is bounded, as the
     // API's document says), and as kept: lower-casing may lengthen a text (`İ` becomes two characters).
-    let within = |s: &str| if s.chars().count() > 255 { Err(invalid("email must be at most 255 characters")) } else { Ok(()) };
+    let within =
+        |s: &str| if s.chars().count() > 255 { Err(invalid("email must be at most 255 characters")) } else { Ok(()) };
     within(value)?;
     let value = text("email", value, 1, 255)?.to_lowercase();
     within(&value)?;

@@ -25,9 +25,13 @@ pub fn describe(wit: &std::path::Path, world: &str) -> anyhow::Result<Value> {
         let name = interface.name.clone().context("exported interfaces are named")?;
         let mut functions = serde_json::Map::new();
         for (fname, f) in &interface.functions {
-            let params: Vec<Value> = f.params.iter().map(|p| Ok(json!([p.name, ty(&resolve, &p.ty)?]))).collect::<anyhow::Result<_>>()?;
+            let params: Vec<Value> =
+                f.params.iter().map(|p| Ok(json!([p.name, ty(&resolve, &p.ty)?]))).collect::<anyhow::Result<_>>()?;
             let result = f.result.as_ref().map(|t| ty(&resolve, t)).transpose()?;
-            functions.insert(fname.clone(), json!({ "docs": f.docs.contents.clone().unwrap_or_default(), "params": params, "result": result }));
+            functions.insert(
+                fname.clone(),
+                json!({ "docs": f.docs.contents.clone().unwrap_or_default(), "params": params, "result": result }),
+            );
         }
         interfaces.insert(name, Value::Object(functions));
     }
@@ -51,8 +55,12 @@ fn ty(resolve: &Resolve, t: &Type) -> anyhow::Result<Value> {
             "ok": r.ok.as_ref().map(|t| ty(resolve, t)).transpose()?,
             "err": r.err.as_ref().map(|t| ty(resolve, t)).transpose()?,
         } }),
-        TypeDefKind::Tuple(t) => json!({ "tuple": t.types.iter().map(|t| ty(resolve, t)).collect::<anyhow::Result<Vec<_>>>()? }),
-        TypeDefKind::Variant(v) => json!({ "variant": v.cases.iter().map(|c| Ok(json!([c.name, c.ty.as_ref().map(|t| ty(resolve, t)).transpose()?]))).collect::<anyhow::Result<Vec<_>>>()? }),
+        TypeDefKind::Tuple(t) => {
+            json!({ "tuple": t.types.iter().map(|t| ty(resolve, t)).collect::<anyhow::Result<Vec<_>>>()? })
+        }
+        TypeDefKind::Variant(v) => {
+            json!({ "variant": v.cases.iter().map(|c| Ok(json!([c.name, c.ty.as_ref().map(|t| ty(resolve, t)).transpose()?]))).collect::<anyhow::Result<Vec<_>>>()? })
+        }
         _ => super::contract_types::ty(resolve, t)?,
     })
 }

@@ -25,7 +25,11 @@ pub fn describe(component: &[u8]) -> anyhow::Result<Value> {
             let name = resolve.name_world_key(key);
             let mut functions = serde_json::Map::new();
             for (fname, f) in &resolve.interfaces[*id].functions {
-                let params: Vec<Value> = f.params.iter().map(|p| Ok(json!([p.name, ty(&resolve, &p.ty)?]))).collect::<anyhow::Result<_>>()?;
+                let params: Vec<Value> = f
+                    .params
+                    .iter()
+                    .map(|p| Ok(json!([p.name, ty(&resolve, &p.ty)?])))
+                    .collect::<anyhow::Result<_>>()?;
                 let result = f.result.as_ref().map(|t| ty(&resolve, t)).transpose()?;
                 functions.insert(fname.clone(), json!({ "params": params, "result": result }));
             }
@@ -66,7 +70,9 @@ pub fn ty(resolve: &Resolve, t: &Type) -> anyhow::Result<Value> {
             TypeDefKind::Record(r) => {
                 json!({ "record": r.fields.iter().map(|f| Ok(json!([f.name, ty(resolve, &f.ty)?]))).collect::<anyhow::Result<Vec<_>>>()? })
             }
-            TypeDefKind::Variant(v) => json!({ "variant": v.cases.iter().map(|c| Ok(json!([c.name, c.ty.as_ref().map(|t| ty(resolve, t)).transpose()?]))).collect::<anyhow::Result<Vec<_>>>()? }),
+            TypeDefKind::Variant(v) => {
+                json!({ "variant": v.cases.iter().map(|c| Ok(json!([c.name, c.ty.as_ref().map(|t| ty(resolve, t)).transpose()?]))).collect::<anyhow::Result<Vec<_>>>()? })
+            }
             TypeDefKind::Enum(e) => json!({ "enum": e.cases.iter().map(|c| c.name.clone()).collect::<Vec<_>>() }),
             TypeDefKind::Flags(f) => json!({ "flags": f.flags.iter().map(|c| c.name.clone()).collect::<Vec<_>>() }),
             TypeDefKind::Option(inner) => json!({ "option": ty(resolve, inner)? }),
@@ -75,7 +81,9 @@ pub fn ty(resolve: &Resolve, t: &Type) -> anyhow::Result<Value> {
                 "err": r.err.as_ref().map(|t| ty(resolve, t)).transpose()?,
             } }),
             TypeDefKind::List(inner) => json!({ "list": ty(resolve, inner)? }),
-            TypeDefKind::Tuple(t) => json!({ "tuple": t.types.iter().map(|t| ty(resolve, t)).collect::<anyhow::Result<Vec<_>>>()? }),
+            TypeDefKind::Tuple(t) => {
+                json!({ "tuple": t.types.iter().map(|t| ty(resolve, t)).collect::<anyhow::Result<Vec<_>>>()? })
+            }
             other => bail!("{} is not part of this contract", other.as_str()),
         },
     })

@@ -72,7 +72,11 @@ impl Shares {
     fn enter(&self, share: &Share, size: usize) -> Arc<Gates> {
         let mut shares = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let entry = shares.entry(share.clone()).or_insert_with(|| {
-            let gates = Gates { reads: Arc::new(Semaphore::new(size)), writes: Arc::new(Semaphore::new(size)), writer: Arc::new(Semaphore::new(1)) };
+            let gates = Gates {
+                reads: Arc::new(Semaphore::new(size)),
+                writes: Arc::new(Semaphore::new(size)),
+                writer: Arc::new(Semaphore::new(1)),
+            };
             (Arc::new(gates), 0)
         });
         entry.1 += 1;
@@ -146,7 +150,12 @@ impl Admission {
     }
 
     /// A place in the caller's share: a reader waits at most `admission_wait`, a writer until `deadline`.
-    pub(crate) async fn admit(&self, caller: &Caller, writes: bool, deadline: Instant) -> Result<Admitted, EngineError> {
+    pub(crate) async fn admit(
+        &self,
+        caller: &Caller,
+        writes: bool,
+        deadline: Instant,
+    ) -> Result<Admitted, EngineError> {
         let share = Share::of(caller);
         let platform = share == Share::Platform;
         let size = if platform { self.platform_calls } else { self.per_share };

@@ -47,7 +47,11 @@ impl ComponentCache {
             bail!("the cache key file {} must not be inside the cache directory", config.key_file.display());
         }
         if std::fs::symlink_metadata(dir).is_err() {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
         }
         check_private(dir, true)?;
         let key = load_or_create_key(&config.key_file)?;
@@ -65,11 +69,15 @@ impl ComponentCache {
                 // wrote; deserialisation checks that hash again.
                 match unsafe { Component::deserialize(engine, &serialized) } {
                     Ok(component) => return Ok(component),
-                    Err(e) => tracing::warn!(error = %e, path = %path.display(), "ignoring an unusable cached component"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, path = %path.display(), "ignoring an unusable cached component")
+                    }
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, path = %path.display(), "ignoring a cached component that is not the service's own"),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %path.display(), "ignoring a cached component that is not the service's own")
+            }
         }
         let component = Component::new(engine, wasm)?;
         if let Err(e) = self.write(&path, &component.serialize()?) {

@@ -30,7 +30,7 @@ pub enum Scope {
 macro_rules! sql {
     ($state:expr, rows |$c:ident| $body:expr) => {{
         let tx = $state.tx().await?;
-        let result = $crate::on_tx!(tx, rows |$c| $body);
+        let result = $crate::on_tx!(tx, rows | $c | $body);
         result.map_err(|e| $state.fail(e))
     }};
     ($state:expr, |$c:ident| $body:expr) => {{
@@ -361,10 +361,15 @@ impl crate::bindings::aos::accounts::policy_types::Host for CallState {}
 /// `wasi:random/random`: the CSPRNG behind key and token material, from wasmtime-wasi.
 impl wasmtime_wasi::p2::bindings::random::random::Host for CallState {
     fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
-        wasmtime_wasi::p2::bindings::random::random::Host::get_random_bytes(self.random.get_or_insert_with(WasiRandomCtx::default), len)
+        wasmtime_wasi::p2::bindings::random::random::Host::get_random_bytes(
+            self.random.get_or_insert_with(WasiRandomCtx::default),
+            len,
+        )
     }
 
     fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
-        wasmtime_wasi::p2::bindings::random::random::Host::get_random_u64(self.random.get_or_insert_with(WasiRandomCtx::default))
+        wasmtime_wasi::p2::bindings::random::random::Host::get_random_u64(
+            self.random.get_or_insert_with(WasiRandomCtx::default),
+        )
     }
 }

@@ -82,10 +82,8 @@ pub fn sha256_hex(secret: impl AsRef<[u8]>) -> String {
 /// [`KeyUsage`], off the request path.
 pub async fn api_key(db: &Database, secret: &str, now: i64) -> Result<Option<KeyPrincipal>, sqlx::Error> {
     let hash = sha256_hex(secret);
-    let record: Option<KeyRecord> = on_pool!(db, |p| sqlx::query_as(statements::API_KEY_BY_HASH)
-        .bind(&hash)
-        .bind(Ts(now))
-        .fetch_optional(p))?;
+    let record: Option<KeyRecord> =
+        on_pool!(db, |p| sqlx::query_as(statements::API_KEY_BY_HASH).bind(&hash).bind(Ts(now)).fetch_optional(p))?;
     let Some(record) = record else { return Ok(None) };
     Ok(Some(KeyPrincipal {
         key_id: record.id.to_string(),
@@ -147,11 +145,10 @@ async fn write_usage(db: &Database, batch: &[(String, (i64, i64))]) -> Result<()
     let mut tx = db.begin(false).await?;
     for (key, (count, last)) in batch {
         let Ok(id) = Id::parse(key) else { continue };
-        crate::on_tx!(&mut tx, rows |c| sqlx::query(statements::RECORD_API_KEY_USAGE)
-            .bind(&id)
-            .bind(*count)
-            .bind(Ts(*last))
-            .execute(c))?;
+        crate::on_tx!(
+            &mut tx,
+            rows | c | sqlx::query(statements::RECORD_API_KEY_USAGE).bind(&id).bind(*count).bind(Ts(*last)).execute(c)
+        )?;
     }
     tx.commit().await
 }

@@ -18,7 +18,11 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
-#[command(name = "account-service", version, about = "Multi-tenant account logic in a WebAssembly sandbox, served over HTTP/JSON")]
+#[command(
+    name = "account-service",
+    version,
+    about = "Multi-tenant account logic in a WebAssembly sandbox, served over HTTP/JSON"
+)]
 struct Cli {
     #[command(flatten)]
     config: Config,
@@ -197,23 +201,47 @@ enum TenantCommand {
     /// Change a tenant's plan.
     Plan { tenant: String, plan: String },
     /// Move a tenant through its lifecycle: suspend, resume, terminate or archive.
-    Lifecycle { tenant: String, action: String, #[arg(long, default_value = "")] reason: String },
+    Lifecycle {
+        tenant: String,
+        action: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum KeyCommand {
     /// Create an API key (printed once).
-    Create { tenant: String, #[arg(long)] name: String },
+    Create {
+        tenant: String,
+        #[arg(long)]
+        name: String,
+    },
     /// List a tenant's keys.
-    List { tenant: String, #[arg(long)] include_revoked: bool },
+    List {
+        tenant: String,
+        #[arg(long)]
+        include_revoked: bool,
+    },
     /// Revoke a key.
-    Revoke { tenant: String, key_id: String, #[arg(long)] reason: Option<String> },
+    Revoke {
+        tenant: String,
+        key_id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
 enum PinCommand {
     /// Set a pin (value: a JSON object).
-    Set { tenant: String, key: String, value: String, #[arg(long)] ttl_seconds: Option<u32> },
+    Set {
+        tenant: String,
+        key: String,
+        value: String,
+        #[arg(long)]
+        ttl_seconds: Option<u32>,
+    },
     /// Show a pin.
     Get { tenant: String, key: String },
     /// Delete a pin.
@@ -229,7 +257,11 @@ enum PolicyCommand {
     /// A tenant's active version and its counters (calls, denials, failures, the last failure).
     Status { tenant: String },
     /// Switch a tenant's policy off (an operator's right on any tenant), with the reason.
-    Disable { tenant: String, #[arg(long)] reason: String },
+    Disable {
+        tenant: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Write the body of `POST /v1/policies/install` for a policy component: the owner sends it with
     /// their own credential (`curl -d @install.json …`). Installing is the owners' alone.
     Package {
@@ -256,7 +288,8 @@ fn init_logging() {
     // PostgreSQL's notices are not the service's news: after a COMMIT that loses a serialisation race,
     // sqlx's cleanup sends a ROLLBACK the server answers with "there is no transaction in progress" —
     // normal operation, which the default filter keeps out of the log (RUST_LOG can bring it back).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx::postgres::notice=error".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=error".into());
     // Colour only for a person at a terminal: escape codes in a log file are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
@@ -272,7 +305,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return package_policy(component, config, note.as_deref());
     }
     if let Some(Command::Contract { out }) = &cli.command {
-        for path in account_host::runtime::write_contract(out).with_context(|| format!("writing to {}", out.display()))? {
+        for path in
+            account_host::runtime::write_contract(out).with_context(|| format!("writing to {}", out.display()))?
+        {
             println!("{}", path.display());
         }
         return Ok(());
@@ -281,7 +316,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = match &c.database_url {
         Some(url) => {
             if url_has_password(url) && std::env::args().any(|a| a.starts_with("--database-url")) {
-                tracing::warn!("the database password was given on the command line, where every user of the machine can read it: use DATABASE_URL");
+                tracing::warn!(
+                    "the database password was given on the command line, where every user of the machine can read it: use DATABASE_URL"
+                );
             }
             url.clone()
         }
@@ -357,17 +394,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(t) => {
             let (tenant, iface, op, args) = match t {
-                TenantCommand::Create { name, slug, plan } => {
-                    (None, "tenants", "create-tenant", json!({ "tenant": { "name": name, "slug": slug, "plan": plan } }))
-                }
+                TenantCommand::Create { name, slug, plan } => (
+                    None,
+                    "tenants",
+                    "create-tenant",
+                    json!({ "tenant": { "name": name, "slug": slug, "plan": plan } }),
+                ),
                 TenantCommand::Show { tenant } => (Some(tenant), "tenants", "get-tenant", json!({})),
-                TenantCommand::Plan { tenant, plan } => (Some(tenant), "tenants", "update-plan", json!({ "plan": plan })),
+                TenantCommand::Plan { tenant, plan } => {
+                    (Some(tenant), "tenants", "update-plan", json!({ "plan": plan }))
+                }
                 TenantCommand::Lifecycle { tenant, action, reason } => {
                     let op = match action.as_str() {
                         "suspend" | "resume" | "terminate" | "archive" => action.clone(),
                         other => bail!("unknown lifecycle action '{other}': suspend, resume, terminate or archive"),
                     };
-                    return print(runtime.call_json(&operator(Some(&tenant)), "lifecycle", &op, &json!({ "reason": reason })).await);
+                    return print(
+                        runtime
+                            .call_json(&operator(Some(&tenant)), "lifecycle", &op, &json!({ "reason": reason }))
+                            .await,
+                    );
                 }
             };
             print(runtime.call_json(&operator(tenant.as_deref()), iface, op, &args).await)
@@ -378,7 +424,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 KeyCommand::List { tenant, include_revoked } => {
                     (tenant, "list-api-keys", json!({ "include_revoked": include_revoked, "page": { "limit": 1000 } }))
                 }
-                KeyCommand::Revoke { tenant, key_id, reason } => (tenant, "revoke-api-key", json!({ "key_id": key_id, "reason": reason })),
+                KeyCommand::Revoke { tenant, key_id, reason } => {
+                    (tenant, "revoke-api-key", json!({ "key_id": key_id, "reason": reason }))
+                }
             };
             print(runtime.call_json(&operator(Some(&tenant)), "tenants", op, &args).await)
         }
@@ -442,7 +490,14 @@ fn print(result: Result<Value, account_host::bindings::EngineError>) -> anyhow::
 }
 
 /// The first tenant, its owner (invited and accepted, as any member would be) and an API key.
-async fn bootstrap(runtime: &Runtime, name: &str, slug: &str, email: &str, subject: &str, plan: &str) -> anyhow::Result<()> {
+async fn bootstrap(
+    runtime: &Runtime,
+    name: &str,
+    slug: &str,
+    email: &str,
+    subject: &str,
+    plan: &str,
+) -> anyhow::Result<()> {
     let ops = operator(None);
     let tenant = runtime
         .call_json(&ops, "tenants", "create-tenant", &json!({ "tenant": { "name": name, "slug": slug, "plan": plan } }))
@@ -469,16 +524,27 @@ async fn bootstrap(runtime: &Runtime, name: &str, slug: &str, email: &str, subje
     };
     let owner = owner_in(account_host::identity::user_id_for_subject(runtime.database(), subject).await?, None);
     let accepted = runtime
-        .call_json(&owner, "accounts", "accept-invitation", &json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }))
+        .call_json(
+            &owner,
+            "accounts",
+            "accept-invitation",
+            &json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }),
+        )
         .await
         .map_err(|e| anyhow::anyhow!("accepting as the owner: {}", e.message))?;
     if accepted["accepted"] != Value::Bool(true) {
         bail!("the owner could not accept: {}", accepted["message"]);
     }
     // The first key is the owner's own, with everything a key may hold (never more than the owner's role).
-    let owner = owner_in(account_host::identity::user_id_for_subject(runtime.database(), subject).await?, Some(&tenant_id));
+    let owner =
+        owner_in(account_host::identity::user_id_for_subject(runtime.database(), subject).await?, Some(&tenant_id));
     let key = runtime
-        .call_json(&owner, "tenants", "create-api-key", &json!({ "key": { "name": "bootstrap", "permissions": ["admin:*"] } }))
+        .call_json(
+            &owner,
+            "tenants",
+            "create-api-key",
+            &json!({ "key": { "name": "bootstrap", "permissions": ["admin:*"] } }),
+        )
         .await
         .map_err(|e| anyhow::anyhow!("creating the API key: {}", e.message))?;
     println!("tenant_id={tenant_id}");
@@ -505,7 +571,9 @@ async fn serve(runtime: Runtime, clock: Arc<SystemClock>, args: ServeArgs) -> an
             Some(JwtConfig::rs256_pem(&pem, issuer, audiences)?)
         }
         (None, None) => {
-            tracing::warn!("no JWT key configured: people cannot sign in (set JWT_HS256_SECRET or JWT_RS256_PUBLIC_KEY_FILE)");
+            tracing::warn!(
+                "no JWT key configured: people cannot sign in (set JWT_HS256_SECRET or JWT_RS256_PUBLIC_KEY_FILE)"
+            );
             None
         }
     };
@@ -518,10 +586,13 @@ async fn serve(runtime: Runtime, clock: Arc<SystemClock>, args: ServeArgs) -> an
             tracing::warn!("JWT_AUDIENCE is not set: tokens for any audience signed with the key are accepted");
         }
     }
-    let named: Vec<String> = secret("OPERATOR_TOKENS")?.map(|t| t.split(',').map(str::to_string).collect()).unwrap_or_default();
+    let named: Vec<String> =
+        secret("OPERATOR_TOKENS")?.map(|t| t.split(',').map(str::to_string).collect()).unwrap_or_default();
     let operators = AuthConfig::operators_from(&named, secret("OPERATOR_TOKEN")?.as_deref())?;
     if operators.is_empty() {
-        tracing::warn!("no operator credential configured: operators are refused (set OPERATOR_TOKENS or OPERATOR_TOKEN)");
+        tracing::warn!(
+            "no operator credential configured: operators are refused (set OPERATOR_TOKENS or OPERATOR_TOKEN)"
+        );
     }
     let limits = HttpLimits {
         max_body_bytes: args.max_body_bytes,
@@ -531,7 +602,8 @@ async fn serve(runtime: Runtime, clock: Arc<SystemClock>, args: ServeArgs) -> an
         max_connections: raise_fd_limit(args.max_connections.max(1)),
     };
     let state = Arc::new(AppState::with_limits(runtime, AuthConfig { jwt, operators }, clock, limits));
-    let listener = tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     // The address goes to stdout, for scripts and tests that asked for port 0.
     println!("listening on http://{addr}");
@@ -547,7 +619,9 @@ async fn sweep(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Err(e) = state.runtime.call_json(&Caller::system(None), "memory-pins", "cleanup-expired", &json!({})).await {
+        if let Err(e) =
+            state.runtime.call_json(&Caller::system(None), "memory-pins", "cleanup-expired", &json!({})).await
+        {
             tracing::warn!(code = ?e.code, message = %e.message, "the hourly cleanup failed");
         }
     }
@@ -585,7 +659,9 @@ fn raise_fd_limit(max_connections: usize) -> usize {
 
 /// Whether a database URL carries a password (`scheme://user:password@host`).
 fn url_has_password(url: &str) -> bool {
-    url.split_once("://").and_then(|(_, rest)| rest.split_once('@')).is_some_and(|(credentials, _)| credentials.contains(':'))
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .is_some_and(|(credentials, _)| credentials.contains(':'))
 }
 
 /// The data directory and the database were created private to the service's user; an existing one that

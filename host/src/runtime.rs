@@ -12,14 +12,14 @@ use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
 
-use crate::bindings::{AccountEngine, Actor, CallContext, EngineError, EngineSettings, ErrorCode};
 use crate::admission::{Admission, Admitted, Turn};
+use crate::bindings::{AccountEngine, Actor, CallContext, EngineError, EngineSettings, ErrorCode};
 use crate::cache::{CacheConfig, ComponentCache};
-use crate::health::Health;
 use crate::call::CallState;
 use crate::clock::{Clock, SystemClock};
 use crate::db::Database;
 use crate::db::errors::is_retryable;
+use crate::health::Health;
 
 /// The engine component, built from `guest/` by the build script.
 pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_COMPONENT"));
@@ -223,7 +223,8 @@ impl Runtime {
         let ticker = EpochTicker::start(&engine, TICK);
         let admission = Admission::new(&config, db.backend() == crate::db::Backend::Postgres);
         // A place for a hook of every call that may run, and for uploads checked outside calls.
-        let policies = Arc::new(crate::policy::Policies::new(config.policies.clone(), config.max_concurrent_calls + 4)?);
+        let policies =
+            Arc::new(crate::policy::Policies::new(config.policies.clone(), config.max_concurrent_calls + 4)?);
         crate::policy::stats::Stats::flush_in_background(&policies, &db);
         policies.warm_in_background(&db);
         Ok(Runtime {
@@ -318,7 +319,8 @@ impl Runtime {
         let runs = store.data_mut().take_policy_runs();
         let settled = self.settle_attempt(store, outcome, attempt).await;
         if let Settled::Done(result) = &settled {
-            let refused_by_engine = result.as_ref().err().filter(|e| e.code == ErrorCode::PolicyFailed).map(|e| e.message.as_str());
+            let refused_by_engine =
+                result.as_ref().err().filter(|e| e.code == ErrorCode::PolicyFailed).map(|e| e.message.as_str());
             self.policies.stats.count(runs, refused_by_engine, store.data().now.0);
         }
         settled
@@ -356,7 +358,10 @@ impl Runtime {
                 Some(error) => self.health.lost(&error),
                 None => self.health.suspect(&self.db).await,
             }
-            return Settled::Done(Err(engine_error(ErrorCode::Unavailable, "the database is unavailable; nothing was written")));
+            return Settled::Done(Err(engine_error(
+                ErrorCode::Unavailable,
+                "the database is unavailable; nothing was written",
+            )));
         }
         if lost_race {
             rollback(tx).await;
@@ -378,7 +383,10 @@ impl Runtime {
             Ok(Ok(_)) if failed => {
                 rollback(tx).await;
                 tracing::error!("the engine answered ok after a failed statement; rolled back");
-                Settled::Done(Err(engine_error(ErrorCode::Internal, "a database statement failed; nothing was written")))
+                Settled::Done(Err(engine_error(
+                    ErrorCode::Internal,
+                    "a database statement failed; nothing was written",
+                )))
             }
             Ok(Ok(value)) => match tx {
                 None => Settled::Done(Ok(value)),
@@ -398,7 +406,10 @@ impl Runtime {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "commit failed");
-                        Settled::Done(Err(engine_error(ErrorCode::Unavailable, "the database could not commit; nothing was written")))
+                        Settled::Done(Err(engine_error(
+                            ErrorCode::Unavailable,
+                            "the database could not commit; nothing was written",
+                        )))
                     }
                 },
             },
@@ -415,9 +426,17 @@ impl Runtime {
 
     /// Admits a call (see [`crate::admission`]); hold the result for the whole call. Refused at once
     /// while the database is known to be down.
-    pub async fn admit(&self, caller: &Caller, read_only: bool, deadline: tokio::time::Instant) -> Result<Admitted, EngineError> {
+    pub async fn admit(
+        &self,
+        caller: &Caller,
+        read_only: bool,
+        deadline: tokio::time::Instant,
+    ) -> Result<Admitted, EngineError> {
         if !self.database_available().await {
-            return Err(engine_error(ErrorCode::Unavailable, "the database is unavailable; nothing was done, try again"));
+            return Err(engine_error(
+                ErrorCode::Unavailable,
+                "the database is unavailable; nothing was done, try again",
+            ));
         }
         self.admission.admit(caller, !read_only, deadline).await
     }
@@ -426,12 +445,20 @@ impl Runtime {
     /// SQLite, a call that writes takes the database's writer lock (it goes into the call's
     /// transaction); on PostgreSQL, its tenant's writer turn; then an instance of the pool. Queued calls
     /// hold no instance.
-    pub async fn turn(&self, admitted: &Admitted, read_only: bool, deadline: tokio::time::Instant) -> Result<(Turn, Option<crate::db::WriterGuard>), EngineError> {
+    pub async fn turn(
+        &self,
+        admitted: &Admitted,
+        read_only: bool,
+        deadline: tokio::time::Instant,
+    ) -> Result<(Turn, Option<crate::db::WriterGuard>), EngineError> {
         let writer = if read_only {
             None
         } else {
             tokio::time::timeout_at(deadline, self.db.writer_turn()).await.map_err(|_| {
-                engine_error(ErrorCode::Unavailable, "the database is busy with other writes; nothing was done, try again")
+                engine_error(
+                    ErrorCode::Unavailable,
+                    "the database is busy with other writes; nothing was done, try again",
+                )
             })?
         };
         let turn = self.admission.turn(admitted, deadline).await?;
@@ -466,7 +493,9 @@ impl Runtime {
     /// again of jitter so that the losers of one race do not meet again in the next.
     pub fn backoff_of(attempt: u32) -> Duration {
         let base = 1_000u64 << attempt.saturating_sub(1).min(6);
-        let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % base;
+        let jitter = u64::from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos(),
+        ) % base;
         Duration::from_micros(base + jitter)
     }
 

@@ -17,7 +17,8 @@ use support::{Running, TempDir, bootstrap, spawn, workspace};
 fn a_client_generated_from_the_document_drives_a_journey() {
     let client = workspace().join("tests/client");
     let requirements = std::fs::read_to_string(client.join("requirements.txt")).expect("tests/client/requirements.txt");
-    let requirements: Vec<&str> = requirements.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let requirements: Vec<&str> =
+        requirements.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     let bin = tools::python_venv(&tools::target_dir(&workspace()).join("client-venv"), &requirements);
 
     let dir = TempDir::new("aos-client");

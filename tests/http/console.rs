@@ -23,7 +23,11 @@ fn the_console_works_in_a_real_browser() {
     if !Path::new(&chromium).exists() && std::env::var_os("CHROMIUM").is_none() {
         // A fresh machine of this project: Debian's package (the test command installs what it needs).
         let apt = |args: &[&str]| {
-            tools::run(&format!("apt-get {}", args.join(" ")), Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive"), Duration::from_secs(900))
+            tools::run(
+                &format!("apt-get {}", args.join(" ")),
+                Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive"),
+                Duration::from_secs(900),
+            )
         };
         apt(&["update", "-qq"]);
         apt(&["install", "-y", "-qq", "chromium"]);

@@ -30,11 +30,16 @@ async fn journey(database_url: Option<&str>) {
     assert_eq!((status, me["id"].as_str()), (StatusCode::OK, Some(tenant.as_str())));
 
     // Invite Bob; Bob accepts with his own identity; the owner makes him an admin.
-    let (status, invited) = svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "bob@example.com", "role": "member" })).await;
+    let (status, invited) =
+        svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "bob@example.com", "role": "member" })).await;
     assert_eq!(status, StatusCode::OK, "{invited}");
     let bob_no_tenant = jwt("bob", "bob@example.com", None);
     let (status, accepted) = svc
-        .call(Some(&bob_no_tenant), "accounts/accept_invitation", json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }))
+        .call(
+            Some(&bob_no_tenant),
+            "accounts/accept_invitation",
+            json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }),
+        )
         .await;
     assert_eq!((status, &accepted["accepted"]), (StatusCode::OK, &json!(true)), "{accepted}");
     let bob = jwt("bob", "bob@example.com", None); // his first tenant became his default when he accepted
@@ -42,13 +47,19 @@ async fn journey(database_url: Option<&str>) {
     assert_eq!(status, StatusCode::OK, "Bob's default tenant, and a default page: {users}");
     let bob = jwt("bob", "bob@example.com", Some(&tenant));
     let (_, users) = svc.call(Some(&bob), "accounts/list_users", json!({ "page": { "limit": 10 } })).await;
-    let bob_id = users["items"].as_array().unwrap().iter().find(|u| u["email"] == "bob@example.com").unwrap()["user_id"].clone();
-    let (status, role) = svc.call(Some(&ann), "accounts/update_user_role", json!({ "user_id": bob_id, "new_role": "admin" })).await;
+    let bob_id =
+        users["items"].as_array().unwrap().iter().find(|u| u["email"] == "bob@example.com").unwrap()["user_id"].clone();
+    let (status, role) =
+        svc.call(Some(&ann), "accounts/update_user_role", json!({ "user_id": bob_id, "new_role": "admin" })).await;
     assert_eq!((status, &role["role"]), (StatusCode::OK, &json!("admin")));
 
     // Pins with a TTL, written by a person and read with the API key.
     let (status, pin) = svc
-        .call(Some(&bob), "memory-pins/upsert_pin", json!({ "key": "agent:state", "value": "{\"step\":3}", "ttl_seconds": 3600 }))
+        .call(
+            Some(&bob),
+            "memory-pins/upsert_pin",
+            json!({ "key": "agent:state", "value": "{\"step\":3}", "ttl_seconds": 3600 }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{pin}");
     assert!(pin["expires_at"].as_i64().unwrap() > pin["created_at"].as_i64().unwrap());
@@ -58,7 +69,9 @@ async fn journey(database_url: Option<&str>) {
     assert_eq!(status, StatusCode::FORBIDDEN, "the default scopes do not write pins");
 
     // Onboarding.
-    let (status, step) = svc.call(Some(&ann), "onboarding/advance", json!({ "target": "identity_verified", "trigger": "first_human_auth" })).await;
+    let (status, step) = svc
+        .call(Some(&ann), "onboarding/advance", json!({ "target": "identity_verified", "trigger": "first_human_auth" }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{step}");
     let (_, state) = svc.call(Some(&ann), "onboarding/get_state", json!({})).await;
     assert_eq!(state["state"], "api_key_created", "a key existed already: the state never moves back");
@@ -76,15 +89,32 @@ async fn journey(database_url: Option<&str>) {
     assert_eq!(status, StatusCode::OK);
 
     // Bad requests: 4xx, and nothing changes.
-    let (_, before) = svc.call(Some(&key), "memory-pins/list_pins", json!({ "include_expired": true, "page": { "limit": 100 } })).await;
+    let (_, before) = svc
+        .call(Some(&key), "memory-pins/list_pins", json!({ "include_expired": true, "page": { "limit": 100 } }))
+        .await;
     let cases: Vec<(Option<&str>, &str, Vec<u8>, StatusCode)> = vec![
         (Some(&bob), "memory-pins/upsert_pin", b"{\"key\": ".to_vec(), StatusCode::BAD_REQUEST),
         (Some(&bob), "memory-pins/upsert_pin", b"[1, 2]".to_vec(), StatusCode::BAD_REQUEST),
-        (Some(&bob), "memory-pins/upsert_pin", br#"{"key":"a","value":"{}","bogus":1}"#.to_vec(), StatusCode::BAD_REQUEST),
+        (
+            Some(&bob),
+            "memory-pins/upsert_pin",
+            br#"{"key":"a","value":"{}","bogus":1}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
         (Some(&bob), "memory-pins/upsert_pin", br#"{"key":7,"value":"{}"}"#.to_vec(), StatusCode::BAD_REQUEST),
         (None, "memory-pins/upsert_pin", br#"{"key":"a","value":"{}"}"#.to_vec(), StatusCode::UNAUTHORIZED),
-        (Some("aos_forgedforgedforgedforgedforgedforgedforge"), "memory-pins/upsert_pin", br#"{"key":"a","value":"{}"}"#.to_vec(), StatusCode::UNAUTHORIZED),
-        (Some("not.a.jwt"), "memory-pins/upsert_pin", br#"{"key":"a","value":"{}"}"#.to_vec(), StatusCode::UNAUTHORIZED),
+        (
+            Some("aos_forgedforgedforgedforgedforgedforgedforge"),
+            "memory-pins/upsert_pin",
+            br#"{"key":"a","value":"{}"}"#.to_vec(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some("not.a.jwt"),
+            "memory-pins/upsert_pin",
+            br#"{"key":"a","value":"{}"}"#.to_vec(),
+            StatusCode::UNAUTHORIZED,
+        ),
         (Some(&bob), "memory-pins/nope", b"{}".to_vec(), StatusCode::NOT_FOUND),
     ];
     for (credential, op, body, expected) in cases {
@@ -103,23 +133,43 @@ async fn journey(database_url: Option<&str>) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // (Too large a body is answered 413 before it is read: `security_http` sends one over a raw socket.)
     // Another tenant's ids: a key of a second tenant cannot be revoked from this one.
-    let (status, other) = svc.raw(Some(OPERATOR_TOKEN), "tenants/create_tenant", json!({ "tenant": { "name": "Other", "slug": "other", "plan": "free" } }).to_string().into_bytes(), None).await;
+    let (status, other) = svc
+        .raw(
+            Some(OPERATOR_TOKEN),
+            "tenants/create_tenant",
+            json!({ "tenant": { "name": "Other", "slug": "other", "plan": "free" } }).to_string().into_bytes(),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{other}");
     let other_id = other["id"].as_str().unwrap();
     let (_, other_key) = svc.operator(other_id, "tenants/create_api_key", json!({ "key": { "name": "theirs" } })).await;
-    let (status, _) = svc.call(Some(&ann), "tenants/revoke_api_key", json!({ "key_id": other_key["api_key"]["id"] })).await;
+    let (status, _) =
+        svc.call(Some(&ann), "tenants/revoke_api_key", json!({ "key_id": other_key["api_key"]["id"] })).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, still) = svc.operator(other_id, "tenants/list_api_keys", json!({ "include_revoked": false, "page": { "limit": 10 } })).await;
+    let (status, still) = svc
+        .operator(other_id, "tenants/list_api_keys", json!({ "include_revoked": false, "page": { "limit": 10 } }))
+        .await;
     assert_eq!((status, still["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
-    let (_, after) = svc.call(Some(&key), "memory-pins/list_pins", json!({ "include_expired": true, "page": { "limit": 100 } })).await;
+    let (_, after) = svc
+        .call(Some(&key), "memory-pins/list_pins", json!({ "include_expired": true, "page": { "limit": 100 } }))
+        .await;
     assert_eq!(before["total"], after["total"]);
 
     // The API key's use is recorded (time and count), as the server authenticated it: written in batches
     // off the request path, within a couple of seconds.
     let mut used = Value::Null;
     for _ in 0..50 {
-        let (_, keys) = svc.call(Some(&ann), "tenants/list_api_keys", json!({ "include_revoked": false, "page": { "limit": 10 } })).await;
-        used = keys["items"].as_array().unwrap().iter().find(|k| k["key_prefix"] == json!(&key[..12])).expect("the key").clone();
+        let (_, keys) = svc
+            .call(Some(&ann), "tenants/list_api_keys", json!({ "include_revoked": false, "page": { "limit": 10 } }))
+            .await;
+        used = keys["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key_prefix"] == json!(&key[..12]))
+            .expect("the key")
+            .clone();
         if used["total_requests"].as_i64().unwrap() >= 5 {
             break;
         }
@@ -129,7 +179,13 @@ async fn journey(database_url: Option<&str>) {
     assert!(used["last_used_at"].is_i64(), "{used}");
 
     // Request ids are echoed.
-    let response = svc.http.post(format!("{}/v1/accounts/get_support_contact", svc.base)).header("x-request-id", "req-e2e-1").send().await.unwrap();
+    let response = svc
+        .http
+        .post(format!("{}/v1/accounts/get_support_contact", svc.base))
+        .header("x-request-id", "req-e2e-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["x-request-id"], "req-e2e-1");
 
     // The command line administers the same database.
@@ -183,11 +239,14 @@ async fn policy_journey(database_url: Option<&str>) {
     assert_eq!(status, StatusCode::OK, "{listed}");
     assert_eq!(listed[0], installed, "install and list describe a version alike");
 
-    let (status, activated) = svc.call(Some(&ann), "policies/activate", json!({ "version": installed["version"] })).await;
+    let (status, activated) =
+        svc.call(Some(&ann), "policies/activate", json!({ "version": installed["version"] })).await;
     assert_eq!((status, &activated["active_version"]), (StatusCode::OK, &installed["version"]), "{activated}");
-    let (status, denied) = svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "eve@evil.example", "role": "member" })).await;
+    let (status, denied) =
+        svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "eve@evil.example", "role": "member" })).await;
     assert_eq!((status, denied["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("policy_denied")), "{denied}");
-    let (status, _) = svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "bob@acme.com", "role": "member" })).await;
+    let (status, _) =
+        svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "bob@acme.com", "role": "member" })).await;
     assert_eq!(status, StatusCode::OK);
     let (_, dry) = svc
         .call(
@@ -202,11 +261,18 @@ async fn policy_journey(database_url: Option<&str>) {
     assert!(status_cli.status.success(), "{}", String::from_utf8_lossy(&status_cli.stderr));
     let shown: Value = serde_json::from_slice(&status_cli.stdout).unwrap();
     assert_eq!(shown["active_version"], installed["version"]);
-    let disabled = command(&svc._dir.0, database_url).args(["policy", "disable", &tenant, "--reason", "support ticket 7"]).output().unwrap();
+    let disabled = command(&svc._dir.0, database_url)
+        .args(["policy", "disable", &tenant, "--reason", "support ticket 7"])
+        .output()
+        .unwrap();
     assert!(disabled.status.success(), "{}", String::from_utf8_lossy(&disabled.stderr));
     let (_, status_now) = svc.call(Some(&ann), "policies/status", json!({})).await;
-    assert_eq!((status_now["active_version"].clone(), status_now["reason"].as_str()), (Value::Null, Some("support ticket 7")));
-    let (status, _) = svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "eve@evil.example", "role": "member" })).await;
+    assert_eq!(
+        (status_now["active_version"].clone(), status_now["reason"].as_str()),
+        (Value::Null, Some("support ticket 7"))
+    );
+    let (status, _) =
+        svc.call(Some(&ann), "accounts/invite_user", json!({ "email": "eve@evil.example", "role": "member" })).await;
     assert_eq!(status, StatusCode::OK, "switched off");
     let (_, counted) = svc.call(Some(&ann), "policies/list_versions", json!({})).await;
     assert_eq!((counted[0]["calls"].as_u64(), counted[0]["denials"].as_u64()), (Some(2), Some(1)), "{counted}");
@@ -230,11 +296,15 @@ fn the_contract_command_writes_the_component_its_wit_and_its_types() {
     let out = dir.0.join("contract");
     let status = std::process::Command::new(support::BIN).arg("contract").arg("--out").arg(&out).status().expect("run");
     assert!(status.success());
-    assert_eq!(std::fs::read(out.join("account-engine.wasm")).unwrap(), account_host::runtime::ACCOUNT_ENGINE_COMPONENT);
+    assert_eq!(
+        std::fs::read(out.join("account-engine.wasm")).unwrap(),
+        account_host::runtime::ACCOUNT_ENGINE_COMPONENT
+    );
     let tenant_driver = std::fs::read_to_string(out.join("wit/tenant-driver.wit")).unwrap();
     assert!(tenant_driver.contains("/// The tenant with this slug"), "the WIT keeps its documentation");
     assert!(out.join("wit/deps/random/random.wit").exists());
-    let types: Value = serde_json::from_str(&std::fs::read_to_string(out.join("account-engine.types.json")).unwrap()).unwrap();
+    let types: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("account-engine.types.json")).unwrap()).unwrap();
     assert_eq!(types["package"], "aos:accounts@0.4.1");
     let upsert = &types["exports"]["aos:accounts/memory-pins@0.4.1"]["upsert-pin"];
     assert_eq!(upsert["params"][1], json!(["key", "string"]));
@@ -271,12 +341,22 @@ async fn the_document_says_what_the_service_takes() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a missing credential is 401, as documented");
 
     // The engine's limits are in the document: text bounds, ids, ranges, the scopes a key may hold.
-    let key = &op("/v1/tenants/create_api_key")["requestBody"]["content"]["application/json"]["schema"]["properties"]["key"];
-    assert!(key["properties"]["name"]["pattern"].as_str().unwrap().contains("{0,98}"), "a name is 1..=100 characters: {key}");
+    let key =
+        &op("/v1/tenants/create_api_key")["requestBody"]["content"]["application/json"]["schema"]["properties"]["key"];
+    assert!(
+        key["properties"]["name"]["pattern"].as_str().unwrap().contains("{0,98}"),
+        "a name is 1..=100 characters: {key}"
+    );
     assert_eq!(key["properties"]["expires_in_days"]["anyOf"][0]["maximum"], json!(365));
-    assert!(key["properties"]["permissions"]["anyOf"][0]["items"]["enum"].as_array().unwrap().contains(&json!("audit:read")));
+    assert!(
+        key["properties"]["permissions"]["anyOf"][0]["items"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("audit:read"))
+    );
     assert_eq!(key["additionalProperties"], json!(false));
-    let revoke = &op("/v1/tenants/revoke_api_key")["requestBody"]["content"]["application/json"]["schema"]["properties"];
+    let revoke =
+        &op("/v1/tenants/revoke_api_key")["requestBody"]["content"]["application/json"]["schema"]["properties"];
     assert_eq!(revoke["key_id"]["format"], json!("uuid"));
 
     // A body that is not a JSON object is refused, white space included (only no body means no arguments).
@@ -321,5 +401,8 @@ async fn the_console_is_served_with_a_strict_policy() {
     }
     let redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let root = redirect.get(format!("{}/console", svc.base)).send().await.unwrap();
-    assert_eq!((root.status(), root.headers()["location"].to_str().unwrap()), (StatusCode::PERMANENT_REDIRECT, "/console/"));
+    assert_eq!(
+        (root.status(), root.headers()["location"].to_str().unwrap()),
+        (StatusCode::PERMANENT_REDIRECT, "/console/")
+    );
 }

@@ -38,7 +38,14 @@ fn schemathesis(st: &Path, dir: &Path, base: &str, tenant: &str, filter: &[&str]
         .env("NO_COLOR", "1")
         .arg("--config-file")
         .arg(config.join("schemathesis.toml"))
-        .args(["run", &format!("{base}/openapi.json"), "--checks", "all", "--max-examples", &env("SCHEMATHESIS_EXAMPLES", "10")])
+        .args([
+            "run",
+            &format!("{base}/openapi.json"),
+            "--checks",
+            "all",
+            "--max-examples",
+            &env("SCHEMATHESIS_EXAMPLES", "10"),
+        ])
         .args(["--phases", "examples,coverage,fuzzing", "--workers", "1", "--no-shrink", "--continue-on-failure"])
         .args(["--max-time", &env("SCHEMATHESIS_SECONDS", "60"), "--seed", &env("SCHEMATHESIS_SEED", "1")])
         .args(["-H", &format!("Authorization: Bearer {OPERATOR_TOKEN}"), "-H", &format!("X-Tenant-Id: {tenant}")])
@@ -46,10 +53,14 @@ fn schemathesis(st: &Path, dir: &Path, base: &str, tenant: &str, filter: &[&str]
         .output()
         .expect("run schemathesis");
     let report = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    let summary: Vec<&str> = report.lines().filter(|l| l.contains("passed") || l.contains("Tested") || l.contains("generated")).collect();
+    let summary: Vec<&str> =
+        report.lines().filter(|l| l.contains("passed") || l.contains("Tested") || l.contains("generated")).collect();
     eprintln!("schemathesis: {}", summary.join("; "));
     assert!(out.status.success(), "schemathesis found failures:\n{report}");
-    assert!(report.contains(&format!("{operations} passed")), "every one of the {operations} operations was tested and passed:\n{report}");
+    assert!(
+        report.contains(&format!("{operations} passed")),
+        "every one of the {operations} operations was tested and passed:\n{report}"
+    );
     report
 }
 
@@ -79,7 +90,8 @@ async fn fuzz(database_url: Option<&str>) {
 
     let document: serde_json::Value = reqwest::get(format!("{base}/openapi.json")).await.unwrap().json().await.unwrap();
     let paths: Vec<&String> = document["paths"].as_object().unwrap().keys().collect();
-    let lifecycle = paths.iter().filter(|p| p.starts_with("/v1/lifecycle/") || p.as_str() == "/v1/tenants/suspend").count();
+    let lifecycle =
+        paths.iter().filter(|p| p.starts_with("/v1/lifecycle/") || p.as_str() == "/v1/tenants/suspend").count();
     assert_eq!(lifecycle, 7, "the lifecycle operations and tenants.suspend");
 
     schemathesis(&st, &dir.0, &base, &tenant, &NOT_LIFECYCLE, paths.len() - lifecycle);

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Cluster, OPERATOR_TOKEN, Running, TempDir, bootstrap, command, drop_schema, jwt, postgres_schema, spawn};
+use support::{
+    Cluster, OPERATOR_TOKEN, Running, TempDir, bootstrap, command, drop_schema, jwt, postgres_schema, spawn,
+};
 
 /// What the writers were told.
 #[derive(Default, Debug)]
@@ -52,7 +54,9 @@ async fn send(http: &reqwest::Client, base: &str, tenant: &str, op: &str, body: 
             let status = r.status();
             match r.json::<Value>().await {
                 // A commit whose connection was lost says so: its outcome is not known.
-                Ok(v) if v["error"]["message"].as_str().is_some_and(|m| m.contains("may or may not")) => Answer::Unknown,
+                Ok(v) if v["error"]["message"].as_str().is_some_and(|m| m.contains("may or may not")) => {
+                    Answer::Unknown
+                }
                 Ok(v) if v["error"]["code"].is_string() => Answer::Refused(status),
                 _ => Answer::Unknown,
             }
@@ -63,19 +67,34 @@ async fn send(http: &reqwest::Client, base: &str, tenant: &str, op: &str, body: 
 
 /// Moves the tenant to the enterprise plan, so that the load is not refused by the free plan's quotas.
 async fn enterprise(base: &str, tenant: &str) {
-    let answer = send(&reqwest::Client::new(), base, tenant, "tenants/update_plan", json!({ "plan": "enterprise" })).await;
+    let answer =
+        send(&reqwest::Client::new(), base, tenant, "tenants/update_plan", json!({ "plan": "enterprise" })).await;
     assert!(matches!(answer, Answer::Ok));
 }
 
 /// Writes pins and usage records until told to stop, against whichever server `base` names now.
-async fn writer(id: usize, base: Arc<Mutex<String>>, tenant: String, stop: Arc<AtomicBool>, ledger: Arc<Mutex<Ledger>>) {
+async fn writer(
+    id: usize,
+    base: Arc<Mutex<String>>,
+    tenant: String,
+    stop: Arc<AtomicBool>,
+    ledger: Arc<Mutex<Ledger>>,
+) {
     let http = reqwest::Client::new();
     let mut n = 0;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
         let current = base.lock().unwrap().clone();
         let key = format!("w{id}-{n}");
-        match send(&http, &current, &tenant, "memory-pins/upsert_pin", json!({ "key": key, "value": format!("{{\"n\":{n}}}") })).await {
+        match send(
+            &http,
+            &current,
+            &tenant,
+            "memory-pins/upsert_pin",
+            json!({ "key": key, "value": format!("{{\"n\":{n}}}") }),
+        )
+        .await
+        {
             Answer::Ok => ledger.lock().unwrap().acked_pins.push(key),
             Answer::Refused(_) => {
                 let mut l = ledger.lock().unwrap();
@@ -111,23 +130,24 @@ async fn verify(url: &str, ledger: &Ledger) {
     const AUDITED: &str = "SELECT COUNT(*) FROM audit_log WHERE action = 'record_usage'";
     const INCREMENTS: &str = "SELECT COUNT(*) FROM audit_log WHERE action = 'increment_usage'";
     const TOKENS: &str = "SELECT CAST(SUM(tokens_this_month) AS BIGINT) FROM tenants";
-    let (pins, ledger_records, audited, increments, tokens): (HashSet<String>, i64, i64, i64, i64) = if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
-        assert_eq!(integrity, "ok");
-        let pins: Vec<String> = sqlx::query_scalar("SELECT key FROM memory_pins").fetch_all(&pool).await.unwrap();
-        let count = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap() };
-        let figures = (count(RECORDS).await, count(AUDITED).await, count(INCREMENTS).await, count(TOKENS).await);
-        pool.close().await;
-        (pins.into_iter().collect(), figures.0, figures.1, figures.2, figures.3)
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let pins: Vec<String> = sqlx::query_scalar("SELECT key FROM memory_pins").fetch_all(&pool).await.unwrap();
-        let count = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap() };
-        let figures = (count(RECORDS).await, count(AUDITED).await, count(INCREMENTS).await, count(TOKENS).await);
-        pool.close().await;
-        (pins.into_iter().collect(), figures.0, figures.1, figures.2, figures.3)
-    };
+    let (pins, ledger_records, audited, increments, tokens): (HashSet<String>, i64, i64, i64, i64) =
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
+            assert_eq!(integrity, "ok");
+            let pins: Vec<String> = sqlx::query_scalar("SELECT key FROM memory_pins").fetch_all(&pool).await.unwrap();
+            let count = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap() };
+            let figures = (count(RECORDS).await, count(AUDITED).await, count(INCREMENTS).await, count(TOKENS).await);
+            pool.close().await;
+            (pins.into_iter().collect(), figures.0, figures.1, figures.2, figures.3)
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let pins: Vec<String> = sqlx::query_scalar("SELECT key FROM memory_pins").fetch_all(&pool).await.unwrap();
+            let count = async |sql: &'static str| -> i64 { sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap() };
+            let figures = (count(RECORDS).await, count(AUDITED).await, count(INCREMENTS).await, count(TOKENS).await);
+            pool.close().await;
+            (pins.into_iter().collect(), figures.0, figures.1, figures.2, figures.3)
+        };
     let lost: Vec<&String> = ledger.acked_pins.iter().filter(|k| !pins.contains(*k)).collect();
     assert!(lost.is_empty(), "acknowledged pins lost: {lost:?}");
     let visible: Vec<&String> = ledger.refused_pins.iter().filter(|k| pins.contains(*k)).collect();
@@ -163,7 +183,8 @@ async fn crash_battery(database_url: Option<&str>) {
     enterprise(&first, &tenant).await;
     let base = Arc::new(Mutex::new(first));
     let (stop, ledger) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Ledger::default())));
-    let writers: Vec<_> = (0..4).map(|id| tokio::spawn(writer(id, base.clone(), tenant.clone(), stop.clone(), ledger.clone()))).collect();
+    let writers: Vec<_> =
+        (0..4).map(|id| tokio::spawn(writer(id, base.clone(), tenant.clone(), stop.clone(), ledger.clone()))).collect();
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(pseudo_random_millis(400, 1500))).await;
         child.0.kill().unwrap(); // SIGKILL
@@ -179,9 +200,16 @@ async fn crash_battery(database_url: Option<&str>) {
     }
     drop(child);
     let ledger = ledger.lock().unwrap();
-    let url = database_url.map(str::to_string).unwrap_or_else(|| format!("sqlite:{}", dir.0.join("accounts.db").display()));
+    let url =
+        database_url.map(str::to_string).unwrap_or_else(|| format!("sqlite:{}", dir.0.join("accounts.db").display()));
     verify(&url, &ledger).await;
-    eprintln!("crash battery: {} pins and {} usage records acknowledged, {} refused, {} unknown", ledger.acked_pins.len(), ledger.acked_usage, ledger.refused, ledger.unknown + ledger.unknown_usage as u64);
+    eprintln!(
+        "crash battery: {} pins and {} usage records acknowledged, {} refused, {} unknown",
+        ledger.acked_pins.len(),
+        ledger.acked_usage,
+        ledger.refused,
+        ledger.unknown + ledger.unknown_usage as u64
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,7 +239,8 @@ async fn a_database_outage_is_refused_fast_and_recovers() {
     enterprise(&first, &tenant).await;
     let base = Arc::new(Mutex::new(first.clone()));
     let (stop, ledger) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Ledger::default())));
-    let writers: Vec<_> = (0..2).map(|id| tokio::spawn(writer(id, base.clone(), tenant.clone(), stop.clone(), ledger.clone()))).collect();
+    let writers: Vec<_> =
+        (0..2).map(|id| tokio::spawn(writer(id, base.clone(), tenant.clone(), stop.clone(), ledger.clone()))).collect();
     let http = reqwest::Client::new();
     let outages = 2;
     for _ in 0..outages {
@@ -219,13 +248,22 @@ async fn a_database_outage_is_refused_fast_and_recovers() {
         cluster.down();
         // The first calls find out (at worst after the pool's 3 s wait for a connection and a probe).
         let down = Instant::now();
-        while !matches!(send(&http, &first, &tenant, "tenants/get_tenant", json!({})).await, Answer::Refused(StatusCode::SERVICE_UNAVAILABLE)) {
+        while !matches!(
+            send(&http, &first, &tenant, "tenants/get_tenant", json!({})).await,
+            Answer::Refused(StatusCode::SERVICE_UNAVAILABLE)
+        ) {
             assert!(down.elapsed() < Duration::from_secs(10), "the outage was not noticed within 10 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         // An API key needs a lookup before the call: it is refused as fast.
         let started = Instant::now();
-        let with_key = http.post(format!("{first}/v1/tenants/get_tenant")).bearer_auth(&key).timeout(Duration::from_secs(5)).send().await.unwrap();
+        let with_key = http
+            .post(format!("{first}/v1/tenants/get_tenant"))
+            .bearer_auth(&key)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(with_key.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(started.elapsed() < Duration::from_secs(1), "a key's refusal took {:?}", started.elapsed());
         for _ in 0..5 {
@@ -260,7 +298,10 @@ async fn a_database_outage_is_refused_fast_and_recovers() {
     assert!(!text.contains("no transaction in progress"), "a warning for normal operation:\n{text}");
     let down = text.lines().filter(|l| l.contains("database unavailable")).count();
     let up = text.lines().filter(|l| l.contains("database available again")).count();
-    assert!((outages..=2 * outages).contains(&down), "{down} 'database unavailable' lines for {outages} outages:\n{text}");
+    assert!(
+        (outages..=2 * outages).contains(&down),
+        "{down} 'database unavailable' lines for {outages} outages:\n{text}"
+    );
     assert!((outages..=2 * outages).contains(&up), "{up} 'available again' lines for {outages} outages");
 }
 
@@ -271,8 +312,14 @@ async fn two_hosts_on_one_database_keep_every_invariant() {
     let Some((url, schema)) = postgres_schema().await else { return };
     let (dir_a, dir_b) = (TempDir::new("aos-two-a"), TempDir::new("aos-two-b"));
     // Both migrate a fresh database at once (PostgreSQL's advisory lock makes one wait for the other).
-    let (a_migrate, b_migrate) = (command(&dir_a.0, Some(&url)).arg("migrate").spawn().unwrap(), command(&dir_b.0, Some(&url)).arg("migrate").spawn().unwrap());
-    assert!(a_migrate.wait_with_output().unwrap().status.success() && b_migrate.wait_with_output().unwrap().status.success());
+    let (a_migrate, b_migrate) = (
+        command(&dir_a.0, Some(&url)).arg("migrate").spawn().unwrap(),
+        command(&dir_b.0, Some(&url)).arg("migrate").spawn().unwrap(),
+    );
+    assert!(
+        a_migrate.wait_with_output().unwrap().status.success()
+            && b_migrate.wait_with_output().unwrap().status.success()
+    );
     let (tenant, _) = bootstrap(&dir_a.0, Some(&url));
     let (log_a, log_b) = (dir_a.0.join("service.log"), dir_b.0.join("service.log"));
     let (a, base_a) = spawn(&dir_a.0, Some(&url), &[("RUST_LOG", "")], Some(&log_a));
@@ -283,22 +330,39 @@ async fn two_hosts_on_one_database_keep_every_invariant() {
     let call = |base: String, credential: String, op: &'static str, body: Value| {
         let http = http.clone();
         async move {
-            let response = http.post(format!("{base}/v1/{op}")).bearer_auth(credential).json(&body).send().await.unwrap();
+            let response =
+                http.post(format!("{base}/v1/{op}")).bearer_auth(credential).json(&body).send().await.unwrap();
             (response.status(), response.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
     let ann = jwt("ann", "ann@example.com", Some(&tenant));
 
     // Double accept: six acceptances of one invitation, through both hosts.
-    let (_, invited) = call(bases[0].clone(), ann.clone(), "accounts/invite_user", json!({ "email": "dan@example.com", "role": "owner" })).await;
+    let (_, invited) = call(
+        bases[0].clone(),
+        ann.clone(),
+        "accounts/invite_user",
+        json!({ "email": "dan@example.com", "role": "owner" }),
+    )
+    .await;
     let dan = jwt("dan", "dan@example.com", None);
     let accepts: Vec<_> = (0..6)
-        .map(|i| tokio::spawn(call(bases[i % 2].clone(), dan.clone(), "accounts/accept_invitation", json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }))))
+        .map(|i| {
+            tokio::spawn(call(
+                bases[i % 2].clone(),
+                dan.clone(),
+                "accounts/accept_invitation",
+                json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }),
+            ))
+        })
         .collect();
     let mut accepted = 0;
     for a in accepts {
         let (status, body) = a.await.unwrap();
-        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT || status == StatusCode::SERVICE_UNAVAILABLE, "{status} {body}");
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status} {body}"
+        );
         if body["accepted"] == json!(true) {
             accepted += 1;
         }
@@ -307,28 +371,49 @@ async fn two_hosts_on_one_database_keep_every_invariant() {
 
     // Quotas: twelve run creations through both hosts never pass the concurrent-run quota of 5.
     let runs: Vec<_> = (0..12)
-        .map(|i| tokio::spawn(call(bases[i % 2].clone(), ann.clone(), "tenants/create_run", json!({ "run": { "worker_id": "business-builder", "task": format!("t{i}") } }))))
+        .map(|i| {
+            tokio::spawn(call(
+                bases[i % 2].clone(),
+                ann.clone(),
+                "tenants/create_run",
+                json!({ "run": { "worker_id": "business-builder", "task": format!("t{i}") } }),
+            ))
+        })
         .collect();
     let created = futures_count(runs).await;
     assert_eq!(created, 5, "the concurrent-run quota held across hosts");
 
     // Last owner: the two owners demote each other at once, through different hosts.
     let users = call(bases[0].clone(), ann.clone(), "accounts/list_users", json!({})).await.1;
-    let id_of = |email: &str| users["items"].as_array().unwrap().iter().find(|u| u["email"] == email).unwrap()["user_id"].clone();
+    let id_of = |email: &str| {
+        users["items"].as_array().unwrap().iter().find(|u| u["email"] == email).unwrap()["user_id"].clone()
+    };
     let (ann_id, dan_id) = (id_of("ann@example.com"), id_of("dan@example.com"));
     let dan_in = jwt("dan", "dan@example.com", Some(&tenant));
     let demotions = [
-        tokio::spawn(call(bases[0].clone(), ann.clone(), "accounts/update_user_role", json!({ "user_id": dan_id, "new_role": "member" }))),
-        tokio::spawn(call(bases[1].clone(), dan_in.clone(), "accounts/update_user_role", json!({ "user_id": ann_id, "new_role": "member" }))),
+        tokio::spawn(call(
+            bases[0].clone(),
+            ann.clone(),
+            "accounts/update_user_role",
+            json!({ "user_id": dan_id, "new_role": "member" }),
+        )),
+        tokio::spawn(call(
+            bases[1].clone(),
+            dan_in.clone(),
+            "accounts/update_user_role",
+            json!({ "user_id": ann_id, "new_role": "member" }),
+        )),
     ];
     for d in demotions {
         d.await.unwrap();
     }
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let owners: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{tenant}' AND role = 'owner'")))
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let owners: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{tenant}' AND role = 'owner'"
+    )))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert!(owners >= 1, "the tenant lost its last owner");
 
     // Lifecycle: transitions raced through both hosts form one valid path, each audited once.
@@ -339,13 +424,23 @@ async fn two_hosts_on_one_database_keep_every_invariant() {
             let (http, base, tenant) = (http.clone(), bases[i % 2].clone(), tenant.clone());
             let op = format!("{}/v1/lifecycle/{op}", base);
             tokio::spawn(async move {
-                http.post(op).bearer_auth(OPERATOR_TOKEN).header("x-tenant-id", tenant).json(&json!({ "reason": "race" })).send().await.unwrap().status()
+                http.post(op)
+                    .bearer_auth(OPERATOR_TOKEN)
+                    .header("x-tenant-id", tenant)
+                    .json(&json!({ "reason": "race" }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
             })
         })
         .collect();
     for s in steps {
         let status = s.await.unwrap();
-        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT || status == StatusCode::SERVICE_UNAVAILABLE, "{status}");
+        assert!(
+            status == StatusCode::OK || status == StatusCode::CONFLICT || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}"
+        );
     }
     let trail: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT old_value_json, new_value_json FROM audit_log WHERE tenant_id = '{tenant}' AND action IN ('suspend_tenant', 'resume_tenant', 'terminate_tenant', 'archive_tenant')"
@@ -367,7 +462,11 @@ async fn two_hosts_on_one_database_keep_every_invariant() {
         status = edges.remove(next).1;
     }
     assert!(edges.is_empty(), "transitions that do not follow one path: {edges:?} (trail {trail:?})");
-    let current: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT status FROM tenants WHERE id = '{tenant}'"))).fetch_one(&pool).await.unwrap();
+    let current: String =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT status FROM tenants WHERE id = '{tenant}'")))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(current, status, "the tenant ends where its audit trail says");
     pool.close().await;
     drop(hosts);
@@ -395,7 +494,12 @@ async fn futures_count(tasks: Vec<tokio::task::JoinHandle<(StatusCode, Value)>>)
 
 fn process_figures(pid: u32) -> (u64, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let rss_kib = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let rss_kib = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0);
     (rss_kib, fds)
 }
@@ -414,17 +518,24 @@ async fn a_soak_does_not_grow_memory_or_file_descriptors() {
     let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let workers: Vec<_> = (0..4)
         .map(|w| {
-            let (base, tenant, stop, calls, served) = (base.clone(), tenant.clone(), stop.clone(), calls.clone(), served.clone());
+            let (base, tenant, stop, calls, served) =
+                (base.clone(), tenant.clone(), stop.clone(), calls.clone(), served.clone());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 let mut n = 0u64;
                 while !stop.load(Ordering::SeqCst) {
                     n += 1;
                     let (op, body) = match n % 5 {
-                        0 => ("memory-pins/upsert_pin", json!({ "key": format!("s{w}-{}", n % 50), "value": "{\"v\":1}" })),
+                        0 => (
+                            "memory-pins/upsert_pin",
+                            json!({ "key": format!("s{w}-{}", n % 50), "value": "{\"v\":1}" }),
+                        ),
                         1 => ("memory-pins/get_pin", json!({ "key": format!("s{w}-{}", n % 50) })),
                         2 => ("memory-pins/list_pins", json!({ "page": { "limit": 20 } })),
-                        3 => ("tenants/record_usage", json!({ "usage": { "meter_name": "soak", "amount": 1, "unit": "count" } })),
+                        3 => (
+                            "tenants/record_usage",
+                            json!({ "usage": { "meter_name": "soak", "amount": 1, "unit": "count" } }),
+                        ),
                         _ => ("tenants/get_tenant", json!({})),
                     };
                     if matches!(send(&http, &base, &tenant, op, body).await, Answer::Ok) {

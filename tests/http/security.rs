@@ -21,7 +21,8 @@ fn far() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_issuer_audience_and_not_before_are_checked() {
-    let (svc, tenant) = start_with(None, &[("JWT_ISSUER", "https://idp.example"), ("JWT_AUDIENCE", "accounts,console")]);
+    let (svc, tenant) =
+        start_with(None, &[("JWT_ISSUER", "https://idp.example"), ("JWT_AUDIENCE", "accounts,console")]);
     let claims = |extra: Value| {
         let mut c = json!({ "sub": "ann", "email": "ann@example.com", "email_verified": true, "tenant_id": tenant, "exp": far(),
                             "iss": "https://idp.example", "aud": "accounts" });
@@ -36,7 +37,8 @@ async fn jwt_issuer_audience_and_not_before_are_checked() {
     };
     let (status, body) = svc.call(Some(&claims(json!({}))), "tenants/get_tenant", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = svc.call(Some(&claims(json!({ "aud": ["console", "other"] }))), "tenants/get_tenant", json!({})).await;
+    let (status, _) =
+        svc.call(Some(&claims(json!({ "aud": ["console", "other"] }))), "tenants/get_tenant", json!({})).await;
     assert_eq!(status, StatusCode::OK, "one of the configured audiences");
     for (why, extra) in [
         ("another issuer", json!({ "iss": "https://evil.example" })),
@@ -81,14 +83,16 @@ fn a_weak_hs256_secret_is_refused_at_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_is_held_to_its_requests_per_minute() {
     let (svc, tenant) = start(None);
-    let (status, created) =
-        svc.operator(&tenant, "tenants/create_api_key", json!({ "key": { "name": "slow", "rate_limit_rpm": 1 } })).await;
+    let (status, created) = svc
+        .operator(&tenant, "tenants/create_api_key", json!({ "key": { "name": "slow", "rate_limit_rpm": 1 } }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let key = created["key"].as_str().unwrap();
     let (status, _) = svc.call(Some(key), "tenants/get_tenant", json!({})).await;
     assert_eq!(status, StatusCode::OK);
     for _ in 0..4 {
-        let response = svc.http.post(format!("{}/v1/tenants/get_tenant", svc.base)).bearer_auth(key).send().await.unwrap();
+        let response =
+            svc.http.post(format!("{}/v1/tenants/get_tenant", svc.base)).bearer_auth(key).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((1..=60).contains(&wait), "{wait}");
@@ -148,7 +152,13 @@ async fn slow_clients_do_not_hold_the_server() {
         })
         .collect();
     let started = Instant::now();
-    let response = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap().get(format!("{}/healthz", svc.base)).send().await;
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap()
+        .get(format!("{}/healthz", svc.base))
+        .send()
+        .await;
     assert_eq!(response.expect("served while slow clients wait").status(), StatusCode::OK);
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     // Every half-open connection is closed by the server once its header deadline passes.
@@ -204,7 +214,8 @@ async fn secrets_stay_out_of_help_flags_and_other_users_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_act_under_their_own_names() {
-    let (svc, tenant) = start_with(None, &[("OPERATOR_TOKENS", "alice:alice-token-0123456789,bob:bob-token-0123456789")]);
+    let (svc, tenant) =
+        start_with(None, &[("OPERATOR_TOKENS", "alice:alice-token-0123456789,bob:bob-token-0123456789")]);
     let act = |token: &'static str, op: &'static str, request_id: &'static str| {
         let request = svc
             .http
@@ -225,17 +236,25 @@ async fn operators_act_under_their_own_names() {
     let (status, _) = svc.operator(&tenant, "tenants/get_tenant", json!({})).await;
     assert_eq!(status, StatusCode::OK);
 
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", svc._dir.0.join("accounts.db").display())).await.unwrap();
-    let actors: Vec<(String, String)> =
-        sqlx::query_as("SELECT action, actor FROM audit_log WHERE action IN ('suspend_tenant', 'resume_tenant') ORDER BY created_at")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite:{}", svc._dir.0.join("accounts.db").display())).await.unwrap();
+    let actors: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, actor FROM audit_log WHERE action IN ('suspend_tenant', 'resume_tenant') ORDER BY created_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert_eq!(
         actors,
-        [("suspend_tenant".to_string(), "operator:alice".to_string()), ("resume_tenant".to_string(), "operator:bob".to_string())]
+        [
+            ("suspend_tenant".to_string(), "operator:alice".to_string()),
+            ("resume_tenant".to_string(), "operator:bob".to_string())
+        ]
     );
-    let long_ids: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE length(request_id) > 100").fetch_one(&pool).await.unwrap();
+    let long_ids: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE length(request_id) > 100")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(long_ids, 0);
     pool.close().await;
 }
@@ -249,32 +268,55 @@ async fn every_refusal_is_the_json_envelope_and_obvious_arguments_have_defaults(
         let body: Value = response.json().await.expect("a JSON body");
         assert_eq!(body["error"]["code"], code, "{body}");
     };
-    check(svc.http.get(format!("{}/nowhere", svc.base)).send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
-    check(svc.http.get(format!("{}/v1/tenants/get_tenant", svc.base)).send().await.unwrap(), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
-    check(svc.http.delete(format!("{}/healthz", svc.base)).send().await.unwrap(), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    check(svc.http.get(format!("{}/nowhere", svc.base)).send().await.unwrap(), StatusCode::NOT_FOUND, "not_found")
+        .await;
+    check(
+        svc.http.get(format!("{}/v1/tenants/get_tenant", svc.base)).send().await.unwrap(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+    check(
+        svc.http.delete(format!("{}/healthz", svc.base)).send().await.unwrap(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
     // `include_revoked` and `page` may be left out.
     let (status, keys) = svc.call(Some(&svc.bootstrap_key), "tenants/list_api_keys", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{keys}");
     // The bootstrap key writes pins (the README's quick start).
-    let (status, pin) = svc.call(Some(&svc.bootstrap_key), "memory-pins/upsert_pin", json!({ "key": "agent:state", "value": "{}" })).await;
+    let (status, pin) = svc
+        .call(Some(&svc.bootstrap_key), "memory-pins/upsert_pin", json!({ "key": "agent:state", "value": "{}" }))
+        .await;
     assert_eq!(status, StatusCode::OK, "{pin}");
     let _ = (JWT_SECRET, OPERATOR_TOKEN, BIN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_verified_e_mail_accepts_an_invitation_over_http() {
-    for (verified_by_default, claim, accepted) in
-        [("false", None, false), ("false", Some(json!(false)), false), ("false", Some(json!("true")), true), ("true", None, true), ("true", Some(json!(false)), false)]
-    {
+    for (verified_by_default, claim, accepted) in [
+        ("false", None, false),
+        ("false", Some(json!(false)), false),
+        ("false", Some(json!("true")), true),
+        ("true", None, true),
+        ("true", Some(json!(false)), false),
+    ] {
         let (svc, tenant) = start_with(None, &[("JWT_EMAILS_VERIFIED_BY_DEFAULT", verified_by_default)]);
-        let (status, invited) = svc.operator(&tenant, "accounts/invite_user", json!({ "email": "bob@example.com", "role": "member" })).await;
+        let (status, invited) = svc
+            .operator(&tenant, "accounts/invite_user", json!({ "email": "bob@example.com", "role": "member" }))
+            .await;
         assert_eq!(status, StatusCode::OK, "{invited}");
         let mut claims = json!({ "sub": "bob", "email": "bob@example.com", "exp": far(), "iss": support::JWT_ISSUER, "aud": support::JWT_AUDIENCE });
         if let Some(claim) = &claim {
             claims["email_verified"] = claim.clone();
         }
         let (status, answer) = svc
-            .call(Some(&sign(&claims)), "accounts/accept_invitation", json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }))
+            .call(
+                Some(&sign(&claims)),
+                "accounts/accept_invitation",
+                json!({ "invitation_id": invited["invitation"]["id"], "token": invited["token"] }),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{answer}");
         assert_eq!(answer["accepted"], json!(accepted), "default {verified_by_default}, claim {claim:?}: {answer}");

@@ -79,7 +79,17 @@ pub fn start_with(database_url: Option<&str>, env: &[(&str, &str)]) -> (Service,
 /// Runs `bootstrap` on the database: the tenant's id and the owner's API key.
 pub fn bootstrap(dir: &std::path::Path, database_url: Option<&str>) -> (String, String) {
     let out = command(dir, database_url)
-        .args(["bootstrap", "--name", "Acme", "--slug", "acme", "--owner-email", "ann@example.com", "--owner-subject", "ann"])
+        .args([
+            "bootstrap",
+            "--name",
+            "Acme",
+            "--slug",
+            "acme",
+            "--owner-email",
+            "ann@example.com",
+            "--owner-subject",
+            "ann",
+        ])
         .output()
         .expect("run bootstrap");
     assert!(out.status.success(), "bootstrap failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -92,7 +102,12 @@ pub fn bootstrap(dir: &std::path::Path, database_url: Option<&str>) -> (String, 
 /// Starts `serve` on a free port over the data directory (and database): the process and its base URL.
 /// Its log goes to `log` (a file) when given, else to the test's stderr. `("RUST_LOG", "")` in `env`
 /// leaves the service's own default log filter in force.
-pub fn spawn(dir: &std::path::Path, database_url: Option<&str>, env: &[(&str, &str)], log: Option<&std::path::Path>) -> (Child, String) {
+pub fn spawn(
+    dir: &std::path::Path,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+    log: Option<&std::path::Path>,
+) -> (Child, String) {
     let stderr = match log {
         Some(path) => Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap()),
         None => Stdio::inherit(),
@@ -135,7 +150,11 @@ pub struct Cluster {
 impl Cluster {
     /// A fresh cluster, started; none (with a note) where PostgreSQL's server programs are not installed.
     pub fn start() -> Option<Cluster> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).find(|b| b.join("initdb").exists());
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("bin"))
+            .find(|b| b.join("initdb").exists());
         let Some(bin) = bin else {
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "NOTE: no PostgreSQL server programs: the outage test is skipped");
@@ -163,7 +182,12 @@ impl Cluster {
     fn run(&self, program: &str, args: &[&str]) {
         let program = self.bin.join(program);
         let status = if is_root() {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&program).args(args).stdout(Stdio::null()).status()
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(args)
+                .stdout(Stdio::null())
+                .status()
         } else {
             Command::new(&program).args(args).stdout(Stdio::null()).status()
         };
@@ -177,7 +201,11 @@ impl Cluster {
     }
 
     pub fn up(&self) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100", self.port, self.dir.display());
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
+            self.port,
+            self.dir.display()
+        );
         let log = self.dir.join("server.log").display().to_string();
         self.run("pg_ctl", &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "start"]);
     }
@@ -193,7 +221,13 @@ impl Drop for Cluster {
         let program = self.bin.join("pg_ctl");
         let args = ["-D", &self.data(), "-m", "immediate", "stop"];
         let _ = if is_root() {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status()
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
         } else {
             Command::new(&program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status()
         };
@@ -267,8 +301,15 @@ impl Service {
         self.raw(credential, op, body.to_string().into_bytes(), None).await
     }
 
-    pub async fn raw(&self, credential: Option<&str>, op: &str, body: Vec<u8>, tenant: Option<&str>) -> (StatusCode, Value) {
-        let mut request = self.http.post(format!("{}/v1/{op}", self.base)).header("content-type", "application/json").body(body);
+    pub async fn raw(
+        &self,
+        credential: Option<&str>,
+        op: &str,
+        body: Vec<u8>,
+        tenant: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request =
+            self.http.post(format!("{}/v1/{op}", self.base)).header("content-type", "application/json").body(body);
         if let Some(c) = credential {
             request = request.bearer_auth(c);
         }
@@ -285,4 +326,3 @@ impl Service {
         self.raw(Some(OPERATOR_TOKEN), op, body.to_string().into_bytes(), Some(tenant)).await
     }
 }
-

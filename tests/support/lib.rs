@@ -8,10 +8,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use account_host::bindings::tenants::{NewTenant, Tenant};
 use account_host::bindings::{
     Actor, EngineError, ErrorCode, IdentityPrincipal, OperatorPrincipal, PageRequest, Plan, TenantStatus,
 };
-use account_host::bindings::tenants::{NewTenant, Tenant};
 use account_host::clock::ManualClock;
 use account_host::db::Database;
 use account_host::{CacheConfig, Caller, Runtime, RuntimeConfig};
@@ -103,7 +103,10 @@ impl Harness {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(admin_url).await.expect("connect to PostgreSQL");
         if let Database::Postgres(pool) = &admin {
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(pool).await.expect("create schema");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(pool)
+                .await
+                .expect("create schema");
         }
         admin.close().await;
         let sep = if admin_url.contains('?') { '&' } else { '?' };
@@ -165,7 +168,13 @@ impl Harness {
             .tenants()
             .create_tenant(
                 &operator(None),
-                &NewTenant { name: format!("Tenant {slug}"), slug: slug.into(), plan: Plan::Free, external_org_id: None, billing_email: None },
+                &NewTenant {
+                    name: format!("Tenant {slug}"),
+                    slug: slug.into(),
+                    plan: Plan::Free,
+                    external_org_id: None,
+                    billing_email: None,
+                },
             )
             .await
             .expect("create tenant")
@@ -183,7 +192,13 @@ impl Harness {
 
     /// Adds the human `external_id` to the tenant with `role`, through a real invitation and acceptance,
     /// and returns their caller in that tenant.
-    pub async fn member(&self, owner: &Caller, tenant_id: &str, external_id: &str, role: account_host::bindings::Role) -> Caller {
+    pub async fn member(
+        &self,
+        owner: &Caller,
+        tenant_id: &str,
+        external_id: &str,
+        role: account_host::bindings::Role,
+    ) -> Caller {
         let email = format!("{external_id}@example.com");
         let invited = self.runtime.accounts().invite_user(owner, &email, role).await.expect("invite");
         let invitee = self.human(external_id, &email, None).await;
@@ -209,8 +224,12 @@ impl Harness {
     /// Runs a statement directly (test fixtures for tables owned by other domains).
     pub async fn execute(&self, sql: &str) {
         match &self.db {
-            Database::Sqlite(pool, _) => sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ()),
-            Database::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ()),
+            Database::Sqlite(pool, _) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ())
+            }
+            Database::Postgres(pool) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ())
+            }
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
@@ -262,7 +281,9 @@ pub fn api_key(tenant_id: &str, key_id: &str, scopes: &[&str]) -> Caller {
 /// The caller of a real API key secret, resolved the way the server resolves `Authorization: Bearer aos_…`
 /// (its scopes, restrictions and its creator's current role, read from the database).
 pub async fn key_caller(h: &Harness, secret: &str) -> Option<Caller> {
-    let key = account_host::identity::api_key(&h.db, secret, account_host::clock::Clock::now_micros(&h.clock)).await.expect("resolve key")?;
+    let key = account_host::identity::api_key(&h.db, secret, account_host::clock::Clock::now_micros(&h.clock))
+        .await
+        .expect("resolve key")?;
     Some(Caller::new(Actor::ApiKey(key.principal()), Some(&key.tenant_id)))
 }
 

@@ -85,7 +85,9 @@ pub fn python_venv(venv: &Path, requirements: &[&str]) -> PathBuf {
     run("python3 -m venv", Command::new(&python).args(["-m", "venv", "--clear"]).arg(venv), Duration::from_secs(120));
     run(
         &format!("pip install {}", requirements.join(" ")),
-        Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check"]).args(requirements),
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(requirements),
         Duration::from_secs(900),
     );
     std::fs::write(&stamp, &wanted).expect("write the venv's stamp");

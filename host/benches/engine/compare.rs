@@ -93,7 +93,13 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
     let sys = Caller::system(Some(tenant));
     let mut rows = Vec::new();
     let mut push = |operation, r: SideBySide| {
-        rows.push(Comparison { backend: b.name, operation, component: r.component, native: r.native, statements: r.statements })
+        rows.push(Comparison {
+            backend: b.name,
+            operation,
+            component: r.component,
+            native: r.native,
+            statements: r.statements,
+        })
     };
 
     let pins = b.runtime.memory_pins();
@@ -103,7 +109,9 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
             |i| {
                 let (pins, sys) = (&pins, &sys);
                 async move {
-                    pins.upsert_pin(sys, &format!("c{i}"), r#"{"step":1,"note":"benchmark"}"#, None, Some(3600)).await.unwrap();
+                    pins.upsert_pin(sys, &format!("c{i}"), r#"{"step":1,"note":"benchmark"}"#, None, Some(3600))
+                        .await
+                        .unwrap();
                 }
             },
             |i| async move {
@@ -111,9 +119,14 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
                 Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
                 let value = r#"{"note":"benchmark","step":1}"#;
                 Pins::fetch_pin_storage(&mut s, tenant.clone(), format!("n{i}")).await.unwrap();
-                let row = Pins::upsert_pin(&mut s, tenant.clone(), format!("n{i}"), value.into(), "api".into(), Some(3600)).await.unwrap();
+                let row =
+                    Pins::upsert_pin(&mut s, tenant.clone(), format!("n{i}"), value.into(), "api".into(), Some(3600))
+                        .await
+                        .unwrap();
                 let hash = sha256_hex(value)[..16].to_string();
-                Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Upsert, Some(hash))).await.unwrap();
+                Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Upsert, Some(hash)))
+                    .await
+                    .unwrap();
                 commit(s).await;
             },
         )
@@ -175,7 +188,10 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
             |_| async move {
                 let mut s = b.native(tenant);
                 Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
-                let page = Facade::fetch_users(&mut s, tenant.clone(), None, None, PageRequest { limit: 50, after: None }).await.unwrap();
+                let page =
+                    Facade::fetch_users(&mut s, tenant.clone(), None, None, PageRequest { limit: 50, after: None })
+                        .await
+                        .unwrap();
                 assert_eq!(page.items.len(), 50);
                 Facade::count_users(&mut s, tenant.clone(), None, None).await.unwrap();
                 commit(s).await;
@@ -201,7 +217,13 @@ async fn accept_invitation(b: &Backend, tenant: &str) -> SideBySide {
     }
     let invitee = |k: usize| {
         let (id, email) = &users[k];
-        Actor::Identity(IdentityPrincipal { external_id: format!("bench|{id}"), email: email.clone(), user_id: Some(id.clone()), name: None, email_verified: true })
+        Actor::Identity(IdentityPrincipal {
+            external_id: format!("bench|{id}"),
+            email: email.clone(),
+            user_id: Some(id.clone()),
+            name: None,
+            email_verified: true,
+        })
     };
     let (invitee, invitations) = (&invitee, &invitations);
     side_by_side(
@@ -214,24 +236,49 @@ async fn accept_invitation(b: &Backend, tenant: &str) -> SideBySide {
             let (id, token) = &invitations[2 * i + 1];
             let Actor::Identity(who) = invitee(2 * i + 1) else { unreachable!() };
             let user = who.user_id.clone().unwrap();
-            let mut s = CallState::new(b.db.clone(), &Actor::Identity(who), None, crate::setup::now(), wasmtime::StoreLimits::default());
+            let mut s = CallState::new(
+                b.db.clone(),
+                &Actor::Identity(who),
+                None,
+                crate::setup::now(),
+                wasmtime::StoreLimits::default(),
+            );
             let invitation = Facade::fetch_invitation_by_id_and_token(&mut s, id.clone(), sha256_hex(token))
                 .await
                 .unwrap()
                 .expect("invitation");
             Lifecycle::fetch_tenant_status(&mut s, invitation.tenant_id.clone()).await.unwrap();
             Facade::fetch_user_by_id(&mut s, user.clone()).await.unwrap().expect("user");
-            assert!(Facade::fetch_membership(&mut s, invitation.tenant_id.clone(), user.clone()).await.unwrap().is_none());
-            Facade::insert_membership(&mut s, invitation.tenant_id.clone(), user.clone(), invitation.role, invitation.invited_by.clone())
+            assert!(
+                Facade::fetch_membership(&mut s, invitation.tenant_id.clone(), user.clone()).await.unwrap().is_none()
+            );
+            Facade::insert_membership(
+                &mut s,
+                invitation.tenant_id.clone(),
+                user.clone(),
+                invitation.role,
+                invitation.invited_by.clone(),
+            )
+            .await
+            .unwrap();
+            Facade::update_invitation_accepted(&mut s, invitation.tenant_id.clone(), invitation.id.clone())
                 .await
                 .unwrap();
-            Facade::update_invitation_accepted(&mut s, invitation.tenant_id.clone(), invitation.id.clone()).await.unwrap();
-            TenantDriver::insert_audit_log(&mut s, AuditEntry {
-                tenant_id: Some(invitation.tenant_id.clone()), user_id: Some(user.clone()), api_key_id: None,
-                action: "accept_invitation".into(), resource_type: "invitation".into(), resource_id: Some(invitation.id.clone()),
-                actor: Some(format!("identity:bench|{user}")), old_value: None,
-                new_value: Some(format!(r#"{{"role":"member","user_id":"{user}"}}"#)), request_id: None,
-            })
+            TenantDriver::insert_audit_log(
+                &mut s,
+                AuditEntry {
+                    tenant_id: Some(invitation.tenant_id.clone()),
+                    user_id: Some(user.clone()),
+                    api_key_id: None,
+                    action: "accept_invitation".into(),
+                    resource_type: "invitation".into(),
+                    resource_id: Some(invitation.id.clone()),
+                    actor: Some(format!("identity:bench|{user}")),
+                    old_value: None,
+                    new_value: Some(format!(r#"{{"role":"member","user_id":"{user}"}}"#)),
+                    request_id: None,
+                },
+            )
             .await
             .unwrap();
             commit(s).await;
@@ -249,7 +296,14 @@ async fn create_api_key(b: &Backend) -> SideBySide {
         tenants.push(b.tenant("keys").await);
     }
     let tenants = &tenants;
-    let new_key = NewApiKey { name: "bench".into(), permissions: None, allowed_workers: None, expires_in_days: None, rate_limit_rpm: None, max_concurrent_runs: None };
+    let new_key = NewApiKey {
+        name: "bench".into(),
+        permissions: None,
+        allowed_workers: None,
+        expires_in_days: None,
+        rate_limit_rpm: None,
+        max_concurrent_runs: None,
+    };
     let new_key = &new_key;
     side_by_side(
         |i| async move {
@@ -263,18 +317,39 @@ async fn create_api_key(b: &Backend) -> SideBySide {
             TenantDriver::fetch_tenant_by_id(&mut s, t.clone()).await.unwrap().expect("tenant");
             TenantDriver::count_active_api_keys(&mut s, t.clone()).await.unwrap();
             let secret = format!("aos_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-            let key = TenantDriver::insert_api_key(&mut s, t.clone(), NewKeyRow {
-                user_id: None, name: "bench".into(), key_prefix: secret[..12].into(), key_hash: sha256_hex(&secret),
-                permissions: vec!["run:*".into(), "read:*".into()], allowed_workers: None, expires_at: None, rate_limit_rpm: None,
-                max_concurrent_runs: None, parent_key_id: None,
-            })
+            let key = TenantDriver::insert_api_key(
+                &mut s,
+                t.clone(),
+                NewKeyRow {
+                    user_id: None,
+                    name: "bench".into(),
+                    key_prefix: secret[..12].into(),
+                    key_hash: sha256_hex(&secret),
+                    permissions: vec!["run:*".into(), "read:*".into()],
+                    allowed_workers: None,
+                    expires_at: None,
+                    rate_limit_rpm: None,
+                    max_concurrent_runs: None,
+                    parent_key_id: None,
+                },
+            )
             .await
             .unwrap();
-            TenantDriver::insert_audit_log(&mut s, AuditEntry {
-                tenant_id: Some(t.clone()), user_id: None, api_key_id: None, action: "create_api_key".into(),
-                resource_type: "api_key".into(), resource_id: Some(key.id), actor: Some("system".into()), old_value: None,
-                new_value: Some(r#"{"name":"bench"}"#.into()), request_id: None,
-            })
+            TenantDriver::insert_audit_log(
+                &mut s,
+                AuditEntry {
+                    tenant_id: Some(t.clone()),
+                    user_id: None,
+                    api_key_id: None,
+                    action: "create_api_key".into(),
+                    resource_type: "api_key".into(),
+                    resource_id: Some(key.id),
+                    actor: Some("system".into()),
+                    old_value: None,
+                    new_value: Some(r#"{"name":"bench"}"#.into()),
+                    request_id: None,
+                },
+            )
             .await
             .unwrap();
             Onboarding::fetch_onboarding_state(&mut s, t.clone()).await.unwrap();
@@ -292,7 +367,8 @@ pub async fn profile(b: &Backend) {
         settings: account_host::Settings { memory_pins_enabled: false, ..Default::default() },
         ..Default::default()
     };
-    let bare = account_host::Runtime::with(b.db.clone(), std::sync::Arc::new(account_host::clock::SystemClock), config).unwrap();
+    let bare = account_host::Runtime::with(b.db.clone(), std::sync::Arc::new(account_host::clock::SystemClock), config)
+        .unwrap();
     let sys = Caller::system(Some("00000000-0000-4000-8000-000000000000"));
     cpu();
     let start = std::time::Instant::now();
@@ -330,7 +406,8 @@ fn cpu() -> Duration {
     static LAST: std::sync::Mutex<Duration> = std::sync::Mutex::new(Duration::ZERO);
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0) + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let ticks: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let now = Duration::from_millis(ticks * 10);
     let mut last = LAST.lock().unwrap();
     let spent = now - *last;
@@ -340,8 +417,16 @@ fn cpu() -> Duration {
 
 fn pin_audit(tenant: &str, key: &str, operation: MemoryAuditOperation, hash: Option<String>) -> MemoryAuditEntry {
     MemoryAuditEntry {
-        operation, tenant_id: tenant.into(), key: key.into(), success: true, agent_id: None, source: Some("api".into()),
-        cache_hit: false, error_message: None, old_value_hash: None, new_value_hash: hash, extra: None,
+        operation,
+        tenant_id: tenant.into(),
+        key: key.into(),
+        success: true,
+        agent_id: None,
+        source: Some("api".into()),
+        cache_hit: false,
+        error_message: None,
+        old_value_hash: None,
+        new_value_hash: hash,
+        extra: None,
     }
 }
-

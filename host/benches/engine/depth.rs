@@ -38,12 +38,16 @@ pub struct DepthRow {
 /// The seeded tenant and the batch of its users, seeding them first when this database has none.
 pub async fn fixture(b: &Backend) -> (String, String) {
     let found: Option<(Id, Option<String>)> =
-        on_pool!(&b.db, |p| sqlx::query_as("SELECT id, description FROM tenants WHERE slug = $1").bind(SLUG).fetch_optional(p)).unwrap();
+        on_pool!(&b.db, |p| sqlx::query_as("SELECT id, description FROM tenants WHERE slug = $1")
+            .bind(SLUG)
+            .fetch_optional(p))
+        .unwrap();
     match found {
         Some((id, Some(batch))) => return (id.to_string(), batch),
         // A seeding that did not finish: start again.
         Some((id, None)) => {
-            on_pool!(&b.db, |p| sqlx::query("DELETE FROM tenants WHERE id = $1").bind(&id).execute(p).map_ok(drop)).unwrap();
+            on_pool!(&b.db, |p| sqlx::query("DELETE FROM tenants WHERE id = $1").bind(&id).execute(p).map_ok(drop))
+                .unwrap();
         }
         None => {}
     }
@@ -54,9 +58,18 @@ pub async fn fixture(b: &Backend) -> (String, String) {
     b.seed_pins(&tenant, ROWS).await;
     b.analyze().await;
     let t = Id::parse(&tenant).unwrap();
-    on_pool!(&b.db, |p| sqlx::query("UPDATE tenants SET slug = $2, description = $3 WHERE id = $1").bind(&t).bind(SLUG).bind(&batch).execute(p).map_ok(drop))
-        .unwrap();
-    println!("(seeded {ROWS} members and {ROWS} pins on {} in {:.0} s; later runs reuse them)", b.name, started.elapsed().as_secs_f64());
+    on_pool!(&b.db, |p| sqlx::query("UPDATE tenants SET slug = $2, description = $3 WHERE id = $1")
+        .bind(&t)
+        .bind(SLUG)
+        .bind(&batch)
+        .execute(p)
+        .map_ok(drop))
+    .unwrap();
+    println!(
+        "(seeded {ROWS} members and {ROWS} pins on {} in {:.0} s; later runs reuse them)",
+        b.name,
+        started.elapsed().as_secs_f64()
+    );
     (tenant, batch)
 }
 
@@ -67,7 +80,8 @@ pub async fn depth(b: &Backend) -> Vec<DepthRow> {
     let mut rows = Vec::new();
     for position in POSITIONS {
         // Members are in e-mail order, which is seeding order: the page at `position` follows user `position`.
-        let after = (position > 0).then(|| cursor::encode(&user_email(&batch, position as i64), &user_id(&batch, position as i64)));
+        let after = (position > 0)
+            .then(|| cursor::encode(&user_email(&batch, position as i64), &user_id(&batch, position as i64)));
         let page = PageRequest { limit: PAGE, after };
         let engine = repeat(async || {
             let list = b.runtime.accounts().list_users(&sys, None, None, &page).await.unwrap();
@@ -87,8 +101,12 @@ pub async fn depth(b: &Backend) -> Vec<DepthRow> {
                 "SELECT u.id FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 ",
                 "ORDER BY m.user_email, m.user_id LIMIT $2 OFFSET $3"
             );
-            let ids: Vec<(Id,)> =
-                on_pool!(&b.db, |p| sqlx::query_as(sql).bind(&t).bind(i64::from(PAGE)).bind(position as i64).fetch_all(p)).unwrap();
+            let ids: Vec<(Id,)> = on_pool!(&b.db, |p| sqlx::query_as(sql)
+                .bind(&t)
+                .bind(i64::from(PAGE))
+                .bind(position as i64)
+                .fetch_all(p))
+            .unwrap();
             assert_eq!(ids.len(), PAGE as usize);
         })
         .await;
@@ -119,17 +137,28 @@ pub async fn depth(b: &Backend) -> Vec<DepthRow> {
         .await;
         let cursor_query = repeat(async || {
             let mut s = b.native(&tenant);
-            let list = account_host::bindings::memory_pins_driver::Host::list_pins(&mut s, tenant.clone(), None, false, page.clone())
-                .await
-                .unwrap();
+            let list = account_host::bindings::memory_pins_driver::Host::list_pins(
+                &mut s,
+                tenant.clone(),
+                None,
+                false,
+                page.clone(),
+            )
+            .await
+            .unwrap();
             assert_eq!(list.items.len(), PAGE as usize);
             commit(s).await;
         })
         .await;
         let offset_query = repeat(async || {
-            let sql = "SELECT id FROM memory_pins WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3";
-            let ids: Vec<(i64,)> =
-                on_pool!(&b.db, |p| sqlx::query_as(sql).bind(&t).bind(i64::from(PAGE)).bind(position as i64).fetch_all(p)).unwrap();
+            let sql =
+                "SELECT id FROM memory_pins WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3";
+            let ids: Vec<(i64,)> = on_pool!(&b.db, |p| sqlx::query_as(sql)
+                .bind(&t)
+                .bind(i64::from(PAGE))
+                .bind(position as i64)
+                .fetch_all(p))
+            .unwrap();
             assert_eq!(ids.len(), PAGE as usize);
         })
         .await;

@@ -67,7 +67,10 @@ async fn rust(bench_dir: &Path) -> HostFigures {
 fn run_json(command: &mut Command) -> Result<Value, String> {
     let output = command.output().map_err(|e| format!("cannot start {command:?}: {e}"))?;
     if !output.status.success() {
-        return Err(format!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")));
+        return Err(format!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
+        ));
     }
     let text = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(text.lines().last().unwrap_or("")).map_err(|e| format!("not JSON ({e}): {text}"))
@@ -131,7 +134,8 @@ pub fn report(report: &mut Report, hosts: &[HostFigures]) {
     report.line("Fresh: a new instance (and store) per call; reused: one instance for every call (the JS host's");
     report.line("mode, as jco's instantiation is slow), replaced after a trap.");
     report.line("");
-    report.line("| host | instantiate | get pin (fresh) | upsert pin (fresh) | get pin (reused) | upsert pin (reused) |");
+    report
+        .line("| host | instantiate | get pin (fresh) | upsert pin (fresh) | get pin (reused) | upsert pin (reused) |");
     report.line("|---|---:|---:|---:|---:|---:|");
     for h in hosts {
         match &h.figures {

@@ -42,7 +42,11 @@ async fn call(b: &Backend, sys: &Caller, operation: &str, caller: usize, n: usiz
         }
         "upsert_pin" => {
             let key = format!("t{caller}-{}", n % 100);
-            b.runtime.memory_pins().upsert_pin(sys, &key, r#"{"step":1,"note":"benchmark"}"#, None, Some(3600)).await.unwrap();
+            b.runtime
+                .memory_pins()
+                .upsert_pin(sys, &key, r#"{"step":1,"note":"benchmark"}"#, None, Some(3600))
+                .await
+                .unwrap();
         }
         "check_run_quota" => {
             b.runtime.tenants().check_run_quota(sys).await.unwrap();

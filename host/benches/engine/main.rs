@@ -47,15 +47,23 @@ async fn main() {
     std::fs::create_dir_all(&bench_dir).expect("target/bench");
 
     let memory = Backend::open("SQLite in memory", "sqlite::memory:").await;
-    let disk = Backend::open("SQLite on disk (WAL)", &format!("sqlite:{}", bench_dir.join("sqlite.db").display())).await;
-    let pg_url = std::env::var("BENCH_POSTGRES_URL").or_else(|_| std::env::var("TEST_POSTGRES_URL")).ok().filter(|u| !u.is_empty());
+    let disk =
+        Backend::open("SQLite on disk (WAL)", &format!("sqlite:{}", bench_dir.join("sqlite.db").display())).await;
+    let pg_url = std::env::var("BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("TEST_POSTGRES_URL"))
+        .ok()
+        .filter(|u| !u.is_empty());
     let pg = match &pg_url {
         Some(url) => Some(Arc::new(Backend::open("PostgreSQL", url).await)),
         None => None,
     };
 
     let mut report = Report::default();
-    report.line(format!("Run of {} on {}.", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), machine(pg.as_deref()).await));
+    report.line(format!(
+        "Run of {} on {}.",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine(pg.as_deref()).await
+    ));
     if pg.is_none() {
         report.line("");
         report.line("**PostgreSQL skipped**: set `BENCH_POSTGRES_URL` (or `TEST_POSTGRES_URL`) to measure it, the peer and the load.");
@@ -96,9 +104,17 @@ async fn main() {
         report.line("| what | µs |");
         report.line("|---|---:|");
         report.line(format!("| store + instance + teardown | {:.1} |", micros(cost.bare)));
-        report.line(format!("| … and loading `memory-pins` (5 functions, type-checked) | {:.1} |", micros(cost.memory_pins)));
-        report.line(format!("| … and loading `accounts` (19 functions, type-checked) | {:.1} |", micros(cost.accounts)));
-        report.target("instantiate + teardown ≤ 10 µs", format!("{:.1} µs", micros(cost.bare)), cost.bare <= Duration::from_micros(10));
+        report.line(format!(
+            "| … and loading `memory-pins` (5 functions, type-checked) | {:.1} |",
+            micros(cost.memory_pins)
+        ));
+        report
+            .line(format!("| … and loading `accounts` (19 functions, type-checked) | {:.1} |", micros(cost.accounts)));
+        report.target(
+            "instantiate + teardown ≤ 10 µs",
+            format!("{:.1} µs", micros(cost.bare)),
+            cost.bare <= Duration::from_micros(10),
+        );
     }
 
     if wants("policy") {
@@ -120,7 +136,11 @@ async fn main() {
                 };
                 measure_load(&mut report, pg, &tenant, pg_url.as_deref().unwrap()).await;
             }
-            None => report.target(format!("throughput ≥ 10× the Python/SQLAlchemy peer at {PEER_CALLERS} callers"), "not measured (no PostgreSQL)", false),
+            None => report.target(
+                format!("throughput ≥ 10× the Python/SQLAlchemy peer at {PEER_CALLERS} callers"),
+                "not measured (no PostgreSQL)",
+                false,
+            ),
         }
     }
 
@@ -175,7 +195,11 @@ fn print_comparison(report: &mut Report, rows: &[compare::Comparison]) {
             micros(r.native)
         ));
     }
-    report.target("component / native ≤ 1.10 per operation (PostgreSQL, SQLite on disk)", format!("worst {worst:.2}"), worst <= 1.10);
+    report.target(
+        "component / native ≤ 1.10 per operation (PostgreSQL, SQLite on disk)",
+        format!("worst {worst:.2}"),
+        worst <= 1.10,
+    );
 }
 
 async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url: &str) {
@@ -189,7 +213,8 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
     let peer = match peer::Peer::start(url, tenant, compare::PINS) {
         Ok(mut peer) => {
             let mut loads = Vec::new();
-            let plan = CALLERS.iter().map(|&c| ("get_pin", c)).chain(load::OPERATIONS[1..].iter().map(|&o| (o, PEER_CALLERS)));
+            let plan =
+                CALLERS.iter().map(|&c| ("get_pin", c)).chain(load::OPERATIONS[1..].iter().map(|&o| (o, PEER_CALLERS)));
             for (operation, callers) in plan {
                 match peer.run(operation, callers, WINDOW) {
                     Ok(l) => loads.push(l),
@@ -225,7 +250,9 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
             (true, None) => Report::verdict(false),
         };
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let peer_cells = p.map_or("— | — | —".into(), |p| format!("{:.0} | {:.2} | {:.2}", p.calls_per_second, ms(p.median), ms(p.p95)));
+        let peer_cells = p.map_or("— | — | —".into(), |p| {
+            format!("{:.0} | {:.2} | {:.2}", p.calls_per_second, ms(p.median), ms(p.p95))
+        });
         report.line(format!(
             "| {} | {} | {:.0} | {:.2} | {:.2} | {peer_cells} | {} | {verdict} |",
             o.operation.replace('_', " "),
@@ -237,7 +264,11 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
         ));
     }
     let measured = if peer.is_empty() { "peer not measured".to_string() } else { format!("worst {worst:.1}×") };
-    report.target(format!("throughput ≥ 10× the Python/SQLAlchemy peer at {PEER_CALLERS} callers, every operation"), measured, worst >= 10.0 && !peer.is_empty());
+    report.target(
+        format!("throughput ≥ 10× the Python/SQLAlchemy peer at {PEER_CALLERS} callers, every operation"),
+        measured,
+        worst >= 10.0 && !peer.is_empty(),
+    );
 
     let get = |loads: &[load::Load]| loads.iter().filter(|l| l.operation == "get_pin").cloned().collect::<Vec<_>>();
     let (ours_get, peer_get) = (get(&ours), get(&peer));
@@ -251,7 +282,8 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
         ],
     );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("docs").join("benchmarks");
-    let written = std::fs::create_dir_all(&path).and_then(|_| std::fs::write(path.join("latency-vs-concurrency.svg"), chart));
+    let written =
+        std::fs::create_dir_all(&path).and_then(|_| std::fs::write(path.join("latency-vs-concurrency.svg"), chart));
     report.line("");
     match written {
         Ok(()) => report.line("![get pin latency against concurrency](docs/benchmarks/latency-vs-concurrency.svg)"),
@@ -261,7 +293,11 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
 
 fn print_depth(report: &mut Report, rows: &[depth::DepthRow]) {
     report.line("");
-    report.line(format!("### Pages of 50 at depth, one tenant with {} members and {} pins (median of 7)", depth::ROWS, depth::ROWS));
+    report.line(format!(
+        "### Pages of 50 at depth, one tenant with {} members and {} pins (median of 7)",
+        depth::ROWS,
+        depth::ROWS
+    ));
     report.line("");
     report.line("| backend | list | rows before the page | engine operation ms (cursor) | page query ms (cursor) | original's page query ms (OFFSET) |");
     report.line("|---|---|---:|---:|---:|---:|");
@@ -269,21 +305,39 @@ fn print_depth(report: &mut Report, rows: &[depth::DepthRow]) {
     let mut flat = true;
     let mut worst = 0f64;
     for r in rows {
-        report.line(format!("| {} | {} | {} | {:.2} | {:.2} | {:.2} |", r.backend, r.list, r.position, ms(r.engine), ms(r.cursor_query), ms(r.offset_query)));
-        let first = rows.iter().find(|f| f.backend == r.backend && f.list == r.list && f.position == 0).expect("a first page");
+        report.line(format!(
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} |",
+            r.backend,
+            r.list,
+            r.position,
+            ms(r.engine),
+            ms(r.cursor_query),
+            ms(r.offset_query)
+        ));
+        let first =
+            rows.iter().find(|f| f.backend == r.backend && f.list == r.list && f.position == 0).expect("a first page");
         let growth = r.cursor_query.as_secs_f64() / first.cursor_query.as_secs_f64();
         worst = worst.max(growth);
         // Flat: the deepest page's query within twice the first's (noise on a shared machine).
         flat &= growth <= 2.0;
     }
-    report.target("page latency flat at depth (1,000,000 rows; cursor page query, deepest ÷ first ≤ 2)", format!("worst {worst:.2}×"), flat);
+    report.target(
+        "page latency flat at depth (1,000,000 rows; cursor page query, deepest ÷ first ≤ 2)",
+        format!("worst {worst:.2}×"),
+        flat,
+    );
 }
 
 /// What the figures were measured on.
 async fn machine(pg: Option<&Backend>) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -292,8 +346,9 @@ async fn machine(pg: Option<&Backend>) -> String {
         .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
         .map_or("?".into(), |kb| format!("{} GiB", kb / 1024 / 1024));
     let pg = match pg {
-        Some(b) => account_host::on_pool!(&b.db, |p| sqlx::query_scalar::<_, String>("SHOW server_version").fetch_one(p))
-            .map_or_else(|_| String::new(), |v| format!(", PostgreSQL {v} on loopback")),
+        Some(b) => account_host::on_pool!(&b.db, |p| sqlx::query_scalar::<_, String>("SHOW server_version")
+            .fetch_one(p))
+        .map_or_else(|_| String::new(), |v| format!(", PostgreSQL {v} on loopback")),
         None => String::new(),
     };
     format!("{cores} × {cpu}, {memory}, Linux {}{pg}", kernel.trim())

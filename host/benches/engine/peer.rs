@@ -40,7 +40,8 @@ fn venv_python() -> anyhow::Result<PathBuf> {
     }
     let interpreter = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     println!("(creating the Python peer's virtual environment in {} with {interpreter})", venv.display());
-    run(Command::new(&interpreter).args(["-m", "venv", "--clear"]).arg(&venv)).context("creating the virtual environment")?;
+    run(Command::new(&interpreter).args(["-m", "venv", "--clear"]).arg(&venv))
+        .context("creating the virtual environment")?;
     run(Command::new(&python)
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(peer_dir().join("requirements.txt")))
@@ -88,7 +89,8 @@ impl Peer {
         self.stdin.flush()?;
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
-        let answer: serde_json::Value = serde_json::from_str(&line).with_context(|| format!("the peer answered {line:?}"))?;
+        let answer: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("the peer answered {line:?}"))?;
         let number = |k: &str| answer[k].as_f64().with_context(|| format!("no {k} in {line:?}"));
         let us = |v: f64| Duration::from_secs_f64(v / 1e6);
         Ok(Load {

@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use account_host::bindings::aos::accounts::policy_types::{ActorKind, InviteEvent, PinEvent, PolicyActor, PolicyContext};
+use account_host::bindings::aos::accounts::policy_types::{
+    ActorKind, InviteEvent, PinEvent, PolicyActor, PolicyContext,
+};
 use account_host::bindings::policies::NewPolicy;
 use account_host::bindings::policy_gate::PolicyEvent;
 use account_host::bindings::{Actor, IdentityPrincipal, Role};
@@ -27,7 +29,8 @@ pub struct PolicyCosts {
 }
 
 fn component(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(account_host::runtime::TEST_POLICIES_DIR).join(format!("{name}.wasm"))).expect("a built policy")
+    std::fs::read(Path::new(account_host::runtime::TEST_POLICIES_DIR).join(format!("{name}.wasm")))
+        .expect("a built policy")
 }
 
 /// The JavaScript policy, built when missing (npm and Node needed).
@@ -68,8 +71,12 @@ pub async fn costs(url: &str) -> PolicyCosts {
     let db = account_host::db::Database::connect(url).await.expect("database");
     db.migrate().await.expect("migrate");
     let limits = PolicyLimits { max_component_bytes: 16 << 20, ..PolicyLimits::default() };
-    let rt = Runtime::with(db.clone(), std::sync::Arc::new(account_host::clock::SystemClock), RuntimeConfig { policies: limits, ..RuntimeConfig::default() })
-        .expect("runtime");
+    let rt = Runtime::with(
+        db.clone(),
+        std::sync::Arc::new(account_host::clock::SystemClock),
+        RuntimeConfig { policies: limits, ..RuntimeConfig::default() },
+    )
+    .expect("runtime");
 
     let (_, none) = owner(&rt, &db, "no-policy").await;
     let (_, unhandled) = owner(&rt, &db, "unhandled").await;
@@ -83,8 +90,11 @@ pub async fn costs(url: &str) -> PolicyCosts {
     install(&unhandled, "email-domain", r#"{"domains": ["bench.example"]}"#).await;
     let rust_version = install(&handled, "pin-schema", r#"{"prefix": "agent:", "required": ["version"]}"#).await;
 
-    let variants: [(&'static str, &Caller); 3] =
-        [("no policy", &none), ("a policy that does not handle write-pin", &unhandled), ("a Rust policy that handles it and allows", &handled)];
+    let variants: [(&'static str, &Caller); 3] = [
+        ("no policy", &none),
+        ("a policy that does not handle write-pin", &unhandled),
+        ("a Rust policy that handles it and allows", &handled),
+    ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(ROUNDS); variants.len()];
     for round in 0..ROUNDS + 200 {
         for (i, (_, caller)) in variants.iter().enumerate() {
@@ -101,16 +111,39 @@ pub async fn costs(url: &str) -> PolicyCosts {
     let mut hooks = Vec::new();
     let policies = rt.policy_runtime();
     let tenant = Id::parse(&rust_tenant).expect("tenant id");
-    let invite = PolicyEvent::InviteUser(InviteEvent { email: "eve@evil.example".into(), role: Role::Member, members: 3, pending_invitations: 0 });
+    let invite = PolicyEvent::InviteUser(InviteEvent {
+        email: "eve@evil.example".into(),
+        role: Role::Member,
+        members: 3,
+        pending_invitations: 0,
+    });
     let pin = PolicyEvent::WritePin(PinEvent { key: "bench".into(), value: r#"{"n":1}"#.into(), ttl_seconds: None });
     // (name, component, event, config, an engine call between hooks: caches as cold as inside a call)
     let mut measured = vec![
-        ("Rust (pin-schema, the write-pin hook above), back to back", component("pin-schema"), &pin, r#"{"prefix": "agent:"}"#, false),
+        (
+            "Rust (pin-schema, the write-pin hook above), back to back",
+            component("pin-schema"),
+            &pin,
+            r#"{"prefix": "agent:"}"#,
+            false,
+        ),
         ("Rust (pin-schema), each after an upsert pin", component("pin-schema"), &pin, r#"{"prefix": "agent:"}"#, true),
-        ("Rust (email-domain), back to back", component("email-domain"), &invite, r#"{"domains": ["acme.com"]}"#, false),
+        (
+            "Rust (email-domain), back to back",
+            component("email-domain"),
+            &invite,
+            r#"{"domains": ["acme.com"]}"#,
+            false,
+        ),
     ];
     if let Some(js) = javascript_policy() {
-        measured.push(("JavaScript (email-domain-js, componentize-js), back to back", js, &invite, r#"{"domains": ["acme.com"]}"#, false));
+        measured.push((
+            "JavaScript (email-domain-js, componentize-js), back to back",
+            js,
+            &invite,
+            r#"{"domains": ["acme.com"]}"#,
+            false,
+        ));
     }
     for (i, (name, bytes, event, config, after_a_call)) in measured.into_iter().enumerate() {
         let hash = account_host::identity::sha256_hex(&bytes);
@@ -146,7 +179,9 @@ pub async fn costs(url: &str) -> PolicyCosts {
 /// The rows of the report, and the targets.
 pub fn report(report: &mut crate::report::Report, backend: &str, costs: &PolicyCosts) {
     report.line("");
-    report.line(format!("### Tenant policies: upsert pin by the tenant's owner on {backend} (median of {ROUNDS}, variants in turn)"));
+    report.line(format!(
+        "### Tenant policies: upsert pin by the tenant's owner on {backend} (median of {ROUNDS}, variants in turn)"
+    ));
     report.line("");
     report.line("| variant | µs | added µs |");
     report.line("|---|---:|---:|");
@@ -163,6 +198,14 @@ pub fn report(report: &mut crate::report::Report, backend: &str, costs: &PolicyC
     }
     let unhandled = added(costs.operations[1].1);
     let handled = added(costs.operations[2].1);
-    report.target("a policy that does not handle the trigger adds ≤ 1 µs", format!("{unhandled:+.1} µs"), unhandled <= 1.0);
-    report.target("a handled trigger adds ≤ 30 µs (fresh policy instance included)", format!("{handled:+.1} µs"), handled <= 30.0);
+    report.target(
+        "a policy that does not handle the trigger adds ≤ 1 µs",
+        format!("{unhandled:+.1} µs"),
+        unhandled <= 1.0,
+    );
+    report.target(
+        "a handled trigger adds ≤ 30 µs (fresh policy instance included)",
+        format!("{handled:+.1} µs"),
+        handled <= 30.0,
+    );
 }

@@ -62,11 +62,21 @@ pub struct Series<'a> {
 
 impl<'a> Series<'a> {
     pub fn median(name: &'a str, colour: &'a str, loads: &[Load]) -> Self {
-        Series { name, colour, dashed: false, points: loads.iter().map(|l| (l.callers, l.median.as_secs_f64() * 1e3)).collect() }
+        Series {
+            name,
+            colour,
+            dashed: false,
+            points: loads.iter().map(|l| (l.callers, l.median.as_secs_f64() * 1e3)).collect(),
+        }
     }
 
     pub fn p95(name: &'a str, colour: &'a str, loads: &[Load]) -> Self {
-        Series { name, colour, dashed: true, points: loads.iter().map(|l| (l.callers, l.p95.as_secs_f64() * 1e3)).collect() }
+        Series {
+            name,
+            colour,
+            dashed: true,
+            points: loads.iter().map(|l| (l.callers, l.p95.as_secs_f64() * 1e3)).collect(),
+        }
     }
 }
 
@@ -92,26 +102,56 @@ pub fn latency_chart(title: &str, series: &[Series]) -> String {
     let mut tick = lo;
     while tick <= hi * 1.001 {
         let ty = y(tick);
-        let _ = writeln!(svg, r##"<line x1="{left}" x2="{}" y1="{ty:.1}" y2="{ty:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{tick} ms</text>"##, left + pw, left - 6.0, ty + 4.0);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{left}" x2="{}" y1="{ty:.1}" y2="{ty:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{tick} ms</text>"##,
+            left + pw,
+            left - 6.0,
+            ty + 4.0
+        );
         tick *= 10.0;
     }
     let mut callers = 1;
     while callers as f64 <= max_callers {
         let tx = x(callers);
-        let _ = writeln!(svg, r##"<line x1="{tx:.1}" x2="{tx:.1}" y1="{top}" y2="{}" stroke="#eee"/><text x="{tx:.1}" y="{}" text-anchor="middle">{callers}</text>"##, top + ph, top + ph + 16.0);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{tx:.1}" x2="{tx:.1}" y1="{top}" y2="{}" stroke="#eee"/><text x="{tx:.1}" y="{}" text-anchor="middle">{callers}</text>"##,
+            top + ph,
+            top + ph + 16.0
+        );
         callers *= 2;
     }
-    let _ = writeln!(svg, r#"<text x="{}" y="{}" text-anchor="middle">concurrent callers</text>"#, left + pw / 2.0, h - 10.0);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle">concurrent callers</text>"#,
+        left + pw / 2.0,
+        h - 10.0
+    );
     let _ = writeln!(svg, r##"<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##);
     for (i, s) in series.iter().enumerate() {
         let dash = if s.dashed { r#" stroke-dasharray="6 4""# } else { "" };
         let points: Vec<String> = s.points.iter().map(|&(c, v)| format!("{:.1},{:.1}", x(c), y(v))).collect();
-        let _ = writeln!(svg, r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{dash}/>"#, points.join(" "), s.colour);
+        let _ = writeln!(
+            svg,
+            r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{dash}/>"#,
+            points.join(" "),
+            s.colour
+        );
         for &(c, v) in &s.points {
             let _ = writeln!(svg, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#, x(c), y(v), s.colour);
         }
         let ly = top + 10.0 + 20.0 * i as f64;
-        let _ = writeln!(svg, r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{}" stroke-width="2"{dash}/><text x="{}" y="{}">{}</text>"#, left + pw + 12.0, left + pw + 36.0, s.colour, left + pw + 42.0, ly + 4.0, s.name);
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{}" stroke-width="2"{dash}/><text x="{}" y="{}">{}</text>"#,
+            left + pw + 12.0,
+            left + pw + 36.0,
+            s.colour,
+            left + pw + 42.0,
+            ly + 4.0,
+            s.name
+        );
     }
     svg.push_str("</svg>\n");
     svg

@@ -1,8 +1,8 @@
 //! What every part of the benchmark stands on: one database and one runtime per backend, tenants, bulk
 //! seeding in SQL (fast enough for a million rows), and the native side's transaction helpers.
 
-use std::sync::Arc;
 use futures_util::TryFutureExt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use account_host::bindings::tenants::NewTenant;
@@ -24,7 +24,10 @@ impl Backend {
         let db = Database::connect(url).await.unwrap_or_else(|e| panic!("connecting to {name}: {e:#}"));
         db.migrate().await.expect("migrate");
         let base = std::env::temp_dir();
-        let cache = account_host::CacheConfig { dir: base.join("account-engine-bench-cache"), key_file: base.join("account-engine-bench-cache.key") };
+        let cache = account_host::CacheConfig {
+            dir: base.join("account-engine-bench-cache"),
+            key_file: base.join("account-engine-bench-cache.key"),
+        };
         let config = RuntimeConfig { cache: Some(cache), ..RuntimeConfig::default() };
         let runtime = Runtime::with(db.clone(), Arc::new(SystemClock), config).expect("runtime");
         Backend { name, db, runtime }
@@ -37,7 +40,8 @@ impl Backend {
     /// A fresh enterprise-plan tenant (the largest quotas, so no benchmark call is refused by a quota).
     pub async fn tenant(&self, slug_prefix: &str) -> String {
         let slug = format!("{slug_prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let tenant = NewTenant { name: slug.clone(), slug, plan: Plan::Enterprise, external_org_id: None, billing_email: None };
+        let tenant =
+            NewTenant { name: slug.clone(), slug, plan: Plan::Enterprise, external_org_id: None, billing_email: None };
         self.runtime.tenants().create_tenant(&Caller::system(None), &tenant).await.expect("tenant").id
     }
 
@@ -74,10 +78,12 @@ impl Backend {
                  printf('u%07d-%s@bench.example', g, $1) FROM s",
             ),
         };
-        on_pool!(&self.db, |p| sqlx::query(users).bind(batch).bind(n).bind(at).execute(p).map_ok(drop)).expect("seeding users");
+        on_pool!(&self.db, |p| sqlx::query(users).bind(batch).bind(n).bind(at).execute(p).map_ok(drop))
+            .expect("seeding users");
         if let Some(tenant) = tenant {
             let t = Id::parse(tenant).expect("tenant id");
-            on_pool!(&self.db, |p| sqlx::query(members).bind(batch).bind(n).bind(at).bind(&t).execute(p).map_ok(drop)).expect("seeding members");
+            on_pool!(&self.db, |p| sqlx::query(members).bind(batch).bind(n).bind(at).bind(&t).execute(p).map_ok(drop))
+                .expect("seeding members");
         }
         (1..=n).map(|g| (user_id(batch, g), user_email(batch, g))).collect()
     }
@@ -97,7 +103,8 @@ impl Backend {
                  SELECT $1, printf('p%07d', g), json_object('n', g), 'api', $3 + g, $3 + g FROM s"
             }
         };
-        on_pool!(&self.db, |p| sqlx::query(sql).bind(&t).bind(n as i64).bind(Ts(now())).execute(p).map_ok(drop)).expect("seeding pins");
+        on_pool!(&self.db, |p| sqlx::query(sql).bind(&t).bind(n as i64).bind(Ts(now())).execute(p).map_ok(drop))
+            .expect("seeding pins");
     }
 
     /// Refreshes the planner's statistics after bulk loads (and on PostgreSQL the visibility map, which

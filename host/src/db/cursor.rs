@@ -46,7 +46,10 @@ pub const MAX_PAGE: u32 = 1000;
 /// The limit of a page within 1..=[`MAX_PAGE`], plus one row to learn whether another page follows.
 pub fn fetch_limit(page: &PageRequest) -> Result<i64, DriverError> {
     if page.limit == 0 || page.limit > MAX_PAGE {
-        return Err(DriverError { code: DriverErrorCode::Invalid, message: format!("limit must be between 1 and {MAX_PAGE}") });
+        return Err(DriverError {
+            code: DriverErrorCode::Invalid,
+            message: format!("limit must be between 1 and {MAX_PAGE}"),
+        });
     }
     Ok(i64::from(page.limit) + 1)
 }

@@ -29,7 +29,10 @@ pub fn is_retryable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => {
             // 53200: PostgreSQL ran out of shared memory (predicate locks under load): it passes.
-            matches!(db.code().as_deref(), Some("40001") | Some("40P01") | Some("53200") | Some("5") | Some("6") | Some("517"))
+            matches!(
+                db.code().as_deref(),
+                Some("40001") | Some("40P01") | Some("53200") | Some("5") | Some("6") | Some("517")
+            )
         }
         _ => false,
     }
@@ -39,7 +42,11 @@ pub fn is_retryable(e: &sqlx::Error) -> bool {
 /// `unavailable` wherever it happened, and the runtime learns that the database may be down.
 pub fn is_connection_lost(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
         // 08xxx: connection exceptions; 57P01..03: the server is shutting down or not yet accepting.
         sqlx::Error::Database(db) => {
             db.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))

@@ -237,7 +237,7 @@ impl Tx {
 
     /// Runs a statement that returns nothing (savepoints and the like).
     pub async fn execute(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
-        on_tx!(self, rows |c| sqlx::query(sql).execute(c)).map(|_| ())
+        on_tx!(self, rows | c | sqlx::query(sql).execute(c)).map(|_| ())
     }
 }
 
@@ -248,9 +248,14 @@ const REWRITTEN_SQLITE_MIGRATIONS: &str = include_str!("../../../migrations/sqli
 /// A database that applied a rewritten migration's old text records the new text's checksum instead, so
 /// that sqlx accepts it. Any other checksum (a migration edited by someone else) is left for sqlx to
 /// refuse.
-async fn accept_rewritten_migrations(pool: &sqlx::SqlitePool, migrator: &sqlx::migrate::Migrator) -> Result<(), sqlx::Error> {
+async fn accept_rewritten_migrations(
+    pool: &sqlx::SqlitePool,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<(), sqlx::Error> {
     let applied: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'").fetch_one(pool).await?;
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_one(pool)
+            .await?;
     if applied == 0 {
         return Ok(());
     }
@@ -259,7 +264,8 @@ async fn accept_rewritten_migrations(pool: &sqlx::SqlitePool, migrator: &sqlx::m
     for (version, olds) in rewritten.iter().filter_map(|(k, v)| Some((k.parse::<i64>().ok()?, v.as_array()?))) {
         let Some(migration) = migrator.iter().find(|m| m.version == version) else { continue };
         for old in olds.iter().filter_map(serde_json::Value::as_str) {
-            let old: Vec<u8> = (0..old.len()).step_by(2).filter_map(|i| u8::from_str_radix(old.get(i..i + 2)?, 16).ok()).collect();
+            let old: Vec<u8> =
+                (0..old.len()).step_by(2).filter_map(|i| u8::from_str_radix(old.get(i..i + 2)?, 16).ok()).collect();
             sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2 AND checksum = $3")
                 .bind(migration.checksum.as_ref())
                 .bind(version)

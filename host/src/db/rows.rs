@@ -7,9 +7,9 @@ use sqlx::FromRow;
 use crate::bindings::{
     ApiKeySnapshot, ApiKeyStatus, BillingPeriod, DriverError, InvitationSnapshot, InvitationStatus, MembershipRow,
     MembershipSnapshot, OauthProvider, PinRow, Plan, PlanQuotas, Role, RunSnapshot, RunStatus, SubscriptionSnapshot,
-    SubscriptionStatus, TenantDetailSnapshot, TenantRow, TenantSnapshot, TenantStatus,
-    TicketCategory, TicketPriority, TicketSnapshot, TicketStatus, UsageCounters, UsageRecordSnapshot, UsageUnit,
-    UserDetailSnapshot, UserRow, UserSnapshot, UserStatus, UserSummary,
+    SubscriptionStatus, TenantDetailSnapshot, TenantRow, TenantSnapshot, TenantStatus, TicketCategory, TicketPriority,
+    TicketSnapshot, TicketStatus, UsageCounters, UsageRecordSnapshot, UsageUnit, UserDetailSnapshot, UserRow,
+    UserSnapshot, UserStatus, UserSummary,
 };
 use crate::db::codec::{Id, Json, Ts, onboarding_state};
 
@@ -415,7 +415,11 @@ impl RunRecord {
     /// What the row weighs in a page (see [`crate::db::cursor::collect_bounded`]).
     pub fn size(&self) -> usize {
         let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
-        self.task.len() + text(&self.input_json) + text(&self.output_json) + text(&self.replay_token_json) + text(&self.error)
+        self.task.len()
+            + text(&self.input_json)
+            + text(&self.output_json)
+            + text(&self.replay_token_json)
+            + text(&self.error)
     }
 }
 
@@ -537,7 +541,12 @@ impl AuditRecord {
     /// What the row weighs in a page (see [`crate::db::cursor::collect_bounded`]).
     pub fn size(&self) -> usize {
         let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
-        self.action.len() + self.resource_type.len() + text(&self.actor) + text(&self.resource_id) + text(&self.old_value_json) + text(&self.new_value_json)
+        self.action.len()
+            + self.resource_type.len()
+            + text(&self.actor)
+            + text(&self.resource_id)
+            + text(&self.old_value_json)
+            + text(&self.new_value_json)
     }
 }
 

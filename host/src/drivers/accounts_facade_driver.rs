@@ -5,17 +5,19 @@ use sqlx::FromRow;
 
 use crate::bindings::accounts_facade_driver::Host;
 use crate::bindings::{
-    DriverError, InvitationSnapshot, InvitationStatus, InvitationPage, MembershipPage, MembershipRow,
-    MembershipSnapshot, MembershipWithUser, PageRequest, ProfileSnapshot, Role, SubscriptionSnapshot, TenantDetailSnapshot,
-    TenantSnapshot, TenantStatus, TicketCategory, TicketPage, TicketPriority, TicketSnapshot, TicketStatus, UserDetailSnapshot,
-    UserPage, UserRow, UserStatus,
+    DriverError, InvitationPage, InvitationSnapshot, InvitationStatus, MembershipPage, MembershipRow,
+    MembershipSnapshot, MembershipWithUser, PageRequest, ProfileSnapshot, Role, SubscriptionSnapshot,
+    TenantDetailSnapshot, TenantSnapshot, TenantStatus, TicketCategory, TicketPage, TicketPriority, TicketSnapshot,
+    TicketStatus, UserDetailSnapshot, UserPage, UserRow, UserStatus,
 };
 use crate::call::CallState;
 use crate::catalogue::accounts_facade_driver as statements;
 use crate::db::codec::{Id, Ts};
 use crate::db::cursor;
 use crate::db::errors::{conflict, invalid, not_found};
-use crate::db::rows::{InvitationRecord, MemberRecord, MembershipRecord, SubscriptionRecord, TenantRecord, TicketRecord, UserRecord};
+use crate::db::rows::{
+    InvitationRecord, MemberRecord, MembershipRecord, SubscriptionRecord, TenantRecord, TicketRecord, UserRecord,
+};
 use crate::drivers::user_write_driver::{fetch_user, visible_user};
 use crate::sql;
 
@@ -40,10 +42,7 @@ impl Host for CallState {
 
     async fn count_tenants(&mut self, tenant_id: String, status: Option<TenantStatus>) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_TENANTS)
-            .bind(&t)
-            .bind(status)
-            .fetch_one(c))?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_TENANTS).bind(&t).bind(status).fetch_one(c))?;
         Ok(n as u64)
     }
 
@@ -115,10 +114,9 @@ impl Host for CallState {
         // Every membership has its user (a foreign key): without a status filter the memberships alone
         // are counted, from an index.
         let n: i64 = match status {
-            None => sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_ANY_STATUS)
-                .bind(&t)
-                .bind(role)
-                .fetch_one(c))?,
+            None => {
+                sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_ANY_STATUS).bind(&t).bind(role).fetch_one(c))?
+            }
             Some(status) => sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_WITH_STATUS)
                 .bind(&t)
                 .bind(role)
@@ -128,17 +126,23 @@ impl Host for CallState {
         Ok(n as u64)
     }
 
-    async fn fetch_user_detail(&mut self, tenant_id: String, user_id: String) -> Result<Option<UserDetailSnapshot>, DriverError> {
+    async fn fetch_user_detail(
+        &mut self,
+        tenant_id: String,
+        user_id: String,
+    ) -> Result<Option<UserDetailSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
-        let row: Option<MemberRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_USER_DETAIL)
-            .bind(&t)
-            .bind(&u)
-            .fetch_optional(c))?;
+        let row: Option<MemberRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_USER_DETAIL).bind(&t).bind(&u).fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
-    async fn fetch_tenant_memberships(&mut self, tenant_id: String, page: PageRequest) -> Result<MembershipPage, DriverError> {
+    async fn fetch_tenant_memberships(
+        &mut self,
+        tenant_id: String,
+        page: PageRequest,
+    ) -> Result<MembershipPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
         let mut rows: Vec<MemberRecord> = match cursor::decode(&page)? {
@@ -156,11 +160,16 @@ impl Host for CallState {
                     .fetch_all(c))?
             }
         };
-        let next = cursor::finish(&mut rows, &page, |m| (m.membership_created_at.0.to_string(), m.membership_id.to_string()));
+        let next =
+            cursor::finish(&mut rows, &page, |m| (m.membership_created_at.0.to_string(), m.membership_id.to_string()));
         Ok(MembershipPage { items: rows.into_iter().map(Into::into).collect(), next })
     }
 
-    async fn fetch_membership(&mut self, tenant_id: String, user_id: String) -> Result<Option<MembershipRow>, DriverError> {
+    async fn fetch_membership(
+        &mut self,
+        tenant_id: String,
+        user_id: String,
+    ) -> Result<Option<MembershipRow>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         Ok(fetch_membership_record(self, &t, &Id::parse(&user_id)?).await?.map(Into::into))
     }
@@ -173,10 +182,8 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
         // One statement: every engine call of a person starts here (their role and their account status).
-        let row: Option<MemberWithUserRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_MEMBERSHIP_WITH_USER)
-            .bind(&t)
-            .bind(&u)
-            .fetch_optional(c))?;
+        let row: Option<MemberWithUserRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_MEMBERSHIP_WITH_USER).bind(&t).bind(&u).fetch_optional(c))?;
         Ok(row.map(MemberWithUserRecord::into_snapshot))
     }
 
@@ -188,37 +195,35 @@ impl Host for CallState {
     ) -> Result<MembershipSnapshot, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let m = Id::parse(&membership_id)?;
-        let updated = sql!(self, rows |c| sqlx::query(statements::UPDATE_MEMBERSHIP_ROLE_WRITE)
-            .bind(&t)
-            .bind(&m)
-            .bind(new_role)
-            .execute(c))?;
+        let updated = sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::UPDATE_MEMBERSHIP_ROLE_WRITE).bind(&t).bind(&m).bind(new_role).execute(c)
+        )?;
         if updated == 0 {
             return Err(not_found("membership"));
         }
-        let row: MemberRecord = sql!(self, |c| sqlx::query_as(statements::UPDATE_MEMBERSHIP_ROLE_READ)
-            .bind(&m)
-            .fetch_one(c))?;
+        let row: MemberRecord =
+            sql!(self, |c| sqlx::query_as(statements::UPDATE_MEMBERSHIP_ROLE_READ).bind(&m).fetch_one(c))?;
         Ok(row.into())
     }
 
     async fn delete_membership(&mut self, tenant_id: String, membership_id: String) -> Result<bool, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let m = Id::parse(&membership_id)?;
-        let deleted = sql!(self, rows |c| sqlx::query(statements::DELETE_MEMBERSHIP)
-            .bind(&t)
-            .bind(&m)
-            .execute(c))?;
+        let deleted = sql!(self, rows | c | sqlx::query(statements::DELETE_MEMBERSHIP).bind(&t).bind(&m).execute(c))?;
         Ok(deleted > 0)
     }
 
-    async fn fetch_profile(&mut self, tenant_id: String, user_id: String) -> Result<Option<ProfileSnapshot>, DriverError> {
+    async fn fetch_profile(
+        &mut self,
+        tenant_id: String,
+        user_id: String,
+    ) -> Result<Option<ProfileSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let u = Id::parse(&user_id)?;
-        let row: Option<ProfileRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_PROFILE)
-            .bind(&t)
-            .bind(&u)
-            .fetch_optional(c))?;
+        let row: Option<ProfileRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_PROFILE).bind(&t).bind(&u).fetch_optional(c))?;
         // Someone else's profile is visible only when they are a member of the tenant.
         let own = self.is_caller_user(&u);
         let row = row.filter(|p| p.role.is_some() || own || self.is_platform());
@@ -244,9 +249,7 @@ impl Host for CallState {
     async fn count_owned_tenants(&mut self, user_id: String) -> Result<u64, DriverError> {
         let u = Id::parse(&user_id)?;
         self.may_read_user(&u)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_OWNED_TENANTS)
-            .bind(&u)
-            .fetch_one(c))?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_OWNED_TENANTS).bind(&u).fetch_one(c))?;
         Ok(n as u64)
     }
 
@@ -264,12 +267,16 @@ impl Host for CallState {
             return Err(invalid("preferences must be a JSON object"));
         }
         let now = self.now;
-        let updated = sql!(self, rows |c| sqlx::query(statements::UPDATE_USER_PROFILE)
-            .bind(&u)
-            .bind(&name)
-            .bind(&preferences)
-            .bind(now)
-            .execute(c))?;
+        let updated = sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::UPDATE_USER_PROFILE)
+                    .bind(&u)
+                    .bind(&name)
+                    .bind(&preferences)
+                    .bind(now)
+                    .execute(c)
+        )?;
         if updated == 0 {
             return Err(not_found("user"));
         }
@@ -278,9 +285,8 @@ impl Host for CallState {
 
     async fn fetch_subscription(&mut self, tenant_id: String) -> Result<Option<SubscriptionSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<SubscriptionRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_SUBSCRIPTION)
-            .bind(&t)
-            .fetch_optional(c))?;
+        let row: Option<SubscriptionRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_SUBSCRIPTION).bind(&t).fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
@@ -381,10 +387,8 @@ impl Host for CallState {
     async fn count_pending_invitations(&mut self, tenant_id: String) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let now = self.now;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_PENDING_INVITATIONS)
-            .bind(&t)
-            .bind(now)
-            .fetch_one(c))?;
+        let n: i64 =
+            sql!(self, |c| sqlx::query_scalar(statements::COUNT_PENDING_INVITATIONS).bind(&t).bind(now).fetch_one(c))?;
         Ok(n as u64)
     }
 
@@ -423,10 +427,11 @@ impl Host for CallState {
         token_hash: String,
     ) -> Result<Option<InvitationSnapshot>, DriverError> {
         let Ok(id) = Id::parse(&invitation_id) else { return Ok(None) };
-        let row: Option<InvitationRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_INVITATION_BY_ID_AND_TOKEN)
-            .bind(&id)
-            .bind(&token_hash)
-            .fetch_optional(c))?;
+        let row: Option<InvitationRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_INVITATION_BY_ID_AND_TOKEN)
+                .bind(&id)
+                .bind(&token_hash)
+                .fetch_optional(c))?;
         let Some(row) = row else { return Ok(None) };
         // The token is the capability: a call without a tenant gains the invitation's.
         self.admit_tenant_by_token(&row.tenant_id);
@@ -437,9 +442,8 @@ impl Host for CallState {
     }
 
     async fn fetch_user_by_email(&mut self, email: String) -> Result<Option<UserRow>, DriverError> {
-        let row: Option<UserRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_USER_BY_EMAIL)
-            .bind(&email)
-            .fetch_optional(c))?;
+        let row: Option<UserRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_USER_BY_EMAIL).bind(&email).fetch_optional(c))?;
         Ok(visible_user(self, row).await?.map(Into::into))
     }
 
@@ -457,23 +461,35 @@ impl Host for CallState {
         let row = insert_membership_row(self, &t, &u, role, invited_by.as_ref()).await?;
         // A person's first tenant becomes their default, so that a credential naming no tenant finds it.
         let now = self.now;
-        sql!(self, rows |c| sqlx::query(statements::INSERT_MEMBERSHIP_SET_DEFAULT_TENANT)
-            .bind(&u)
-            .bind(&t)
-            .bind(now)
-            .execute(c))?;
+        sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::INSERT_MEMBERSHIP_SET_DEFAULT_TENANT).bind(&u).bind(&t).bind(now).execute(c)
+        )?;
         Ok(row.into())
     }
 
-    async fn update_invitation_accepted(&mut self, tenant_id: String, invitation_id: String) -> Result<InvitationSnapshot, DriverError> {
+    async fn update_invitation_accepted(
+        &mut self,
+        tenant_id: String,
+        invitation_id: String,
+    ) -> Result<InvitationSnapshot, DriverError> {
         end_invitation(self, &tenant_id, &invitation_id, InvitationStatus::Accepted).await
     }
 
-    async fn update_invitation_expired(&mut self, tenant_id: String, invitation_id: String) -> Result<InvitationSnapshot, DriverError> {
+    async fn update_invitation_expired(
+        &mut self,
+        tenant_id: String,
+        invitation_id: String,
+    ) -> Result<InvitationSnapshot, DriverError> {
         end_invitation(self, &tenant_id, &invitation_id, InvitationStatus::Expired).await
     }
 
-    async fn update_invitation_revoked(&mut self, tenant_id: String, invitation_id: String) -> Result<InvitationSnapshot, DriverError> {
+    async fn update_invitation_revoked(
+        &mut self,
+        tenant_id: String,
+        invitation_id: String,
+    ) -> Result<InvitationSnapshot, DriverError> {
         end_invitation(self, &tenant_id, &invitation_id, InvitationStatus::Revoked).await
     }
 }
@@ -521,16 +537,15 @@ struct ProfileRecord {
 
 async fn fetch_tenant_record(state: &mut CallState, tenant_id: &str) -> Result<Option<TenantRecord>, DriverError> {
     let t = state.tenant(tenant_id)?;
-    sql!(state, |c| sqlx::query_as(statements::FETCH_TENANT_BY_ID)
-        .bind(&t)
-        .fetch_optional(c))
+    sql!(state, |c| sqlx::query_as(statements::FETCH_TENANT_BY_ID).bind(&t).fetch_optional(c))
 }
 
-async fn fetch_membership_record(state: &mut CallState, tenant: &Id, user: &Id) -> Result<Option<MembershipRecord>, DriverError> {
-    sql!(state, |c| sqlx::query_as(statements::FETCH_MEMBERSHIP)
-        .bind(tenant)
-        .bind(user)
-        .fetch_optional(c))
+async fn fetch_membership_record(
+    state: &mut CallState,
+    tenant: &Id,
+    user: &Id,
+) -> Result<Option<MembershipRecord>, DriverError> {
+    sql!(state, |c| sqlx::query_as(statements::FETCH_MEMBERSHIP).bind(tenant).bind(user).fetch_optional(c))
 }
 
 /// Inserts a membership of a tenant already checked to be in scope; `not-found` for an unknown user,
@@ -578,9 +593,7 @@ async fn end_invitation(
     if let Some(row) = row {
         return Ok(row.into());
     }
-    let exists: i64 = sql!(state, |c| sqlx::query_scalar(statements::END_INVITATION_EXISTS)
-        .bind(&t)
-        .bind(&id)
-        .fetch_one(c))?;
+    let exists: i64 =
+        sql!(state, |c| sqlx::query_scalar(statements::END_INVITATION_EXISTS).bind(&t).bind(&id).fetch_one(c))?;
     Err(if exists > 0 { conflict("the invitation is no longer pending") } else { not_found("invitation") })
 }

@@ -3,7 +3,9 @@
 //! expired.
 
 use crate::bindings::memory_pins_driver::{Host, MemoryAuditEntry, PinList, PinStorage};
-use crate::bindings::{AccessFilter, AccessPage, DriverError, DriverErrorCode, MemoryAuditOperation, PageRequest, PinRow, Plan};
+use crate::bindings::{
+    AccessFilter, AccessPage, DriverError, DriverErrorCode, MemoryAuditOperation, PageRequest, PinRow, Plan,
+};
 use crate::call::CallState;
 use crate::catalogue::memory_pins_driver as statements;
 use crate::db::codec::{Json, Ts};
@@ -32,7 +34,8 @@ impl Host for CallState {
             return Err(invalid("a pin's value must be a JSON object"));
         }
         let now = self.now;
-        let ttl = ttl_seconds.map(|s| i32::try_from(s).map_err(|_| invalid("ttl_seconds is out of range"))).transpose()?;
+        let ttl =
+            ttl_seconds.map(|s| i32::try_from(s).map_err(|_| invalid("ttl_seconds is out of range"))).transpose()?;
         let expires_at = ttl.map(|s| Ts(now.0 + i64::from(s) * 1_000_000));
         let value_bytes = value.len() as i64;
         let row: PinRecord = sql!(self, |c| sqlx::query_as(statements::UPSERT_PIN)
@@ -50,10 +53,8 @@ impl Host for CallState {
 
     async fn fetch_pin_storage(&mut self, tenant_id: String, key: String) -> Result<PinStorage, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<(Plan, Option<i64>, Option<i64>, Option<i64>)> = sql!(self, |c| sqlx::query_as(statements::FETCH_PIN_STORAGE)
-            .bind(&t)
-            .bind(&key)
-            .fetch_optional(c))?;
+        let row: Option<(Plan, Option<i64>, Option<i64>, Option<i64>)> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_PIN_STORAGE).bind(&t).bind(&key).fetch_optional(c))?;
         let (plan, pins, bytes, key_bytes) = row.ok_or_else(|| not_found("tenant"))?;
         let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
         Ok(PinStorage { plan, pins: count(pins), bytes: count(bytes), key_bytes: key_bytes.map(|b| b.max(0) as u64) })
@@ -62,11 +63,8 @@ impl Host for CallState {
     async fn get_pin(&mut self, tenant_id: String, key: String) -> Result<Option<PinRow>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let now = self.now;
-        let row: Option<PinRecord> = sql!(self, |c| sqlx::query_as(statements::GET_PIN)
-            .bind(&t)
-            .bind(&key)
-            .bind(now)
-            .fetch_optional(c))?;
+        let row: Option<PinRecord> =
+            sql!(self, |c| sqlx::query_as(statements::GET_PIN).bind(&t).bind(&key).bind(now).fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
@@ -82,25 +80,31 @@ impl Host for CallState {
         let now = self.now;
         // The prefix is compared literally (no LIKE, so `%` and `_` are plain characters).
         let mut rows: cursor::Bounded<PinRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| cursor::collect_bounded(sqlx::query_as(statements::LIST_PINS_FIRST_PAGE)
-                .bind(&t)
-                .bind(&prefix)
-                .bind(include_expired)
-                .bind(now)
-                .bind(limit)
-                .fetch(c), PinRecord::size))?,
-            Some(after) => {
-                let at = Ts(cursor::time_key(&after)?);
-                let id: i64 = after.id.parse().map_err(|_| invalid("the cursor is not valid for this list"))?;
-                sql!(self, |c| cursor::collect_bounded(sqlx::query_as(statements::LIST_PINS_NEXT_PAGE)
+            None => sql!(self, |c| cursor::collect_bounded(
+                sqlx::query_as(statements::LIST_PINS_FIRST_PAGE)
                     .bind(&t)
                     .bind(&prefix)
                     .bind(include_expired)
                     .bind(now)
                     .bind(limit)
-                    .bind(at)
-                    .bind(id)
-                    .fetch(c), PinRecord::size))?
+                    .fetch(c),
+                PinRecord::size
+            ))?,
+            Some(after) => {
+                let at = Ts(cursor::time_key(&after)?);
+                let id: i64 = after.id.parse().map_err(|_| invalid("the cursor is not valid for this list"))?;
+                sql!(self, |c| cursor::collect_bounded(
+                    sqlx::query_as(statements::LIST_PINS_NEXT_PAGE)
+                        .bind(&t)
+                        .bind(&prefix)
+                        .bind(include_expired)
+                        .bind(now)
+                        .bind(limit)
+                        .bind(at)
+                        .bind(id)
+                        .fetch(c),
+                    PinRecord::size
+                ))?
             }
         };
         let total: i64 = sql!(self, |c| sqlx::query_scalar(statements::LIST_PINS_COUNT)
@@ -115,10 +119,7 @@ impl Host for CallState {
 
     async fn delete_pin(&mut self, tenant_id: String, key: String) -> Result<bool, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let deleted = sql!(self, rows |c| sqlx::query(statements::DELETE_PIN)
-            .bind(&t)
-            .bind(&key)
-            .execute(c))?;
+        let deleted = sql!(self, rows | c | sqlx::query(statements::DELETE_PIN).bind(&t).bind(&key).execute(c))?;
         Ok(deleted > 0)
     }
 
@@ -131,14 +132,12 @@ impl Host for CallState {
             }
         };
         let now = self.now;
-        let deleted = sql!(self, rows |c| sqlx::query(statements::CLEANUP_EXPIRED_PINS)
-            .bind(now)
-            .bind(&t)
-            .execute(c))?;
+        let deleted =
+            sql!(self, rows | c | sqlx::query(statements::CLEANUP_EXPIRED_PINS).bind(now).bind(&t).execute(c))?;
         if t.is_none() {
             // The platform's sweep also ends the access log's retention.
             let horizon = Ts(now.0 - MEMORY_AUDIT_RETENTION_DAYS * 86_400 * 1_000_000);
-            sql!(self, rows |c| sqlx::query(statements::CLEANUP_EXPIRED_AUDIT).bind(horizon).execute(c))?;
+            sql!(self, rows | c | sqlx::query(statements::CLEANUP_EXPIRED_AUDIT).bind(horizon).execute(c))?;
         }
         Ok(deleted)
     }
@@ -152,27 +151,36 @@ impl Host for CallState {
         let throttled = entry.operation == MemoryAuditOperation::Get;
         let since = Ts(now.0 - READ_LOG_INTERVAL_MICROS);
         Savepoint::MemoryAudit.begin(self).await?;
-        let written = sql!(self, rows |c| sqlx::query(statements::WRITE_AUDIT)
-            .bind(now)
-            .bind(entry.operation)
-            .bind(&t)
-            .bind(&entry.key)
-            .bind(&entry.agent_id)
-            .bind(&entry.source)
-            .bind(entry.cache_hit)
-            .bind(latency_ms)
-            .bind(entry.success)
-            .bind(&entry.error_message)
-            .bind(&entry.old_value_hash)
-            .bind(&entry.new_value_hash)
-            .bind(Json(entry.extra.clone().unwrap_or_else(|| "{}".into())))
-            .bind(since)
-            .bind(throttled)
-            .execute(c));
+        let written = sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::WRITE_AUDIT)
+                    .bind(now)
+                    .bind(entry.operation)
+                    .bind(&t)
+                    .bind(&entry.key)
+                    .bind(&entry.agent_id)
+                    .bind(&entry.source)
+                    .bind(entry.cache_hit)
+                    .bind(latency_ms)
+                    .bind(entry.success)
+                    .bind(&entry.error_message)
+                    .bind(&entry.old_value_hash)
+                    .bind(&entry.new_value_hash)
+                    .bind(Json(entry.extra.clone().unwrap_or_else(|| "{}".into())))
+                    .bind(since)
+                    .bind(throttled)
+                    .execute(c)
+        );
         Savepoint::MemoryAudit.end(self, written.map(|_| ())).await
     }
 
-    async fn fetch_access_log(&mut self, tenant_id: String, filter: AccessFilter, page: PageRequest) -> Result<AccessPage, DriverError> {
+    async fn fetch_access_log(
+        &mut self,
+        tenant_id: String,
+        filter: AccessFilter,
+        page: PageRequest,
+    ) -> Result<AccessPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let (since, until) = (filter.since.map(Ts::bound), filter.until.map(Ts::bound));
         let limit = cursor::fetch_limit(&page)?;
@@ -180,7 +188,11 @@ impl Host for CallState {
             Some(after) => Some((Ts(cursor::time_key(&after)?), cursor::integer_id(&after)?)),
             None => None,
         };
-        let statement = if after.is_some() { statements::FETCH_ACCESS_LOG_NEXT_PAGE } else { statements::FETCH_ACCESS_LOG_FIRST_PAGE };
+        let statement = if after.is_some() {
+            statements::FETCH_ACCESS_LOG_NEXT_PAGE
+        } else {
+            statements::FETCH_ACCESS_LOG_FIRST_PAGE
+        };
         let mut rows: cursor::Bounded<AccessRecord> = sql!(self, |c| {
             let query = sqlx::query_as(statement)
                 .bind(&t)

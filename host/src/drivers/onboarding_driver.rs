@@ -14,9 +14,8 @@ use crate::sql;
 impl Host for CallState {
     async fn fetch_onboarding_state(&mut self, tenant_id: String) -> Result<OnboardingState, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let step: Option<i32> = sql!(self, |c| sqlx::query_scalar(statements::FETCH_ONBOARDING_STATE)
-            .bind(&t)
-            .fetch_optional(c))?;
+        let step: Option<i32> =
+            sql!(self, |c| sqlx::query_scalar(statements::FETCH_ONBOARDING_STATE).bind(&t).fetch_optional(c))?;
         onboarding_state(step.ok_or_else(|| not_found("tenant"))?)
     }
 
@@ -26,26 +25,30 @@ impl Host for CallState {
         new_state: OnboardingState,
     ) -> Result<OnboardingState, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let previous: Option<i32> = sql!(self, |c| sqlx::query_scalar(statements::WRITE_ONBOARDING_STATE_READ)
-            .bind(&t)
-            .fetch_optional(c))?;
+        let previous: Option<i32> =
+            sql!(self, |c| sqlx::query_scalar(statements::WRITE_ONBOARDING_STATE_READ).bind(&t).fetch_optional(c))?;
         let previous = previous.ok_or_else(|| not_found("tenant"))?;
         let now = self.now;
-        sql!(self, rows |c| sqlx::query(statements::WRITE_ONBOARDING_STATE_RAISE)
-            .bind(&t)
-            .bind(onboarding_step(new_state))
-            .bind(now)
-            .execute(c))?;
+        sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::WRITE_ONBOARDING_STATE_RAISE)
+                    .bind(&t)
+                    .bind(onboarding_step(new_state))
+                    .bind(now)
+                    .execute(c)
+        )?;
         onboarding_state(previous)
     }
 
-    async fn fetch_activation_evidence(&mut self, tenant_id: String) -> Result<Option<ActivationEvidence>, DriverError> {
+    async fn fetch_activation_evidence(
+        &mut self,
+        tenant_id: String,
+    ) -> Result<Option<ActivationEvidence>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let now = self.now;
-        let row: Option<EvidenceRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_ACTIVATION_EVIDENCE)
-            .bind(&t)
-            .bind(now)
-            .fetch_optional(c))?;
+        let row: Option<EvidenceRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_ACTIVATION_EVIDENCE).bind(&t).bind(now).fetch_optional(c))?;
         Ok(row.map(|r| ActivationEvidence {
             usable_api_keys: r.keys as u64,
             enabled_integrations: r.integrations as u64,

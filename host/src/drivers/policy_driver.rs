@@ -2,8 +2,8 @@
 //! from the tenant's `policy_state.last_version` and are never reused. Counters read here include what
 //! this process has counted and not written yet (see [`crate::policy::stats`]).
 
-use crate::bindings::policy_driver::{Host, NewPolicyRow, PolicyFailureRow, PolicyStateRow, PolicyVersionRow};
 use crate::bindings::DriverError;
+use crate::bindings::policy_driver::{Host, NewPolicyRow, PolicyFailureRow, PolicyStateRow, PolicyVersionRow};
 use crate::call::CallState;
 use crate::catalogue::policy_driver as statements;
 use crate::db::codec::{Id, Json, Ts};
@@ -12,36 +12,48 @@ use crate::policy::trigger_by_name;
 use crate::sql;
 
 type VersionRecord = (i32, String, i32, i32, Json, Option<String>, Option<Id>, Ts, i64, i64, i64);
-type StateRecord = (Option<i32>, Option<i32>, Option<String>, Option<String>, Option<Ts>, Option<i32>, Option<String>, Option<String>, Option<Ts>);
+type StateRecord = (
+    Option<i32>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<Ts>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<Ts>,
+);
 
 impl Host for CallState {
     async fn insert_policy_version(&mut self, tenant_id: String, row: NewPolicyRow) -> Result<u32, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let created_by = row.created_by.as_deref().map(Id::parse).transpose()?;
         let now = self.now;
-        let version: i32 = sql!(self, |c| sqlx::query_scalar(statements::INSERT_POLICY_VERSION_NEXT_NUMBER)
-            .bind(&t)
-            .fetch_one(c))?;
-        sql!(self, rows |c| sqlx::query(statements::INSERT_POLICY_VERSION_WRITE)
-            .bind(&t)
-            .bind(version)
-            .bind(&row.content_hash)
-            .bind(&row.component)
-            .bind(row.size_bytes as i32)
-            .bind(crate::policy::bits_of(row.handles))
-            .bind(Json(row.config))
-            .bind(&row.note)
-            .bind(&created_by)
-            .bind(now)
-            .execute(c))?;
+        let version: i32 =
+            sql!(self, |c| sqlx::query_scalar(statements::INSERT_POLICY_VERSION_NEXT_NUMBER).bind(&t).fetch_one(c))?;
+        sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::INSERT_POLICY_VERSION_WRITE)
+                    .bind(&t)
+                    .bind(version)
+                    .bind(&row.content_hash)
+                    .bind(&row.component)
+                    .bind(row.size_bytes as i32)
+                    .bind(crate::policy::bits_of(row.handles))
+                    .bind(Json(row.config))
+                    .bind(&row.note)
+                    .bind(&created_by)
+                    .bind(now)
+                    .execute(c)
+        )?;
         Ok(version as u32)
     }
 
     async fn fetch_policy_versions(&mut self, tenant_id: String) -> Result<Vec<PolicyVersionRow>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let rows: Vec<VersionRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_POLICY_VERSIONS)
-            .bind(&t)
-            .fetch_all(c))?;
+        let rows: Vec<VersionRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_POLICY_VERSIONS).bind(&t).fetch_all(c))?;
         Ok(rows
             .into_iter()
             .map(|(version, hash, size, handles, config, note, created_by, created_at, calls, denials, failures)| {
@@ -66,9 +78,8 @@ impl Host for CallState {
 
     async fn fetch_policy_state(&mut self, tenant_id: String) -> Result<PolicyStateRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<StateRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_POLICY_STATE)
-            .bind(&t)
-            .fetch_optional(c))?;
+        let row: Option<StateRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_POLICY_STATE).bind(&t).fetch_optional(c))?;
         let (active, previous, changed_by, reason, changed_at, f_version, f_trigger, f_message, f_at) =
             row.unwrap_or((None, None, None, None, None, None, None, None, None));
         let stored_failure = match (f_version, f_trigger.as_deref().and_then(trigger_by_name), f_message, f_at) {
@@ -113,28 +124,36 @@ impl Host for CallState {
             }
         }
         let now = self.now;
-        sql!(self, rows |c| sqlx::query(statements::SET_ACTIVE_POLICY_WRITE)
-            .bind(&t)
-            .bind(version.map(|v| v as i32))
-            .bind(&changed_by)
-            .bind(&reason)
-            .bind(now)
-            .bind(remember_previous)
-            .execute(c))?;
+        sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::SET_ACTIVE_POLICY_WRITE)
+                    .bind(&t)
+                    .bind(version.map(|v| v as i32))
+                    .bind(&changed_by)
+                    .bind(&reason)
+                    .bind(now)
+                    .bind(remember_previous)
+                    .execute(c)
+        )?;
         Ok(())
     }
 
     async fn delete_policy_version(&mut self, tenant_id: String, version: u32) -> Result<bool, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let deleted = sql!(self, rows |c| sqlx::query(statements::DELETE_POLICY_VERSION_WRITE)
-            .bind(&t)
-            .bind(version as i32)
-            .execute(c))?;
+        let deleted = sql!(
+            self,
+            rows | c | sqlx::query(statements::DELETE_POLICY_VERSION_WRITE).bind(&t).bind(version as i32).execute(c)
+        )?;
         if deleted > 0 {
-            sql!(self, rows |c| sqlx::query(statements::DELETE_POLICY_VERSION_FORGET_PREVIOUS)
-                .bind(&t)
-                .bind(version as i32)
-                .execute(c))?;
+            sql!(
+                self,
+                rows | c
+                    | sqlx::query(statements::DELETE_POLICY_VERSION_FORGET_PREVIOUS)
+                        .bind(&t)
+                        .bind(version as i32)
+                        .execute(c)
+            )?;
         }
         Ok(deleted > 0)
     }

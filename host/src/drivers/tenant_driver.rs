@@ -2,10 +2,12 @@
 
 use sqlx::FromRow;
 
-use crate::bindings::tenant_driver::{AuditEntry, Host, NewApiKey, NewRun, NewTenant, NewUsageRecord, RunOutcome, UsageUpdate};
+use crate::bindings::tenant_driver::{
+    AuditEntry, Host, NewApiKey, NewRun, NewTenant, NewUsageRecord, RunOutcome, UsageUpdate,
+};
 use crate::bindings::{
-    ApiKeyPage, ApiKeySnapshot, AuditFilter, AuditPage, DriverError, MembershipRow, PageRequest, Plan, PlanQuotas, Role, RunPage, RunSnapshot,
-    RunStatus, TenantRow, UsageRecordSnapshot, UsageTotal, UsageUnit,
+    ApiKeyPage, ApiKeySnapshot, AuditFilter, AuditPage, DriverError, MembershipRow, PageRequest, Plan, PlanQuotas,
+    Role, RunPage, RunSnapshot, RunStatus, TenantRow, UsageRecordSnapshot, UsageTotal, UsageUnit,
 };
 use crate::call::CallState;
 use crate::catalogue::tenant_driver as statements;
@@ -13,8 +15,8 @@ use crate::db::codec::{Id, Ts};
 use crate::db::cursor;
 use crate::db::errors::{conflict, invalid, not_found};
 use crate::db::rows::{ApiKeyRecord, AuditRecord, RunRecord, TenantRecord, UsageRecordRecord};
-use crate::drivers::accounts_facade_driver::insert_membership_row;
 use crate::drivers::Savepoint;
+use crate::drivers::accounts_facade_driver::insert_membership_row;
 use crate::sql;
 
 const HOUR: i64 = 3_600_000_000;
@@ -26,9 +28,8 @@ impl Host for CallState {
     }
 
     async fn fetch_tenant_by_slug(&mut self, slug: String) -> Result<Option<TenantRow>, DriverError> {
-        let row: Option<TenantRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_BY_SLUG)
-            .bind(&slug)
-            .fetch_optional(c))?;
+        let row: Option<TenantRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_BY_SLUG).bind(&slug).fetch_optional(c))?;
         // Another tenant's row is invisible, not an error: looking up a slug names no tenant.
         row.filter(|r| self.in_scope(&r.id)).map(TenantRecord::into_row).transpose()
     }
@@ -56,7 +57,12 @@ impl Host for CallState {
         row.into_row()
     }
 
-    async fn update_tenant_plan(&mut self, tenant_id: String, plan: Plan, quotas: PlanQuotas) -> Result<TenantRow, DriverError> {
+    async fn update_tenant_plan(
+        &mut self,
+        tenant_id: String,
+        plan: Plan,
+        quotas: PlanQuotas,
+    ) -> Result<TenantRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
         self.platform_only("a tenant's plan")?;
         let now = self.now;
@@ -85,7 +91,12 @@ impl Host for CallState {
         row.ok_or_else(|| not_found("tenant"))?.into_row()
     }
 
-    async fn increment_tenant_usage(&mut self, tenant_id: String, runs: i32, tokens: i64) -> Result<TenantRow, DriverError> {
+    async fn increment_tenant_usage(
+        &mut self,
+        tenant_id: String,
+        runs: i32,
+        tokens: i64,
+    ) -> Result<TenantRow, DriverError> {
         let t = self.tenant(&tenant_id)?;
         if runs < 0 || tokens < 0 {
             return Err(invalid("usage increments must not be negative"));
@@ -114,11 +125,15 @@ impl Host for CallState {
         let row = insert_membership_row(self, &t, &u, role, None).await?;
         if set_as_default {
             let now = self.now;
-            sql!(self, rows |c| sqlx::query(statements::INSERT_MEMBERSHIP_SET_DEFAULT_TENANT)
-                .bind(&u)
-                .bind(&t)
-                .bind(now)
-                .execute(c))?;
+            sql!(
+                self,
+                rows | c
+                    | sqlx::query(statements::INSERT_MEMBERSHIP_SET_DEFAULT_TENANT)
+                        .bind(&u)
+                        .bind(&t)
+                        .bind(now)
+                        .execute(c)
+            )?;
         }
         Ok(row.into())
     }
@@ -126,10 +141,8 @@ impl Host for CallState {
     async fn count_active_api_keys(&mut self, tenant_id: String) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let now = self.now;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_ACTIVE_API_KEYS)
-            .bind(&t)
-            .bind(now)
-            .fetch_one(c))?;
+        let n: i64 =
+            sql!(self, |c| sqlx::query_scalar(statements::COUNT_ACTIVE_API_KEYS).bind(&t).bind(now).fetch_one(c))?;
         Ok(n as u64)
     }
 
@@ -163,7 +176,12 @@ impl Host for CallState {
         row.map(Into::into).ok_or_else(|| conflict("the key hash is not unique, or the parent key is not the tenant's"))
     }
 
-    async fn fetch_api_keys(&mut self, tenant_id: String, include_revoked: bool, page: PageRequest) -> Result<ApiKeyPage, DriverError> {
+    async fn fetch_api_keys(
+        &mut self,
+        tenant_id: String,
+        include_revoked: bool,
+        page: PageRequest,
+    ) -> Result<ApiKeyPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
         let now = self.now;
@@ -190,17 +208,24 @@ impl Host for CallState {
         Ok(ApiKeyPage { items: rows.into_iter().map(Into::into).collect(), next })
     }
 
-    async fn fetch_api_key_by_id(&mut self, tenant_id: String, key_id: String) -> Result<Option<ApiKeySnapshot>, DriverError> {
+    async fn fetch_api_key_by_id(
+        &mut self,
+        tenant_id: String,
+        key_id: String,
+    ) -> Result<Option<ApiKeySnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let Ok(k) = Id::parse(&key_id) else { return Ok(None) };
-        let row: Option<ApiKeyRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_API_KEY_BY_ID)
-            .bind(&t)
-            .bind(&k)
-            .fetch_optional(c))?;
+        let row: Option<ApiKeyRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_API_KEY_BY_ID).bind(&t).bind(&k).fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
-    async fn update_api_key_revoked(&mut self, tenant_id: String, key_id: String, reason: String) -> Result<ApiKeySnapshot, DriverError> {
+    async fn update_api_key_revoked(
+        &mut self,
+        tenant_id: String,
+        key_id: String,
+        reason: String,
+    ) -> Result<ApiKeySnapshot, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let k = Id::parse(&key_id)?;
         if reason.chars().count() > 255 {
@@ -215,12 +240,16 @@ impl Host for CallState {
             .fetch_optional(c))?;
         if let Some(row) = row {
             // What the key made goes with it, however deep.
-            sql!(self, rows |c| sqlx::query(statements::UPDATE_API_KEY_REVOKED_CASCADE)
-                .bind(&t)
-                .bind(&k)
-                .bind(now)
-                .bind("its parent key was revoked")
-                .execute(c))?;
+            sql!(
+                self,
+                rows | c
+                    | sqlx::query(statements::UPDATE_API_KEY_REVOKED_CASCADE)
+                        .bind(&t)
+                        .bind(&k)
+                        .bind(now)
+                        .bind("its parent key was revoked")
+                        .execute(c)
+            )?;
             return Ok(row.into());
         }
         let exists: i64 = sql!(self, |c| sqlx::query_scalar(statements::UPDATE_API_KEY_REVOKED_EXISTS)
@@ -232,19 +261,15 @@ impl Host for CallState {
 
     async fn count_running_runs(&mut self, tenant_id: String) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_RUNNING_RUNS)
-            .bind(&t)
-            .fetch_one(c))?;
+        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_RUNNING_RUNS).bind(&t).fetch_one(c))?;
         Ok(n as u64)
     }
 
     async fn count_running_runs_for_key(&mut self, tenant_id: String, api_key_id: String) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let k = Id::parse(&api_key_id)?;
-        let n: i64 = sql!(self, |c| sqlx::query_scalar(statements::COUNT_RUNNING_RUNS_FOR_KEY)
-            .bind(&t)
-            .bind(&k)
-            .fetch_one(c))?;
+        let n: i64 =
+            sql!(self, |c| sqlx::query_scalar(statements::COUNT_RUNNING_RUNS_FOR_KEY).bind(&t).bind(&k).fetch_one(c))?;
         Ok(n as u64)
     }
 
@@ -252,9 +277,8 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let api_key = run.api_key_id.as_deref().map(Id::parse).transpose()?;
         let user = run.user_id.as_deref().map(Id::parse).transpose()?;
-        let known: i64 = sql!(self, |c| sqlx::query_scalar(statements::INSERT_RUN_COUNT_WORKER)
-            .bind(&run.worker_id)
-            .fetch_one(c))?;
+        let known: i64 =
+            sql!(self, |c| sqlx::query_scalar(statements::INSERT_RUN_COUNT_WORKER).bind(&run.worker_id).fetch_one(c))?;
         if known == 0 {
             return Err(not_found(&format!("worker '{}'", run.worker_id)));
         }
@@ -275,14 +299,17 @@ impl Host for CallState {
     async fn fetch_run_by_id(&mut self, tenant_id: String, run_id: String) -> Result<Option<RunSnapshot>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let Ok(r) = Id::parse(&run_id) else { return Ok(None) };
-        let row: Option<RunRecord> = sql!(self, |c| sqlx::query_as(statements::FETCH_RUN_BY_ID)
-            .bind(&t)
-            .bind(&r)
-            .fetch_optional(c))?;
+        let row: Option<RunRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_RUN_BY_ID).bind(&t).bind(&r).fetch_optional(c))?;
         Ok(row.map(Into::into))
     }
 
-    async fn update_run_completed(&mut self, tenant_id: String, run_id: String, outcome: RunOutcome) -> Result<RunSnapshot, DriverError> {
+    async fn update_run_completed(
+        &mut self,
+        tenant_id: String,
+        run_id: String,
+        outcome: RunOutcome,
+    ) -> Result<RunSnapshot, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let r = Id::parse(&run_id)?;
         let status = if outcome.success { RunStatus::Completed } else { RunStatus::Failed };
@@ -306,10 +333,8 @@ impl Host for CallState {
         if let Some(row) = row {
             return Ok(row.into());
         }
-        let exists: i64 = sql!(self, |c| sqlx::query_scalar(statements::UPDATE_RUN_COMPLETED_EXISTS)
-            .bind(&t)
-            .bind(&r)
-            .fetch_one(c))?;
+        let exists: i64 =
+            sql!(self, |c| sqlx::query_scalar(statements::UPDATE_RUN_COMPLETED_EXISTS).bind(&t).bind(&r).fetch_one(c))?;
         Err(if exists > 0 { conflict("the run already ended") } else { not_found("run") })
     }
 
@@ -323,29 +348,39 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
         let mut rows: cursor::Bounded<RunRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| cursor::collect_bounded(sqlx::query_as(statements::FETCH_RUNS_FIRST_PAGE)
-                .bind(&t)
-                .bind(status)
-                .bind(&worker_id)
-                .bind(limit)
-                .fetch(c), RunRecord::size))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| cursor::collect_bounded(sqlx::query_as(statements::FETCH_RUNS_NEXT_PAGE)
+            None => sql!(self, |c| cursor::collect_bounded(
+                sqlx::query_as(statements::FETCH_RUNS_FIRST_PAGE)
                     .bind(&t)
                     .bind(status)
                     .bind(&worker_id)
                     .bind(limit)
-                    .bind(at)
-                    .bind(&id)
-                    .fetch(c), RunRecord::size))?
+                    .fetch(c),
+                RunRecord::size
+            ))?,
+            Some(after) => {
+                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
+                sql!(self, |c| cursor::collect_bounded(
+                    sqlx::query_as(statements::FETCH_RUNS_NEXT_PAGE)
+                        .bind(&t)
+                        .bind(status)
+                        .bind(&worker_id)
+                        .bind(limit)
+                        .bind(at)
+                        .bind(&id)
+                        .fetch(c),
+                    RunRecord::size
+                ))?
             }
         };
         let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));
         Ok(RunPage { items: rows.rows.into_iter().map(Into::into).collect(), next })
     }
 
-    async fn insert_usage_record(&mut self, tenant_id: String, usage: NewUsageRecord) -> Result<UsageRecordSnapshot, DriverError> {
+    async fn insert_usage_record(
+        &mut self,
+        tenant_id: String,
+        usage: NewUsageRecord,
+    ) -> Result<UsageRecordSnapshot, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let api_key = usage.api_key_id.as_deref().map(Id::parse).transpose()?;
         let now = self.now;
@@ -366,7 +401,12 @@ impl Host for CallState {
         Ok(row.into())
     }
 
-    async fn fetch_usage_totals(&mut self, tenant_id: String, start: i64, end: i64) -> Result<Vec<UsageTotal>, DriverError> {
+    async fn fetch_usage_totals(
+        &mut self,
+        tenant_id: String,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<UsageTotal>, DriverError> {
         let t = self.tenant(&tenant_id)?;
         // The sum is taken in two halves (amounts are at most 10^12 each, so neither half can overflow
         // 64 bits however many records there are) and put together here, saturating: SQLite's SUM fails
@@ -393,24 +433,33 @@ impl Host for CallState {
         let api_key = entry.api_key_id.as_deref().map(Id::parse).transpose()?;
         let now = self.now;
         Savepoint::AuditLog.begin(self).await?;
-        let written = sql!(self, rows |c| sqlx::query(statements::INSERT_AUDIT_LOG)
-            .bind(Id::new())
-            .bind(&tenant)
-            .bind(&user)
-            .bind(&api_key)
-            .bind(&entry.actor)
-            .bind(&entry.action)
-            .bind(&entry.resource_type)
-            .bind(&entry.resource_id)
-            .bind(&entry.request_id)
-            .bind(&entry.old_value)
-            .bind(&entry.new_value)
-            .bind(now)
-            .execute(c));
+        let written = sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::INSERT_AUDIT_LOG)
+                    .bind(Id::new())
+                    .bind(&tenant)
+                    .bind(&user)
+                    .bind(&api_key)
+                    .bind(&entry.actor)
+                    .bind(&entry.action)
+                    .bind(&entry.resource_type)
+                    .bind(&entry.resource_id)
+                    .bind(&entry.request_id)
+                    .bind(&entry.old_value)
+                    .bind(&entry.new_value)
+                    .bind(now)
+                    .execute(c)
+        );
         Savepoint::AuditLog.end(self, written.map(|_| ())).await
     }
 
-    async fn fetch_audit_log(&mut self, tenant_id: String, filter: AuditFilter, page: PageRequest) -> Result<AuditPage, DriverError> {
+    async fn fetch_audit_log(
+        &mut self,
+        tenant_id: String,
+        filter: AuditFilter,
+        page: PageRequest,
+    ) -> Result<AuditPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let user = filter.user_id.as_deref().map(Id::parse).transpose()?;
         let api_key = filter.api_key_id.as_deref().map(Id::parse).transpose()?;
@@ -420,7 +469,11 @@ impl Host for CallState {
             Some(after) => Some((Ts(cursor::time_key(&after)?), Id::parse(&after.id)?)),
             None => None,
         };
-        let statement = if after.is_some() { statements::FETCH_AUDIT_LOG_NEXT_PAGE } else { statements::FETCH_AUDIT_LOG_FIRST_PAGE };
+        let statement = if after.is_some() {
+            statements::FETCH_AUDIT_LOG_NEXT_PAGE
+        } else {
+            statements::FETCH_AUDIT_LOG_FIRST_PAGE
+        };
         let mut rows: cursor::Bounded<AuditRecord> = sql!(self, |c| {
             let query = sqlx::query_as(statement)
                 .bind(&t)
@@ -455,7 +508,5 @@ struct UsageTotalRecord {
 }
 
 async fn fetch_tenant(state: &mut CallState, t: &Id) -> Result<Option<TenantRecord>, DriverError> {
-    sql!(state, |c| sqlx::query_as(statements::FETCH_TENANT_BY_ID)
-        .bind(t)
-        .fetch_optional(c))
+    sql!(state, |c| sqlx::query_as(statements::FETCH_TENANT_BY_ID).bind(t).fetch_optional(c))
 }

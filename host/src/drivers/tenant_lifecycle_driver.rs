@@ -13,9 +13,8 @@ use crate::sql;
 impl Host for CallState {
     async fn fetch_tenant_status(&mut self, tenant_id: String) -> Result<Option<TenantGate>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<(TenantStatus, Option<i32>, Option<i32>, Option<String>)> = sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_STATUS)
-            .bind(&t)
-            .fetch_optional(c))?;
+        let row: Option<(TenantStatus, Option<i32>, Option<i32>, Option<String>)> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_STATUS).bind(&t).fetch_optional(c))?;
         let Some((status, version, handles, hash)) = row else { return Ok(None) };
         let active = version.zip(hash).map(|(v, h)| (v as u32, h.trim().to_string()));
         // The call runs the version it saw here (see `policy_gate`).
@@ -34,13 +33,17 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         self.platform_only("a tenant's lifecycle status")?;
         let now = self.now;
-        let updated = sql!(self, rows |c| sqlx::query(statements::UPDATE_LIFECYCLE_STATUS_WRITE)
-            .bind(&t)
-            .bind(from_status)
-            .bind(to_status)
-            .bind(&reason)
-            .bind(now)
-            .execute(c))?;
+        let updated = sql!(
+            self,
+            rows | c
+                | sqlx::query(statements::UPDATE_LIFECYCLE_STATUS_WRITE)
+                    .bind(&t)
+                    .bind(from_status)
+                    .bind(to_status)
+                    .bind(&reason)
+                    .bind(now)
+                    .execute(c)
+        )?;
         if updated > 0 {
             return Ok(from_status);
         }

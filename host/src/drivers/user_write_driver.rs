@@ -26,7 +26,10 @@ impl Host for CallState {
 /// The user, if the call may see it: the caller's own user, any user for operators and the system, and
 /// otherwise only members of a tenant in the call's scope. Users are not tenant rows, so this is the
 /// scope check of user lookups: a call on tenant A learns nothing of people outside A.
-pub(crate) async fn visible_user(state: &mut CallState, user: Option<UserRecord>) -> Result<Option<UserRecord>, DriverError> {
+pub(crate) async fn visible_user(
+    state: &mut CallState,
+    user: Option<UserRecord>,
+) -> Result<Option<UserRecord>, DriverError> {
     let Some(user) = user else { return Ok(None) };
     if state.is_platform() || state.is_caller_user(&user.id) || state.is_caller_subject(&user.clerk_user_id) {
         return Ok(Some(user));
@@ -44,9 +47,7 @@ pub(crate) async fn visible_user(state: &mut CallState, user: Option<UserRecord>
 }
 
 pub(crate) async fn fetch_user(state: &mut CallState, user: &Id) -> Result<Option<UserRecord>, DriverError> {
-    sql!(state, |c| sqlx::query_as(statements::FETCH_USER_BY_ID)
-        .bind(user)
-        .fetch_optional(c))
+    sql!(state, |c| sqlx::query_as(statements::FETCH_USER_BY_ID).bind(user).fetch_optional(c))
 }
 
 /// Inserts a user for an identity-provider subject; `conflict` if the subject or the e-mail has one.
@@ -60,21 +61,23 @@ pub(crate) async fn insert_user_row(
 ) -> Result<UserRecord, DriverError> {
     state.may_create_user(external_id)?;
     let now = state.now;
-    let inserted = sql!(state, rows |c| sqlx::query(statements::INSERT_USER_WRITE)
-        .bind(Id::new())
-        .bind(external_id)
-        .bind(email)
-        .bind(name)
-        .bind(avatar_url)
-        .bind(status)
-        .bind(now)
-        .execute(c))?;
+    let inserted = sql!(
+        state,
+        rows | c
+            | sqlx::query(statements::INSERT_USER_WRITE)
+                .bind(Id::new())
+                .bind(external_id)
+                .bind(email)
+                .bind(name)
+                .bind(avatar_url)
+                .bind(status)
+                .bind(now)
+                .execute(c)
+    )?;
     if inserted == 0 {
         return Err(conflict("a user already exists for this identity or e-mail"));
     }
-    let row: UserRecord = sql!(state, |c| sqlx::query_as(statements::INSERT_USER_READ)
-        .bind(external_id)
-        .fetch_one(c))?;
+    let row: UserRecord = sql!(state, |c| sqlx::query_as(statements::INSERT_USER_READ).bind(external_id).fetch_one(c))?;
     state.created_user(&row.id, external_id);
     Ok(row)
 }

@@ -46,7 +46,9 @@ impl Runtime {
         let ty = component.component_type();
         let mut operations = Vec::new();
         for (name, export) in ty.exports(engine) {
-            let Some(interface) = name.strip_prefix(&format!("{PACKAGE}/")).and_then(|n| n.strip_suffix(&format!("@{VERSION}"))) else {
+            let Some(interface) =
+                name.strip_prefix(&format!("{PACKAGE}/")).and_then(|n| n.strip_suffix(&format!("@{VERSION}")))
+            else {
                 continue;
             };
             let ComponentItem::ComponentInstance(instance) = export.ty else { continue };
@@ -63,7 +65,13 @@ impl Runtime {
     }
 
     /// Calls `interface.operation` with JSON arguments (an object keyed by parameter name).
-    pub async fn call_json(&self, caller: &Caller, interface: &str, operation: &str, args: &Value) -> Result<Value, EngineError> {
+    pub async fn call_json(
+        &self,
+        caller: &Caller,
+        interface: &str,
+        operation: &str,
+        args: &Value,
+    ) -> Result<Value, EngineError> {
         if interface == "policies" && operation.replace('_', "-") == "install" {
             return self.install_policy_json(caller, args).await;
         }
@@ -88,7 +96,10 @@ impl Runtime {
         for (name, ty) in &op.params {
             let given = args.get(&snake(name)).filter(|v| !v.is_null()).cloned();
             let value = given.or_else(|| default_argument(name, ty)).unwrap_or(Value::Null);
-            params.push(from_json(&value, ty).map_err(|e| engine_error(ErrorCode::InvalidArgument, format!("{}: {e}", snake(name))))?);
+            params.push(
+                from_json(&value, ty)
+                    .map_err(|e| engine_error(ErrorCode::InvalidArgument, format!("{}: {e}", snake(name))))?,
+            );
         }
         engine_call!(raw self, caller, crate::engine::is_read_only(&op.interface, &op.name), |instance, store, ctx| async {
             let mut params = params.clone();
@@ -209,10 +220,17 @@ fn context(ctx: &CallContext) -> Val {
                 ("key-id".into(), Val::String(k.key_id.clone())),
                 ("scopes".into(), Val::List(k.scopes.iter().cloned().map(Val::String).collect())),
                 ("created-by".into(), opt_string(&k.created_by)),
-                ("creator-role".into(), Val::Option(k.creator_role.map(|r| Box::new(Val::Enum(kebab(crate::db::codec::DbEnum::name(r))))))),
+                (
+                    "creator-role".into(),
+                    Val::Option(k.creator_role.map(|r| Box::new(Val::Enum(kebab(crate::db::codec::DbEnum::name(r)))))),
+                ),
                 (
                     "allowed-workers".into(),
-                    Val::Option(k.allowed_workers.as_ref().map(|w| Box::new(Val::List(w.iter().cloned().map(Val::String).collect())))),
+                    Val::Option(
+                        k.allowed_workers
+                            .as_ref()
+                            .map(|w| Box::new(Val::List(w.iter().cloned().map(Val::String).collect()))),
+                    ),
                 ),
                 ("max-concurrent-runs".into(), Val::Option(k.max_concurrent_runs.map(|n| Box::new(Val::S32(n))))),
                 ("rate-limit-rpm".into(), Val::Option(k.rate_limit_rpm.map(|n| Box::new(Val::S32(n))))),
@@ -281,7 +299,9 @@ pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
             // an integer. Only below 2^52, where a double still holds halves, so that a fraction is not
             // rounded away into an integer.
             match n.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() < 4_503_599_627_370_496.0 => T::try_from(f as i64).map_err(|_| out_of_range()),
+                Some(f) if f.fract() == 0.0 && f.abs() < 4_503_599_627_370_496.0 => {
+                    T::try_from(f as i64).map_err(|_| out_of_range())
+                }
                 Some(f) if f.fract() == 0.0 => Err(out_of_range()),
                 _ => Err("expected a whole number".into()),
             }
@@ -305,7 +325,8 @@ pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
         Type::List(l) if l.ty() == Type::U8 => {
             use base64::Engine as _;
             let text = value.as_str().ok_or("expected base64 text")?;
-            let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
+            let bytes =
+                base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
             Val::List(bytes.into_iter().map(Val::U8).collect())
         }
         Type::List(l) => {
@@ -330,7 +351,10 @@ pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
             let mut fields = Vec::new();
             for field in r.fields() {
                 let v = object.get(&snake(field.name)).unwrap_or(&Value::Null);
-                fields.push((field.name.to_string(), from_json(v, &field.ty).map_err(|e| format!("{}: {e}", snake(field.name)))?));
+                fields.push((
+                    field.name.to_string(),
+                    from_json(v, &field.ty).map_err(|e| format!("{}: {e}", snake(field.name)))?,
+                ));
             }
             Val::Record(fields)
         }
@@ -349,7 +373,9 @@ pub fn from_json(value: &Value, ty: &Type) -> Result<Val, String> {
             })?;
             let payload = match (&case.ty, payload) {
                 (None, None) => None,
-                (Some(ty), Some(p)) => Some(Box::new(from_json(p, ty).map_err(|e| format!("{}: {e}", snake(case.name)))?)),
+                (Some(ty), Some(p)) => {
+                    Some(Box::new(from_json(p, ty).map_err(|e| format!("{}: {e}", snake(case.name)))?))
+                }
                 (None, Some(_)) => return Err(format!("the case {} carries nothing", snake(case.name))),
                 (Some(_), None) => return Err(format!("the case {} needs a value", snake(case.name))),
             };
@@ -375,7 +401,9 @@ pub fn to_json(value: &Val) -> Value {
         Val::Float64(n) => Number::from_f64(*n).map_or(Value::Null, Value::Number),
         Val::Char(c) => Value::String(c.to_string()),
         Val::String(s) => Value::String(s.clone()),
-        Val::List(items) | Val::Tuple(items) | Val::FixedLengthList(items) => Value::Array(items.iter().map(to_json).collect()),
+        Val::List(items) | Val::Tuple(items) | Val::FixedLengthList(items) => {
+            Value::Array(items.iter().map(to_json).collect())
+        }
         Val::Record(fields) => Value::Object(fields.iter().map(|(k, v)| (snake(k), to_json(v))).collect()),
         Val::Variant(case, payload) => match payload {
             None => Value::String(snake(case)),
@@ -384,7 +412,9 @@ pub fn to_json(value: &Val) -> Value {
         Val::Enum(name) => Value::String(snake(name)),
         Val::Option(v) => v.as_deref().map(to_json).unwrap_or(Value::Null),
         Val::Result(Ok(v)) => v.as_deref().map(to_json).unwrap_or(Value::Null),
-        Val::Result(Err(v)) => Value::Object(Map::from_iter([("error".to_string(), v.as_deref().map(to_json).unwrap_or(Value::Null))])),
+        Val::Result(Err(v)) => {
+            Value::Object(Map::from_iter([("error".to_string(), v.as_deref().map(to_json).unwrap_or(Value::Null))]))
+        }
         Val::Flags(names) => Value::Array(names.iter().map(|n| Value::String(snake(n))).collect()),
         _ => Value::Null,
     }
@@ -401,7 +431,10 @@ impl Runtime {
         if let Some(key) = args.keys().find(|k| *k != "policy") {
             return Err(invalid(format!("unknown argument '{key}'")));
         }
-        let policy = args.get("policy").and_then(Value::as_object).ok_or_else(|| invalid("policy: expected an object".into()))?;
+        let policy = args
+            .get("policy")
+            .and_then(Value::as_object)
+            .ok_or_else(|| invalid("policy: expected an object".into()))?;
         if let Some(key) = policy.keys().find(|k| !matches!(k.as_str(), "component" | "config" | "note")) {
             return Err(invalid(format!("policy: unknown field '{key}'")));
         }
@@ -418,7 +451,8 @@ impl Runtime {
         };
         let new = crate::bindings::policies::NewPolicy { component, config: config.to_string(), note };
         let v = self.policies().install(caller, &new).await?;
-        let handles: Vec<Value> = v.handles.iter().map(|t| Value::String(snake(crate::policy::trigger_name(*t)))).collect();
+        let handles: Vec<Value> =
+            v.handles.iter().map(|t| Value::String(snake(crate::policy::trigger_name(*t)))).collect();
         Ok(serde_json::json!({
             "version": v.version,
             "content_hash": v.content_hash,

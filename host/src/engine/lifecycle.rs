@@ -12,8 +12,14 @@ impl Lifecycle<'_> {
         engine_call!(self.0, caller, lifecycle, "get-state", |guest, store, ctx| guest.call_get_state(store, &ctx))
     }
 
-    pub async fn transition(&self, caller: &Caller, to_status: TenantStatus, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, lifecycle, "transition", |guest, store, ctx| guest.call_transition(store, &ctx, to_status, reason))
+    pub async fn transition(
+        &self,
+        caller: &Caller,
+        to_status: TenantStatus,
+        reason: &str,
+    ) -> Result<lifecycle::LifecycleTransition, EngineError> {
+        engine_call!(self.0, caller, lifecycle, "transition", |guest, store, ctx| guest
+            .call_transition(store, &ctx, to_status, reason))
     }
 
     pub async fn suspend(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
@@ -24,8 +30,13 @@ impl Lifecycle<'_> {
         engine_call!(self.0, caller, lifecycle, "resume", |guest, store, ctx| guest.call_resume(store, &ctx, reason))
     }
 
-    pub async fn terminate(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, lifecycle, "terminate", |guest, store, ctx| guest.call_terminate(store, &ctx, reason))
+    pub async fn terminate(
+        &self,
+        caller: &Caller,
+        reason: &str,
+    ) -> Result<lifecycle::LifecycleTransition, EngineError> {
+        engine_call!(self.0, caller, lifecycle, "terminate", |guest, store, ctx| guest
+            .call_terminate(store, &ctx, reason))
     }
 
     pub async fn archive(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {

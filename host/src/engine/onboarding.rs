@@ -12,7 +12,13 @@ impl Onboarding<'_> {
         engine_call!(self.0, caller, onboarding, "get-state", |guest, store, ctx| guest.call_get_state(store, &ctx))
     }
 
-    pub async fn advance(&self, caller: &Caller, target: OnboardingState, trigger: &str) -> Result<onboarding::Transition, EngineError> {
-        engine_call!(self.0, caller, onboarding, "advance", |guest, store, ctx| guest.call_advance(store, &ctx, target, trigger))
+    pub async fn advance(
+        &self,
+        caller: &Caller,
+        target: OnboardingState,
+        trigger: &str,
+    ) -> Result<onboarding::Transition, EngineError> {
+        engine_call!(self.0, caller, onboarding, "advance", |guest, store, ctx| guest
+            .call_advance(store, &ctx, target, trigger))
     }
 }

@@ -70,7 +70,8 @@ fn type_only_import(name: &str) -> bool {
     }
     let Some((interface, version)) = name.rsplit_once('@') else { return false };
     TYPE_ONLY_IMPORTS.iter().any(|ours| {
-        ours.rsplit_once('@').is_some_and(|(i, v)| i == interface && compatible(v).is_some() && compatible(v) == compatible(version))
+        ours.rsplit_once('@')
+            .is_some_and(|(i, v)| i == interface && compatible(v).is_some() && compatible(v) == compatible(version))
     })
 }
 
@@ -219,8 +220,8 @@ impl Policies {
     pub fn new(limits: PolicyLimits, slots: u32) -> anyhow::Result<Self> {
         // With PAGEMAP_SCAN (Linux 6.7+) a pooled slot is reset by rewriting only the pages a hook
         // touched; without it, by unmapping (see `crate::runtime`).
-        let engine =
-            Engine::new(&engine_config(&limits, slots, true)).or_else(|_| Engine::new(&engine_config(&limits, slots, false)))?;
+        let engine = Engine::new(&engine_config(&limits, slots, true))
+            .or_else(|_| Engine::new(&engine_config(&limits, slots, false)))?;
         let mut linker = Linker::new(&engine);
         // The only imports a policy has are the contract's type-only interfaces: nothing it can call.
         for name in TYPE_ONLY_IMPORTS {
@@ -275,18 +276,20 @@ impl Policies {
             HookError::Policy(f) => Refusal::Invalid(format!("the policy failed to start: {}", f.0)),
             HookError::Busy => Refusal::Busy("the host is running too many policies; try again".into()),
         })?;
-        let handles = policy
-            .aos_accounts_hooks()
-            .call_handles(&mut store)
-            .await
-            .map_err(|e| Refusal::Invalid(format!("the policy's `handles` failed: {}", failure_of(&e, &self.limits).0)))?;
+        let handles = policy.aos_accounts_hooks().call_handles(&mut store).await.map_err(|e| {
+            Refusal::Invalid(format!("the policy's `handles` failed: {}", failure_of(&e, &self.limits).0))
+        })?;
         Ok(Inspected { content_hash, size_bytes, handles })
     }
 
     /// The version `(tenant, version)` ready to run, from the cache or built with `load` (which reads its
     /// component, configuration and triggers from the call's transaction).
     pub fn cached(&self, tenant: &Id, version: u32, content_hash: &str) -> Option<Arc<Loaded>> {
-        self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&(tenant.clone(), version, content_hash.to_string()))
+        self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&(
+            tenant.clone(),
+            version,
+            content_hash.to_string(),
+        ))
     }
 
     /// Compiles (or finds compiled) a stored version and caches it for its tenant, waiting at most `wait`
@@ -316,12 +319,21 @@ impl Policies {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             // Weighed like the compiled component it keeps alive.
-            .insert((tenant.clone(), version, content_hash.to_string()), loaded.clone(), component.len() + loaded.config.len());
+            .insert(
+                (tenant.clone(), version, content_hash.to_string()),
+                loaded.clone(),
+                component.len() + loaded.config.len(),
+            );
         Ok(loaded)
     }
 
     /// Runs the hook of `event` in a fresh instance of `loaded`; returns the verdict and the fuel used.
-    pub async fn run(&self, loaded: &Loaded, ctx: PolicyContext, event: &PolicyEvent) -> Result<(Verdict, u64), HookError> {
+    pub async fn run(
+        &self,
+        loaded: &Loaded,
+        ctx: PolicyContext,
+        event: &PolicyEvent,
+    ) -> Result<(Verdict, u64), HookError> {
         let (_slot, mut store, policy) = self.fresh(&loaded.pre).await?;
         let hooks = policy.aos_accounts_hooks();
         let answer = match event {
@@ -361,7 +373,10 @@ impl Policies {
     ) -> Result<(tokio::sync::SemaphorePermit<'_>, Store<PolicyStore>, TenantPolicy), HookError> {
         // The place first and dropped last (bindings drop in reverse): the store leaves the pool before
         // another hook may take its place.
-        let slot = tokio::time::timeout(self.limits.deadline, self.slots.acquire()).await.map_err(|_| HookError::Busy)?.map_err(|_| HookError::Busy)?;
+        let slot = tokio::time::timeout(self.limits.deadline, self.slots.acquire())
+            .await
+            .map_err(|_| HookError::Busy)?
+            .map_err(|_| HookError::Busy)?;
         // One memory, so its cap is the policy's; tables bounded in elements (a table grows in host memory,
         // where neither fuel nor the deadline reaches).
         let limits = StoreLimitsBuilder::new()
@@ -435,7 +450,10 @@ impl Policies {
             Purpose::Stored => &self.compiling_stored,
         };
         let busy = || Refusal::Busy("the host is compiling other policies; try again".into());
-        let permit = tokio::time::timeout_at(until, slot.clone().acquire_owned()).await.map_err(|_| busy())?.map_err(|_| busy())?;
+        let permit = tokio::time::timeout_at(until, slot.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
         if let Purpose::Upload(Some(tenant)) = purpose {
             self.budget.take(tenant)?;
         }
@@ -501,8 +519,13 @@ impl Drop for InProgress {
 }
 
 /// Compiles a component and checks its imports and exports (no instance is made).
-fn compile_checked(engine: &Engine, linker: &Linker<PolicyStore>, bytes: &[u8]) -> Result<TenantPolicyPre<PolicyStore>, Refusal> {
-    let component = Component::new(engine, bytes).map_err(|e| Refusal::Invalid(format!("not a valid WebAssembly component: {e:#}")))?;
+fn compile_checked(
+    engine: &Engine,
+    linker: &Linker<PolicyStore>,
+    bytes: &[u8],
+) -> Result<TenantPolicyPre<PolicyStore>, Refusal> {
+    let component = Component::new(engine, bytes)
+        .map_err(|e| Refusal::Invalid(format!("not a valid WebAssembly component: {e:#}")))?;
     let callable: Vec<String> = component
         .component_type()
         .imports(engine)
@@ -515,9 +538,11 @@ fn compile_checked(engine: &Engine, linker: &Linker<PolicyStore>, bytes: &[u8]) 
             callable.join(", ")
         )));
     }
-    let instance_pre = linker.instantiate_pre(&component).map_err(|e| Refusal::Invalid(format!("not a policy component: {e:#}")))?;
-    TenantPolicyPre::new(instance_pre)
-        .map_err(|e| Refusal::Invalid(format!("the component does not export the hooks of world `tenant-policy`: {e:#}")))
+    let instance_pre =
+        linker.instantiate_pre(&component).map_err(|e| Refusal::Invalid(format!("not a policy component: {e:#}")))?;
+    TenantPolicyPre::new(instance_pre).map_err(|e| {
+        Refusal::Invalid(format!("the component does not export the hooks of world `tenant-policy`: {e:#}"))
+    })
 }
 
 /// The policy engine: fuel and epochs, one core per compilation, and a pool of instances, memories,
@@ -562,7 +587,9 @@ fn engine_config(limits: &PolicyLimits, slots: u32, pagemap_scan: bool) -> Confi
 fn only_types(engine: &Engine, item: &wasmtime::component::types::ComponentItem) -> bool {
     use wasmtime::component::types::ComponentItem;
     match item {
-        ComponentItem::ComponentInstance(instance) => instance.exports(engine).all(|(_, e)| matches!(e.ty, ComponentItem::Type(_))),
+        ComponentItem::ComponentInstance(instance) => {
+            instance.exports(engine).all(|(_, e)| matches!(e.ty, ComponentItem::Type(_)))
+        }
         _ => false,
     }
 }
@@ -656,7 +683,11 @@ pub fn bits_of(set: TriggerSet) -> i32 {
 
 /// The trigger set of stored bits (unknown bits are ignored).
 pub fn set_of_bits(bits: i32) -> TriggerSet {
-    TRIGGERS.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).fold(TriggerSet::empty(), |set, (_, (_, f, _))| set | *f)
+    TRIGGERS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .fold(TriggerSet::empty(), |set, (_, (_, f, _))| set | *f)
 }
 
 /// A map bounded in entries and in weight (bytes) that forgets its least recently used entries when
@@ -688,7 +719,9 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Bounded<K, V> {
         if let Some((_, old, _)) = self.entries.remove(&key) {
             self.weight -= old;
         }
-        while !self.entries.is_empty() && (self.entries.len() >= self.capacity || self.weight + weight > self.max_weight) {
+        while !self.entries.is_empty()
+            && (self.entries.len() >= self.capacity || self.weight + weight > self.max_weight)
+        {
             let oldest = self.entries.iter().min_by_key(|(_, (used, _, _))| *used).map(|(k, _)| k.clone());
             if let Some((_, w, _)) = oldest.and_then(|k| self.entries.remove(&k)) {
                 self.weight -= w;
@@ -744,12 +777,14 @@ impl Policies {
 async fn warm(policies: &std::sync::Weak<Policies>, db: &crate::db::Database) -> Result<(), sqlx::Error> {
     let limit = policies.upgrade().map_or(0, |p| p.limits.cache_entries) as i64;
     let mut tx = db.begin(true).await?;
-    let active: Vec<(Id, i32, String)> = crate::on_tx!(&mut tx, |c| sqlx::query_as(
+    let active: Vec<(Id, i32, String)> = crate::on_tx!(&mut tx, |c| {
+        sqlx::query_as(
         "SELECT s.tenant_id, v.version, v.content_hash FROM policy_state s \
          JOIN policy_versions v ON v.tenant_id = s.tenant_id AND v.version = s.active_version ORDER BY s.changed_at DESC LIMIT $1"
     )
     .bind(limit)
-    .fetch_all(c))?;
+    .fetch_all(c)
+    })?;
     tx.commit().await?;
     for (tenant, version, hash) in active {
         let mut tx = db.begin(true).await?;

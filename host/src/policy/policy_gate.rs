@@ -20,7 +20,12 @@ use crate::sql;
 pub type ActiveVersion = Option<(u32, String)>;
 
 impl Host for CallState {
-    async fn consult(&mut self, tenant_id: String, actor: PolicyActor, event: PolicyEvent) -> Result<Ruling, EngineError> {
+    async fn consult(
+        &mut self,
+        tenant_id: String,
+        actor: PolicyActor,
+        event: PolicyEvent,
+    ) -> Result<Ruling, EngineError> {
         // Whatever goes wrong here, the call goes no further: every error also dooms it on the host.
         let ruling = self.consult_policy(tenant_id, actor, event).await;
         if let Err(error) = &ruling {
@@ -37,15 +42,27 @@ impl Host for CallState {
         let uploader = self.scope_tenant();
         // Inside the call nothing waits for a compiler: the host compiled the upload before the call
         // (see `engine::policies`), or the answer is "still compiling" and the compilation goes on.
-        let inspected = policies.inspect(uploader.as_ref(), &component, std::time::Duration::ZERO).await.map_err(refusal_error)?;
-        Ok(Inspection { content_hash: inspected.content_hash, size_bytes: inspected.size_bytes, handles: inspected.handles })
+        let inspected =
+            policies.inspect(uploader.as_ref(), &component, std::time::Duration::ZERO).await.map_err(refusal_error)?;
+        Ok(Inspection {
+            content_hash: inspected.content_hash,
+            size_bytes: inspected.size_bytes,
+            handles: inspected.handles,
+        })
     }
 
-    async fn dry_run(&mut self, tenant_id: String, version: u32, actor: PolicyActor, event: PolicyEvent) -> Result<DryRunOutcome, EngineError> {
+    async fn dry_run(
+        &mut self,
+        tenant_id: String,
+        version: u32,
+        actor: PolicyActor,
+        event: PolicyEvent,
+    ) -> Result<DryRunOutcome, EngineError> {
         let tenant = self.policy_tenant(&tenant_id)?;
         let trigger = trigger_of(&event);
         let hash = self.stored_hash(&tenant, version).await.map_err(driver_failure)?;
-        let hash = hash.ok_or_else(|| engine_error(ErrorCode::NotFound, format!("the tenant has no policy version {version}")))?;
+        let hash = hash
+            .ok_or_else(|| engine_error(ErrorCode::NotFound, format!("the tenant has no policy version {version}")))?;
         let policies = self.policies()?;
         let loaded = match self.load_policy(&policies, &tenant, version, hash.trim()).await.map_err(driver_failure)? {
             Ok(loaded) => loaded,
@@ -55,7 +72,8 @@ impl Host for CallState {
         if !loaded.handles.contains(flag_of(trigger)) {
             return Ok(DryRunOutcome { handled: false, verdict: Verdict::Allow, fuel_used: 0 });
         }
-        let ctx = PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
+        let ctx =
+            PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
         let (verdict, fuel_used) = match policies.run(&loaded, ctx, &event).await {
             Ok(answer) => answer,
             Err(HookError::Policy(failure)) => return Err(policy_failed(version, trigger, &failure.0)),
@@ -66,7 +84,12 @@ impl Host for CallState {
 }
 
 impl CallState {
-    async fn consult_policy(&mut self, tenant_id: String, actor: PolicyActor, event: PolicyEvent) -> Result<Ruling, EngineError> {
+    async fn consult_policy(
+        &mut self,
+        tenant_id: String,
+        actor: PolicyActor,
+        event: PolicyEvent,
+    ) -> Result<Ruling, EngineError> {
         let tenant = self.policy_tenant(&tenant_id)?;
         let trigger = trigger_of(&event);
         let active = match self.active_policy_seen(&tenant) {
@@ -89,7 +112,8 @@ impl CallState {
         if !loaded.handles.contains(flag_of(trigger)) {
             return Ok(Ruling { version, verdict: Verdict::Allow });
         }
-        let ctx = PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
+        let ctx =
+            PolicyContext { tenant_id: tenant.to_string(), actor, now: self.now.0, config: loaded.config.clone() };
         match policies.run(&loaded, ctx, &event).await {
             Ok((Verdict::Deny(reason), _)) => {
                 self.ran_policy(run(Ran::Denied, None));
@@ -130,23 +154,15 @@ impl CallState {
     }
 
     async fn stored_hash(&mut self, tenant: &Id, version: u32) -> Result<Option<String>, DriverError> {
-        sql!(self, |c| sqlx::query_scalar(statements::STORED_HASH)
-            .bind(tenant)
-            .bind(version as i32)
-            .fetch_optional(c))
+        sql!(self, |c| sqlx::query_scalar(statements::STORED_HASH).bind(tenant).bind(version as i32).fetch_optional(c))
     }
 
     async fn active_row(&mut self, tenant: &Id) -> Result<Option<(i32, String)>, DriverError> {
-        sql!(self, |c| sqlx::query_as(statements::ACTIVE_VERSION)
-        .bind(tenant)
-        .fetch_optional(c))
+        sql!(self, |c| sqlx::query_as(statements::ACTIVE_VERSION).bind(tenant).fetch_optional(c))
     }
 
     async fn stored_version(&mut self, tenant: &Id, version: u32) -> Result<Option<(Vec<u8>, Json, i32)>, DriverError> {
-        sql!(self, |c| sqlx::query_as(statements::STORED_VERSION)
-            .bind(tenant)
-            .bind(version as i32)
-            .fetch_optional(c))
+        sql!(self, |c| sqlx::query_as(statements::STORED_VERSION).bind(tenant).bind(version as i32).fetch_optional(c))
     }
 
     async fn read_active_policy(&mut self, tenant: &Id) -> Result<ActiveVersion, EngineError> {
@@ -190,7 +206,10 @@ pub fn refusal_error(refusal: Refusal) -> EngineError {
 fn policy_failed(version: u32, trigger: Trigger, what: &str) -> EngineError {
     engine_error(
         ErrorCode::PolicyFailed,
-        format!("the tenant's policy (version {version}) failed at {}: {what}; nothing was written", trigger_name(trigger)),
+        format!(
+            "the tenant's policy (version {version}) failed at {}: {what}; nothing was written",
+            trigger_name(trigger)
+        ),
     )
 }
 
@@ -201,7 +220,10 @@ fn host_busy() -> EngineError {
 
 /// The tenant's policy is being compiled (not its fault, nothing is counted): the caller tries again.
 fn not_ready(why: String) -> EngineError {
-    engine_error(ErrorCode::Unavailable, format!("the tenant's policy is being prepared ({why}); nothing was written, try again"))
+    engine_error(
+        ErrorCode::Unavailable,
+        format!("the tenant's policy is being prepared ({why}); nothing was written, try again"),
+    )
 }
 
 fn denial_message(version: u32, trigger: Trigger, reason: &str) -> String {

@@ -175,20 +175,28 @@ impl Stats {
     }
 }
 
-async fn write(db: &Database, counters: &HashMap<(Id, u32), Delta>, failures: &HashMap<Id, LastFailure>) -> Result<(), sqlx::Error> {
+async fn write(
+    db: &Database,
+    counters: &HashMap<(Id, u32), Delta>,
+    failures: &HashMap<Id, LastFailure>,
+) -> Result<(), sqlx::Error> {
     let writer = db.writer_turn().await;
     let mut tx = db.begin_with(false, writer).await?;
     for ((tenant, version), d) in counters {
-        crate::on_tx!(&mut tx, rows |c| sqlx::query(
-            "UPDATE policy_versions SET calls = calls + $3, denials = denials + $4, failures = failures + $5 \
+        crate::on_tx!(
+            &mut tx,
+            rows | c
+                | sqlx::query(
+                    "UPDATE policy_versions SET calls = calls + $3, denials = denials + $4, failures = failures + $5 \
              WHERE tenant_id = $1 AND version = $2"
-        )
-        .bind(tenant)
-        .bind(i64::from(*version))
-        .bind(d.calls as i64)
-        .bind(d.denials as i64)
-        .bind(d.failures as i64)
-        .execute(c))?;
+                )
+                .bind(tenant)
+                .bind(i64::from(*version))
+                .bind(d.calls as i64)
+                .bind(d.denials as i64)
+                .bind(d.failures as i64)
+                .execute(c)
+        )?;
     }
     for (tenant, f) in failures {
         crate::on_tx!(&mut tx, rows |c| sqlx::query(

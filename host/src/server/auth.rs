@@ -54,11 +54,23 @@ impl JwtConfig {
                 secret.len()
             );
         }
-        Ok(JwtConfig { key: DecodingKey::from_secret(secret)?, algorithm: Algorithm::HS256, issuer, audiences, emails_verified_by_default: false })
+        Ok(JwtConfig {
+            key: DecodingKey::from_secret(secret)?,
+            algorithm: Algorithm::HS256,
+            issuer,
+            audiences,
+            emails_verified_by_default: false,
+        })
     }
 
     pub fn rs256_pem(pem: &[u8], issuer: Option<String>, audiences: Vec<String>) -> anyhow::Result<Self> {
-        Ok(JwtConfig { key: DecodingKey::from_rsa_pem(pem)?, algorithm: Algorithm::RS256, issuer, audiences, emails_verified_by_default: false })
+        Ok(JwtConfig {
+            key: DecodingKey::from_rsa_pem(pem)?,
+            algorithm: Algorithm::RS256,
+            issuer,
+            audiences,
+            emails_verified_by_default: false,
+        })
     }
 
     fn validation(&self) -> Validation {
@@ -100,8 +112,10 @@ impl AuthConfig {
     pub fn operators_from(named: &[String], single: Option<&str>) -> anyhow::Result<Vec<([u8; 32], String)>> {
         let mut operators = Vec::new();
         for entry in named.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-            let (id, token) = entry.split_once(':').ok_or_else(|| anyhow::anyhow!("OPERATOR_TOKENS holds `id:token` pairs"))?;
-            if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)) {
+            let (id, token) =
+                entry.split_once(':').ok_or_else(|| anyhow::anyhow!("OPERATOR_TOKENS holds `id:token` pairs"))?;
+            if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+            {
                 anyhow::bail!("an operator id is 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.', '@'");
             }
             operators.push((id.to_string(), token));
@@ -210,7 +224,8 @@ impl Authenticator<'_> {
             .iter()
             .fold(None, |found, (hash, id)| if constant_time_eq(&presented, hash) { Some(id) } else { found });
         if let Some(operator_id) = operator {
-            let tenant = headers.get("x-tenant-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|t| !t.is_empty());
+            let tenant =
+                headers.get("x-tenant-id").and_then(|v| v.to_str().ok()).map(str::trim).filter(|t| !t.is_empty());
             let actor = Actor::Operator(OperatorPrincipal { operator_id: operator_id.clone() });
             return Ok(Caller::new(actor, tenant).with_request_id(request_id));
         }

@@ -48,16 +48,49 @@ const WS: &str = r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u2
 pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 /// Canonical base64 (standard alphabet, padded, no stray bits), which is what the service decodes.
-pub const BASE64_PATTERN: &str = "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
+pub const BASE64_PATTERN: &str =
+    "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
 
 /// Every scope an API key may hold: each permission a key may hold, each family, `read:*` and `admin:*`
 /// (the engine's `access::Scope`; the OpenAPI test sends each of them).
 pub const KEY_SCOPES: [&str; 38] = [
-    "admin:*", "read:*", "audit:*", "audit:read", "billing:*", "billing:read", "invitations:*", "invitations:manage",
-    "invitations:read", "keys:*", "keys:create", "keys:read", "keys:revoke", "lifecycle:*", "lifecycle:read",
-    "memory_pin:*", "memory_pin:admin", "memory_pin:delete", "memory_pin:read", "memory_pin:write", "onboarding:*",
-    "onboarding:read", "onboarding:write", "profile:*", "profile:read", "run:*", "run:read", "run:write", "support:*",
-    "support:read", "support:write", "tenant:*", "tenant:read", "usage:*", "usage:read", "users:*", "users:manage",
+    "admin:*",
+    "read:*",
+    "audit:*",
+    "audit:read",
+    "billing:*",
+    "billing:read",
+    "invitations:*",
+    "invitations:manage",
+    "invitations:read",
+    "keys:*",
+    "keys:create",
+    "keys:read",
+    "keys:revoke",
+    "lifecycle:*",
+    "lifecycle:read",
+    "memory_pin:*",
+    "memory_pin:admin",
+    "memory_pin:delete",
+    "memory_pin:read",
+    "memory_pin:write",
+    "onboarding:*",
+    "onboarding:read",
+    "onboarding:write",
+    "profile:*",
+    "profile:read",
+    "run:*",
+    "run:read",
+    "run:write",
+    "support:*",
+    "support:read",
+    "support:write",
+    "tenant:*",
+    "tenant:read",
+    "usage:*",
+    "usage:read",
+    "users:*",
+    "users:manage",
     "users:read",
 ];
 
@@ -175,26 +208,37 @@ impl Limit {
                 let c = format!(r"[^@\u0000{WS}]");
                 let edge = format!(r"[^@.\u0000{WS}]");
                 let pattern = format!("^[{WS}]*{c}+@{edge}{c}*\\.{c}*{edge}[{WS}]*$");
-                set(schema, json!({ "maxLength": 255, "pattern": pattern, "description": "An e-mail address (kept lower-cased)." }))
+                set(
+                    schema,
+                    json!({ "maxLength": 255, "pattern": pattern, "description": "An e-mail address (kept lower-cased)." }),
+                )
             }
             Limit::Slug => set(schema, json!({ "pattern": "^[a-z0-9][a-z0-9-]{0,99}$" })),
             Limit::MeterName => set(schema, json!({ "pattern": "^[a-z0-9_.:-]{1,100}$" })),
             // No `..` and no `/`, `\`, NUL: every `.` is followed by another character than `.`, or ends it.
-            Limit::PinKey => set(schema, json!({ "minLength": 1, "maxLength": 512, "pattern": r"^(?:\.?[^./\\\u0000])*\.?$" })),
+            Limit::PinKey => {
+                set(schema, json!({ "minLength": 1, "maxLength": 512, "pattern": r"^(?:\.?[^./\\\u0000])*\.?$" }))
+            }
             Limit::Range { min, max } => set(schema, json!({ "minimum": min, "maximum": max })),
             Limit::Items { max } => set(schema, json!({ "maxItems": max })),
             Limit::OneOf(values) => set(schema, json!({ "enum": values })),
-            Limit::JsonObject { max_bytes } => set(schema, json!({
-                "format": "json-object",
-                "contentMediaType": "application/json",
-                "contentSchema": { "type": "object" },
-                "description": format!("JSON text of an object, at most {max_bytes} bytes; no NUL in its strings."),
-            })),
-            Limit::Json { max_bytes } => set(schema, json!({
-                "format": "json",
-                "contentMediaType": "application/json",
-                "description": format!("JSON text, at most {max_bytes} bytes; no NUL in its strings."),
-            })),
+            Limit::JsonObject { max_bytes } => set(
+                schema,
+                json!({
+                    "format": "json-object",
+                    "contentMediaType": "application/json",
+                    "contentSchema": { "type": "object" },
+                    "description": format!("JSON text of an object, at most {max_bytes} bytes; no NUL in its strings."),
+                }),
+            ),
+            Limit::Json { max_bytes } => set(
+                schema,
+                json!({
+                    "format": "json",
+                    "contentMediaType": "application/json",
+                    "description": format!("JSON text, at most {max_bytes} bytes; no NUL in its strings."),
+                }),
+            ),
         }
     }
 }
@@ -207,7 +251,9 @@ fn trimmed_text(min: usize, max: usize, optional: bool) -> String {
     let any = r"[^\u0000]";
     let core = match (min, max) {
         (_, 1) => edge.clone(),
-        (min, max) => format!("{edge}(?:{any}{{{},{}}}{edge}){}", min.saturating_sub(2), max - 2, if min <= 1 { "?" } else { "" }),
+        (min, max) => {
+            format!("{edge}(?:{any}{{{},{}}}{edge}){}", min.saturating_sub(2), max - 2, if min <= 1 { "?" } else { "" })
+        }
     };
     let core = if optional { format!("(?:{core})?") } else { core };
     format!("^[{WS}]*{core}[{WS}]*$")
@@ -220,7 +266,10 @@ mod tests {
     #[test]
     fn text_patterns_hold_the_trimmed_length() {
         assert_eq!(trimmed_text(1, 1, false), format!(r"^[{WS}]*[^\u0000{WS}][{WS}]*$"));
-        assert_eq!(trimmed_text(1, 100, false), format!(r"^[{WS}]*[^\u0000{WS}](?:[^\u0000]{{0,98}}[^\u0000{WS}])?[{WS}]*$"));
+        assert_eq!(
+            trimmed_text(1, 100, false),
+            format!(r"^[{WS}]*[^\u0000{WS}](?:[^\u0000]{{0,98}}[^\u0000{WS}])?[{WS}]*$")
+        );
         assert!(trimmed_text(1, 100, true).contains(")?)?["));
     }
 }

@@ -41,7 +41,9 @@ impl Metrics {
     pub fn render(&self) -> String {
         let ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        out.push_str("# HELP account_engine_calls_total Engine operations called.\n# TYPE account_engine_calls_total counter\n");
+        out.push_str(
+            "# HELP account_engine_calls_total Engine operations called.\n# TYPE account_engine_calls_total counter\n",
+        );
         for (op, s) in ops.iter() {
             let _ = writeln!(out, "account_engine_calls_total{{operation=\"{op}\"}} {}", s.calls);
         }

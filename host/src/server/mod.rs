@@ -107,7 +107,9 @@ impl AppState {
         }
         match self.key_usage.flush(self.runtime.database()).await {
             Ok(_) => {}
-            Err(e) if crate::db::errors::is_retryable(&e) => tracing::debug!(error = %e, "API key use kept for the next flush"),
+            Err(e) if crate::db::errors::is_retryable(&e) => {
+                tracing::debug!(error = %e, "API key use kept for the next flush")
+            }
             Err(e) => {
                 self.runtime.database_failed(&e);
                 tracing::warn!(error = %e, "could not record API key use; kept for the next attempt");
@@ -137,7 +139,12 @@ async fn not_found(headers: HeaderMap) -> Response {
 }
 
 async fn method_not_allowed(headers: HeaderMap) -> Response {
-    error_response(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take this method", &request_id(&headers))
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take this method",
+        &request_id(&headers),
+    )
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
@@ -193,7 +200,9 @@ fn request_id(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 100 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 100 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
@@ -212,7 +221,12 @@ async fn operation(
     // While the database is known to be down (and a probe does not find it back), every call is refused
     // at once: the credential's own lookup would only wait for a connection.
     if !state.runtime.database_available().await {
-        return error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again", &request_id);
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database is unavailable; try again",
+            &request_id,
+        );
     }
     let authenticator = auth::Authenticator {
         config: &state.auth,
@@ -223,7 +237,12 @@ async fn operation(
     };
     let caller = match authenticator.caller(&headers, &request_id).await {
         Ok(caller) if matches!(caller.actor, Actor::Anonymous) && !crate::engine::is_public(&interface, &operation) => {
-            return error_response(StatusCode::UNAUTHORIZED, "unauthenticated", "authentication is required", &request_id);
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "authentication is required",
+                &request_id,
+            );
         }
         Ok(caller) => caller,
         Err(auth::Rejected::Refused(auth::Refused(code, message))) => {
@@ -247,7 +266,12 @@ async fn operation(
     // install one (the engine then checks that they own the tenant), so nobody else sends that much.
     let installing = interface == "policies" && operation == "install";
     if installing && !matches!(caller.actor, Actor::Identity(_)) {
-        return error_response(StatusCode::FORBIDDEN, "forbidden", "only the tenant's owners install its policy", &request_id);
+        return error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the tenant's owners install its policy",
+            &request_id,
+        );
     }
     // And only someone the engine lets read the tenant's policies (its owners) gets to send that much.
     if installing && let Err(e) = state.runtime.policies().list_versions(&caller).await {
@@ -274,15 +298,30 @@ async fn operation(
         error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message, &request_id)
     };
     // An announced length over the limit is refused before a byte of the body is read.
-    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let announced =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > max_body_bytes as u64) {
         return too_large();
     }
     let body = match tokio::time::timeout(state.limits.body_timeout, axum::body::to_bytes(body, max_body_bytes)).await {
         Ok(Ok(body)) => body,
         Ok(Err(e)) if is_too_large(&e) => return too_large(),
-        Ok(Err(_)) => return error_response(StatusCode::BAD_REQUEST, "invalid_argument", "the body could not be read", &request_id),
-        Err(_) => return error_response(StatusCode::REQUEST_TIMEOUT, "request_timeout", "the body did not arrive in time", &request_id),
+        Ok(Err(_)) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "invalid_argument",
+                "the body could not be read",
+                &request_id,
+            );
+        }
+        Err(_) => {
+            return error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the body did not arrive in time",
+                &request_id,
+            );
+        }
     };
     // No body means no arguments; anything else must be a JSON object.
     let args: Value = if body.is_empty() {
@@ -290,7 +329,14 @@ async fn operation(
     } else {
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return error_response(StatusCode::BAD_REQUEST, "invalid_argument", "the body must be a JSON object", &request_id),
+            Ok(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_argument",
+                    "the body must be a JSON object",
+                    &request_id,
+                );
+            }
             Err(e) => {
                 let message = format!("the body is not valid JSON: {e}");
                 return error_response(StatusCode::BAD_REQUEST, "invalid_argument", &message, &request_id);
@@ -370,7 +416,10 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> a
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
-            .serve_connection(hyper_util::rt::TokioIo::new(slow_io::TimedStream::new(stream, limits.write_timeout)), service);
+            .serve_connection(
+                hyper_util::rt::TokioIo::new(slow_io::TimedStream::new(stream, limits.write_timeout)),
+                service,
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _permit = permit;

@@ -15,8 +15,10 @@ use super::limits::{self, Limit};
 /// argument must not leave its rule behind, describing nothing).
 pub fn check_limits(document: &Value) -> Result<(), String> {
     for (operation, path) in limits::declared() {
-        let (interface, name) = operation.split_once('.').ok_or_else(|| format!("{operation}: not interface.operation"))?;
-        let mut node = &document["paths"][format!("/v1/{interface}/{name}")]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        let (interface, name) =
+            operation.split_once('.').ok_or_else(|| format!("{operation}: not interface.operation"))?;
+        let mut node = &document["paths"][format!("/v1/{interface}/{name}")]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"];
         for field in path.split('.') {
             node = step(node, field).ok_or_else(|| format!("{operation}: no argument {path}"))?;
         }
@@ -37,14 +39,21 @@ fn step<'a>(schema: &'a Value, field: &str) -> Option<&'a Value> {
 use crate::engine::dynamic::{Operation, default_argument, snake};
 
 /// The contract's operations, as `host/build/api_model.rs` wrote them.
-static MODEL: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/api-model.json"))).expect("api-model.json is JSON"));
+static MODEL: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/api-model.json"))).expect("api-model.json is JSON")
+});
 
 /// The statuses every authenticated operation may answer besides 200, and what each means.
 const ERRORS: [(&str, &str); 10] = [
-    ("400", "`invalid_argument`: an argument the engine refuses (the message names it), or a body that is not a JSON object"),
+    (
+        "400",
+        "`invalid_argument`: an argument the engine refuses (the message names it), or a body that is not a JSON object",
+    ),
     ("401", "`unauthenticated`: no credential (where one is needed), or one that is unknown, revoked or expired"),
-    ("403", "`forbidden` (the caller may not), `lifecycle_blocked` (the tenant's status forbids it) or `policy_denied` (the tenant's own policy said no)"),
+    (
+        "403",
+        "`forbidden` (the caller may not), `lifecycle_blocked` (the tenant's status forbids it) or `policy_denied` (the tenant's own policy said no)",
+    ),
     ("404", "`not_found`: what the call names does not exist in the caller's tenant"),
     ("408", "`request_timeout`: the body did not arrive in time"),
     ("409", "`conflict` or `activation_incomplete`: the state of the tenant does not allow it now"),
@@ -58,10 +67,9 @@ const ERRORS: [(&str, &str); 10] = [
 pub fn document(operations: &[Operation]) -> Value {
     let mut paths = Map::new();
     for op in operations {
-        let model = MODEL
-            .get(&op.interface)
-            .and_then(|i| i.get(&op.name))
-            .unwrap_or_else(|| panic!("{}.{} is exported by the component but not described by wit/", op.interface, op.name));
+        let model = MODEL.get(&op.interface).and_then(|i| i.get(&op.name)).unwrap_or_else(|| {
+            panic!("{}.{} is exported by the component but not described by wit/", op.interface, op.name)
+        });
         let operation = format!("{}.{}", op.interface, snake(&op.name));
         let mut properties = Map::new();
         let mut required = Vec::new();
@@ -87,25 +95,37 @@ pub fn document(operations: &[Operation]) -> Value {
         }
         let public = crate::engine::is_public(&op.interface, &op.name);
         let ok = model["result"]["result"]["ok"].clone();
-        let ok = if ok.is_null() { json!({ "type": "null" }) } else { schema(&ok, &Place::response(&operation), Direction::Response) };
+        let ok = if ok.is_null() {
+            json!({ "type": "null" })
+        } else {
+            schema(&ok, &Place::response(&operation), Direction::Response)
+        };
         let mut responses = Map::new();
-        responses.insert("200".into(), json!({
-            "description": "The operation's result",
-            "headers": { "X-Request-Id": { "$ref": "#/components/headers/RequestId" } },
-            "content": { "application/json": { "schema": ok } },
-        }));
+        responses.insert(
+            "200".into(),
+            json!({
+                "description": "The operation's result",
+                "headers": { "X-Request-Id": { "$ref": "#/components/headers/RequestId" } },
+                "content": { "application/json": { "schema": ok } },
+            }),
+        );
         for (status, description) in ERRORS {
             let mut headers = json!({ "X-Request-Id": { "$ref": "#/components/headers/RequestId" } });
             match status {
                 "503" => headers["Retry-After"] = json!({ "$ref": "#/components/headers/RetryAfter" }),
-                "429" => headers["Retry-After"] = json!({ "description": "Seconds to wait (`rate_limited` only).", "schema": { "type": "string", "pattern": "^[0-9]+$" } }),
+                "429" => {
+                    headers["Retry-After"] = json!({ "description": "Seconds to wait (`rate_limited` only).", "schema": { "type": "string", "pattern": "^[0-9]+$" } })
+                }
                 _ => {}
             }
-            responses.insert(status.into(), json!({
-                "description": description,
-                "headers": headers,
-                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
-            }));
+            responses.insert(
+                status.into(),
+                json!({
+                    "description": description,
+                    "headers": headers,
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+                }),
+            );
         }
         let body = json!({
             "type": "object",
@@ -219,10 +239,18 @@ fn schema(ty: &Value, place: &Place<'_>, direction: Direction) -> Value {
     }
     if let Some(alias) = ty.get("alias").and_then(Value::as_str) {
         return match alias {
-            "timestamp" => with_limit(json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX, "description": "Microseconds since the Unix epoch, UTC." }), declared),
-            "cursor" if request => json!({ "type": "string", "format": "cursor", "minLength": 1, "maxLength": 1024, "description": "The `next` of the page before." }),
+            "timestamp" => with_limit(
+                json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX, "description": "Microseconds since the Unix epoch, UTC." }),
+                declared,
+            ),
+            "cursor" if request => {
+                json!({ "type": "string", "format": "cursor", "minLength": 1, "maxLength": 1024, "description": "The `next` of the page before." })
+            }
             "cursor" => json!({ "type": "string", "format": "cursor" }),
-            "json" if request => with_limit(json!({ "type": "string", "format": "json", "contentMediaType": "application/json" }), declared),
+            "json" if request => with_limit(
+                json!({ "type": "string", "format": "json", "contentMediaType": "application/json" }),
+                declared,
+            ),
             "json" => json!({ "type": "string", "contentMediaType": "application/json" }),
             _ => schema(&ty["of"], place, direction),
         };
@@ -244,7 +272,8 @@ fn schema(ty: &Value, place: &Place<'_>, direction: Direction) -> Value {
         let mut properties = Map::new();
         let mut required = Vec::new();
         for field in fields {
-            let (name, fty, docs) = (field[0].as_str().unwrap_or_default(), &field[1], field[2].as_str().unwrap_or_default());
+            let (name, fty, docs) =
+                (field[0].as_str().unwrap_or_default(), &field[1], field[2].as_str().unwrap_or_default());
             let mut property = schema(fty, &place.field(name), direction);
             if !docs.is_empty() && property.get("description").is_none() {
                 property["description"] = Value::String(docs.to_string());

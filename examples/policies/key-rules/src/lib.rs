@@ -23,8 +23,10 @@ impl Guest for Policy {
     fn create_api_key(ctx: PolicyContext, event: ApiKeyEvent) -> KeyDecision {
         let config: serde_json::Value = serde_json::from_str(&ctx.config).unwrap_or_default();
         let max_days = config["max_days"].as_i64().unwrap_or(90).clamp(1, 365);
-        let forbidden: Vec<&str> =
-            config["forbidden_scopes"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or(vec!["admin:*"]);
+        let forbidden: Vec<&str> = config["forbidden_scopes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or(vec!["admin:*"]);
         let latest = ctx.now + max_days * DAY_MICROS;
         let scopes: Vec<String> = event.scopes.iter().filter(|s| !forbidden.contains(&s.as_str())).cloned().collect();
         if scopes.is_empty() {
