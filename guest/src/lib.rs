@@ -15,6 +15,8 @@ wit_bindgen::generate!({
 });
 
 mod access;
+mod operations;
+mod permission;
 mod error;
 mod plans;
 mod secrets;

@@ -1,0 +1,252 @@
+//! Every operation of the engine, described once: which interface it lives in, whether it writes, and who
+//! may call it. The engine checks each call against its description (`access::check`); the host compiles
+//! this same file to run read-only operations in read-only transactions, to refuse anonymous callers at
+//! its front door and to document the HTTP API; the host's build refuses a contract (`wit/`) whose exports
+//! and this list differ, naming the operation that is missing or left over.
+//!
+//! A new operation is a new entry here. Its fields have no defaults: one that leaves out whether it
+//! writes or what it needs does not compile.
+
+use super::permission::Permission;
+
+/// Whether an operation writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Only reads: its call runs in a read-only transaction, so a write in it fails loudly (PostgreSQL
+    /// refuses it) instead of running without serialisability.
+    Reads,
+    /// May write: rows, audit rows, usage periods rolled over, a first sign-in's user.
+    Writes,
+}
+
+/// What the lifecycle of the call's tenant allows customers (operators and the system pass the gate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Allowed while the tenant is active or suspended (reads, and what a suspended tenant must still be
+    /// able to do: revoke a key, open a ticket, check a quota).
+    Read,
+    /// Allowed only while the tenant is active.
+    Write,
+}
+
+/// Who may call an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a credential.
+    Public,
+    /// A signed-in person acting for themselves (their projects, an invitation they accept), across
+    /// tenants; what they reach is decided per row.
+    Person,
+    /// Operators and the system only.
+    Platform,
+    /// The call's tenant: its members and keys holding `permission`, and operators and the system.
+    Tenant { permission: Permission, gate: Gate },
+    /// The call's tenant, as `Tenant`, but never operators or the system (a tenant's own code and its
+    /// configuration are its owners' alone).
+    TenantMembers { permission: Permission, gate: Gate },
+    /// Operators and the system without a tenant (platform-wide), or, naming a tenant, as `Tenant`.
+    PlatformOrTenant { permission: Permission, gate: Gate },
+}
+
+/// One operation of the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// The WIT interface, e.g. `memory-pins`.
+    pub interface: &'static str,
+    /// The WIT function, e.g. `upsert-pin`.
+    pub name: &'static str,
+    pub effect: Effect,
+    pub access: Access,
+}
+
+impl Operation {
+    /// The permission a customer needs, if the operation acts on a tenant.
+    pub const fn permission(&self) -> Option<Permission> {
+        match self.access {
+            Access::Tenant { permission, .. }
+            | Access::TenantMembers { permission, .. }
+            | Access::PlatformOrTenant { permission, .. } => Some(permission),
+            Access::Public | Access::Person | Access::Platform => None,
+        }
+    }
+
+    /// Whether the operation only reads.
+    pub const fn reads_only(&self) -> bool {
+        matches!(self.effect, Effect::Reads)
+    }
+
+    /// Whether anyone may call it without a credential.
+    pub const fn is_public(&self) -> bool {
+        matches!(self.access, Access::Public)
+    }
+}
+
+/// The operation `name` of `interface` (WIT names).
+pub fn find(interface: &str, name: &str) -> Option<&'static Operation> {
+    ALL.iter().copied().find(|op| op.interface == interface && op.name == name)
+}
+
+const fn op(interface: &'static str, name: &'static str, effect: Effect, access: Access) -> Operation {
+    Operation { interface, name, effect, access }
+}
+
+const fn tenant(permission: Permission, gate: Gate) -> Access {
+    Access::Tenant { permission, gate }
+}
+
+use Access::{Person, Platform, Public};
+use Effect::{Reads, Writes};
+use Permission as P;
+
+/// `accounts`: people, members, invitations, billing and support.
+pub mod accounts {
+    use super::*;
+    pub const LIST_PROJECTS: Operation = op("accounts", "list-projects", Reads, Person);
+    pub const GET_PROJECT_DETAIL: Operation = op("accounts", "get-project-detail", Reads, tenant(P::TenantRead, Gate::Read));
+    pub const CREATE_PROJECT: Operation = op("accounts", "create-project", Writes, Person);
+    pub const LIST_USERS: Operation = op("accounts", "list-users", Reads, tenant(P::UsersRead, Gate::Read));
+    pub const GET_USER_DETAIL: Operation = op("accounts", "get-user-detail", Reads, tenant(P::UsersRead, Gate::Read));
+    pub const LIST_TENANT_USERS: Operation = op("accounts", "list-tenant-users", Reads, tenant(P::UsersRead, Gate::Read));
+    pub const UPDATE_USER_ROLE: Operation = op("accounts", "update-user-role", Writes, tenant(P::RolesManage, Gate::Write));
+    pub const REMOVE_USER: Operation = op("accounts", "remove-user", Writes, tenant(P::UsersManage, Gate::Write));
+    pub const GET_PROFILE: Operation = op("accounts", "get-profile", Writes, tenant(P::ProfileRead, Gate::Read));
+    pub const UPDATE_PROFILE: Operation = op("accounts", "update-profile", Writes, tenant(P::ProfileRead, Gate::Read));
+    pub const GET_BILLING_SUMMARY: Operation = op("accounts", "get-billing-summary", Reads, tenant(P::BillingRead, Gate::Read));
+    pub const GET_BILLING_INVOICES: Operation = op("accounts", "get-billing-invoices", Reads, tenant(P::BillingRead, Gate::Read));
+    pub const GET_SUPPORT_CONTACT: Operation = op("accounts", "get-support-contact", Reads, Public);
+    pub const CREATE_SUPPORT_TICKET: Operation = op("accounts", "create-support-ticket", Writes, tenant(P::SupportWrite, Gate::Read));
+    pub const LIST_SUPPORT_TICKETS: Operation = op("accounts", "list-support-tickets", Reads, tenant(P::SupportRead, Gate::Read));
+    pub const INVITE_USER: Operation = op("accounts", "invite-user", Writes, tenant(P::InvitationsManage, Gate::Write));
+    pub const LIST_INVITATIONS: Operation = op("accounts", "list-invitations", Reads, tenant(P::InvitationsRead, Gate::Read));
+    pub const ACCEPT_INVITATION: Operation = op("accounts", "accept-invitation", Writes, Person);
+    pub const REVOKE_INVITATION: Operation = op("accounts", "revoke-invitation", Writes, tenant(P::InvitationsManage, Gate::Write));
+}
+
+/// `tenants`: the tenant row, plans, keys, usage, runs and the audit log.
+pub mod tenants {
+    use super::*;
+    pub const CREATE_TENANT: Operation = op("tenants", "create-tenant", Writes, Platform);
+    pub const GET_TENANT: Operation = op("tenants", "get-tenant", Reads, tenant(P::TenantRead, Gate::Read));
+    pub const GET_TENANT_BY_SLUG: Operation = op("tenants", "get-tenant-by-slug", Reads, Access::PlatformOrTenant { permission: P::TenantRead, gate: Gate::Read });
+    pub const UPDATE_PLAN: Operation = op("tenants", "update-plan", Writes, Platform);
+    pub const SUSPEND: Operation = op("tenants", "suspend", Writes, Platform);
+    pub const CREATE_MEMBERSHIP_WITH_DEFAULT: Operation = op("tenants", "create-membership-with-default", Writes, Platform);
+    pub const CREATE_API_KEY: Operation = op("tenants", "create-api-key", Writes, tenant(P::KeysCreate, Gate::Write));
+    pub const LIST_API_KEYS: Operation = op("tenants", "list-api-keys", Reads, tenant(P::KeysRead, Gate::Read));
+    pub const REVOKE_API_KEY: Operation = op("tenants", "revoke-api-key", Writes, tenant(P::KeysRevoke, Gate::Read));
+    pub const CHECK_RUN_QUOTA: Operation = op("tenants", "check-run-quota", Writes, tenant(P::RunWrite, Gate::Read));
+    pub const CHECK_TOKEN_QUOTA: Operation = op("tenants", "check-token-quota", Writes, tenant(P::RunWrite, Gate::Read));
+    pub const INCREMENT_USAGE: Operation = op("tenants", "increment-usage", Writes, tenant(P::RunWrite, Gate::Write));
+    pub const RECORD_USAGE: Operation = op("tenants", "record-usage", Writes, tenant(P::RunWrite, Gate::Write));
+    pub const GET_USAGE_SUMMARY: Operation = op("tenants", "get-usage-summary", Reads, tenant(P::UsageRead, Gate::Read));
+    pub const CREATE_RUN: Operation = op("tenants", "create-run", Writes, tenant(P::RunWrite, Gate::Write));
+    pub const COMPLETE_RUN: Operation = op("tenants", "complete-run", Writes, tenant(P::RunWrite, Gate::Write));
+    pub const LIST_RUNS: Operation = op("tenants", "list-runs", Reads, tenant(P::RunRead, Gate::Read));
+    pub const LIST_AUDIT_LOG: Operation = op("tenants", "list-audit-log", Reads, tenant(P::AuditRead, Gate::Read));
+}
+
+/// `memory-pins`: the tenant's JSON key/value store and its access log.
+pub mod memory_pins {
+    use super::*;
+    pub const UPSERT_PIN: Operation = op("memory-pins", "upsert-pin", Writes, tenant(P::MemoryPinWrite, Gate::Write));
+    pub const GET_PIN: Operation = op("memory-pins", "get-pin", Writes, tenant(P::MemoryPinRead, Gate::Read));
+    pub const LIST_PINS: Operation = op("memory-pins", "list-pins", Reads, tenant(P::MemoryPinRead, Gate::Read));
+    pub const DELETE_PIN: Operation = op("memory-pins", "delete-pin", Writes, tenant(P::MemoryPinDelete, Gate::Write));
+    pub const CLEANUP_EXPIRED: Operation = op("memory-pins", "cleanup-expired", Writes, Access::PlatformOrTenant { permission: P::MemoryPinAdmin, gate: Gate::Write });
+    pub const LIST_ACCESS_LOG: Operation = op("memory-pins", "list-access-log", Reads, tenant(P::MemoryPinAdmin, Gate::Read));
+}
+
+/// `onboarding`: the tenant's onboarding state machine.
+pub mod onboarding {
+    use super::*;
+    pub const GET_STATE: Operation = op("onboarding", "get-state", Reads, tenant(P::OnboardingRead, Gate::Read));
+    pub const ADVANCE: Operation = op("onboarding", "advance", Writes, tenant(P::OnboardingWrite, Gate::Write));
+}
+
+/// `lifecycle`: suspending, resuming, terminating and archiving a tenant.
+pub mod lifecycle {
+    use super::*;
+    pub const GET_STATE: Operation = op("lifecycle", "get-state", Reads, tenant(P::LifecycleRead, Gate::Read));
+    pub const TRANSITION: Operation = op("lifecycle", "transition", Writes, Platform);
+    pub const SUSPEND: Operation = op("lifecycle", "suspend", Writes, Platform);
+    pub const RESUME: Operation = op("lifecycle", "resume", Writes, Platform);
+    pub const TERMINATE: Operation = op("lifecycle", "terminate", Writes, Platform);
+    pub const ARCHIVE: Operation = op("lifecycle", "archive", Writes, Platform);
+}
+
+/// `policies`: the tenant's own policy components.
+pub mod policies {
+    use super::*;
+    const OWNERS_WRITE: Access = Access::TenantMembers { permission: P::PoliciesManage, gate: Gate::Write };
+    pub const INSTALL: Operation = op("policies", "install", Writes, OWNERS_WRITE);
+    pub const ACTIVATE: Operation = op("policies", "activate", Writes, OWNERS_WRITE);
+    pub const DEACTIVATE: Operation = op("policies", "deactivate", Writes, tenant(P::PoliciesManage, Gate::Write));
+    pub const ROLLBACK: Operation = op("policies", "rollback", Writes, OWNERS_WRITE);
+    pub const LIST_VERSIONS: Operation = op("policies", "list-versions", Reads, tenant(P::PoliciesRead, Gate::Read));
+    pub const DELETE_VERSION: Operation = op("policies", "delete-version", Writes, OWNERS_WRITE);
+    pub const DRY_RUN: Operation = op("policies", "dry-run", Reads, Access::TenantMembers { permission: P::PoliciesManage, gate: Gate::Read });
+    pub const STATUS: Operation = op("policies", "status", Reads, tenant(P::PoliciesRead, Gate::Read));
+}
+
+/// Every operation, in the order of the contract.
+pub const ALL: &[&Operation] = &[
+    &accounts::LIST_PROJECTS,
+    &accounts::GET_PROJECT_DETAIL,
+    &accounts::CREATE_PROJECT,
+    &accounts::LIST_USERS,
+    &accounts::GET_USER_DETAIL,
+    &accounts::LIST_TENANT_USERS,
+    &accounts::UPDATE_USER_ROLE,
+    &accounts::REMOVE_USER,
+    &accounts::GET_PROFILE,
+    &accounts::UPDATE_PROFILE,
+    &accounts::GET_BILLING_SUMMARY,
+    &accounts::GET_BILLING_INVOICES,
+    &accounts::GET_SUPPORT_CONTACT,
+    &accounts::CREATE_SUPPORT_TICKET,
+    &accounts::LIST_SUPPORT_TICKETS,
+    &accounts::INVITE_USER,
+    &accounts::LIST_INVITATIONS,
+    &accounts::ACCEPT_INVITATION,
+    &accounts::REVOKE_INVITATION,
+    &tenants::CREATE_TENANT,
+    &tenants::GET_TENANT,
+    &tenants::GET_TENANT_BY_SLUG,
+    &tenants::UPDATE_PLAN,
+    &tenants::SUSPEND,
+    &tenants::CREATE_MEMBERSHIP_WITH_DEFAULT,
+    &tenants::CREATE_API_KEY,
+    &tenants::LIST_API_KEYS,
+    &tenants::REVOKE_API_KEY,
+    &tenants::CHECK_RUN_QUOTA,
+    &tenants::CHECK_TOKEN_QUOTA,
+    &tenants::INCREMENT_USAGE,
+    &tenants::RECORD_USAGE,
+    &tenants::GET_USAGE_SUMMARY,
+    &tenants::CREATE_RUN,
+    &tenants::COMPLETE_RUN,
+    &tenants::LIST_RUNS,
+    &tenants::LIST_AUDIT_LOG,
+    &memory_pins::UPSERT_PIN,
+    &memory_pins::GET_PIN,
+    &memory_pins::LIST_PINS,
+    &memory_pins::DELETE_PIN,
+    &memory_pins::CLEANUP_EXPIRED,
+    &memory_pins::LIST_ACCESS_LOG,
+    &onboarding::GET_STATE,
+    &onboarding::ADVANCE,
+    &lifecycle::GET_STATE,
+    &lifecycle::TRANSITION,
+    &lifecycle::SUSPEND,
+    &lifecycle::RESUME,
+    &lifecycle::TERMINATE,
+    &lifecycle::ARCHIVE,
+    &policies::INSTALL,
+    &policies::ACTIVATE,
+    &policies::DEACTIVATE,
+    &policies::ROLLBACK,
+    &policies::LIST_VERSIONS,
+    &policies::DELETE_VERSION,
+    &policies::DRY_RUN,
+    &policies::STATUS,
+];

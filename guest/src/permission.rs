@@ -1,0 +1,111 @@
+//! The permissions an operation can require: a closed set, named once. This file has no dependency (the
+//! host compiles it too, to describe every operation and to list the scopes a key may hold); what each
+//! permission means for roles and keys is in `access.rs`.
+
+/// Every permission an operation can require. A closed set: a new operation names one of these (the
+/// compiler refuses anything else), and a new permission cannot compile without a decision about the least
+/// role that holds it, whether it only reads, and whether a key may hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    TenantRead,
+    /// Platform writes on the tenant row (plan); operators and the system only in practice.
+    TenantWrite,
+    UsersRead,
+    UsersManage,
+    RolesManage,
+    InvitationsRead,
+    InvitationsManage,
+    KeysCreate,
+    KeysRead,
+    KeysRevoke,
+    BillingRead,
+    LifecycleRead,
+    OnboardingRead,
+    OnboardingWrite,
+    ProfileRead,
+    RunRead,
+    RunWrite,
+    SupportRead,
+    SupportWrite,
+    UsageRead,
+    MemoryPinRead,
+    MemoryPinWrite,
+    MemoryPinDelete,
+    MemoryPinAdmin,
+    /// Reading a tenant's policy versions and status (their configuration may hold the tenant's secrets).
+    PoliciesRead,
+    /// Installing, activating, deactivating, rolling back and deleting a tenant's policy versions.
+    PoliciesManage,
+    /// Reading the tenant's audit log (who changed what; invitations name e-mail addresses).
+    AuditRead,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 27] = [
+        Permission::TenantRead,
+        Permission::TenantWrite,
+        Permission::UsersRead,
+        Permission::UsersManage,
+        Permission::RolesManage,
+        Permission::InvitationsRead,
+        Permission::InvitationsManage,
+        Permission::KeysCreate,
+        Permission::KeysRead,
+        Permission::KeysRevoke,
+        Permission::BillingRead,
+        Permission::LifecycleRead,
+        Permission::OnboardingRead,
+        Permission::OnboardingWrite,
+        Permission::ProfileRead,
+        Permission::RunRead,
+        Permission::RunWrite,
+        Permission::SupportRead,
+        Permission::SupportWrite,
+        Permission::UsageRead,
+        Permission::MemoryPinRead,
+        Permission::MemoryPinWrite,
+        Permission::MemoryPinDelete,
+        Permission::MemoryPinAdmin,
+        Permission::PoliciesRead,
+        Permission::PoliciesManage,
+        Permission::AuditRead,
+    ];
+
+    /// The scope string naming exactly this permission (`family:action`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::TenantRead => "tenant:read",
+            Permission::TenantWrite => "tenant:write",
+            Permission::UsersRead => "users:read",
+            Permission::UsersManage => "users:manage",
+            Permission::RolesManage => "roles:manage",
+            Permission::InvitationsRead => "invitations:read",
+            Permission::InvitationsManage => "invitations:manage",
+            Permission::KeysCreate => "keys:create",
+            Permission::KeysRead => "keys:read",
+            Permission::KeysRevoke => "keys:revoke",
+            Permission::BillingRead => "billing:read",
+            Permission::LifecycleRead => "lifecycle:read",
+            Permission::OnboardingRead => "onboarding:read",
+            Permission::OnboardingWrite => "onboarding:write",
+            Permission::ProfileRead => "profile:read",
+            Permission::RunRead => "run:read",
+            Permission::RunWrite => "run:write",
+            Permission::SupportRead => "support:read",
+            Permission::SupportWrite => "support:write",
+            Permission::UsageRead => "usage:read",
+            Permission::MemoryPinRead => "memory_pin:read",
+            Permission::MemoryPinWrite => "memory_pin:write",
+            Permission::MemoryPinDelete => "memory_pin:delete",
+            Permission::MemoryPinAdmin => "memory_pin:admin",
+            Permission::PoliciesRead => "policies:read",
+            Permission::PoliciesManage => "policies:manage",
+            Permission::AuditRead => "audit:read",
+        }
+    }
+
+    /// The family a `family:*` scope grants.
+    pub fn family(self) -> &'static str {
+        self.name().split(':').next().unwrap_or_default()
+    }
+}
