@@ -17,6 +17,15 @@ use anyhow::{Context, bail};
 mod api_model;
 #[path = "build/contract_types.rs"]
 mod contract_types;
+#[path = "build/operations_check.rs"]
+mod operations_check;
+// The description of every operation, checked against the contract's exports below.
+#[path = "../guest/src/operations.rs"]
+#[allow(dead_code)]
+mod operations;
+#[path = "../guest/src/permission.rs"]
+#[allow(dead_code)]
+mod permission;
 
 const GUEST_TARGET: &str = "wasm32-unknown-unknown";
 const GUEST_PACKAGE: &str = "account-engine-guest";
@@ -149,8 +158,23 @@ fn main() -> anyhow::Result<()> {
         &out_dir.join("contract_wit.rs"),
     )?;
     let model = api_model::describe(&workspace.join("wit"), "account-engine")?;
+    check_operations(&model)?;
     std::fs::write(out_dir.join("api-model.json"), serde_json::to_string(&model)?)?;
     Ok(())
+}
+
+/// Every exported function of the contract has exactly one description in `guest/src/operations.rs`.
+fn check_operations(model: &serde_json::Value) -> anyhow::Result<()> {
+    let exports: Vec<(String, String)> = model
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(interface, functions)| {
+            functions.as_object().into_iter().flatten().map(move |(f, _)| (interface.clone(), f.clone()))
+        })
+        .collect();
+    let described: Vec<(&str, &str)> = operations::ALL.iter().map(|op| (op.interface, op.name)).collect();
+    operations_check::check(&exports, &described).map_err(anyhow::Error::msg)
 }
 
 /// Copies the WIT package (documentation included: the component's own embedded WIT has none) beside the

@@ -145,29 +145,66 @@ fn wasmtime_engine() -> wasmtime::Engine {
     wasmtime::Engine::new(&config).expect("engine")
 }
 
-/// Every operation marked read-only (run in a read-only transaction) is one the component exports: a
-/// misspelt entry would silently leave an operation serialisable, or mark nothing.
+/// The component the runtime runs exports exactly the described operations (the build checks the same
+/// against `wit/`), and what the host derives from the descriptions holds for the names it is given.
 #[tokio::test]
-async fn every_read_only_operation_is_an_export() {
+async fn every_export_of_the_running_component_is_described() {
+    use account_host::contract::{find, is_public, is_read_only, operations};
     let h = suite::Harness::sqlite().await;
     let exported: Vec<(String, String)> =
         h.runtime.operations().iter().map(|o| (o.interface.clone(), o.name.clone())).collect();
-    for (interface, operation) in account_host::engine::READ_ONLY_OPERATIONS {
-        assert!(
-            exported.iter().any(|(i, o)| i == interface && o == operation),
-            "{interface}/{operation} is not an export"
-        );
-        assert!(account_host::engine::is_read_only(interface, operation));
+    for (interface, operation) in &exported {
+        assert!(find(interface, operation).is_some(), "{interface}.{operation} is exported without a description");
     }
-    assert!(account_host::engine::is_read_only("memory_pins", "list_pins"), "Rust names are accepted");
-    assert!(!account_host::engine::is_read_only("memory-pins", "get-pin"), "get pin writes its access log");
-    assert!(!account_host::engine::is_read_only("tenants", "check-run-quota"), "a quota check may roll a period over");
-    for (interface, operation) in account_host::engine::PUBLIC_OPERATIONS {
-        assert!(
-            exported.iter().any(|(i, o)| i == interface && o == operation),
-            "{interface}/{operation} is not an export"
-        );
+    assert_eq!(exported.len(), operations::ALL.len(), "a description names an operation the component lacks");
+    assert!(is_read_only("memory_pins", "list_pins"), "Rust names are accepted");
+    assert!(!is_read_only("memory-pins", "get-pin"), "get pin writes its access log");
+    assert!(!is_read_only("tenants", "check-run-quota"), "a quota check may roll a period over");
+    assert!(is_public("accounts", "get-support-contact"));
+    h.close().await;
+}
+
+/// The permission an operation's description names is the one the engine enforces: an API key holding
+/// every permission is let through the access check, and the same key without the described permission
+/// is refused. A guest that checked another permission than its description says fails here. (Operations
+/// only people call, or whose permission no key may hold, refuse both keys.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_enforces_the_permission_each_description_names() {
+    use account_host::bindings::ErrorCode;
+    use account_host::contract::{Permission, operations};
+    let h = suite::Harness::sqlite().await;
+    let t = h.tenant("acme").await;
+    let all: Vec<&str> = Permission::ALL.iter().map(|p| p.name()).collect();
+    let functions: Vec<_> = h.runtime.operations().to_vec();
+    let (mut flipped, mut never_for_keys) = (Vec::new(), Vec::new());
+    for op in operations::ALL {
+        let Some(permission) = op.permission() else { continue };
+        let function = functions.iter().find(|f| f.interface == op.interface && f.name == op.name).unwrap();
+        let args: serde_json::Map<String, serde_json::Value> = function
+            .params
+            .iter()
+            .map(|(name, ty)| (name.replace('-', "_"), account_host::engine::dynamic::sample_argument(ty)))
+            .collect();
+        let args = serde_json::Value::Object(args);
+        let others: Vec<&str> = all.iter().copied().filter(|p| *p != permission.name()).collect();
+        let forbidden = |result: Result<serde_json::Value, account_host::bindings::EngineError>| {
+            matches!(result, Err(e) if e.code == ErrorCode::Forbidden)
+        };
+        let with_all = h.runtime.call_json(&suite::api_key(&t.id, "key-all", &all), op.interface, op.name, &args).await;
+        let without = h.runtime.call_json(&suite::api_key(&t.id, "key-but", &others), op.interface, op.name, &args).await;
+        let name = format!("{}.{} ({})", op.interface, op.name, permission.name());
+        if forbidden(with_all) {
+            assert!(forbidden(without), "{name}: refused with every permission, but not without its own");
+            never_for_keys.push(name);
+        } else {
+            assert!(forbidden(without), "{name}: a key without {} was not refused", permission.name());
+            flipped.push(name);
+        }
     }
+    assert!(flipped.len() >= 34, "only {} operations were checked: {flipped:?}", flipped.len());
+    // Refused to every key: what only people do (a project's detail, a profile, a support ticket) and the
+    // permissions no key may hold (roles, the tenant's policies).
+    assert_eq!(never_for_keys.len(), 13, "refused to a key holding everything: {never_for_keys:?}");
     h.close().await;
 }
 

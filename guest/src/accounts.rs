@@ -1,8 +1,11 @@
-//! `accounts`: projects, members and roles, profile, billing, support tickets and invitations
-//! (domain.md §3.2–3.3 with the corrections of §5 and the role rules of design.md §4).
+//! `accounts`: projects, members and roles, profile, billing, support tickets and invitations.
+//!
+//! Roles: changing a role, removing an owner and inviting an owner (or revoking that invitation) are for
+//! owners, operators and the system; nobody changes their own role or removes themselves; a tenant always
+//! keeps at least one owner.
 
 use crate::Engine;
-use crate::access::{Access, Mode, Permission, rank, role_name, tenant_access};
+use crate::access::{self, Access, rank, role_name};
 use crate::accounts_facade_driver::{self as driver};
 use crate::aos::accounts::policy_types::{
     AcceptEvent, InviteEvent, RemovalEvent, RoleChangeEvent, TicketEvent, Trigger,
@@ -17,6 +20,7 @@ use crate::exports::aos::accounts::accounts::{
     ProfileUpdate, ProfileUpdateResult, ProjectDetail, ProjectList, ProjectSummary, SupportContact, TenantUser,
     TenantUserList, Ticket, TicketList, UserDetail, UserList, UserSummary,
 };
+use crate::operations::{Gate, accounts as op};
 use crate::policy_gate::{self, PolicyEvent};
 use crate::tenant_driver::{Audit, audit, audit_tenant};
 use crate::{secrets, tenant_driver, tenants, time, user_write_driver, validate};
@@ -33,7 +37,7 @@ impl Guest for Engine {
         limit: u32,
         offset: u32,
     ) -> Result<ProjectList, EngineError> {
-        let access = tenant_access(&ctx, Permission::TenantRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::LIST_PROJECTS)?;
         validate::range("limit", limit, 1, 100)?;
         let items = driver::fetch_tenants(&access.tenant_id, status, limit, offset)?;
         let total = driver::count_tenants(&access.tenant_id, status)?;
@@ -55,7 +59,7 @@ impl Guest for Engine {
     }
 
     fn get_project_detail(ctx: CallContext, project_id: String) -> Result<ProjectDetail, EngineError> {
-        let access = tenant_access(&ctx, Permission::TenantRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::GET_PROJECT_DETAIL)?;
         if project_id != access.tenant_id {
             return Err(forbidden("Cannot access other projects."));
         }
@@ -68,9 +72,9 @@ impl Guest for Engine {
         name: String,
         description: Option<String>,
     ) -> Result<ProjectDetail, EngineError> {
-        let Actor::Identity(identity) = &ctx.actor else {
-            return Err(forbidden("projects are created by a signed-in person"));
-        };
+        let identity = access::check_person(&ctx, &op::CREATE_PROJECT, || {
+            forbidden("projects are created by a signed-in person")
+        })?;
         let name = validate::text("name", &name, 1, 200)?;
         let description = validate::optional_text("description", description.as_deref(), 1000)?;
         let user = identity_user(identity)?;
@@ -117,7 +121,7 @@ impl Guest for Engine {
         status: Option<UserStatus>,
         page: PageRequest,
     ) -> Result<UserList, EngineError> {
-        let access = tenant_access(&ctx, Permission::UsersRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::LIST_USERS)?;
         let page = driver::fetch_users(&access.tenant_id, role, status, &validate::page(&page)?)?;
         let total = driver::count_users(&access.tenant_id, role, status)?;
         let items = page
@@ -137,7 +141,7 @@ impl Guest for Engine {
     }
 
     fn get_user_detail(ctx: CallContext, user_id: String) -> Result<UserDetail, EngineError> {
-        let access = tenant_access(&ctx, Permission::UsersRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::GET_USER_DETAIL)?;
         let u = driver::fetch_user_detail(&access.tenant_id, &user_id)?
             .ok_or_else(|| not_found("User not found in this tenant"))?;
         Ok(UserDetail {
@@ -161,7 +165,7 @@ impl Guest for Engine {
     }
 
     fn list_tenant_users(ctx: CallContext, page: PageRequest) -> Result<TenantUserList, EngineError> {
-        let access = tenant_access(&ctx, Permission::UsersRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::LIST_TENANT_USERS)?;
         let page = driver::fetch_tenant_memberships(&access.tenant_id, &validate::page(&page)?)?;
         let items = page
             .items
@@ -178,7 +182,7 @@ impl Guest for Engine {
     }
 
     fn update_user_role(ctx: CallContext, user_id: String, new_role: Role) -> Result<TenantUser, EngineError> {
-        let access = tenant_access(&ctx, Permission::RolesManage, Mode::Write).map_err(|e| {
+        let access = access::check(&ctx, &op::UPDATE_USER_ROLE).map_err(|e| {
             if e.code == ErrorCode::Forbidden { forbidden("Only owners can change user roles") } else { e }
         })?;
         if access.user_id() == Some(user_id.as_str()) {
@@ -226,7 +230,7 @@ impl Guest for Engine {
     }
 
     fn remove_user(ctx: CallContext, user_id: String) -> Result<String, EngineError> {
-        let access = tenant_access(&ctx, Permission::UsersManage, Mode::Write).map_err(|e| {
+        let access = access::check(&ctx, &op::REMOVE_USER).map_err(|e| {
             if e.code == ErrorCode::Forbidden { forbidden("Only owners and admins can remove users") } else { e }
         })?;
         if access.user_id() == Some(user_id.as_str()) {
@@ -270,7 +274,7 @@ impl Guest for Engine {
     }
 
     fn get_profile(ctx: CallContext) -> Result<Profile, EngineError> {
-        let access = tenant_access(&ctx, Permission::ProfileRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::GET_PROFILE)?;
         let user_id = access.user_id().ok_or_else(|| forbidden("a profile belongs to a signed-in person"))?;
         let p = driver::fetch_profile(&access.tenant_id, user_id)?.ok_or_else(|| not_found("User not found"))?;
         Ok(Profile {
@@ -288,7 +292,7 @@ impl Guest for Engine {
 
     fn update_profile(ctx: CallContext, update: ProfileUpdate) -> Result<ProfileUpdateResult, EngineError> {
         // A person's own profile: allowed while the tenant can be read, whatever its write gate says.
-        let access = tenant_access(&ctx, Permission::ProfileRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::UPDATE_PROFILE)?;
         let user_id = access.user_id().ok_or_else(|| forbidden("a profile belongs to a signed-in person"))?.to_string();
         let display_name = validate::optional_text("display_name", update.display_name.as_deref(), 100)?;
         let timezone = validate::optional_text("timezone", update.timezone.as_deref(), 50)?;
@@ -303,7 +307,7 @@ impl Guest for Engine {
         if let Some(tz) = &timezone {
             preferences.insert("timezone".into(), serde_json::Value::String(tz.clone()));
         }
-        // A `timezone` inside `preferences` wins over the `timezone` field (domain.md §2.1.2 #16).
+        // Given both, a `timezone` inside `preferences` wins over the `timezone` field (it is applied last).
         if let Some(given) = given {
             preferences.extend(given);
         }
@@ -338,7 +342,7 @@ impl Guest for Engine {
     }
 
     fn get_billing_summary(ctx: CallContext) -> Result<BillingSummary, EngineError> {
-        let access = tenant_access(&ctx, Permission::BillingRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::GET_BILLING_SUMMARY)?;
         let tenant = tenants::fetch_tenant(&access.tenant_id)?;
         let subscription = driver::fetch_subscription(&access.tenant_id)?;
         let (usage, _) = tenants::effective_usage(&tenant.usage, ctx.now);
@@ -367,7 +371,7 @@ impl Guest for Engine {
     }
 
     fn get_billing_invoices(ctx: CallContext) -> Result<InvoiceList, EngineError> {
-        tenant_access(&ctx, Permission::BillingRead, Mode::Read)?;
+        access::check(&ctx, &op::GET_BILLING_INVOICES)?;
         Ok(InvoiceList {
             invoices: Vec::new(),
             total: 0,
@@ -376,13 +380,14 @@ impl Guest for Engine {
     }
 
     fn get_support_contact(ctx: CallContext) -> Result<SupportContact, EngineError> {
+        access::check_public(&op::GET_SUPPORT_CONTACT)?;
         let s = ctx.settings;
         Ok(SupportContact { email: s.support_email, hours: s.support_hours, response_time: s.support_response_time })
     }
 
     fn create_support_ticket(ctx: CallContext, ticket: NewTicket) -> Result<Ticket, EngineError> {
         // Asking for help stays possible while a tenant is suspended.
-        let access = tenant_access(&ctx, Permission::SupportWrite, Mode::Read)?;
+        let access = access::check(&ctx, &op::CREATE_SUPPORT_TICKET)?;
         let user_id = access.user_id().ok_or_else(|| forbidden("tickets are filed by a signed-in person"))?.to_string();
         let subject = validate::text("subject", &ticket.subject, 1, 200)?;
         let description = validate::text("description", &ticket.description, 1, 4000)?;
@@ -428,13 +433,13 @@ impl Guest for Engine {
         status: Option<crate::aos::accounts::types::TicketStatus>,
         page: PageRequest,
     ) -> Result<TicketList, EngineError> {
-        let access = tenant_access(&ctx, Permission::SupportRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::LIST_SUPPORT_TICKETS)?;
         let page = driver::fetch_support_tickets(&access.tenant_id, status, &validate::page(&page)?)?;
         Ok(TicketList { items: page.items.into_iter().map(ticket_of).collect(), next: page.next })
     }
 
     fn invite_user(ctx: CallContext, email: String, role: Role) -> Result<InvitationCreated, EngineError> {
-        let access = tenant_access(&ctx, Permission::InvitationsManage, Mode::Write).map_err(|e| {
+        let access = access::check(&ctx, &op::INVITE_USER).map_err(|e| {
             if e.code == ErrorCode::Forbidden { forbidden("Only owners and admins can invite users") } else { e }
         })?;
         if role == Role::Owner && !owner_or_platform(&access) {
@@ -498,7 +503,7 @@ impl Guest for Engine {
         status: Option<InvitationStatus>,
         page: PageRequest,
     ) -> Result<InvitationList, EngineError> {
-        let access = tenant_access(&ctx, Permission::InvitationsRead, Mode::Read).map_err(|e| {
+        let access = access::check(&ctx, &op::LIST_INVITATIONS).map_err(|e| {
             if e.code == ErrorCode::Forbidden { forbidden("Only owners and admins can view invitations") } else { e }
         })?;
         let page = driver::fetch_invitations(&access.tenant_id, status, &validate::page(&page)?)?;
@@ -506,9 +511,9 @@ impl Guest for Engine {
     }
 
     fn accept_invitation(ctx: CallContext, invitation_id: String, token: String) -> Result<Acceptance, EngineError> {
-        let Actor::Identity(identity) = &ctx.actor else {
-            return Err(err(ErrorCode::Unauthenticated, "sign in to accept an invitation"));
-        };
+        let identity = access::check_person(&ctx, &op::ACCEPT_INVITATION, || {
+            err(ErrorCode::Unauthenticated, "sign in to accept an invitation")
+        })?;
         let refused =
             || Acceptance { accepted: false, message: INVALID_INVITATION.into(), tenant_id: None, role: None };
         if !secrets::looks_like_secret(&token) || invitation_id.len() != 36 {
@@ -530,7 +535,8 @@ impl Guest for Engine {
         }
         let gate = crate::tenant_lifecycle_driver::fetch_tenant_status(&invitation.tenant_id)?
             .ok_or_else(|| not_found("Tenant not found"))?;
-        crate::access::gate(gate.status, Mode::Write)?;
+        // Joining is a write to the tenant: only an active tenant takes new members.
+        access::gate(gate.status, Gate::Write)?;
         if !inviter_still_may(&invitation)? {
             return Ok(refused());
         }
@@ -588,7 +594,7 @@ impl Guest for Engine {
     }
 
     fn revoke_invitation(ctx: CallContext, invitation_id: String) -> Result<Invitation, EngineError> {
-        let access = tenant_access(&ctx, Permission::InvitationsManage, Mode::Write)?;
+        let access = access::check(&ctx, &op::REVOKE_INVITATION)?;
         let row = driver::update_invitation_revoked(&access.tenant_id, &invitation_id).map_err(|e| {
             if is_conflict(&e) { conflict("Only a pending invitation can be revoked") } else { e.into() }
         })?;
@@ -616,7 +622,7 @@ fn inviter_still_may(invitation: &InvitationSnapshot) -> Result<bool> {
     let Some(inviter) = &invitation.invited_by else { return Ok(true) };
     let Some(member) = driver::fetch_membership_with_user(&invitation.tenant_id, inviter)? else { return Ok(false) };
     let role = member.membership.role;
-    let may_invite = crate::access::Permission::InvitationsManage.held_by(role);
+    let may_invite = access::Permission::InvitationsManage.held_by(role);
     let may_give = invitation.role != Role::Owner || role == Role::Owner;
     Ok(member.user.status == UserStatus::Active && may_invite && may_give)
 }

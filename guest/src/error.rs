@@ -47,3 +47,27 @@ pub fn conflict(message: impl Into<String>) -> EngineError {
 pub fn is_conflict(e: &DriverError) -> bool {
     e.code == DriverErrorCode::Conflict
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn driver(code: DriverErrorCode) -> DriverError {
+        DriverError { code, message: "row".into() }
+    }
+
+    #[test]
+    fn driver_errors_become_engine_errors() {
+        let code = |c| EngineError::from(driver(c)).code;
+        assert_eq!(code(DriverErrorCode::NotFound), ErrorCode::NotFound);
+        assert_eq!(code(DriverErrorCode::ScopeViolation), ErrorCode::Forbidden, "the host refused a tenant's row");
+        assert_eq!(code(DriverErrorCode::Invalid), ErrorCode::InvalidArgument);
+        assert_eq!(code(DriverErrorCode::Backend), ErrorCode::Internal);
+        assert_eq!(EngineError::from(driver(DriverErrorCode::Conflict)).message, "row");
+        // A missing row told in the engine's own words; other errors pass as they are.
+        let told = missing("Tenant not found")(driver(DriverErrorCode::NotFound));
+        assert_eq!((told.code, told.message.as_str()), (ErrorCode::NotFound, "Tenant not found"));
+        let passed = missing("Tenant not found")(driver(DriverErrorCode::Unavailable));
+        assert_eq!((passed.code, passed.message.as_str()), (ErrorCode::Unavailable, "row"));
+    }
+}

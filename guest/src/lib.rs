@@ -5,8 +5,14 @@
 //! per WIT interface: the engine interfaces are implemented in `accounts`, `tenants`, `memory_pins`,
 //! `onboarding`, `lifecycle` and `policies`; each imported interface has a module of the same name with
 //! the engine's helpers around it.
-//! `access` decides who may do what; `error`, `validate`, `time`, `plans` and `secrets` are the shared
-//! rules.
+//! `operations` describes every operation once (whether it writes, who may call it, with which
+//! `permission`); the host compiles those two files too, so they are public and depend on nothing else.
+//! `access` checks each call against its description; `error`, `validate`, `time`, `plans` and `secrets`
+//! are the shared rules.
+//!
+//! The unit tests run natively (`cargo test -p account-engine-guest`). Natively the imports are stubs
+//! that panic, so the tests cover the pure rules only: anything that reaches a driver is the black-box
+//! suite's (`tests/`).
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -14,9 +20,10 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+pub mod operations;
+pub mod permission;
+
 mod access;
-mod operations;
-mod permission;
 mod error;
 mod plans;
 mod secrets;
@@ -38,6 +45,9 @@ mod memory_pins;
 mod onboarding;
 mod policies;
 mod tenants;
+
+#[cfg(test)]
+mod test_support;
 
 /// The type that implements every exported engine interface.
 pub struct Engine;

@@ -1,18 +1,21 @@
-//! `lifecycle`: the tenant lifecycle state machine (domain.md §3.7). Every status change of a tenant,
-//! including `tenants.suspend`, goes through [`transition`]; each writes an audit row with the actor.
+//! `lifecycle`: the tenant lifecycle state machine. A tenant is active, suspended (reads only, and it
+//! can be resumed), terminated (irreversible) or archived (terminal, reached only from terminated). Every
+//! status change of a tenant, including `tenants.suspend`, goes through [`transition`]; each writes an
+//! audit row with the actor.
 
 use crate::Engine;
-use crate::access::{Mode, Permission, call_tenant, require_platform, status_name, tenant_access};
+use crate::access::{self, call_tenant, status_name};
 use crate::aos::accounts::types::{CallContext, DriverErrorCode, EngineError, TenantStatus};
 use crate::error::{Result, conflict, is_conflict, not_found};
 use crate::exports::aos::accounts::lifecycle::{Guest, LifecycleAction, LifecycleState, LifecycleTransition};
+use crate::operations::{Operation, lifecycle as op};
 use crate::tenant_driver::{Audit, audit_tenant};
 use crate::tenant_lifecycle_driver as driver;
 use crate::validate;
 
 impl Guest for Engine {
     fn get_state(ctx: CallContext) -> Result<LifecycleState, EngineError> {
-        let access = tenant_access(&ctx, Permission::LifecycleRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::GET_STATE)?;
         Ok(state_of(access.tenant_id, access.status))
     }
 
@@ -21,27 +24,27 @@ impl Guest for Engine {
         to_status: TenantStatus,
         reason: String,
     ) -> Result<LifecycleTransition, EngineError> {
-        transition(&ctx, to_status, &reason)
+        transition(&ctx, &op::TRANSITION, to_status, &reason)
     }
 
     fn suspend(ctx: CallContext, reason: String) -> Result<LifecycleTransition, EngineError> {
-        transition(&ctx, TenantStatus::Suspended, &reason)
+        transition(&ctx, &op::SUSPEND, TenantStatus::Suspended, &reason)
     }
 
     fn resume(ctx: CallContext, reason: String) -> Result<LifecycleTransition, EngineError> {
-        transition(&ctx, TenantStatus::Active, &reason)
+        transition(&ctx, &op::RESUME, TenantStatus::Active, &reason)
     }
 
     fn terminate(ctx: CallContext, reason: String) -> Result<LifecycleTransition, EngineError> {
-        transition(&ctx, TenantStatus::Terminated, &reason)
+        transition(&ctx, &op::TERMINATE, TenantStatus::Terminated, &reason)
     }
 
     fn archive(ctx: CallContext, reason: String) -> Result<LifecycleTransition, EngineError> {
-        transition(&ctx, TenantStatus::Archived, &reason)
+        transition(&ctx, &op::ARCHIVE, TenantStatus::Archived, &reason)
     }
 }
 
-/// What a status permits (domain.md §3.7.1).
+/// What a status permits (the lifecycle gate of [`crate::access::gate`]) and where it may go next.
 pub fn state_of(tenant_id: String, status: TenantStatus) -> LifecycleState {
     use TenantStatus::*;
     let mut valid_transitions: Vec<TenantStatus> =
@@ -98,9 +101,9 @@ fn action_name(to: TenantStatus) -> &'static str {
     }
 }
 
-/// Moves the call's tenant to `to`, operators and the system only, audited with the reason.
-pub fn transition(ctx: &CallContext, to: TenantStatus, reason: &str) -> Result<LifecycleTransition> {
-    require_platform(ctx)?;
+/// Moves the call's tenant to `to` for `op` (operators and the system only), audited with the reason.
+pub fn transition(ctx: &CallContext, op: &Operation, to: TenantStatus, reason: &str) -> Result<LifecycleTransition> {
+    access::check_platform(ctx, op)?;
     let tenant_id = call_tenant(ctx)?;
     let reason = validate::optional_text("reason", Some(reason), 1000)?;
     let from = driver::fetch_tenant_status(&tenant_id)?
@@ -133,4 +136,65 @@ pub fn transition(ctx: &CallContext, to: TenantStatus, reason: &str) -> Result<L
         },
     )?;
     Ok(LifecycleTransition { tenant_id, from_status: from, to_status: to, action: action_of(to), at: ctx.now })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::gate;
+    use crate::operations::Gate;
+    use TenantStatus::*;
+
+    const STATUSES: [TenantStatus; 4] = [Active, Suspended, Terminated, Archived];
+
+    #[test]
+    fn the_state_machine_has_five_edges() {
+        let edges: Vec<_> = STATUSES
+            .into_iter()
+            .flat_map(|from| STATUSES.into_iter().map(move |to| (from, to)))
+            .filter(|(from, to)| edge_error(*from, *to).is_none())
+            .map(|(from, to)| (status_name(from), status_name(to)))
+            .collect();
+        assert_eq!(
+            edges,
+            [
+                ("active", "suspended"),
+                ("active", "terminated"),
+                ("suspended", "active"),
+                ("suspended", "terminated"),
+                ("terminated", "archived"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_transition_says_why() {
+        assert_eq!(edge_error(Active, Active).as_deref(), Some("Tenant already in active status"));
+        assert_eq!(edge_error(Terminated, Active).as_deref(), Some("OFFBOARD-002: TERMINATED is irreversible"));
+        assert_eq!(edge_error(Archived, Terminated).as_deref(), Some("ARCHIVED is terminal: it has no exits"));
+        assert_eq!(edge_error(Active, Archived).as_deref(), Some("OFFBOARD-003: ARCHIVED is unreachable from ACTIVE"));
+        assert_eq!(edge_error(Suspended, Archived).as_deref(), Some("Invalid transition: suspended -> archived"));
+    }
+
+    #[test]
+    fn a_state_lists_its_exits_by_name() {
+        let suspended = state_of("t-1".into(), Suspended);
+        assert_eq!(
+            suspended.valid_transitions.iter().map(|s| status_name(*s)).collect::<Vec<_>>(),
+            ["active", "terminated"]
+        );
+        assert!(suspended.is_reversible && !suspended.is_terminal);
+        let archived = state_of("t-1".into(), Archived);
+        assert!(archived.valid_transitions.is_empty() && archived.is_terminal && !archived.is_reversible);
+    }
+
+    #[test]
+    fn what_a_state_allows_is_what_the_lifecycle_gate_lets_through() {
+        for status in STATUSES {
+            let state = state_of("t-1".into(), status);
+            assert_eq!(state.allows_reads, gate(status, Gate::Read).is_ok(), "{}", status_name(status));
+            assert_eq!(state.allows_writes, gate(status, Gate::Write).is_ok(), "{}", status_name(status));
+            assert_eq!(state.allows_api_keys, state.allows_writes);
+        }
+    }
 }

@@ -1,14 +1,16 @@
-//! `onboarding`: the forward-only onboarding state machine (domain.md §3.6). Progress is driven by
-//! evidence: a human's own request proves identity, a usable API key proves key creation, an SDK's
-//! request (made with a key) proves the handshake, and completion needs the activation predicate unless
-//! an operator forces it.
+//! `onboarding`: the forward-only onboarding state machine (created, identity verified, API key created,
+//! SDK connected, complete). Progress is driven by evidence: a human's own request proves identity, a
+//! usable API key proves key creation, an SDK's request (made with a key) proves the handshake, and
+//! completion needs the activation predicate (a usable key, an enabled integration, an attested SDK)
+//! unless an operator forces it.
 
 use crate::Engine;
-use crate::access::{Access, Mode, Permission, Principal, tenant_access};
+use crate::access::{self, Access, Principal};
 use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, OnboardingState};
 use crate::error::{Result, err, forbidden, missing, not_found};
 use crate::exports::aos::accounts::onboarding::{Capability, Guest, NextAction, OnboardingStatus, Transition};
 use crate::onboarding_driver as driver;
+use crate::operations::onboarding as op;
 use crate::tenant_driver::{Audit, audit};
 use crate::validate;
 
@@ -17,13 +19,13 @@ pub const FORCE_COMPLETE_PREFIX: &str = "founder_force_complete:";
 
 impl Guest for Engine {
     fn get_state(ctx: CallContext) -> Result<OnboardingStatus, EngineError> {
-        let access = tenant_access(&ctx, Permission::OnboardingRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::GET_STATE)?;
         let state = driver::fetch_onboarding_state(&access.tenant_id).map_err(missing("Tenant not found"))?;
         Ok(status_of(access.tenant_id, state))
     }
 
     fn advance(ctx: CallContext, target: OnboardingState, trigger: String) -> Result<Transition, EngineError> {
-        let access = tenant_access(&ctx, Permission::OnboardingWrite, Mode::Write)?;
+        let access = access::check(&ctx, &op::ADVANCE)?;
         let trigger = validate::text("trigger", &trigger, 1, 200)?;
         advance(&ctx, &access, target, &trigger)
     }
@@ -94,22 +96,29 @@ pub fn status_of(tenant_id: String, state: OnboardingState) -> OnboardingStatus 
 
 /// Moves the tenant forward to `target` if the caller may claim that progress and the evidence is there.
 pub fn advance(ctx: &CallContext, access: &Access, target: OnboardingState, trigger: &str) -> Result<Transition> {
+    let forced = may_claim(&access.principal, target, trigger)?;
+    progress(ctx, access, target, trigger, forced)
+}
+
+/// Whether `principal` may ask for `target` with `trigger`, and if so whether it forces completion. A
+/// person may claim their own identity step, a key the SDK handshake it makes; further progress follows
+/// evidence, and only an operator forces completion.
+fn may_claim(principal: &Principal, target: OnboardingState, trigger: &str) -> Result<bool> {
     let forced = target == OnboardingState::Complete
         && trigger.starts_with(FORCE_COMPLETE_PREFIX)
-        && matches!(access.principal, Principal::Operator);
+        && matches!(principal, Principal::Operator);
     if trigger.starts_with(FORCE_COMPLETE_PREFIX) && !forced {
         return Err(forbidden("only an operator may force completion"));
     }
-    match access.principal {
+    match principal {
         Principal::User { .. } if step(target) > step(OnboardingState::IdentityVerified) => {
-            return Err(forbidden("onboarding past IDENTITY_VERIFIED follows evidence, not a request"));
+            Err(forbidden("onboarding past IDENTITY_VERIFIED follows evidence, not a request"))
         }
         Principal::ApiKey { .. } if step(target) > step(OnboardingState::SdkConnected) => {
-            return Err(forbidden("an API key may report the SDK handshake, not complete onboarding"));
+            Err(forbidden("an API key may report the SDK handshake, not complete onboarding"))
         }
-        _ => {}
+        _ => Ok(forced),
     }
-    progress(ctx, access, target, trigger, forced)
 }
 
 /// Moves the tenant forward to `target` when the evidence is there (or an operator forces completion).
@@ -174,4 +183,55 @@ pub fn progress(
         message: format!("Advanced from {} to {}", state_name(previous), state_name(target)),
         was_no_op: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aos::accounts::types::Role;
+    use crate::test_support::member;
+    use OnboardingState::*;
+
+    fn a_key() -> Principal {
+        Principal::ApiKey { key_id: "key-1".into() }
+    }
+
+    #[test]
+    fn a_person_claims_only_their_identity_step() {
+        assert_eq!(may_claim(&member(Role::Viewer), IdentityVerified, "console_login").ok(), Some(false));
+        let refused = may_claim(&member(Role::Owner), ApiKeyCreated, "console").err().expect("refused");
+        assert_eq!(refused.message, "onboarding past IDENTITY_VERIFIED follows evidence, not a request");
+    }
+
+    #[test]
+    fn a_key_reports_the_sdk_handshake_but_never_completes() {
+        assert_eq!(may_claim(&a_key(), SdkConnected, "sdk_handshake").ok(), Some(false));
+        let refused = may_claim(&a_key(), Complete, "sdk_done").err().expect("refused");
+        assert_eq!(refused.code, ErrorCode::Forbidden);
+    }
+
+    #[test]
+    fn only_an_operator_forces_completion_and_only_to_complete() {
+        let force = "founder_force_complete:demo";
+        assert_eq!(may_claim(&Principal::Operator, Complete, force).ok(), Some(true));
+        assert_eq!(may_claim(&Principal::Operator, Complete, "ordinary").ok(), Some(false));
+        for (principal, target) in
+            [(Principal::Operator, SdkConnected), (Principal::System, Complete), (member(Role::Owner), Complete)]
+        {
+            let refused = may_claim(&principal, target, force).err().expect("refused");
+            assert_eq!(refused.message, "only an operator may force completion");
+        }
+    }
+
+    #[test]
+    fn each_step_unlocks_more_capabilities_and_names_the_next_action() {
+        let states = [Created, IdentityVerified, ApiKeyCreated, SdkConnected, Complete];
+        let unlocked: Vec<_> = states.into_iter().map(|s| status_of("t-1".into(), s).allowed.len()).collect();
+        assert_eq!(unlocked, [0, 1, 2, 6, 8]);
+        let sdk = status_of("t-1".into(), SdkConnected);
+        assert_eq!((sdk.step_index, sdk.blocked.len()), (3, 2));
+        assert_eq!(sdk.next_action.map(|a| a.action_id).as_deref(), Some("complete_setup"));
+        let done = status_of("t-1".into(), Complete);
+        assert!(done.is_complete && done.next_action.is_none() && done.blocked.is_empty());
+    }
 }

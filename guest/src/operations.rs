@@ -55,7 +55,9 @@ pub struct Operation {
     pub interface: &'static str,
     /// The WIT function, e.g. `upsert-pin`.
     pub name: &'static str,
+    /// Whether it writes.
     pub effect: Effect,
+    /// Who may call it, with which permission.
     pub access: Access,
 }
 
@@ -101,25 +103,34 @@ use Permission as P;
 /// `accounts`: people, members, invitations, billing and support.
 pub mod accounts {
     use super::*;
-    pub const LIST_PROJECTS: Operation = op("accounts", "list-projects", Reads, Person);
-    pub const GET_PROJECT_DETAIL: Operation = op("accounts", "get-project-detail", Reads, tenant(P::TenantRead, Gate::Read));
+    pub const LIST_PROJECTS: Operation = op("accounts", "list-projects", Reads, tenant(P::TenantRead, Gate::Read));
+    pub const GET_PROJECT_DETAIL: Operation =
+        op("accounts", "get-project-detail", Reads, tenant(P::TenantRead, Gate::Read));
     pub const CREATE_PROJECT: Operation = op("accounts", "create-project", Writes, Person);
     pub const LIST_USERS: Operation = op("accounts", "list-users", Reads, tenant(P::UsersRead, Gate::Read));
     pub const GET_USER_DETAIL: Operation = op("accounts", "get-user-detail", Reads, tenant(P::UsersRead, Gate::Read));
-    pub const LIST_TENANT_USERS: Operation = op("accounts", "list-tenant-users", Reads, tenant(P::UsersRead, Gate::Read));
-    pub const UPDATE_USER_ROLE: Operation = op("accounts", "update-user-role", Writes, tenant(P::RolesManage, Gate::Write));
+    pub const LIST_TENANT_USERS: Operation =
+        op("accounts", "list-tenant-users", Reads, tenant(P::UsersRead, Gate::Read));
+    pub const UPDATE_USER_ROLE: Operation =
+        op("accounts", "update-user-role", Writes, tenant(P::RolesManage, Gate::Write));
     pub const REMOVE_USER: Operation = op("accounts", "remove-user", Writes, tenant(P::UsersManage, Gate::Write));
     pub const GET_PROFILE: Operation = op("accounts", "get-profile", Writes, tenant(P::ProfileRead, Gate::Read));
     pub const UPDATE_PROFILE: Operation = op("accounts", "update-profile", Writes, tenant(P::ProfileRead, Gate::Read));
-    pub const GET_BILLING_SUMMARY: Operation = op("accounts", "get-billing-summary", Reads, tenant(P::BillingRead, Gate::Read));
-    pub const GET_BILLING_INVOICES: Operation = op("accounts", "get-billing-invoices", Reads, tenant(P::BillingRead, Gate::Read));
+    pub const GET_BILLING_SUMMARY: Operation =
+        op("accounts", "get-billing-summary", Reads, tenant(P::BillingRead, Gate::Read));
+    pub const GET_BILLING_INVOICES: Operation =
+        op("accounts", "get-billing-invoices", Reads, tenant(P::BillingRead, Gate::Read));
     pub const GET_SUPPORT_CONTACT: Operation = op("accounts", "get-support-contact", Reads, Public);
-    pub const CREATE_SUPPORT_TICKET: Operation = op("accounts", "create-support-ticket", Writes, tenant(P::SupportWrite, Gate::Read));
-    pub const LIST_SUPPORT_TICKETS: Operation = op("accounts", "list-support-tickets", Reads, tenant(P::SupportRead, Gate::Read));
+    pub const CREATE_SUPPORT_TICKET: Operation =
+        op("accounts", "create-support-ticket", Writes, tenant(P::SupportWrite, Gate::Read));
+    pub const LIST_SUPPORT_TICKETS: Operation =
+        op("accounts", "list-support-tickets", Reads, tenant(P::SupportRead, Gate::Read));
     pub const INVITE_USER: Operation = op("accounts", "invite-user", Writes, tenant(P::InvitationsManage, Gate::Write));
-    pub const LIST_INVITATIONS: Operation = op("accounts", "list-invitations", Reads, tenant(P::InvitationsRead, Gate::Read));
+    pub const LIST_INVITATIONS: Operation =
+        op("accounts", "list-invitations", Reads, tenant(P::InvitationsRead, Gate::Read));
     pub const ACCEPT_INVITATION: Operation = op("accounts", "accept-invitation", Writes, Person);
-    pub const REVOKE_INVITATION: Operation = op("accounts", "revoke-invitation", Writes, tenant(P::InvitationsManage, Gate::Write));
+    pub const REVOKE_INVITATION: Operation =
+        op("accounts", "revoke-invitation", Writes, tenant(P::InvitationsManage, Gate::Write));
 }
 
 /// `tenants`: the tenant row, plans, keys, usage, runs and the audit log.
@@ -127,18 +138,26 @@ pub mod tenants {
     use super::*;
     pub const CREATE_TENANT: Operation = op("tenants", "create-tenant", Writes, Platform);
     pub const GET_TENANT: Operation = op("tenants", "get-tenant", Reads, tenant(P::TenantRead, Gate::Read));
-    pub const GET_TENANT_BY_SLUG: Operation = op("tenants", "get-tenant-by-slug", Reads, Access::PlatformOrTenant { permission: P::TenantRead, gate: Gate::Read });
+    pub const GET_TENANT_BY_SLUG: Operation = op(
+        "tenants",
+        "get-tenant-by-slug",
+        Reads,
+        Access::PlatformOrTenant { permission: P::TenantRead, gate: Gate::Read },
+    );
     pub const UPDATE_PLAN: Operation = op("tenants", "update-plan", Writes, Platform);
     pub const SUSPEND: Operation = op("tenants", "suspend", Writes, Platform);
-    pub const CREATE_MEMBERSHIP_WITH_DEFAULT: Operation = op("tenants", "create-membership-with-default", Writes, Platform);
+    pub const CREATE_MEMBERSHIP_WITH_DEFAULT: Operation =
+        op("tenants", "create-membership-with-default", Writes, Platform);
     pub const CREATE_API_KEY: Operation = op("tenants", "create-api-key", Writes, tenant(P::KeysCreate, Gate::Write));
     pub const LIST_API_KEYS: Operation = op("tenants", "list-api-keys", Reads, tenant(P::KeysRead, Gate::Read));
     pub const REVOKE_API_KEY: Operation = op("tenants", "revoke-api-key", Writes, tenant(P::KeysRevoke, Gate::Read));
     pub const CHECK_RUN_QUOTA: Operation = op("tenants", "check-run-quota", Writes, tenant(P::RunWrite, Gate::Read));
-    pub const CHECK_TOKEN_QUOTA: Operation = op("tenants", "check-token-quota", Writes, tenant(P::RunWrite, Gate::Read));
+    pub const CHECK_TOKEN_QUOTA: Operation =
+        op("tenants", "check-token-quota", Writes, tenant(P::RunWrite, Gate::Read));
     pub const INCREMENT_USAGE: Operation = op("tenants", "increment-usage", Writes, tenant(P::RunWrite, Gate::Write));
     pub const RECORD_USAGE: Operation = op("tenants", "record-usage", Writes, tenant(P::RunWrite, Gate::Write));
-    pub const GET_USAGE_SUMMARY: Operation = op("tenants", "get-usage-summary", Reads, tenant(P::UsageRead, Gate::Read));
+    pub const GET_USAGE_SUMMARY: Operation =
+        op("tenants", "get-usage-summary", Reads, tenant(P::UsageRead, Gate::Read));
     pub const CREATE_RUN: Operation = op("tenants", "create-run", Writes, tenant(P::RunWrite, Gate::Write));
     pub const COMPLETE_RUN: Operation = op("tenants", "complete-run", Writes, tenant(P::RunWrite, Gate::Write));
     pub const LIST_RUNS: Operation = op("tenants", "list-runs", Reads, tenant(P::RunRead, Gate::Read));
@@ -152,8 +171,14 @@ pub mod memory_pins {
     pub const GET_PIN: Operation = op("memory-pins", "get-pin", Writes, tenant(P::MemoryPinRead, Gate::Read));
     pub const LIST_PINS: Operation = op("memory-pins", "list-pins", Reads, tenant(P::MemoryPinRead, Gate::Read));
     pub const DELETE_PIN: Operation = op("memory-pins", "delete-pin", Writes, tenant(P::MemoryPinDelete, Gate::Write));
-    pub const CLEANUP_EXPIRED: Operation = op("memory-pins", "cleanup-expired", Writes, Access::PlatformOrTenant { permission: P::MemoryPinAdmin, gate: Gate::Write });
-    pub const LIST_ACCESS_LOG: Operation = op("memory-pins", "list-access-log", Reads, tenant(P::MemoryPinAdmin, Gate::Read));
+    pub const CLEANUP_EXPIRED: Operation = op(
+        "memory-pins",
+        "cleanup-expired",
+        Writes,
+        Access::PlatformOrTenant { permission: P::MemoryPinAdmin, gate: Gate::Write },
+    );
+    pub const LIST_ACCESS_LOG: Operation =
+        op("memory-pins", "list-access-log", Reads, tenant(P::MemoryPinAdmin, Gate::Read));
 }
 
 /// `onboarding`: the tenant's onboarding state machine.
@@ -184,7 +209,8 @@ pub mod policies {
     pub const ROLLBACK: Operation = op("policies", "rollback", Writes, OWNERS_WRITE);
     pub const LIST_VERSIONS: Operation = op("policies", "list-versions", Reads, tenant(P::PoliciesRead, Gate::Read));
     pub const DELETE_VERSION: Operation = op("policies", "delete-version", Writes, OWNERS_WRITE);
-    pub const DRY_RUN: Operation = op("policies", "dry-run", Reads, Access::TenantMembers { permission: P::PoliciesManage, gate: Gate::Read });
+    pub const DRY_RUN: Operation =
+        op("policies", "dry-run", Reads, Access::TenantMembers { permission: P::PoliciesManage, gate: Gate::Read });
     pub const STATUS: Operation = op("policies", "status", Reads, tenant(P::PoliciesRead, Gate::Read));
 }
 
@@ -250,3 +276,80 @@ pub const ALL: &[&Operation] = &[
     &policies::DRY_RUN,
     &policies::STATUS,
 ];
+
+// Compiled by the host too: these tests use nothing but this file and `permission.rs`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_operation_is_described_once_and_found_by_its_names() {
+        for op in ALL {
+            let same = ALL.iter().filter(|o| o.interface == op.interface && o.name == op.name).count();
+            assert_eq!(same, 1, "{}.{} is described {same} times", op.interface, op.name);
+            assert_eq!(find(op.interface, op.name), Some(*op));
+        }
+        assert_eq!(find("tenants", "rename-tenant"), None);
+        assert_eq!(find("accounts", "get-tenant"), None, "a name is found in its own interface only");
+    }
+
+    #[test]
+    fn the_six_engine_interfaces_hold_the_fifty_nine_operations() {
+        let count = |interface: &str| ALL.iter().filter(|op| op.interface == interface).count();
+        let counts: Vec<_> = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies"]
+            .into_iter()
+            .map(|i| (i, count(i)))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("accounts", 19),
+                ("tenants", 18),
+                ("memory-pins", 6),
+                ("onboarding", 2),
+                ("lifecycle", 6),
+                ("policies", 8)
+            ]
+        );
+        assert_eq!(ALL.len(), 59);
+    }
+
+    #[test]
+    fn names_are_wit_names() {
+        let kebab = |s: &str| {
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !s.starts_with('-')
+                && !s.ends_with('-')
+                && !s.contains("--")
+        };
+        for op in ALL {
+            assert!(kebab(op.interface) && kebab(op.name), "{}.{}", op.interface, op.name);
+        }
+    }
+
+    #[test]
+    fn an_operation_behind_the_write_gate_writes() {
+        for op in ALL {
+            let write_gate = matches!(
+                op.access,
+                Access::Tenant { gate: Gate::Write, .. }
+                    | Access::TenantMembers { gate: Gate::Write, .. }
+                    | Access::PlatformOrTenant { gate: Gate::Write, .. }
+            );
+            assert!(!write_gate || op.effect == Effect::Writes, "{}.{}", op.interface, op.name);
+        }
+    }
+
+    #[test]
+    fn only_policies_are_for_members_alone_and_public_operations_only_read() {
+        for op in ALL {
+            if matches!(op.access, Access::TenantMembers { .. }) {
+                assert_eq!(op.interface, "policies", "{}", op.name);
+            }
+            if op.is_public() {
+                assert!(op.reads_only(), "{}.{}", op.interface, op.name);
+            }
+        }
+    }
+}

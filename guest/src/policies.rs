@@ -6,11 +6,12 @@
 //! point: a policy that denies everything can always be removed by its owner.
 
 use crate::Engine;
-use crate::access::{Access, Mode, Permission, Principal, tenant_access};
+use crate::access::{self, Access, Principal};
 use crate::aos::accounts::policy_types::{Trigger, TriggerSet};
 use crate::aos::accounts::types::{CallContext, EngineError, ErrorCode, Role};
 use crate::error::{Result, err, forbidden, not_found};
 use crate::exports::aos::accounts::policies::{Guest, NewPolicy, PolicyFailure, PolicyStatus, PolicyVersion};
+use crate::operations::{Operation, policies as op};
 use crate::policy_driver::{self as driver, NewPolicyRow, PolicyVersionRow};
 use crate::policy_gate::{self, DryRunOutcome, PolicyEvent};
 use crate::tenant_driver::{Audit, audit};
@@ -23,7 +24,7 @@ pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
 
 impl Guest for Engine {
     fn install(ctx: CallContext, policy: NewPolicy) -> Result<PolicyVersion, EngineError> {
-        let access = owner(&ctx, Mode::Write)?;
+        let access = owner(&ctx, &op::INSTALL)?;
         let config = config(&policy.config)?;
         let note = validate::optional_text("note", policy.note.as_deref(), 200)?;
         let stored = driver::fetch_policy_versions(&access.tenant_id)?;
@@ -78,18 +79,18 @@ impl Guest for Engine {
     }
 
     fn activate(ctx: CallContext, version: u32) -> Result<PolicyStatus, EngineError> {
-        let access = owner(&ctx, Mode::Write)?;
+        let access = owner(&ctx, &op::ACTIVATE)?;
         switch(&ctx, &access, Some(version), "activate_policy", None, true)
     }
 
     fn deactivate(ctx: CallContext, reason: Option<String>) -> Result<PolicyStatus, EngineError> {
-        let access = owner_or_operator(&ctx, Permission::PoliciesManage, Mode::Write)?;
+        let access = access::check(&ctx, &op::DEACTIVATE)?;
         let reason = validate::optional_text("reason", reason.as_deref(), 500)?;
         switch(&ctx, &access, None, "deactivate_policy", reason, true)
     }
 
     fn rollback(ctx: CallContext) -> Result<PolicyStatus, EngineError> {
-        let access = owner(&ctx, Mode::Write)?;
+        let access = owner(&ctx, &op::ROLLBACK)?;
         let state = driver::fetch_policy_state(&access.tenant_id)?;
         let previous =
             state.previous_version.ok_or_else(|| not_found("there is no earlier policy version to roll back to"))?;
@@ -97,13 +98,13 @@ impl Guest for Engine {
     }
 
     fn list_versions(ctx: CallContext) -> Result<Vec<PolicyVersion>, EngineError> {
-        let access = owner_or_operator(&ctx, Permission::PoliciesRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::LIST_VERSIONS)?;
         let active = driver::fetch_policy_state(&access.tenant_id)?.active_version;
         Ok(driver::fetch_policy_versions(&access.tenant_id)?.into_iter().map(|row| version_of(row, active)).collect())
     }
 
     fn delete_version(ctx: CallContext, version: u32) -> Result<bool, EngineError> {
-        let access = owner(&ctx, Mode::Write)?;
+        let access = owner(&ctx, &op::DELETE_VERSION)?;
         if driver::fetch_policy_state(&access.tenant_id)?.active_version == Some(version) {
             return Err(err(
                 ErrorCode::Conflict,
@@ -128,13 +129,13 @@ impl Guest for Engine {
     }
 
     fn dry_run(ctx: CallContext, version: u32, event: PolicyEvent) -> Result<DryRunOutcome, EngineError> {
-        let access = owner(&ctx, Mode::Read)?;
+        let access = owner(&ctx, &op::DRY_RUN)?;
         let actor = policy_gate::actor(&ctx, &access);
         Ok(policy_gate::dry_run(&access.tenant_id, version, &actor, &event)?)
     }
 
     fn status(ctx: CallContext) -> Result<PolicyStatus, EngineError> {
-        let access = owner_or_operator(&ctx, Permission::PoliciesRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::STATUS)?;
         status_of(&access.tenant_id)
     }
 }
@@ -190,20 +191,14 @@ fn status_of(tenant_id: &str) -> Result<PolicyStatus> {
     })
 }
 
-/// An owner of the tenant, in person.
-fn owner(ctx: &CallContext, mode: Mode) -> Result<Access> {
-    let access = tenant_access(ctx, Permission::PoliciesManage, mode)?;
+/// An owner of the tenant, in person, for `op`, an operation of the tenant's members alone (its
+/// description refuses operators and the system, and its permission is an owner's that no key holds).
+fn owner(ctx: &CallContext, op: &Operation) -> Result<Access> {
+    let access = access::check(ctx, op)?;
     match access.principal {
         Principal::User { role: Role::Owner, .. } => Ok(access),
-        Principal::Operator | Principal::System => Err(forbidden(
-            "operators may deactivate a tenant's policy, but only its owners install, activate or run one",
-        )),
         _ => Err(forbidden("only the tenant's owners manage its policy")),
     }
-}
-
-fn owner_or_operator(ctx: &CallContext, permission: Permission, mode: Mode) -> Result<Access> {
-    tenant_access(ctx, permission, mode)
 }
 
 /// The tenant's configuration: a JSON object of at most 64 KiB, kept in its canonical form.
@@ -248,4 +243,23 @@ fn triggers(set: TriggerSet) -> Vec<Trigger> {
 
 fn names(set: TriggerSet) -> Vec<&'static str> {
     ALL.iter().filter(|(_, f, _)| set.contains(*f)).map(|(_, _, n)| *n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_trigger_has_its_own_flag_and_name() {
+        let mut all = TriggerSet::empty();
+        for (trigger, _, name) in ALL {
+            let one = flag(trigger);
+            assert!(!one.is_empty() && !all.intersects(one), "{name}");
+            all |= one;
+            assert_eq!(triggers(one), [trigger]);
+            assert_eq!(names(one), [name]);
+        }
+        assert_eq!(all, TriggerSet::all());
+        assert_eq!(names(flag(Trigger::WritePin) | flag(Trigger::InviteUser)), ["invite-user", "write-pin"]);
+    }
 }

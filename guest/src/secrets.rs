@@ -43,3 +43,26 @@ pub fn random_hex(len: usize) -> String {
     s.truncate(len);
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_lowercase_hex_sha256() {
+        assert_eq!(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
+
+    #[test]
+    fn a_secret_is_43_characters_of_url_safe_base64() {
+        let made = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xfb; 32]);
+        assert_eq!(made.len(), SECRET_LEN);
+        assert!(looks_like_secret(&made), "{made}");
+        assert!(!looks_like_secret(&made[1..]));
+        assert!(!looks_like_secret(&format!("{made}A")));
+        assert!(!looks_like_secret(&made.replace('_', "/")), "standard base64 is not URL-safe");
+        assert!(!looks_like_secret(&made.replace('_', "=")));
+    }
+}

@@ -52,3 +52,16 @@ fn audited_request_id(id: &str) -> Option<String> {
         !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     plain.then(|| id.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::audited_request_id;
+
+    #[test]
+    fn the_audit_log_keeps_plain_request_ids_only() {
+        assert_eq!(audited_request_id("req-1.a_b:c").as_deref(), Some("req-1.a_b:c"));
+        for kept_out in ["", "a b", "<script>", "é", &"r".repeat(101)] {
+            assert_eq!(audited_request_id(kept_out), None, "{kept_out:?}");
+        }
+    }
+}

@@ -1,13 +1,11 @@
-//! `tenants`: plans and quotas, API keys, runs and usage (domain.md §3.4 with the corrections of §5).
+//! `tenants`: the tenant row and its plan, API keys, runs, usage and quotas, and the audit log.
 //!
 //! Counters: `runs_today` resets at the UTC day boundary and the month's counters at the UTC month
 //! boundary, lazily, whenever a quota is checked or usage counted. The host runs each call in one
 //! serialisable transaction, so a check and the write that follows it cannot interleave with another call's.
 
 use crate::Engine;
-use crate::access::{
-    Access, Mode, Permission, Scope, call_tenant, may_grant, require_platform, status_name, tenant_access,
-};
+use crate::access::{self, Access, Scope, call_tenant, may_grant, status_name};
 use crate::aos::accounts::policy_types::{ApiKeyEvent, KeyChange, Trigger};
 use crate::aos::accounts::types::{
     Actor, ApiKeyPrincipal, ApiKeySnapshot, AuditFilter, AuditPage, CallContext, EngineError, ErrorCode,
@@ -19,6 +17,7 @@ use crate::exports::aos::accounts::tenants::{
     ApiKey, ApiKeyCreated, ApiKeyList, Guest, Membership, MeterTotal, NewApiKey, NewRun, NewTenant, NewUsage,
     QuotaDecision, Run, RunCompletion, RunList, Tenant, UsageRecord, UsageSummary,
 };
+use crate::operations::tenants as op;
 use crate::policy_gate::{self, Change, PolicyEvent};
 use crate::secrets::{self, API_KEY_DISPLAY_PREFIX_LEN, API_KEY_PREFIX};
 use crate::tenant_driver::{self as driver, Audit, audit, audit_tenant};
@@ -36,7 +35,7 @@ pub const MAX_USAGE_AMOUNT: i64 = 1_000_000_000_000;
 
 impl Guest for Engine {
     fn create_tenant(ctx: CallContext, tenant: NewTenant) -> Result<Tenant, EngineError> {
-        require_platform(&ctx)?;
+        access::check_platform(&ctx, &op::CREATE_TENANT)?;
         let name = validate::text("name", &tenant.name, 1, 200)?;
         let slug = validate::slug(&tenant.slug)?;
         let external_org_id = validate::optional_text("external_org_id", tenant.external_org_id.as_deref(), 100)?;
@@ -72,23 +71,19 @@ impl Guest for Engine {
     }
 
     fn get_tenant(ctx: CallContext) -> Result<Tenant, EngineError> {
-        let access = tenant_access(&ctx, Permission::TenantRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::GET_TENANT)?;
         Ok(tenant_of(fetch_tenant(&access.tenant_id)?))
     }
 
     fn get_tenant_by_slug(ctx: CallContext, slug: String) -> Result<Option<Tenant>, EngineError> {
-        if ctx.tenant_id.is_some() {
-            // A customer sees only their own tenant; the host hides every other one.
-            tenant_access(&ctx, Permission::TenantRead, Mode::Read)?;
-        } else {
-            require_platform(&ctx)?;
-        }
+        // Naming a tenant, a customer sees only their own tenant (the host hides every other one); naming
+        // none, the search is platform-wide.
+        access::check_platform_or_tenant(&ctx, &op::GET_TENANT_BY_SLUG)?;
         Ok(driver::fetch_tenant_by_slug(&slug)?.map(tenant_of))
     }
 
     fn update_plan(ctx: CallContext, plan: Plan) -> Result<Tenant, EngineError> {
-        require_platform(&ctx)?;
-        let access = tenant_access(&ctx, Permission::TenantWrite, Mode::Write)?;
+        let access = access::check(&ctx, &op::UPDATE_PLAN)?;
         let before = fetch_tenant(&access.tenant_id)?;
         let row = driver::update_tenant_plan(&access.tenant_id, plan, plans::quotas(plan))?;
         audit(
@@ -106,7 +101,7 @@ impl Guest for Engine {
     }
 
     fn suspend(ctx: CallContext, reason: String) -> Result<Tenant, EngineError> {
-        lifecycle::transition(&ctx, TenantStatus::Suspended, &reason)?;
+        lifecycle::transition(&ctx, &op::SUSPEND, TenantStatus::Suspended, &reason)?;
         Ok(tenant_of(fetch_tenant(&call_tenant(&ctx)?)?))
     }
 
@@ -116,8 +111,7 @@ impl Guest for Engine {
         role: Role,
         set_as_default: bool,
     ) -> Result<Membership, EngineError> {
-        require_platform(&ctx)?;
-        let access = tenant_access(&ctx, Permission::UsersManage, Mode::Write)?;
+        let access = access::check(&ctx, &op::CREATE_MEMBERSHIP_WITH_DEFAULT)?;
         let row = driver::insert_membership(&access.tenant_id, &user_id, role, set_as_default).map_err(|e| {
             if is_conflict(&e) { conflict("the user is already a member of this tenant") } else { e.into() }
         })?;
@@ -142,7 +136,7 @@ impl Guest for Engine {
     }
 
     fn create_api_key(ctx: CallContext, key: NewApiKey) -> Result<ApiKeyCreated, EngineError> {
-        let access = tenant_access(&ctx, Permission::KeysCreate, Mode::Write)?;
+        let access = access::check(&ctx, &op::CREATE_API_KEY)?;
         if access.status != TenantStatus::Active {
             return Err(err(
                 ErrorCode::LifecycleBlocked,
@@ -230,14 +224,14 @@ impl Guest for Engine {
     }
 
     fn list_api_keys(ctx: CallContext, include_revoked: bool, page: PageRequest) -> Result<ApiKeyList, EngineError> {
-        let access = tenant_access(&ctx, Permission::KeysRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::LIST_API_KEYS)?;
         let page = driver::fetch_api_keys(&access.tenant_id, include_revoked, &validate::page(&page)?)?;
         Ok(ApiKeyList { items: page.items.into_iter().map(api_key_of).collect(), next: page.next })
     }
 
     fn revoke_api_key(ctx: CallContext, key_id: String, reason: Option<String>) -> Result<ApiKey, EngineError> {
         // Revoking is allowed in any lifecycle status that allows reads: it only ever reduces access.
-        let access = tenant_access(&ctx, Permission::KeysRevoke, Mode::Read)?;
+        let access = access::check(&ctx, &op::REVOKE_API_KEY)?;
         let reason = validate::optional_text("reason", reason.as_deref(), 1000)?
             .unwrap_or_else(|| "Manual revocation".into())
             .chars()
@@ -265,14 +259,14 @@ impl Guest for Engine {
     }
 
     fn check_run_quota(ctx: CallContext) -> Result<QuotaDecision, EngineError> {
-        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Read)?;
+        let access = access::check(&ctx, &op::CHECK_RUN_QUOTA)?;
         let tenant = fetch_tenant(&access.tenant_id)?;
         let usage = roll_periods(&ctx, &tenant)?;
         Ok(run_quota(&tenant, &usage)?.map_or(allowed(), denied))
     }
 
     fn check_token_quota(ctx: CallContext, tokens: i64) -> Result<QuotaDecision, EngineError> {
-        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Read)?;
+        let access = access::check(&ctx, &op::CHECK_TOKEN_QUOTA)?;
         validate::range("tokens", tokens, 0, MAX_USAGE_AMOUNT)?;
         let tenant = fetch_tenant(&access.tenant_id)?;
         let usage = roll_periods(&ctx, &tenant)?;
@@ -280,7 +274,7 @@ impl Guest for Engine {
     }
 
     fn increment_usage(ctx: CallContext, tokens: i64) -> Result<UsageCounters, EngineError> {
-        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Write)?;
+        let access = access::check(&ctx, &op::INCREMENT_USAGE)?;
         validate::range("tokens", tokens, 0, MAX_USAGE_AMOUNT)?;
         let tenant = fetch_tenant(&access.tenant_id)?;
         let usage = roll_periods(&ctx, &tenant)?;
@@ -301,7 +295,7 @@ impl Guest for Engine {
     }
 
     fn record_usage(ctx: CallContext, usage: NewUsage) -> Result<UsageRecord, EngineError> {
-        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Write)?;
+        let access = access::check(&ctx, &op::RECORD_USAGE)?;
         let meter_name = meter(&usage.meter_name)?;
         validate::range("amount", usage.amount, 0, MAX_USAGE_AMOUNT)?;
         let worker_id = validate::optional_text("worker_id", usage.worker_id.as_deref(), 100)?;
@@ -325,7 +319,7 @@ impl Guest for Engine {
     }
 
     fn get_usage_summary(ctx: CallContext, start: Option<i64>, end: Option<i64>) -> Result<UsageSummary, EngineError> {
-        let access = tenant_access(&ctx, Permission::UsageRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::GET_USAGE_SUMMARY)?;
         let start = start.unwrap_or_else(|| time::month_start(ctx.now));
         // The in-progress hour counts: the default end is the end of the current hour bucket.
         let end = end.unwrap_or(ctx.now + 1);
@@ -344,7 +338,7 @@ impl Guest for Engine {
     }
 
     fn create_run(ctx: CallContext, run: NewRun) -> Result<Run, EngineError> {
-        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Write)?;
+        let access = access::check(&ctx, &op::CREATE_RUN)?;
         let worker_id = validate::text("worker_id", &run.worker_id, 1, 100)?;
         let task = validate::text("task", &run.task, 1, 10_000)?;
         let input_json = validate::json_text("input_json", run.input_json.as_deref(), 1_048_576)?;
@@ -382,7 +376,7 @@ impl Guest for Engine {
     }
 
     fn complete_run(ctx: CallContext, run_id: String, completion: RunCompletion) -> Result<Run, EngineError> {
-        let access = tenant_access(&ctx, Permission::RunWrite, Mode::Write)?;
+        let access = access::check(&ctx, &op::COMPLETE_RUN)?;
         for (field, value) in [
             ("total_tokens", completion.total_tokens),
             ("total_latency_ms", completion.total_latency_ms),
@@ -469,7 +463,7 @@ impl Guest for Engine {
         worker_id: Option<String>,
         page: PageRequest,
     ) -> Result<RunList, EngineError> {
-        let access = tenant_access(&ctx, Permission::RunRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::LIST_RUNS)?;
         let worker_id = validate::optional_text("worker_id", worker_id.as_deref(), 100)?;
         let page = driver::fetch_runs(&access.tenant_id, status, worker_id.as_deref(), &validate::page(&page)?)?;
         Ok(RunList { items: page.items.into_iter().map(run_of).collect(), next: page.next })
@@ -480,7 +474,7 @@ impl Guest for Engine {
         filter: Option<AuditFilter>,
         page: PageRequest,
     ) -> Result<AuditPage, EngineError> {
-        let access = tenant_access(&ctx, Permission::AuditRead, Mode::Read)?;
+        let access = access::check(&ctx, &op::LIST_AUDIT_LOG)?;
         let filter = match filter {
             Some(filter) => audit_filter(filter)?,
             None => AuditFilter {
@@ -825,4 +819,149 @@ fn narrower_key(
         _ => {}
     }
     grantable_scopes(ctx, access, &change.scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{access, at, ctx, key, member};
+
+    fn usage(runs_today: i32, runs_this_month: i32, tokens: i64, last: Option<i64>) -> UsageCounters {
+        UsageCounters { runs_today, runs_this_month, tokens_this_month: tokens, last_run_reset_at: last }
+    }
+
+    fn counts(u: &UsageCounters) -> (i32, i32, i64, Option<i64>) {
+        (u.runs_today, u.runs_this_month, u.tokens_this_month, u.last_run_reset_at)
+    }
+
+    #[test]
+    fn the_first_count_starts_the_period() {
+        let now = at(2024, 5, 17, 9, 0, 0);
+        let (next, changed) = effective_usage(&usage(4, 9, 100, None), now);
+        assert!(changed);
+        assert_eq!(counts(&next), (4, 9, 100, Some(now)));
+    }
+
+    #[test]
+    fn within_one_utc_day_nothing_resets() {
+        let (next, changed) =
+            effective_usage(&usage(4, 9, 100, Some(at(2024, 5, 17, 0, 0, 0))), at(2024, 5, 17, 23, 59, 59));
+        assert!(!changed);
+        assert_eq!(counts(&next), (4, 9, 100, Some(at(2024, 5, 17, 0, 0, 0))));
+        // A clock that went back never resets anything.
+        assert!(!effective_usage(&usage(4, 9, 100, Some(at(2024, 5, 18, 0, 0, 0))), at(2024, 5, 17, 0, 0, 0)).1);
+    }
+
+    #[test]
+    fn a_new_utc_day_resets_the_days_runs_only() {
+        let now = at(2024, 5, 18, 0, 0, 0);
+        let (next, changed) = effective_usage(&usage(4, 9, 100, Some(at(2024, 5, 17, 23, 59, 59))), now);
+        assert!(changed);
+        assert_eq!(counts(&next), (0, 9, 100, Some(now)));
+    }
+
+    #[test]
+    fn a_new_utc_month_resets_the_months_counters_too() {
+        for (last, now) in [
+            (at(2024, 5, 31, 23, 59, 59), at(2024, 6, 1, 0, 0, 0)),
+            (at(2024, 12, 31, 12, 0, 0), at(2025, 1, 1, 0, 0, 1)),
+            (at(2024, 3, 10, 12, 0, 0), at(2024, 7, 10, 12, 0, 0)),
+        ] {
+            let (next, changed) = effective_usage(&usage(4, 9, 100, Some(last)), now);
+            assert!(changed);
+            assert_eq!(counts(&next), (0, 0, 0, Some(now)));
+        }
+    }
+
+    #[test]
+    fn counters_refuse_an_increment_they_cannot_hold() {
+        assert!(counters_fit(&usage(1, 1, 1, None), 1, 1_000).is_ok());
+        assert!(counters_fit(&usage(i32::MAX, 1, 1, None), 1, 0).is_err());
+        let refused = counters_fit(&usage(0, 0, i64::MAX / 2, None), 0, 1).err().expect("refused");
+        assert_eq!(refused.code, ErrorCode::QuotaExceeded);
+    }
+
+    #[test]
+    fn token_limits_are_written_with_thousands_separators() {
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(-1_234_567), "-1,234,567");
+    }
+
+    #[test]
+    fn meter_names() {
+        for good in ["tokens_used", "api.calls:v2-beta", "a"] {
+            assert_eq!(meter(good).ok().as_deref(), Some(good));
+        }
+        for bad in ["", "Tokens", "tokens used", "tökens", &"m".repeat(101)] {
+            assert!(meter(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_key_made_by_a_key_is_never_looser_than_its_parent() {
+        let mut parent = key(&["run:*"], Some("u-1"), Some(Role::Member));
+        parent.allowed_workers = Some(vec!["a".into(), "b".into()]);
+        parent.expires_at = Some(1_000);
+        parent.rate_limit_rpm = Some(60);
+        let inherited = inherit_restrictions(&parent, None, None, None, None).ok();
+        assert_eq!(inherited, Some((Some(vec!["a".to_string(), "b".to_string()]), Some(1_000), Some(60), None)));
+        let narrower = inherit_restrictions(&parent, Some(vec!["a".into()]), Some(500), Some(10), Some(2)).ok();
+        assert_eq!(narrower, Some((Some(vec!["a".to_string()]), Some(500), Some(10), Some(2))));
+        for looser in [
+            inherit_restrictions(&parent, Some(vec!["c".into()]), None, None, None),
+            inherit_restrictions(&parent, None, Some(2_000), None, None),
+            inherit_restrictions(&parent, None, None, Some(61), None),
+        ] {
+            let refused = looser.err().expect("refused");
+            assert!(refused.message.starts_with("a key may not make a key with a looser"), "{}", refused.message);
+        }
+    }
+
+    #[test]
+    fn a_caller_may_ask_only_for_known_scopes_it_holds() {
+        let call = ctx(Actor::Identity(crate::test_support::person(Some("u-1"))), Some("t-1"));
+        let admin = access(member(Role::Admin));
+        let asked = |scopes: &[&str]| {
+            grantable_scopes(&call, &admin, &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert!(asked(&DEFAULT_SCOPES).is_ok());
+        assert!(asked(&["keys:*", "audit:read"]).is_ok());
+        let unknown = asked(&["keys:everything"]).err().expect("refused");
+        assert!(unknown.message.starts_with("permissions: unknown scope 'keys:everything'"), "{}", unknown.message);
+        assert_eq!(
+            asked(&["policies:*"]).err().map(|e| e.message).as_deref(),
+            Some("permissions: 'policies:*' is never an API key's")
+        );
+
+        let viewer = access(member(Role::Viewer));
+        let refused = grantable_scopes(&call, &viewer, &["run:*".to_string()]).err().expect("refused");
+        assert_eq!(refused.code, ErrorCode::Forbidden);
+        assert!(refused.message.contains("includes run:write"), "{}", refused.message);
+    }
+
+    #[test]
+    fn a_policy_may_only_narrow_a_key() {
+        let call = ctx(Actor::Identity(crate::test_support::person(Some("u-1"))), Some("t-1"));
+        let admin = access(member(Role::Admin));
+        let asked = ["run:*".to_string(), "read:*".to_string()];
+        let change = |scopes: &[&str], expires_at| KeyChange {
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at,
+        };
+        let later = Some(call.now + time::DAY);
+        assert!(narrower_key(&call, &admin, &change(&["read:*"], later), &asked, None).is_ok());
+        for (widened, why) in [
+            (change(&[], None), "a key needs at least one scope"),
+            (change(&["keys:*"], None), "the scope keys:* was not asked for"),
+            (change(&["read:*"], None), "it removed the expiry"),
+            (change(&["read:*"], Some(call.now)), "the expiry is not in the future"),
+        ] {
+            let asked_expiry = if why == "it removed the expiry" { later } else { None };
+            let refused = narrower_key(&call, &admin, &widened, &asked, asked_expiry).err().expect("refused");
+            assert_eq!(refused.code, ErrorCode::PolicyFailed);
+            assert!(refused.message.ends_with(why), "{}", refused.message);
+        }
+    }
 }

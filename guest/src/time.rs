@@ -30,3 +30,25 @@ pub fn month_start(ts: Timestamp) -> Timestamp {
         .map(|t| t.and_utc().timestamp_micros())
         .unwrap_or(ts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::at;
+
+    #[test]
+    fn the_utc_day_and_month_of_a_time() {
+        let last_micro_of_leap_day = at(2024, 2, 29, 23, 59, 59) + 999_999;
+        assert_eq!(utc_date(last_micro_of_leap_day), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert_eq!(utc_month(last_micro_of_leap_day), (2024, 2));
+        assert_eq!(utc_month(last_micro_of_leap_day + 1), (2024, 3));
+        assert_eq!(at(2024, 3, 2, 0, 0, 0) - at(2024, 3, 1, 0, 0, 0), DAY);
+    }
+
+    #[test]
+    fn a_month_starts_at_midnight_utc_on_its_first_day() {
+        assert_eq!(month_start(at(2024, 2, 29, 23, 59, 59)), at(2024, 2, 1, 0, 0, 0));
+        assert_eq!(month_start(at(2025, 1, 1, 0, 0, 0)), at(2025, 1, 1, 0, 0, 0));
+        assert_eq!(month_start(-1), at(1969, 12, 1, 0, 0, 0), "before the epoch too");
+    }
+}

@@ -160,3 +160,86 @@ pub fn labels(field: &str, values: &[String], max_items: usize) -> Result<Vec<St
     }
     values.iter().map(|v| text(field, v, 1, 100)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<T>(result: Result<T>) -> String {
+        result.err().expect("refused").message
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded_in_characters() {
+        assert_eq!(text("name", "  Acme  ", 1, 200).ok().as_deref(), Some("Acme"));
+        assert_eq!(text("name", "éééé", 1, 4).ok().as_deref(), Some("éééé"), "characters, not bytes");
+        assert_eq!(message(text("name", "   ", 1, 200)), "name must not be empty");
+        assert_eq!(message(text("name", "abcde", 1, 4)), "name must be at most 4 characters");
+        assert_eq!(message(text("name", "a\0b", 1, 4)), "name must not contain NUL");
+        assert_eq!(optional_text("note", Some("  "), 10).ok(), Some(None));
+        assert_eq!(optional_text("note", None, 10).ok(), Some(None));
+    }
+
+    #[test]
+    fn e_mail_addresses_are_lower_cased_and_well_formed() {
+        assert_eq!(email(" Ann@Example.COM ").ok().as_deref(), Some("ann@example.com"));
+        for bad in
+            ["ann", "ann@example", "@example.com", "ann@.example.com", "ann@example.com.", "a@b@c.de", "a n@b.de"]
+        {
+            assert_eq!(message(email(bad)), "email is not a valid e-mail address", "{bad}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(message(email(&long)), "email must be at most 255 characters");
+    }
+
+    #[test]
+    fn slugs_are_lowercase_digits_and_dashes() {
+        for good in ["acme", "acme-2", "0day"] {
+            assert_eq!(slug(good).ok().as_deref(), Some(good));
+        }
+        for bad in ["", "-acme", "Acme", "acme_co", "ac me", &"a".repeat(101)] {
+            assert!(slug(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_becomes_a_valid_slug() {
+        assert_eq!(slugify("Hello, World!"), "hello-world");
+        assert_eq!(slugify("  --Über Café--  "), "ber-caf");
+        assert_eq!(slugify("!!!"), "project");
+        let long = slugify(&"word ".repeat(40));
+        assert!(long.len() <= 80 && !long.ends_with('-'), "{long}");
+        for name in ["Hello, World!", "!!!", "  --Über Café--  ", &"word ".repeat(40)] {
+            assert!(slug(&slugify(name)).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn json_objects_are_kept_canonical_and_bounded() {
+        assert_eq!(
+            canonical_object("value", r#"{ "b": 1, "a": [true, null] }"#, 100).ok().as_deref(),
+            Some(r#"{"a":[true,null],"b":1}"#)
+        );
+        assert_eq!(message(canonical_object("value", "[1]", 100)), "value must be a JSON object");
+        assert_eq!(message(canonical_object("value", "{", 100)), "value is not valid JSON");
+        assert!(message(canonical_object("value", r#"{"a":"\u0000"}"#, 100)).contains("must not hold NUL"));
+        // The canonical form is what counts: white space sent does not.
+        assert!(canonical_object("value", &format!("{{{}\"a\":1}}", " ".repeat(20)), 8).is_ok());
+        assert_eq!(message(canonical_object("value", r#"{"a":12345}"#, 8)), "value must be at most 8 bytes serialised");
+    }
+
+    #[test]
+    fn pages_ranges_and_labels_are_bounded() {
+        assert!(page(&PageRequest { limit: MAX_PAGE, after: Some("c".into()) }).is_ok());
+        assert!(page(&PageRequest { limit: 0, after: None }).is_err());
+        assert!(page(&PageRequest { limit: MAX_PAGE + 1, after: None }).is_err());
+        assert_eq!(
+            message(page(&PageRequest { limit: 10, after: Some(String::new()) })),
+            "after is not a valid cursor"
+        );
+        assert_eq!(message(range("limit", 101, 1, 100)), "limit must be between 1 and 100");
+        assert_eq!(range("limit", 100, 1, 100).ok(), Some(100));
+        let three = ["a".to_string(), "b".to_string(), "c".to_string()];
+        assert_eq!(message(labels("permissions", &three, 2)), "permissions may hold at most 2 entries");
+    }
+}

@@ -94,6 +94,8 @@ impl Shares {
     }
 }
 
+/// The runtime's admission control: the instance pools (customers' and the platform's reserve), the
+/// shares in use and the waits, as configured.
 pub(crate) struct Admission {
     customer_instances: Arc<Semaphore>,
     platform_instances: Arc<Semaphore>,
@@ -135,6 +137,8 @@ fn busy(what: &str) -> EngineError {
 }
 
 impl Admission {
+    /// Sizes the pools and shares from `config`; `serialise_writers` turns on per-tenant writer turns (for
+    /// PostgreSQL).
     pub(crate) fn new(config: &RuntimeConfig, serialise_writers: bool) -> Self {
         let pool = config.max_concurrent_calls;
         let reserved = PLATFORM_INSTANCES.min(pool / 2);

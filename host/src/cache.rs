@@ -28,6 +28,7 @@ const KEY_BYTES: usize = 32;
 /// Where compiled components are cached, and the file holding the key that authenticates them.
 #[derive(Debug, Clone)]
 pub struct CacheConfig {
+    /// The cache directory: owned by the service's user, writable by nobody else (created `0700` if missing).
     pub dir: PathBuf,
     /// Outside `dir` (a key inside the cache would authenticate nothing).
     pub key_file: PathBuf,

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Microseconds since the Unix epoch, UTC.
 pub trait Clock: Send + Sync + 'static {
+    /// The current instant, in microseconds since the Unix epoch, UTC.
     fn now_micros(&self) -> i64;
 }
 
@@ -24,14 +25,17 @@ impl Clock for SystemClock {
 pub struct ManualClock(Arc<AtomicI64>);
 
 impl ManualClock {
+    /// A clock standing at `start_micros` (microseconds since the Unix epoch).
     pub fn new(start_micros: i64) -> Self {
         Self(Arc::new(AtomicI64::new(start_micros)))
     }
 
+    /// Moves the clock to `micros`, forwards or backwards; every clone sees the change.
     pub fn set(&self, micros: i64) {
         self.0.store(micros, Ordering::SeqCst);
     }
 
+    /// Moves the clock forward by `seconds` (backward when negative); every clone sees the change.
     pub fn advance_secs(&self, seconds: i64) {
         self.0.fetch_add(seconds * 1_000_000, Ordering::SeqCst);
     }

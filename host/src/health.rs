@@ -13,6 +13,8 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// How long a probe (and a readiness check) waits for the database.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
+/// The database's health as the runtime last learned it: down or up, and the single-flight probe that
+/// checks whether a down database is back.
 #[derive(Default)]
 pub struct Health {
     down: AtomicBool,
@@ -34,6 +36,7 @@ impl Health {
         }
     }
 
+    /// Whether the database is currently marked down (no probe involved).
     pub fn is_down(&self) -> bool {
         self.down.load(Ordering::SeqCst)
     }

@@ -1,6 +1,7 @@
-//! Resolving credentials, once, before the engine call (design.md §4: the guest never resolves
-//! identities itself): an identity-provider subject to its internal user, and an API key to its tenant
-//! and scopes; and the bookkeeping of key use. These are the host's only statements outside engine calls.
+//! Resolving credentials, once, before the engine call (the guest never resolves identities itself; see
+//! "Identity and access" in `docs/DECISIONS.md`): an identity-provider subject to its internal user, and
+//! an API key to its tenant and scopes; and the bookkeeping of key use. These are the host's only
+//! statements outside engine calls.
 
 use std::collections::HashMap;
 
@@ -31,15 +32,23 @@ pub async fn default_tenant(db: &Database, user_id: &str) -> Result<Option<Strin
 /// A usable API key: its id, tenant, scopes and the restrictions stored on it.
 #[derive(Debug, Clone)]
 pub struct KeyPrincipal {
+    /// The key's id.
     pub key_id: String,
+    /// The tenant the key belongs to, and so the tenant of every call made with it.
     pub tenant_id: String,
+    /// The permissions granted to the key (e.g. `keys:*`, `read:*`); unreadable stored scopes grant none.
     pub scopes: Vec<String>,
     /// The person who made the key, and their role in its tenant now (none: no longer an active member).
     pub created_by: Option<String>,
+    /// The creator's current role in the key's tenant; none when they are no longer an active member.
     pub creator_role: Option<Role>,
+    /// The workers the key is restricted to; none when unrestricted (an unreadable stored list allows none).
     pub allowed_workers: Option<Vec<String>>,
+    /// The key's requests-per-minute limit, at least 1; none when the server's default applies.
     pub rate_limit_rpm: Option<u32>,
+    /// How many runs the key may have going at once, never negative; none when the key sets no limit.
     pub max_concurrent_runs: Option<i32>,
+    /// When the key expires, in microseconds since the Unix epoch; none when it never does.
     pub expires_at: Option<i64>,
 }
 

@@ -24,6 +24,7 @@ use crate::bindings::{
 pub struct Id(pub uuid::Uuid);
 
 impl Id {
+    /// A fresh random (version 4) id.
     pub fn new() -> Self {
         Id(uuid::Uuid::new_v4())
     }
@@ -182,8 +183,10 @@ impl Decode<'_, Sqlite> for Json {
 
 /// A closed value set stored as text: its names in the database, and the codecs for both backends.
 pub trait DbEnum: Sized + Copy + 'static {
+    /// Every value with the text it is stored as.
     const NAMES: &'static [(Self, &'static str)];
 
+    /// The text this value is stored as.
     fn name(self) -> &'static str
     where
         Self: PartialEq,
@@ -191,6 +194,7 @@ pub trait DbEnum: Sized + Copy + 'static {
         Self::NAMES.iter().find(|(v, _)| *v == self).map(|(_, n)| *n).unwrap_or("")
     }
 
+    /// The value stored as `text`; none for a text that names no value.
     fn parse(text: &str) -> Option<Self>
     where
         Self: PartialEq,
@@ -239,7 +243,7 @@ macro_rules! text_enum {
 }
 
 text_enum!(Role { Viewer => "viewer", Member => "member", Admin => "admin", Owner => "owner" });
-// `churned` is the original system's name for `terminated`.
+// `churned`, the name older rows may still hold for `terminated`, reads as `terminated` (and is never written).
 text_enum!(TenantStatus { Active => "active", Suspended => "suspended", Terminated => "terminated", Archived => "archived" },
     legacy { "churned" => Terminated });
 text_enum!(Plan { Free => "free", Pro => "pro", Enterprise => "enterprise" });
@@ -267,6 +271,7 @@ pub fn onboarding_step(state: OnboardingState) -> i32 {
     }
 }
 
+/// The onboarding state stored as step number `step`; a number outside 0..=4 is a `backend` error.
 pub fn onboarding_state(step: i32) -> Result<OnboardingState, DriverError> {
     Ok(match step {
         0 => OnboardingState::Created,

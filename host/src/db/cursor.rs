@@ -9,10 +9,13 @@ use crate::bindings::{DriverError, DriverErrorCode, PageRequest};
 
 /// The position after which a page starts.
 pub struct After {
+    /// The last row's sort key, as text (for a time-ordered list, microseconds: see [`time_key`]).
     pub key: String,
+    /// The last row's id, which breaks ties between rows with the same key.
     pub id: String,
 }
 
+/// The opaque cursor of the position after the row with this sort key and id.
 pub fn encode(key: &str, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{key}|{id}"))
 }
@@ -62,6 +65,7 @@ pub const PAGE_BYTES: usize = 4 << 20;
 
 /// The rows of a page read under [`PAGE_BYTES`].
 pub struct Bounded<T> {
+    /// The rows read, in order; at least one unless the result was empty.
     pub rows: Vec<T>,
     /// The page was cut by its byte budget before it reached its limit.
     pub cut: bool,

@@ -11,14 +11,17 @@ pub fn driver_error(code: DriverErrorCode, message: impl Into<String>) -> Driver
     DriverError { code, message: message.into() }
 }
 
+/// A `not-found` error naming what is missing (`"tenant"` gives "tenant not found").
 pub fn not_found(what: &str) -> DriverError {
     driver_error(DriverErrorCode::NotFound, format!("{what} not found"))
 }
 
+/// A `conflict` error: the state of the data does not allow the change.
 pub fn conflict(message: impl Into<String>) -> DriverError {
     driver_error(DriverErrorCode::Conflict, message)
 }
 
+/// An `invalid` error: an argument the driver cannot take.
 pub fn invalid(message: impl Into<String>) -> DriverError {
     driver_error(DriverErrorCode::Invalid, message)
 }

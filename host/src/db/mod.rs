@@ -1,9 +1,9 @@
 //! The database behind the drivers: SQLite (embedded default) or PostgreSQL (production).
 //!
 //! SQL is written once, with `$N` parameters that both backends accept, and run on either through
-//! [`on_tx!`]; the few statements that differ are chosen with [`Backend`]. Values cross with the codecs
-//! of [`codec`]: ids are `uuid` on PostgreSQL and text on SQLite, times `timestamptz` and integer
-//! microseconds, JSON `jsonb` and text.
+//! [`on_tx!`](crate::on_tx); the few statements that differ are chosen with [`Backend`]. Values cross
+//! with the codecs of [`codec`]: ids are `uuid` on PostgreSQL and text on SQLite, times `timestamptz`
+//! and integer microseconds, JSON `jsonb` and text.
 //!
 //! Transactions: one per engine call. PostgreSQL runs it `SERIALIZABLE` (the runtime retries a call that
 //! loses a serialisation race); SQLite takes the write lock up front (`BEGIN IMMEDIATE`) behind one
@@ -66,16 +66,21 @@ macro_rules! on_pool {
     };
 }
 
+/// Which database engine a pool or transaction talks to, for the few statements written per backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite, the embedded default.
     Sqlite,
+    /// PostgreSQL, for production.
     Postgres,
 }
 
 /// A connection pool to one database.
 #[derive(Clone)]
 pub enum Database {
+    /// A SQLite pool, with the in-process lock that lets one writing transaction in at a time.
     Sqlite(SqlitePool, Arc<Mutex<()>>),
+    /// A PostgreSQL pool.
     Postgres(PgPool),
 }
 
@@ -86,6 +91,7 @@ pub type WriterGuard = OwnedMutexGuard<()>;
 pub enum Tx {
     /// With the writer lock, unless the transaction only reads.
     Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
+    /// A PostgreSQL transaction (`SERIALIZABLE`, or `REPEATABLE READ READ ONLY` for a call that only reads).
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -124,6 +130,7 @@ impl Database {
         }
     }
 
+    /// Which backend the pool talks to.
     pub fn backend(&self) -> Backend {
         match self {
             Database::Sqlite(..) => Backend::Sqlite,
@@ -205,6 +212,7 @@ impl Database {
         one.is_ok()
     }
 
+    /// Closes the pool: waits for connections in use to be returned, then closes them all.
     pub async fn close(&self) {
         match self {
             Database::Sqlite(pool, _) => pool.close().await,
@@ -214,6 +222,7 @@ impl Database {
 }
 
 impl Tx {
+    /// Which backend the transaction runs on.
     pub fn backend(&self) -> Backend {
         match self {
             Tx::Sqlite(..) => Backend::Sqlite,
@@ -221,6 +230,7 @@ impl Tx {
         }
     }
 
+    /// Commits the transaction, releasing the SQLite writer lock it held.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t, _guard) => t.commit().await,
@@ -228,6 +238,7 @@ impl Tx {
         }
     }
 
+    /// Rolls the transaction back, releasing the SQLite writer lock it held.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t, _guard) => t.rollback().await,

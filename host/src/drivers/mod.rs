@@ -1,5 +1,9 @@
-//! The seven driver interfaces, one module each, every one implementing its generated `Host` trait on
-//! [`CallState`](crate::call::CallState).
+//! The engine's imports, served on the driver context of each call ([`CallState`]): one module per driver
+//! interface, each implementing its generated `Host` trait, and [`add_to_linker`], which puts all of them
+//! (with `policy-gate` and `wasi:random`) into any `Linker<T>` whose store data exposes a driver context.
+//!
+//! The drivers share one context rather than one each: every driver call of an engine call runs in the
+//! same transaction and under the same tenant scope, which is what the context holds.
 
 pub mod accounts_facade_driver;
 pub mod memory_pins_driver;
@@ -9,8 +13,37 @@ pub mod tenant_driver;
 pub mod tenant_lifecycle_driver;
 pub mod user_write_driver;
 
-use crate::bindings::DriverError;
+use wasmtime::component::{HasData, Linker};
+
+use crate::bindings::{AccountEngine, DriverError};
 use crate::call::CallState;
+
+/// Store data that exposes the driver context of its call: what the engine's imports work on. The
+/// wasmtime-wasi pattern (`WasiView`): an embedder's own store data holds a [`CallState`] and says where.
+pub trait DriverView: Send + 'static {
+    /// The driver context of the call this store runs.
+    fn drivers(&mut self) -> &mut CallState;
+}
+
+impl DriverView for CallState {
+    fn drivers(&mut self) -> &mut CallState {
+        self
+    }
+}
+
+/// The engine's imports reach their context through [`DriverView`] (the `HasData` of the generated
+/// `add_to_linker`).
+struct Drivers;
+
+impl HasData for Drivers {
+    type Data<'a> = &'a mut CallState;
+}
+
+/// Adds every import of the engine component — the seven driver interfaces, `policy-gate` and
+/// `wasi:random` — to `linker`, served on the driver context of each store.
+pub fn add_to_linker<T: DriverView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    AccountEngine::add_to_linker::<T, Drivers>(linker, T::drivers)
+}
 
 /// A savepoint around a write that must never abort the call's transaction (the audit writes): if the
 /// write fails, the transaction is rolled back to before it and stays usable.

@@ -46,6 +46,8 @@ pub(crate) async fn visible_user(
     Ok(None)
 }
 
+/// The user with this id, if any, read without a visibility check: the caller checks access itself (or
+/// passes the result through [`visible_user`]).
 pub(crate) async fn fetch_user(state: &mut CallState, user: &Id) -> Result<Option<UserRecord>, DriverError> {
     sql!(state, |c| sqlx::query_as(statements::FETCH_USER_BY_ID).bind(user).fetch_optional(c))
 }

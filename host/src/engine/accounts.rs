@@ -2,12 +2,15 @@
 
 use crate::bindings::accounts;
 use crate::bindings::{EngineError, InvitationStatus, PageRequest, Role, TenantStatus, TicketStatus, UserStatus};
-use crate::engine_call;
+use crate::call::CallState;
+use crate::contract::operations::accounts as op;
+use crate::drivers::DriverView;
 use crate::runtime::{Caller, Runtime};
 
-pub struct Accounts<'a>(pub(crate) &'a Runtime);
+/// The `accounts` interface of a runtime's engine.
+pub struct Accounts<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
-impl Accounts<'_> {
+impl<T: DriverView> Accounts<'_, T> {
     pub async fn list_projects(
         &self,
         caller: &Caller,
@@ -15,8 +18,11 @@ impl Accounts<'_> {
         limit: u32,
         offset: u32,
     ) -> Result<accounts::ProjectList, EngineError> {
-        engine_call!(self.0, caller, accounts, "list-projects", |guest, store, ctx| guest
-            .call_list_projects(store, &ctx, status, limit, offset))
+        self.0
+            .run(caller, &op::LIST_PROJECTS, |mut a| {
+                Box::pin(async move { a.accounts()?.call_list_projects(a.store, a.ctx, status, limit, offset).await })
+            })
+            .await
     }
 
     pub async fn get_project_detail(
@@ -24,11 +30,13 @@ impl Accounts<'_> {
         caller: &Caller,
         project_id: &str,
     ) -> Result<accounts::ProjectDetail, EngineError> {
-        engine_call!(self.0, caller, accounts, "get-project-detail", |guest, store, ctx| guest.call_get_project_detail(
-            store,
-            &ctx,
-            &project_id.to_string()
-        ))
+        self.0
+            .run(caller, &op::GET_PROJECT_DETAIL, |mut a| {
+                Box::pin(
+                    async move { a.accounts()?.call_get_project_detail(a.store, a.ctx, &project_id.to_string()).await },
+                )
+            })
+            .await
     }
 
     pub async fn create_project(
@@ -37,12 +45,11 @@ impl Accounts<'_> {
         name: &str,
         description: Option<&str>,
     ) -> Result<accounts::ProjectDetail, EngineError> {
-        engine_call!(self.0, caller, accounts, "create-project", |guest, store, ctx| guest.call_create_project(
-            store,
-            &ctx,
-            name,
-            description
-        ))
+        self.0
+            .run(caller, &op::CREATE_PROJECT, |mut a| {
+                Box::pin(async move { a.accounts()?.call_create_project(a.store, a.ctx, name, description).await })
+            })
+            .await
     }
 
     pub async fn list_users(
@@ -52,16 +59,19 @@ impl Accounts<'_> {
         status: Option<UserStatus>,
         page: &PageRequest,
     ) -> Result<accounts::UserList, EngineError> {
-        engine_call!(self.0, caller, accounts, "list-users", |guest, store, ctx| guest
-            .call_list_users(store, &ctx, role, status, page))
+        self.0
+            .run(caller, &op::LIST_USERS, |mut a| {
+                Box::pin(async move { a.accounts()?.call_list_users(a.store, a.ctx, role, status, page).await })
+            })
+            .await
     }
 
     pub async fn get_user_detail(&self, caller: &Caller, user_id: &str) -> Result<accounts::UserDetail, EngineError> {
-        engine_call!(self.0, caller, accounts, "get-user-detail", |guest, store, ctx| guest.call_get_user_detail(
-            store,
-            &ctx,
-            &user_id.to_string()
-        ))
+        self.0
+            .run(caller, &op::GET_USER_DETAIL, |mut a| {
+                Box::pin(async move { a.accounts()?.call_get_user_detail(a.store, a.ctx, &user_id.to_string()).await })
+            })
+            .await
     }
 
     pub async fn list_tenant_users(
@@ -69,8 +79,11 @@ impl Accounts<'_> {
         caller: &Caller,
         page: &PageRequest,
     ) -> Result<accounts::TenantUserList, EngineError> {
-        engine_call!(self.0, caller, accounts, "list-tenant-users", |guest, store, ctx| guest
-            .call_list_tenant_users(store, &ctx, page))
+        self.0
+            .run(caller, &op::LIST_TENANT_USERS, |mut a| {
+                Box::pin(async move { a.accounts()?.call_list_tenant_users(a.store, a.ctx, page).await })
+            })
+            .await
     }
 
     pub async fn update_user_role(
@@ -79,24 +92,29 @@ impl Accounts<'_> {
         user_id: &str,
         new_role: Role,
     ) -> Result<accounts::TenantUser, EngineError> {
-        engine_call!(self.0, caller, accounts, "update-user-role", |guest, store, ctx| guest.call_update_user_role(
-            store,
-            &ctx,
-            &user_id.to_string(),
-            new_role
-        ))
+        self.0
+            .run(caller, &op::UPDATE_USER_ROLE, |mut a| {
+                Box::pin(async move {
+                    a.accounts()?.call_update_user_role(a.store, a.ctx, &user_id.to_string(), new_role).await
+                })
+            })
+            .await
     }
 
     pub async fn remove_user(&self, caller: &Caller, user_id: &str) -> Result<String, EngineError> {
-        engine_call!(self.0, caller, accounts, "remove-user", |guest, store, ctx| guest.call_remove_user(
-            store,
-            &ctx,
-            &user_id.to_string()
-        ))
+        self.0
+            .run(caller, &op::REMOVE_USER, |mut a| {
+                Box::pin(async move { a.accounts()?.call_remove_user(a.store, a.ctx, &user_id.to_string()).await })
+            })
+            .await
     }
 
     pub async fn get_profile(&self, caller: &Caller) -> Result<accounts::Profile, EngineError> {
-        engine_call!(self.0, caller, accounts, "get-profile", |guest, store, ctx| guest.call_get_profile(store, &ctx))
+        self.0
+            .run(caller, &op::GET_PROFILE, |mut a| {
+                Box::pin(async move { a.accounts()?.call_get_profile(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn update_profile(
@@ -104,23 +122,35 @@ impl Accounts<'_> {
         caller: &Caller,
         update: &accounts::ProfileUpdate,
     ) -> Result<accounts::ProfileUpdateResult, EngineError> {
-        engine_call!(self.0, caller, accounts, "update-profile", |guest, store, ctx| guest
-            .call_update_profile(store, &ctx, update))
+        self.0
+            .run(caller, &op::UPDATE_PROFILE, |mut a| {
+                Box::pin(async move { a.accounts()?.call_update_profile(a.store, a.ctx, update).await })
+            })
+            .await
     }
 
     pub async fn get_billing_summary(&self, caller: &Caller) -> Result<accounts::BillingSummary, EngineError> {
-        engine_call!(self.0, caller, accounts, "get-billing-summary", |guest, store, ctx| guest
-            .call_get_billing_summary(store, &ctx))
+        self.0
+            .run(caller, &op::GET_BILLING_SUMMARY, |mut a| {
+                Box::pin(async move { a.accounts()?.call_get_billing_summary(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn get_billing_invoices(&self, caller: &Caller) -> Result<accounts::InvoiceList, EngineError> {
-        engine_call!(self.0, caller, accounts, "get-billing-invoices", |guest, store, ctx| guest
-            .call_get_billing_invoices(store, &ctx))
+        self.0
+            .run(caller, &op::GET_BILLING_INVOICES, |mut a| {
+                Box::pin(async move { a.accounts()?.call_get_billing_invoices(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn get_support_contact(&self, caller: &Caller) -> Result<accounts::SupportContact, EngineError> {
-        engine_call!(self.0, caller, accounts, "get-support-contact", |guest, store, ctx| guest
-            .call_get_support_contact(store, &ctx))
+        self.0
+            .run(caller, &op::GET_SUPPORT_CONTACT, |mut a| {
+                Box::pin(async move { a.accounts()?.call_get_support_contact(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn create_support_ticket(
@@ -128,8 +158,11 @@ impl Accounts<'_> {
         caller: &Caller,
         ticket: &accounts::NewTicket,
     ) -> Result<accounts::Ticket, EngineError> {
-        engine_call!(self.0, caller, accounts, "create-support-ticket", |guest, store, ctx| guest
-            .call_create_support_ticket(store, &ctx, ticket))
+        self.0
+            .run(caller, &op::CREATE_SUPPORT_TICKET, |mut a| {
+                Box::pin(async move { a.accounts()?.call_create_support_ticket(a.store, a.ctx, ticket).await })
+            })
+            .await
     }
 
     pub async fn list_support_tickets(
@@ -138,8 +171,11 @@ impl Accounts<'_> {
         status: Option<TicketStatus>,
         page: &PageRequest,
     ) -> Result<accounts::TicketList, EngineError> {
-        engine_call!(self.0, caller, accounts, "list-support-tickets", |guest, store, ctx| guest
-            .call_list_support_tickets(store, &ctx, status, page))
+        self.0
+            .run(caller, &op::LIST_SUPPORT_TICKETS, |mut a| {
+                Box::pin(async move { a.accounts()?.call_list_support_tickets(a.store, a.ctx, status, page).await })
+            })
+            .await
     }
 
     pub async fn invite_user(
@@ -148,8 +184,11 @@ impl Accounts<'_> {
         email: &str,
         role: Role,
     ) -> Result<accounts::InvitationCreated, EngineError> {
-        engine_call!(self.0, caller, accounts, "invite-user", |guest, store, ctx| guest
-            .call_invite_user(store, &ctx, email, role))
+        self.0
+            .run(caller, &op::INVITE_USER, |mut a| {
+                Box::pin(async move { a.accounts()?.call_invite_user(a.store, a.ctx, email, role).await })
+            })
+            .await
     }
 
     pub async fn list_invitations(
@@ -158,8 +197,11 @@ impl Accounts<'_> {
         status: Option<InvitationStatus>,
         page: &PageRequest,
     ) -> Result<accounts::InvitationList, EngineError> {
-        engine_call!(self.0, caller, accounts, "list-invitations", |guest, store, ctx| guest
-            .call_list_invitations(store, &ctx, status, page))
+        self.0
+            .run(caller, &op::LIST_INVITATIONS, |mut a| {
+                Box::pin(async move { a.accounts()?.call_list_invitations(a.store, a.ctx, status, page).await })
+            })
+            .await
     }
 
     pub async fn accept_invitation(
@@ -168,12 +210,13 @@ impl Accounts<'_> {
         invitation_id: &str,
         token: &str,
     ) -> Result<accounts::Acceptance, EngineError> {
-        engine_call!(self.0, caller, accounts, "accept-invitation", |guest, store, ctx| guest.call_accept_invitation(
-            store,
-            &ctx,
-            &invitation_id.to_string(),
-            token
-        ))
+        self.0
+            .run(caller, &op::ACCEPT_INVITATION, |mut a| {
+                Box::pin(async move {
+                    a.accounts()?.call_accept_invitation(a.store, a.ctx, &invitation_id.to_string(), token).await
+                })
+            })
+            .await
     }
 
     pub async fn revoke_invitation(
@@ -181,10 +224,12 @@ impl Accounts<'_> {
         caller: &Caller,
         invitation_id: &str,
     ) -> Result<accounts::Invitation, EngineError> {
-        engine_call!(self.0, caller, accounts, "revoke-invitation", |guest, store, ctx| guest.call_revoke_invitation(
-            store,
-            &ctx,
-            &invitation_id.to_string()
-        ))
+        self.0
+            .run(caller, &op::REVOKE_INVITATION, |mut a| {
+                Box::pin(async move {
+                    a.accounts()?.call_revoke_invitation(a.store, a.ctx, &invitation_id.to_string()).await
+                })
+            })
+            .await
     }
 }

@@ -6,62 +6,24 @@
 //! The call context is never read from the arguments: the host builds it from the caller.
 
 use serde_json::{Map, Number, Value};
-use wasmtime::component::types::{ComponentFunc, ComponentItem};
-use wasmtime::component::{ComponentExportIndex, Type, Val};
+use wasmtime::component::{Type, Val};
 
 use crate::bindings::{Actor, CallContext, EngineError, ErrorCode};
-use crate::engine_call;
+use crate::drivers::DriverView;
 use crate::runtime::{Caller, Runtime, engine_error};
 
-/// The WIT package of the engine interfaces.
-pub const PACKAGE: &str = "aos:accounts";
-pub const VERSION: &str = env!("AOS_CONTRACT_VERSION");
+pub use crate::runtime::{PACKAGE, VERSION};
+
 /// The engine interfaces, in the order of the contract.
 pub const INTERFACES: [&str; 6] = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies"];
 
 /// One operation of the engine, as the component declares it.
-#[derive(Clone)]
-pub struct Operation {
-    /// The interface, e.g. `memory-pins`.
-    pub interface: String,
-    /// The function, e.g. `upsert-pin`.
-    pub name: String,
-    /// The parameters after the call context.
-    pub params: Vec<(String, Type)>,
-    /// The `ok` type of the result (none for `result<_, engine-error>`).
-    pub ok: Option<Type>,
-    /// Where the function sits in the component (looked up once, not by name on every call).
-    index: ComponentExportIndex,
-}
+pub use crate::runtime::ExportedFunction as Operation;
 
-impl Runtime {
-    /// Every operation the component exports (read from its types once, then kept).
+impl<T: DriverView> Runtime<T> {
+    /// Every operation the component exports, with its types.
     pub fn operations(&self) -> &[Operation] {
-        self.operations.get_or_init(|| self.read_operations())
-    }
-
-    fn read_operations(&self) -> Vec<Operation> {
-        let component = self.component();
-        let engine = self.engine();
-        let ty = component.component_type();
-        let mut operations = Vec::new();
-        for (name, export) in ty.exports(engine) {
-            let Some(interface) =
-                name.strip_prefix(&format!("{PACKAGE}/")).and_then(|n| n.strip_suffix(&format!("@{VERSION}")))
-            else {
-                continue;
-            };
-            let ComponentItem::ComponentInstance(instance) = export.ty else { continue };
-            let Some(interface_index) = component.get_export_index(None, name) else { continue };
-            for (function, item) in instance.exports(engine) {
-                if let (ComponentItem::ComponentFunc(func), Some(index)) =
-                    (item.ty, component.get_export_index(Some(&interface_index), function))
-                {
-                    operations.push(operation(interface, function, &func, index));
-                }
-            }
-        }
-        operations
+        &self.exports().functions
     }
 
     /// Calls `interface.operation` with JSON arguments (an object keyed by parameter name).
@@ -101,28 +63,26 @@ impl Runtime {
                     .map_err(|e| engine_error(ErrorCode::InvalidArgument, format!("{}: {e}", snake(name))))?,
             );
         }
-        engine_call!(raw self, caller, crate::engine::is_read_only(&op.interface, &op.name), |instance, store, ctx| async {
-            let mut params = params.clone();
-            params[0] = context(&ctx);
-            let func = instance.get_func(&mut *store, op.index).ok_or_else(|| wasmtime::Error::msg("not a function"))?;
-            let mut results = [Val::Bool(false)];
-            func.call_async(&mut *store, &params, &mut results).await?;
-            wasmtime::Result::Ok(match &results[0] {
-                Val::Result(Ok(value)) => Ok(value.as_deref().map(to_json).unwrap_or(Value::Null)),
-                Val::Result(Err(Some(error))) => Err(engine_error_of(error)),
-                other => Err(engine_error(ErrorCode::Internal, format!("unexpected result {other:?}"))),
+        let description = crate::contract::find(&op.interface, &op.name)
+            .ok_or_else(|| engine_error(ErrorCode::Internal, format!("{interface}.{operation} has no description")))?;
+        let (params, op) = (&params, &op);
+        self.run(caller, description, |a| {
+            Box::pin(async move {
+                let mut params = params.clone();
+                params[0] = context(a.ctx);
+                let func =
+                    a.instance.get_func(&mut *a.store, op.index).ok_or_else(|| wasmtime::Error::msg("not a function"))?;
+                let mut results = [Val::Bool(false)];
+                func.call_async(&mut *a.store, &params, &mut results).await?;
+                wasmtime::Result::Ok(match &results[0] {
+                    Val::Result(Ok(value)) => Ok(value.as_deref().map(to_json).unwrap_or(Value::Null)),
+                    Val::Result(Err(Some(error))) => Err(engine_error_of(error)),
+                    other => Err(engine_error(ErrorCode::Internal, format!("unexpected result {other:?}"))),
+                })
             })
         })
+        .await
     }
-}
-
-fn operation(interface: &str, name: &str, func: &ComponentFunc, index: ComponentExportIndex) -> Operation {
-    let params = func.params().skip(1).map(|(n, t)| (n.to_string(), t)).collect();
-    let ok = func.results().next().and_then(|r| match r {
-        Type::Result(r) => r.ok(),
-        _ => None,
-    });
-    Operation { interface: interface.to_string(), name: name.to_string(), params, ok, index }
 }
 
 /// WIT names are kebab-case; JSON names are snake_case.
@@ -420,7 +380,7 @@ pub fn to_json(value: &Val) -> Value {
     }
 }
 
-impl Runtime {
+impl<T: DriverView> Runtime<T> {
     /// `policies.install` from JSON, through the typed call: a component of megabytes as a component
     /// value list would take dozens of bytes of host memory per byte, and the typed call also waits
     /// for a large component's compilation (see [`crate::engine::policies::Policies::install`]).

@@ -2,14 +2,21 @@
 
 use crate::bindings::lifecycle;
 use crate::bindings::{EngineError, TenantStatus};
-use crate::engine_call;
+use crate::call::CallState;
+use crate::contract::operations::lifecycle as op;
+use crate::drivers::DriverView;
 use crate::runtime::{Caller, Runtime};
 
-pub struct Lifecycle<'a>(pub(crate) &'a Runtime);
+/// The `lifecycle` interface of a runtime's engine.
+pub struct Lifecycle<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
-impl Lifecycle<'_> {
+impl<T: DriverView> Lifecycle<'_, T> {
     pub async fn get_state(&self, caller: &Caller) -> Result<lifecycle::LifecycleState, EngineError> {
-        engine_call!(self.0, caller, lifecycle, "get-state", |guest, store, ctx| guest.call_get_state(store, &ctx))
+        self.0
+            .run(caller, &op::GET_STATE, |mut a| {
+                Box::pin(async move { a.lifecycle()?.call_get_state(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn transition(
@@ -18,16 +25,27 @@ impl Lifecycle<'_> {
         to_status: TenantStatus,
         reason: &str,
     ) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, lifecycle, "transition", |guest, store, ctx| guest
-            .call_transition(store, &ctx, to_status, reason))
+        self.0
+            .run(caller, &op::TRANSITION, |mut a| {
+                Box::pin(async move { a.lifecycle()?.call_transition(a.store, a.ctx, to_status, reason).await })
+            })
+            .await
     }
 
     pub async fn suspend(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, lifecycle, "suspend", |guest, store, ctx| guest.call_suspend(store, &ctx, reason))
+        self.0
+            .run(caller, &op::SUSPEND, |mut a| {
+                Box::pin(async move { a.lifecycle()?.call_suspend(a.store, a.ctx, reason).await })
+            })
+            .await
     }
 
     pub async fn resume(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, lifecycle, "resume", |guest, store, ctx| guest.call_resume(store, &ctx, reason))
+        self.0
+            .run(caller, &op::RESUME, |mut a| {
+                Box::pin(async move { a.lifecycle()?.call_resume(a.store, a.ctx, reason).await })
+            })
+            .await
     }
 
     pub async fn terminate(
@@ -35,11 +53,18 @@ impl Lifecycle<'_> {
         caller: &Caller,
         reason: &str,
     ) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, lifecycle, "terminate", |guest, store, ctx| guest
-            .call_terminate(store, &ctx, reason))
+        self.0
+            .run(caller, &op::TERMINATE, |mut a| {
+                Box::pin(async move { a.lifecycle()?.call_terminate(a.store, a.ctx, reason).await })
+            })
+            .await
     }
 
     pub async fn archive(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
-        engine_call!(self.0, caller, lifecycle, "archive", |guest, store, ctx| guest.call_archive(store, &ctx, reason))
+        self.0
+            .run(caller, &op::ARCHIVE, |mut a| {
+                Box::pin(async move { a.lifecycle()?.call_archive(a.store, a.ctx, reason).await })
+            })
+            .await
     }
 }

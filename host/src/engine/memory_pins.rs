@@ -2,12 +2,15 @@
 
 use crate::bindings::memory_pins;
 use crate::bindings::{AccessFilter, AccessPage, EngineError, PageRequest};
-use crate::engine_call;
+use crate::call::CallState;
+use crate::contract::operations::memory_pins as op;
+use crate::drivers::DriverView;
 use crate::runtime::{Caller, Runtime};
 
-pub struct MemoryPins<'a>(pub(crate) &'a Runtime);
+/// The `memory-pins` interface of a runtime's engine.
+pub struct MemoryPins<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
-impl MemoryPins<'_> {
+impl<T: DriverView> MemoryPins<'_, T> {
     pub async fn upsert_pin(
         &self,
         caller: &Caller,
@@ -16,18 +19,21 @@ impl MemoryPins<'_> {
         source: Option<&str>,
         ttl_seconds: Option<u32>,
     ) -> Result<memory_pins::Pin, EngineError> {
-        engine_call!(self.0, caller, memory_pins, "upsert-pin", |guest, store, ctx| guest.call_upsert_pin(
-            store,
-            &ctx,
-            key,
-            &value.to_string(),
-            source,
-            ttl_seconds
-        ))
+        self.0
+            .run(caller, &op::UPSERT_PIN, |mut a| {
+                Box::pin(async move {
+                    a.memory_pins()?.call_upsert_pin(a.store, a.ctx, key, &value.to_string(), source, ttl_seconds).await
+                })
+            })
+            .await
     }
 
     pub async fn get_pin(&self, caller: &Caller, key: &str) -> Result<Option<memory_pins::Pin>, EngineError> {
-        engine_call!(self.0, caller, memory_pins, "get-pin", |guest, store, ctx| guest.call_get_pin(store, &ctx, key))
+        self.0
+            .run(caller, &op::GET_PIN, |mut a| {
+                Box::pin(async move { a.memory_pins()?.call_get_pin(a.store, a.ctx, key).await })
+            })
+            .await
     }
 
     pub async fn list_pins(
@@ -37,23 +43,29 @@ impl MemoryPins<'_> {
         include_expired: bool,
         page: &PageRequest,
     ) -> Result<memory_pins::PinList, EngineError> {
-        engine_call!(self.0, caller, memory_pins, "list-pins", |guest, store, ctx| guest.call_list_pins(
-            store,
-            &ctx,
-            prefix,
-            include_expired,
-            page
-        ))
+        self.0
+            .run(caller, &op::LIST_PINS, |mut a| {
+                Box::pin(
+                    async move { a.memory_pins()?.call_list_pins(a.store, a.ctx, prefix, include_expired, page).await },
+                )
+            })
+            .await
     }
 
     pub async fn delete_pin(&self, caller: &Caller, key: &str) -> Result<bool, EngineError> {
-        engine_call!(self.0, caller, memory_pins, "delete-pin", |guest, store, ctx| guest
-            .call_delete_pin(store, &ctx, key))
+        self.0
+            .run(caller, &op::DELETE_PIN, |mut a| {
+                Box::pin(async move { a.memory_pins()?.call_delete_pin(a.store, a.ctx, key).await })
+            })
+            .await
     }
 
     pub async fn cleanup_expired(&self, caller: &Caller) -> Result<memory_pins::CleanupResult, EngineError> {
-        engine_call!(self.0, caller, memory_pins, "cleanup-expired", |guest, store, ctx| guest
-            .call_cleanup_expired(store, &ctx))
+        self.0
+            .run(caller, &op::CLEANUP_EXPIRED, |mut a| {
+                Box::pin(async move { a.memory_pins()?.call_cleanup_expired(a.store, a.ctx).await })
+            })
+            .await
     }
 
     /// The tenant's memory access log, newest first (admins, owners, keys with `memory_pin:admin`, operators).
@@ -63,7 +75,10 @@ impl MemoryPins<'_> {
         filter: Option<&AccessFilter>,
         page: &PageRequest,
     ) -> Result<AccessPage, EngineError> {
-        engine_call!(self.0, caller, memory_pins, "list-access-log", |guest, store, ctx| guest
-            .call_list_access_log(store, &ctx, filter, page))
+        self.0
+            .run(caller, &op::LIST_ACCESS_LOG, |mut a| {
+                Box::pin(async move { a.memory_pins()?.call_list_access_log(a.store, a.ctx, filter, page).await })
+            })
+            .await
     }
 }

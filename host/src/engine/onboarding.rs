@@ -2,14 +2,21 @@
 
 use crate::bindings::onboarding;
 use crate::bindings::{EngineError, OnboardingState};
-use crate::engine_call;
+use crate::call::CallState;
+use crate::contract::operations::onboarding as op;
+use crate::drivers::DriverView;
 use crate::runtime::{Caller, Runtime};
 
-pub struct Onboarding<'a>(pub(crate) &'a Runtime);
+/// The `onboarding` interface of a runtime's engine.
+pub struct Onboarding<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
-impl Onboarding<'_> {
+impl<T: DriverView> Onboarding<'_, T> {
     pub async fn get_state(&self, caller: &Caller) -> Result<onboarding::OnboardingStatus, EngineError> {
-        engine_call!(self.0, caller, onboarding, "get-state", |guest, store, ctx| guest.call_get_state(store, &ctx))
+        self.0
+            .run(caller, &op::GET_STATE, |mut a| {
+                Box::pin(async move { a.onboarding()?.call_get_state(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn advance(
@@ -18,7 +25,10 @@ impl Onboarding<'_> {
         target: OnboardingState,
         trigger: &str,
     ) -> Result<onboarding::Transition, EngineError> {
-        engine_call!(self.0, caller, onboarding, "advance", |guest, store, ctx| guest
-            .call_advance(store, &ctx, target, trigger))
+        self.0
+            .run(caller, &op::ADVANCE, |mut a| {
+                Box::pin(async move { a.onboarding()?.call_advance(a.store, a.ctx, target, trigger).await })
+            })
+            .await
     }
 }

@@ -4,14 +4,17 @@
 use crate::bindings::EngineError;
 use crate::bindings::policies;
 use crate::bindings::policy_gate::{DryRunOutcome, PolicyEvent};
+use crate::call::CallState;
+use crate::contract::operations::policies as op;
 use crate::db::codec::Id;
-use crate::engine_call;
+use crate::drivers::DriverView;
 use crate::policy::policy_gate::refusal_error;
 use crate::runtime::{Caller, Runtime};
 
-pub struct Policies<'a>(pub(crate) &'a Runtime);
+/// The `policies` interface of a runtime's engine.
+pub struct Policies<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
-impl Policies<'_> {
+impl<T: DriverView> Policies<'_, T> {
     /// Installs a version. The upload is compiled before the install call, holding no transaction, lock
     /// or instance (a large component takes seconds), and only for a caller the engine lets read the
     /// tenant's policies (its owners; operators, whom the install itself then refuses): nobody else makes
@@ -28,15 +31,23 @@ impl Policies<'_> {
         // A refused upload is told by the engine, when its install asks the gate about the component: after
         // its own rules (who may install, the tenant's lifecycle, the config), in the order every host has.
         let refused = runtime.inspect(uploader.as_ref(), &policy.component, wait).await.err().map(refusal_error);
-        engine_call!(self.0, caller, policies, "install", |guest, store, ctx| {
-            store.data_mut().refuse_upload(refused.clone());
-            guest.call_install(store, &ctx, policy)
-        })
+        let refused = &refused;
+        self.0
+            .run(caller, &op::INSTALL, |mut a| {
+                Box::pin(async move {
+                    a.store.data_mut().drivers().refuse_upload(refused.clone());
+                    a.policies()?.call_install(a.store, a.ctx, policy).await
+                })
+            })
+            .await
     }
 
     pub async fn activate(&self, caller: &Caller, version: u32) -> Result<policies::PolicyStatus, EngineError> {
-        engine_call!(self.0, caller, policies, "activate", |guest, store, ctx| guest
-            .call_activate(store, &ctx, version))
+        self.0
+            .run(caller, &op::ACTIVATE, |mut a| {
+                Box::pin(async move { a.policies()?.call_activate(a.store, a.ctx, version).await })
+            })
+            .await
     }
 
     pub async fn deactivate(
@@ -44,22 +55,35 @@ impl Policies<'_> {
         caller: &Caller,
         reason: Option<&str>,
     ) -> Result<policies::PolicyStatus, EngineError> {
-        engine_call!(self.0, caller, policies, "deactivate", |guest, store, ctx| guest
-            .call_deactivate(store, &ctx, reason))
+        self.0
+            .run(caller, &op::DEACTIVATE, |mut a| {
+                Box::pin(async move { a.policies()?.call_deactivate(a.store, a.ctx, reason).await })
+            })
+            .await
     }
 
     pub async fn rollback(&self, caller: &Caller) -> Result<policies::PolicyStatus, EngineError> {
-        engine_call!(self.0, caller, policies, "rollback", |guest, store, ctx| guest.call_rollback(store, &ctx))
+        self.0
+            .run(caller, &op::ROLLBACK, |mut a| {
+                Box::pin(async move { a.policies()?.call_rollback(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn list_versions(&self, caller: &Caller) -> Result<Vec<policies::PolicyVersion>, EngineError> {
-        engine_call!(self.0, caller, policies, "list-versions", |guest, store, ctx| guest
-            .call_list_versions(store, &ctx))
+        self.0
+            .run(caller, &op::LIST_VERSIONS, |mut a| {
+                Box::pin(async move { a.policies()?.call_list_versions(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn delete_version(&self, caller: &Caller, version: u32) -> Result<bool, EngineError> {
-        engine_call!(self.0, caller, policies, "delete-version", |guest, store, ctx| guest
-            .call_delete_version(store, &ctx, version))
+        self.0
+            .run(caller, &op::DELETE_VERSION, |mut a| {
+                Box::pin(async move { a.policies()?.call_delete_version(a.store, a.ctx, version).await })
+            })
+            .await
     }
 
     pub async fn dry_run(
@@ -68,11 +92,16 @@ impl Policies<'_> {
         version: u32,
         event: &PolicyEvent,
     ) -> Result<DryRunOutcome, EngineError> {
-        engine_call!(self.0, caller, policies, "dry-run", |guest, store, ctx| guest
-            .call_dry_run(store, &ctx, version, event))
+        self.0
+            .run(caller, &op::DRY_RUN, |mut a| {
+                Box::pin(async move { a.policies()?.call_dry_run(a.store, a.ctx, version, event).await })
+            })
+            .await
     }
 
     pub async fn status(&self, caller: &Caller) -> Result<policies::PolicyStatus, EngineError> {
-        engine_call!(self.0, caller, policies, "status", |guest, store, ctx| guest.call_status(store, &ctx))
+        self.0
+            .run(caller, &op::STATUS, |mut a| Box::pin(async move { a.policies()?.call_status(a.store, a.ctx).await }))
+            .await
     }
 }

@@ -2,23 +2,33 @@
 
 use crate::bindings::tenants;
 use crate::bindings::{AuditFilter, AuditPage, EngineError, PageRequest, Plan, Role, RunStatus, UsageCounters};
-use crate::engine_call;
+use crate::call::CallState;
+use crate::contract::operations::tenants as op;
+use crate::drivers::DriverView;
 use crate::runtime::{Caller, Runtime};
 
-pub struct Tenants<'a>(pub(crate) &'a Runtime);
+/// The `tenants` interface of a runtime's engine.
+pub struct Tenants<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
-impl Tenants<'_> {
+impl<T: DriverView> Tenants<'_, T> {
     pub async fn create_tenant(
         &self,
         caller: &Caller,
         tenant: &tenants::NewTenant,
     ) -> Result<tenants::Tenant, EngineError> {
-        engine_call!(self.0, caller, tenants, "create-tenant", |guest, store, ctx| guest
-            .call_create_tenant(store, &ctx, tenant))
+        self.0
+            .run(caller, &op::CREATE_TENANT, |mut a| {
+                Box::pin(async move { a.tenants()?.call_create_tenant(a.store, a.ctx, tenant).await })
+            })
+            .await
     }
 
     pub async fn get_tenant(&self, caller: &Caller) -> Result<tenants::Tenant, EngineError> {
-        engine_call!(self.0, caller, tenants, "get-tenant", |guest, store, ctx| guest.call_get_tenant(store, &ctx))
+        self.0
+            .run(caller, &op::GET_TENANT, |mut a| {
+                Box::pin(async move { a.tenants()?.call_get_tenant(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn get_tenant_by_slug(
@@ -26,17 +36,27 @@ impl Tenants<'_> {
         caller: &Caller,
         slug: &str,
     ) -> Result<Option<tenants::Tenant>, EngineError> {
-        engine_call!(self.0, caller, tenants, "get-tenant-by-slug", |guest, store, ctx| guest
-            .call_get_tenant_by_slug(store, &ctx, slug))
+        self.0
+            .run(caller, &op::GET_TENANT_BY_SLUG, |mut a| {
+                Box::pin(async move { a.tenants()?.call_get_tenant_by_slug(a.store, a.ctx, slug).await })
+            })
+            .await
     }
 
     pub async fn update_plan(&self, caller: &Caller, plan: Plan) -> Result<tenants::Tenant, EngineError> {
-        engine_call!(self.0, caller, tenants, "update-plan", |guest, store, ctx| guest
-            .call_update_plan(store, &ctx, plan))
+        self.0
+            .run(caller, &op::UPDATE_PLAN, |mut a| {
+                Box::pin(async move { a.tenants()?.call_update_plan(a.store, a.ctx, plan).await })
+            })
+            .await
     }
 
     pub async fn suspend(&self, caller: &Caller, reason: &str) -> Result<tenants::Tenant, EngineError> {
-        engine_call!(self.0, caller, tenants, "suspend", |guest, store, ctx| guest.call_suspend(store, &ctx, reason))
+        self.0
+            .run(caller, &op::SUSPEND, |mut a| {
+                Box::pin(async move { a.tenants()?.call_suspend(a.store, a.ctx, reason).await })
+            })
+            .await
     }
 
     pub async fn create_membership_with_default(
@@ -46,8 +66,15 @@ impl Tenants<'_> {
         role: Role,
         set_as_default: bool,
     ) -> Result<tenants::Membership, EngineError> {
-        engine_call!(self.0, caller, tenants, "create-membership-with-default", |guest, store, ctx| guest
-            .call_create_membership_with_default(store, &ctx, &user_id.to_string(), role, set_as_default))
+        self.0
+            .run(caller, &op::CREATE_MEMBERSHIP_WITH_DEFAULT, |mut a| {
+                Box::pin(async move {
+                    a.tenants()?
+                        .call_create_membership_with_default(a.store, a.ctx, &user_id.to_string(), role, set_as_default)
+                        .await
+                })
+            })
+            .await
     }
 
     pub async fn create_api_key(
@@ -55,8 +82,11 @@ impl Tenants<'_> {
         caller: &Caller,
         key: &tenants::NewApiKey,
     ) -> Result<tenants::ApiKeyCreated, EngineError> {
-        engine_call!(self.0, caller, tenants, "create-api-key", |guest, store, ctx| guest
-            .call_create_api_key(store, &ctx, key))
+        self.0
+            .run(caller, &op::CREATE_API_KEY, |mut a| {
+                Box::pin(async move { a.tenants()?.call_create_api_key(a.store, a.ctx, key).await })
+            })
+            .await
     }
 
     pub async fn list_api_keys(
@@ -65,12 +95,11 @@ impl Tenants<'_> {
         include_revoked: bool,
         page: &PageRequest,
     ) -> Result<tenants::ApiKeyList, EngineError> {
-        engine_call!(self.0, caller, tenants, "list-api-keys", |guest, store, ctx| guest.call_list_api_keys(
-            store,
-            &ctx,
-            include_revoked,
-            page
-        ))
+        self.0
+            .run(caller, &op::LIST_API_KEYS, |mut a| {
+                Box::pin(async move { a.tenants()?.call_list_api_keys(a.store, a.ctx, include_revoked, page).await })
+            })
+            .await
     }
 
     pub async fn revoke_api_key(
@@ -79,27 +108,37 @@ impl Tenants<'_> {
         key_id: &str,
         reason: Option<&str>,
     ) -> Result<tenants::ApiKey, EngineError> {
-        engine_call!(self.0, caller, tenants, "revoke-api-key", |guest, store, ctx| guest.call_revoke_api_key(
-            store,
-            &ctx,
-            &key_id.to_string(),
-            reason
-        ))
+        self.0
+            .run(caller, &op::REVOKE_API_KEY, |mut a| {
+                Box::pin(
+                    async move { a.tenants()?.call_revoke_api_key(a.store, a.ctx, &key_id.to_string(), reason).await },
+                )
+            })
+            .await
     }
 
     pub async fn check_run_quota(&self, caller: &Caller) -> Result<tenants::QuotaDecision, EngineError> {
-        engine_call!(self.0, caller, tenants, "check-run-quota", |guest, store, ctx| guest
-            .call_check_run_quota(store, &ctx))
+        self.0
+            .run(caller, &op::CHECK_RUN_QUOTA, |mut a| {
+                Box::pin(async move { a.tenants()?.call_check_run_quota(a.store, a.ctx).await })
+            })
+            .await
     }
 
     pub async fn check_token_quota(&self, caller: &Caller, tokens: i64) -> Result<tenants::QuotaDecision, EngineError> {
-        engine_call!(self.0, caller, tenants, "check-token-quota", |guest, store, ctx| guest
-            .call_check_token_quota(store, &ctx, tokens))
+        self.0
+            .run(caller, &op::CHECK_TOKEN_QUOTA, |mut a| {
+                Box::pin(async move { a.tenants()?.call_check_token_quota(a.store, a.ctx, tokens).await })
+            })
+            .await
     }
 
     pub async fn increment_usage(&self, caller: &Caller, tokens: i64) -> Result<UsageCounters, EngineError> {
-        engine_call!(self.0, caller, tenants, "increment-usage", |guest, store, ctx| guest
-            .call_increment_usage(store, &ctx, tokens))
+        self.0
+            .run(caller, &op::INCREMENT_USAGE, |mut a| {
+                Box::pin(async move { a.tenants()?.call_increment_usage(a.store, a.ctx, tokens).await })
+            })
+            .await
     }
 
     pub async fn record_usage(
@@ -107,8 +146,11 @@ impl Tenants<'_> {
         caller: &Caller,
         usage: &tenants::NewUsage,
     ) -> Result<tenants::UsageRecord, EngineError> {
-        engine_call!(self.0, caller, tenants, "record-usage", |guest, store, ctx| guest
-            .call_record_usage(store, &ctx, usage))
+        self.0
+            .run(caller, &op::RECORD_USAGE, |mut a| {
+                Box::pin(async move { a.tenants()?.call_record_usage(a.store, a.ctx, usage).await })
+            })
+            .await
     }
 
     pub async fn get_usage_summary(
@@ -117,12 +159,19 @@ impl Tenants<'_> {
         start: Option<i64>,
         end: Option<i64>,
     ) -> Result<tenants::UsageSummary, EngineError> {
-        engine_call!(self.0, caller, tenants, "get-usage-summary", |guest, store, ctx| guest
-            .call_get_usage_summary(store, &ctx, start, end))
+        self.0
+            .run(caller, &op::GET_USAGE_SUMMARY, |mut a| {
+                Box::pin(async move { a.tenants()?.call_get_usage_summary(a.store, a.ctx, start, end).await })
+            })
+            .await
     }
 
     pub async fn create_run(&self, caller: &Caller, run: &tenants::NewRun) -> Result<tenants::Run, EngineError> {
-        engine_call!(self.0, caller, tenants, "create-run", |guest, store, ctx| guest.call_create_run(store, &ctx, run))
+        self.0
+            .run(caller, &op::CREATE_RUN, |mut a| {
+                Box::pin(async move { a.tenants()?.call_create_run(a.store, a.ctx, run).await })
+            })
+            .await
     }
 
     pub async fn complete_run(
@@ -131,12 +180,13 @@ impl Tenants<'_> {
         run_id: &str,
         completion: &tenants::RunCompletion,
     ) -> Result<tenants::Run, EngineError> {
-        engine_call!(self.0, caller, tenants, "complete-run", |guest, store, ctx| guest.call_complete_run(
-            store,
-            &ctx,
-            &run_id.to_string(),
-            completion
-        ))
+        self.0
+            .run(caller, &op::COMPLETE_RUN, |mut a| {
+                Box::pin(async move {
+                    a.tenants()?.call_complete_run(a.store, a.ctx, &run_id.to_string(), completion).await
+                })
+            })
+            .await
     }
 
     pub async fn list_runs(
@@ -146,8 +196,11 @@ impl Tenants<'_> {
         worker_id: Option<&str>,
         page: &PageRequest,
     ) -> Result<tenants::RunList, EngineError> {
-        engine_call!(self.0, caller, tenants, "list-runs", |guest, store, ctx| guest
-            .call_list_runs(store, &ctx, status, worker_id, page))
+        self.0
+            .run(caller, &op::LIST_RUNS, |mut a| {
+                Box::pin(async move { a.tenants()?.call_list_runs(a.store, a.ctx, status, worker_id, page).await })
+            })
+            .await
     }
 
     /// The tenant's audit log, newest first (owners, admins, keys with `audit:read`, operators).
@@ -157,7 +210,10 @@ impl Tenants<'_> {
         filter: Option<&AuditFilter>,
         page: &PageRequest,
     ) -> Result<AuditPage, EngineError> {
-        engine_call!(self.0, caller, tenants, "list-audit-log", |guest, store, ctx| guest
-            .call_list_audit_log(store, &ctx, filter, page))
+        self.0
+            .run(caller, &op::LIST_AUDIT_LOG, |mut a| {
+                Box::pin(async move { a.tenants()?.call_list_audit_log(a.store, a.ctx, filter, page).await })
+            })
+            .await
     }
 }

@@ -101,9 +101,10 @@ pub struct PolicyLimits {
     pub max_stack_bytes: usize,
     /// How long compiling an upload may take before it is refused.
     pub compile_timeout: Duration,
-    /// Compiled policies kept in memory, and their total size (counted in component bytes; the
-    /// compiled code is a few times that).
+    /// Compiled policies kept in memory (and, apart, configured versions and uploads refused).
     pub cache_entries: usize,
+    /// The total size of the compiled policies kept in memory, counted in component bytes (the compiled
+    /// code is a few times that).
     pub cache_bytes: usize,
 }
 
@@ -175,15 +176,20 @@ pub const STILL_COMPILING: &str = "the component is being compiled; try again in
 
 /// A version ready to run: its configuration, what it handles and its compiled component.
 pub struct Loaded {
+    /// The tenant's configuration of this version (JSON text), passed to every hook.
     pub config: String,
+    /// The triggers this version handles; events of other triggers are not sent to it.
     pub handles: TriggerSet,
     pre: TenantPolicyPre<PolicyStore>,
 }
 
 /// What the host learned of an accepted upload.
 pub struct Inspected {
+    /// The SHA-256 of the component, lower-case hex: the key of its compiled form in the cache.
     pub content_hash: String,
+    /// The component's size, in bytes.
     pub size_bytes: u32,
+    /// The triggers the policy says it handles (its `handles` export).
     pub handles: Vec<Trigger>,
 }
 
@@ -210,6 +216,7 @@ pub struct Policies {
     /// Places in the instance pool: a hook takes one for its store's life.
     slots: tokio::sync::Semaphore,
     budget: CompileBudget,
+    /// The counters of every version's calls, denials and failures, not yet written.
     pub stats: stats::Stats,
     _ticker: crate::runtime::EpochTicker,
 }
@@ -245,6 +252,7 @@ impl Policies {
         })
     }
 
+    /// The limits the runtime was made with.
     pub fn limits(&self) -> &PolicyLimits {
         &self.limits
     }
@@ -282,8 +290,8 @@ impl Policies {
         Ok(Inspected { content_hash, size_bytes, handles })
     }
 
-    /// The version `(tenant, version)` ready to run, from the cache or built with `load` (which reads its
-    /// component, configuration and triggers from the call's transaction).
+    /// The version `(tenant, version)` ready to run, if the cache holds it for `content_hash`; otherwise
+    /// [`Policies::prepare`] builds it from what the call's transaction reads.
     pub fn cached(&self, tenant: &Id, version: u32, content_hash: &str) -> Option<Arc<Loaded>> {
         self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&(
             tenant.clone(),
@@ -672,6 +680,7 @@ pub fn trigger_name(trigger: Trigger) -> &'static str {
     TRIGGERS.iter().find(|(t, _, _)| *t == trigger).map_or("", |(_, _, n)| n)
 }
 
+/// The trigger with this stable name (`invite-user`, ...); none for a name that is not one.
 pub fn trigger_by_name(name: &str) -> Option<Trigger> {
     TRIGGERS.iter().find(|(_, _, n)| *n == name).map(|(t, _, _)| *t)
 }

@@ -16,23 +16,32 @@ use crate::db::codec::{Id, Ts};
 
 /// Hooks run since the process started (metrics), denials and failures among them.
 pub static CALLS: AtomicU64 = AtomicU64::new(0);
+/// Hooks that denied since the process started (metrics); counted in [`CALLS`] too.
 pub static DENIALS: AtomicU64 = AtomicU64::new(0);
+/// Hooks that failed since the process started (metrics); counted in [`CALLS`] too.
 pub static FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// What one version's counters grew by since the last flush.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Delta {
+    /// Hook runs.
     pub calls: u64,
+    /// Runs that denied.
     pub denials: u64,
+    /// Runs that failed.
     pub failures: u64,
 }
 
 /// A policy's most recent failure.
 #[derive(Debug, Clone)]
 pub struct LastFailure {
+    /// The version that failed.
     pub version: u32,
+    /// The trigger whose hook failed.
     pub trigger: Trigger,
+    /// What went wrong.
     pub message: String,
+    /// When, in microseconds since the Unix epoch (the call's `now`).
     pub at: i64,
 }
 
@@ -42,6 +51,8 @@ struct Pending {
     failures: HashMap<Id, LastFailure>,
 }
 
+/// The counters of every policy version and each tenant's last failure that this process has not
+/// written yet (pending) or is writing (in flight).
 #[derive(Default)]
 pub struct Stats {
     pending: Mutex<Pending>,
@@ -54,9 +65,13 @@ pub struct Stats {
 /// One hook run of an engine call, counted when the call is settled.
 #[derive(Debug, Clone)]
 pub struct Run {
+    /// The tenant whose policy ran.
     pub tenant: Id,
+    /// The version that ran.
     pub version: u32,
+    /// The trigger whose hook ran.
     pub trigger: Trigger,
+    /// How the run ended.
     pub ran: Ran,
     /// Why it failed, if it did.
     pub failure: Option<String>,
@@ -65,8 +80,11 @@ pub struct Run {
 /// How a hook run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ran {
+    /// The hook allowed the operation (possibly with a change).
     Allowed,
+    /// The hook denied the operation.
     Denied,
+    /// The hook failed (trap, limit, malformed answer), or the engine refused its answer.
     Failed,
 }
 

@@ -33,7 +33,9 @@ pub const DEFAULT_KEY_RPM: u32 = 1000;
 
 /// How the identity provider's JWTs are checked.
 pub struct JwtConfig {
+    /// The key tokens are verified with: the HS256 shared secret or the RS256 public key.
     pub key: DecodingKey,
+    /// The one signature algorithm accepted (HS256 or RS256, matching `key`).
     pub algorithm: Algorithm,
     /// The `iss` every token must carry; none: not checked (a warning at start).
     pub issuer: Option<String>,
@@ -63,6 +65,7 @@ impl JwtConfig {
         })
     }
 
+    /// A configuration from an RS256 public key in PEM form; fails when the PEM is not an RSA key.
     pub fn rs256_pem(pem: &[u8], issuer: Option<String>, audiences: Vec<String>) -> anyhow::Result<Self> {
         Ok(JwtConfig {
             key: DecodingKey::from_rsa_pem(pem)?,
@@ -98,6 +101,7 @@ impl JwtConfig {
 
 /// How human and operator credentials are checked.
 pub struct AuthConfig {
+    /// How JWTs of the identity provider are checked; none: JWTs are refused.
     pub jwt: Option<JwtConfig>,
     /// SHA-256 of each operator token (compared in constant time) and the operator id it stands for.
     pub operators: Vec<([u8; 32], String)>,
@@ -164,16 +168,21 @@ pub struct Refused(pub ErrorCode, pub &'static str);
 
 /// What authenticating a request needs besides its headers.
 pub struct Authenticator<'a> {
+    /// The JWT and operator credentials configured.
     pub config: &'a AuthConfig,
     /// The runtime whose database the lookups use (and which learns when they fail).
     pub runtime: &'a crate::runtime::Runtime,
+    /// The clock that decides whether an API key has expired, and when it was used.
     pub clock: &'a dyn Clock,
+    /// Where each use of an API key is noted, to be written off the request path.
     pub key_usage: &'a KeyUsage,
+    /// The per-key request budgets.
     pub rate_limiter: &'a RateLimiter,
 }
 
 /// Why a request was not let through.
 pub enum Rejected {
+    /// The credential is missing its form, unknown, invalid or expired, or the database could not check it.
     Refused(Refused),
     /// The key is over its `rate_limit_rpm`: try again after this long.
     RateLimited(Duration),
@@ -186,6 +195,8 @@ impl From<Refused> for Rejected {
 }
 
 impl Authenticator<'_> {
+    /// The caller of a request, from its `Authorization` header (anonymous without one), tagged with
+    /// `request_id`; refused when the credential does not hold or the key is over its rate limit.
     pub async fn caller(&self, headers: &HeaderMap, request_id: &str) -> Result<Caller, Rejected> {
         let Some(value) = headers.get("authorization") else {
             return Ok(Caller::new(Actor::Anonymous, None).with_request_id(request_id));

@@ -15,12 +15,15 @@ struct Stats {
     sum_seconds: f64,
 }
 
+/// The counters of every operation called so far, keyed by `interface.operation`; rendered for Prometheus
+/// by [`Metrics::render`].
 #[derive(Default)]
 pub struct Metrics {
     operations: Mutex<BTreeMap<String, Stats>>,
 }
 
 impl Metrics {
+    /// Counts one call of `operation` that took `elapsed`, with the error code it answered, if any.
     pub fn record(&self, operation: &str, elapsed: Duration, error: Option<&'static str>) {
         let mut ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
         let stats = ops.entry(operation.to_string()).or_default();

@@ -33,14 +33,22 @@ use crate::runtime::Runtime;
 /// Policy uploads the server receives (and compiles) at once.
 const MAX_CONCURRENT_UPLOADS: usize = 2;
 
+/// Everything the HTTP handlers share: the runtime, how credentials are checked, the clock, metrics,
+/// limits, and the bookkeeping of API keys.
 pub struct AppState {
+    /// The runtime every operation is called on.
     pub runtime: Runtime,
+    /// How JWTs and operator tokens are checked.
     pub auth: auth::AuthConfig,
+    /// The clock of authentication (key expiry and use).
     pub clock: Arc<dyn Clock>,
+    /// Per-operation counts and latencies, served at `/metrics`.
     pub metrics: metrics::Metrics,
+    /// What one client may make the server spend.
     pub limits: HttpLimits,
     /// API key use, written in batches off the request path.
     pub key_usage: KeyUsage,
+    /// The per-key request budgets (`rate_limit_rpm`).
     pub rate_limiter: auth::RateLimiter,
     /// Policy uploads being received or compiled at once (their bodies are the largest the server takes).
     install_bodies: tokio::sync::Semaphore,
@@ -76,10 +84,13 @@ impl Default for HttpLimits {
 }
 
 impl AppState {
+    /// The state of a server with the default [`HttpLimits`].
     pub fn new(runtime: Runtime, auth: auth::AuthConfig, clock: Arc<dyn Clock>) -> Self {
         Self::with_limits(runtime, auth, clock, HttpLimits::default())
     }
 
+    /// The state of a server with these limits; builds the OpenAPI document and the table of operations
+    /// from the runtime (panics if a declared argument limit names no argument of an operation).
     pub fn with_limits(runtime: Runtime, auth: auth::AuthConfig, clock: Arc<dyn Clock>, limits: HttpLimits) -> Self {
         let operations = runtime.operations();
         let openapi = openapi::document(operations);

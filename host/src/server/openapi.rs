@@ -1,9 +1,9 @@
 //! The OpenAPI document of the server, made from two declarations that cannot drift from what the
 //! service does: the contract's own description of its operations (`api-model.json`, generated at build
 //! from `wit/`: every parameter's type with the contract's named scalars — `id`, `json`, `timestamp`,
-//! `cursor` — and its documentation) and the engine's declared limits ([`super::limits`], each checked
-//! against the engine by the tests). The routes come from the component's exports; every one must have
-//! its description here, or the server does not start.
+//! `cursor` — and its documentation) and the engine's declared limits (`host/src/server/limits.rs`, each
+//! checked against the engine by the tests). The routes come from the component's exports; every one
+//! must have its description here, or the server does not start.
 
 use std::sync::LazyLock;
 
@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::limits::{self, Limit};
 
-/// Checks that every rule of [`limits`] names an argument of an operation of `document` (a renamed
-/// argument must not leave its rule behind, describing nothing).
+/// Checks that every rule of the declared limits (`host/src/server/limits.rs`) names an argument of an
+/// operation of `document` (a renamed argument must not leave its rule behind, describing nothing).
 pub fn check_limits(document: &Value) -> Result<(), String> {
     for (operation, path) in limits::declared() {
         let (interface, name) =

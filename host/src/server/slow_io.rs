@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
+/// A TCP stream whose writes fail with `TimedOut` once they make no progress for `timeout`.
 pub struct TimedStream {
     inner: TcpStream,
     timeout: Duration,
@@ -19,6 +20,7 @@ pub struct TimedStream {
 }
 
 impl TimedStream {
+    /// Wraps `inner`, giving a stalled write `timeout` before it fails.
     pub fn new(inner: TcpStream, timeout: Duration) -> Self {
         TimedStream { inner, timeout, stalled: None }
     }

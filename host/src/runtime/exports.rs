@@ -1,0 +1,99 @@
+//! Where the engine's functions sit in its component, looked up once when the runtime starts (a missing
+//! export fails there, not in a call): the typed indices of each interface, and every function with its
+//! parameter and result types for JSON calls.
+
+use wasmtime::Engine;
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Type};
+
+use crate::bindings::{accounts, lifecycle, memory_pins, onboarding, policies, tenants};
+
+/// The WIT package of the engine interfaces.
+pub const PACKAGE: &str = "aos:accounts";
+/// The contract's version, as `wit/world.wit` declares it.
+pub const VERSION: &str = env!("AOS_CONTRACT_VERSION");
+
+/// The typed indices of each engine interface's functions. A call loads only its own interface's
+/// functions: loading type-checks every function loaded, and doing that for every export on every call
+/// cost more than the rest of instantiation together.
+pub struct Exports {
+    /// `accounts`.
+    pub accounts: accounts::GuestIndices,
+    /// `tenants`.
+    pub tenants: tenants::GuestIndices,
+    /// `memory-pins`.
+    pub memory_pins: memory_pins::GuestIndices,
+    /// `onboarding`.
+    pub onboarding: onboarding::GuestIndices,
+    /// `lifecycle`.
+    pub lifecycle: lifecycle::GuestIndices,
+    /// `policies`.
+    pub policies: policies::GuestIndices,
+    /// Every exported function, with its types (for calls by name with JSON values).
+    pub functions: Vec<ExportedFunction>,
+}
+
+impl Exports {
+    pub(crate) fn new<T: 'static>(engine: &Engine, pre: &InstancePre<T>) -> anyhow::Result<Self> {
+        Ok(Exports {
+            accounts: accounts::GuestIndices::new(pre)?,
+            tenants: tenants::GuestIndices::new(pre)?,
+            memory_pins: memory_pins::GuestIndices::new(pre)?,
+            onboarding: onboarding::GuestIndices::new(pre)?,
+            lifecycle: lifecycle::GuestIndices::new(pre)?,
+            policies: policies::GuestIndices::new(pre)?,
+            functions: exported_functions(engine, pre.component()),
+        })
+    }
+}
+
+/// One function of an engine interface, as the component declares it.
+#[derive(Clone)]
+pub struct ExportedFunction {
+    /// The interface, e.g. `memory-pins`.
+    pub interface: String,
+    /// The function, e.g. `upsert-pin`.
+    pub name: String,
+    /// The parameters after the call context.
+    pub params: Vec<(String, Type)>,
+    /// The `ok` type of the result (none for `result<_, engine-error>`).
+    pub ok: Option<Type>,
+    /// Where the function sits in the component (looked up once, not by name on every call).
+    pub(crate) index: ComponentExportIndex,
+}
+
+fn exported_functions(engine: &Engine, component: &Component) -> Vec<ExportedFunction> {
+    let ty = component.component_type();
+    let mut functions = Vec::new();
+    for (name, export) in ty.exports(engine) {
+        let Some(interface) =
+            name.strip_prefix(&format!("{PACKAGE}/")).and_then(|n| n.strip_suffix(&format!("@{VERSION}")))
+        else {
+            continue;
+        };
+        let ComponentItem::ComponentInstance(instance) = export.ty else { continue };
+        let Some(interface_index) = component.get_export_index(None, name) else { continue };
+        for (function, item) in instance.exports(engine) {
+            if let (ComponentItem::ComponentFunc(func), Some(index)) =
+                (item.ty, component.get_export_index(Some(&interface_index), function))
+            {
+                functions.push(exported_function(interface, function, &func, index));
+            }
+        }
+    }
+    functions
+}
+
+fn exported_function(
+    interface: &str,
+    name: &str,
+    func: &ComponentFunc,
+    index: ComponentExportIndex,
+) -> ExportedFunction {
+    let params = func.params().skip(1).map(|(n, t)| (n.to_string(), t)).collect();
+    let ok = func.results().next().and_then(|r| match r {
+        Type::Result(r) => r.ok(),
+        _ => None,
+    });
+    ExportedFunction { interface: interface.to_string(), name: name.to_string(), params, ok, index }
+}

@@ -1,0 +1,262 @@
+//! The runtime of the engine component: one wasmtime engine and one compiled component per process, an
+//! `InstancePre`, the pooling allocator, and a fresh store and instance for every engine call, with a
+//! deadline and a memory cap.
+//!
+//! [`Runtime`] is the batteries-included way to run the engine. It is built on the pieces an embedder can
+//! also take one by one: [`crate::drivers::add_to_linker`] puts the engine's imports into any
+//! `Linker<T>` whose store data exposes the driver context ([`crate::drivers::DriverView`]), and
+//! [`RuntimeBuilder::link`] lets a platform add its own host interfaces to the same linker.
+//!
+//! An engine call is one transaction (see [`crate::call`]): [`Runtime::run`] commits it when the export
+//! returns `ok`, rolls it back on `err`, on a trap, on the deadline or on a scope violation, and runs the
+//! call again when PostgreSQL reports a serialisation race.
+
+mod config;
+mod exports;
+mod run;
+mod wasm;
+
+use std::sync::Arc;
+
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
+use wasmtime::{Engine, Store, StoreLimitsBuilder};
+
+pub use config::{Caller, RuntimeConfig, Settings};
+pub use exports::{ExportedFunction, Exports, PACKAGE, VERSION};
+pub use run::{Attempt, AttemptFuture, CONTENTION_FAILURES, RETRIES, Settled, backoff_of, engine_error};
+pub use wasm::{ACCOUNT_ENGINE_COMPONENT, InterfaceShape, component_shape, load_component, write_contract};
+pub(crate) use wasm::{EpochTicker, TICK};
+#[cfg(feature = "rogue-guest")]
+pub use wasm::{ROGUE_GUEST_COMPONENT, TEST_POLICIES_DIR};
+
+use crate::admission::Admission;
+use crate::bindings::{CallContext, EngineSettings};
+use crate::call::CallState;
+use crate::clock::{Clock, SystemClock};
+use crate::db::Database;
+use crate::drivers::DriverView;
+use crate::health::Health;
+
+/// Makes a call's store data from its driver context.
+type StoreData<T> = Arc<dyn Fn(CallState) -> T + Send + Sync>;
+/// Adds an embedder's host interfaces to the runtime's linker.
+type LinkStep<T> = Box<dyn FnOnce(&mut Linker<T>) -> wasmtime::Result<()> + Send>;
+
+/// The process-wide runtime of the engine component. `T` is the data of each call's store: the driver
+/// context itself ([`CallState`], the default), or an embedder's own type that holds one.
+pub struct Runtime<T: 'static = CallState> {
+    engine: Engine,
+    pre: InstancePre<T>,
+    exports: Exports,
+    linker: Linker<T>,
+    data: StoreData<T>,
+    db: Database,
+    clock: Arc<dyn Clock>,
+    config: RuntimeConfig,
+    admission: Admission,
+    health: Health,
+    policies: Arc<crate::policy::Policies>,
+    _ticker: EpochTicker,
+}
+
+/// How a [`Runtime`] is made: its database, clock and limits, the data of its stores and the host
+/// interfaces an embedder adds beside the engine's.
+pub struct RuntimeBuilder<T: 'static = CallState> {
+    db: Database,
+    clock: Arc<dyn Clock>,
+    config: RuntimeConfig,
+    data: StoreData<T>,
+    link: Vec<LinkStep<T>>,
+}
+
+impl Runtime<CallState> {
+    /// A runtime on `db` with the system clock and default limits; the component is compiled on a
+    /// blocking thread, off the async executor.
+    pub async fn new(db: Database) -> anyhow::Result<Self> {
+        Self::builder(db).build().await
+    }
+
+    /// A runtime on `db` with `clock` and `config`, compiled on this thread (it takes a second or more
+    /// without a cache: from async code, prefer [`RuntimeBuilder::build`]).
+    pub fn with(db: Database, clock: Arc<dyn Clock>, config: RuntimeConfig) -> anyhow::Result<Self> {
+        Self::builder(db).clock(clock).config(config).build_blocking()
+    }
+
+    /// A builder of a runtime whose stores hold the driver context alone.
+    pub fn builder(db: Database) -> RuntimeBuilder<CallState> {
+        RuntimeBuilder::with_store_data(db, |drivers| drivers)
+    }
+}
+
+impl<T: DriverView> RuntimeBuilder<T> {
+    /// A builder of a runtime whose stores hold the embedder's own data, made by `data` around each
+    /// call's driver context.
+    pub fn with_store_data(db: Database, data: impl Fn(CallState) -> T + Send + Sync + 'static) -> Self {
+        RuntimeBuilder {
+            db,
+            clock: Arc::new(SystemClock),
+            config: RuntimeConfig::default(),
+            data: Arc::new(data),
+            link: Vec::new(),
+        }
+    }
+
+    /// The clock the engine reads its `now` from (the system clock by default).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Limits and settings (the defaults otherwise).
+    pub fn config(mut self, config: RuntimeConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Adds host interfaces of the embedder's own to the linker the engine's drivers are in (for
+    /// components of its own it instantiates with [`Runtime::linker`]).
+    pub fn link(mut self, step: impl FnOnce(&mut Linker<T>) -> wasmtime::Result<()> + Send + 'static) -> Self {
+        self.link.push(Box::new(step));
+        self
+    }
+
+    /// Compiles the component (or loads it from the configured cache) on a blocking thread, off the
+    /// async executor, and starts the runtime.
+    pub async fn build(self) -> anyhow::Result<Runtime<T>> {
+        tokio::task::spawn_blocking(move || self.build_blocking()).await?
+    }
+
+    /// Compiles the component (or loads it from the configured cache) on this thread and starts the
+    /// runtime.
+    pub fn build_blocking(self) -> anyhow::Result<Runtime<T>> {
+        let RuntimeBuilder { db, clock, mut config, data, link } = self;
+        // A pool of one could not keep an instance for operators beside a customer's.
+        config.max_concurrent_calls = config.max_concurrent_calls.max(2);
+        let engine = wasm::engine(&config)?;
+        let mut linker = Linker::<T>::new(&engine);
+        crate::drivers::add_to_linker(&mut linker)?;
+        for step in link {
+            step(&mut linker)?;
+        }
+        let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache.as_ref())?;
+        let pre = linker.instantiate_pre(&component)?;
+        let exports = Exports::new(&engine, &pre)?;
+        let ticker = EpochTicker::start(&engine, TICK);
+        let admission = Admission::new(&config, db.backend() == crate::db::Backend::Postgres);
+        // A place for a hook of every call that may run, and for uploads checked outside calls.
+        let policies =
+            Arc::new(crate::policy::Policies::new(config.policies.clone(), config.max_concurrent_calls + 4)?);
+        crate::policy::stats::Stats::flush_in_background(&policies, &db);
+        policies.warm_in_background(&db);
+        Ok(Runtime {
+            engine,
+            pre,
+            exports,
+            linker,
+            data,
+            db,
+            clock,
+            config,
+            admission,
+            health: Health::default(),
+            policies,
+            _ticker: ticker,
+        })
+    }
+}
+
+impl<T: DriverView> Runtime<T> {
+    /// The database the runtime's calls run on.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The wasmtime engine every call's store belongs to.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker with every import of the engine world (and the embedder's own interfaces), for
+    /// instantiating other components against the same drivers.
+    pub fn linker(&self) -> &Linker<T> {
+        &self.linker
+    }
+
+    /// The runtime's limits and settings.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// The runtime of tenants' policy components.
+    pub fn policy_runtime(&self) -> &crate::policy::Policies {
+        &self.policies
+    }
+
+    /// Where the engine's functions sit in its component.
+    pub fn exports(&self) -> &Exports {
+        &self.exports
+    }
+
+    /// The compiled engine component.
+    pub fn component(&self) -> &Component {
+        self.pre.component()
+    }
+
+    /// A fresh store for one attempt of an engine call, and the context the guest receives.
+    #[doc(hidden)]
+    pub fn store(&self, caller: &Caller) -> (Store<T>, CallContext) {
+        let now = self.clock.now_micros();
+        let limits = StoreLimitsBuilder::new().memory_size(self.config.max_memory_bytes).instances(4).build();
+        let mut drivers = CallState::new(self.db.clone(), &caller.actor, caller.tenant_id.as_deref(), now, limits);
+        drivers.set_policies(self.policies.clone());
+        let mut store = Store::new(&self.engine, (self.data)(drivers));
+        store.limiter(|data| &mut data.drivers().limits);
+        let ticks = (self.config.call_deadline.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        let s = &self.config.settings;
+        let ctx = CallContext {
+            actor: caller.actor.clone(),
+            tenant_id: caller.tenant_id.clone(),
+            request_id: caller.request_id.clone(),
+            now,
+            settings: EngineSettings {
+                memory_pins_enabled: s.memory_pins_enabled,
+                support_email: s.support_email.clone(),
+                support_hours: s.support_hours.clone(),
+                support_response_time: s.support_response_time.clone(),
+                max_owned_tenants_per_user: s.max_owned_tenants_per_user,
+            },
+        };
+        (store, ctx)
+    }
+
+    /// A fresh instance of the engine in `store` (what every engine call starts with).
+    #[doc(hidden)]
+    pub async fn instantiate(&self, store: &mut Store<T>) -> wasmtime::Result<Instance> {
+        self.pre.instantiate_async(store).await
+    }
+
+    /// Whether the database takes connections (readiness): the health of the last probe, probed again
+    /// at most every 250 ms and by one caller at a time.
+    pub async fn ready(&self) -> bool {
+        self.health.ready(&self.db).await
+    }
+
+    /// Whether the database is known to be down (without probing it).
+    pub fn database_down(&self) -> bool {
+        self.health.is_down()
+    }
+
+    /// Whether calls may use the database: yes while it is up; while it is known to be down, only once a
+    /// probe (at most every 250 ms, one at a time) finds it back.
+    pub async fn database_available(&self) -> bool {
+        self.health.admit(&self.db).await
+    }
+
+    /// A database failure outside an engine call (authentication's lookups): learned like a call's.
+    pub fn database_failed(&self, error: &sqlx::Error) {
+        if crate::db::errors::is_connection_lost(error) {
+            self.health.lost(&error.to_string());
+        }
+    }
+}

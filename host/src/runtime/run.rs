@@ -1,0 +1,324 @@
+//! Running one engine call: admission, a fresh store and instance per attempt, one deadline for the
+//! whole call, one transaction per attempt (committed when the export answers `ok`; rolled back on `err`,
+//! a trap, the deadline or a scope violation), and the attempt run again when PostgreSQL reports a
+//! serialisation race.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::time::Duration;
+
+use wasmtime::Store;
+use wasmtime::component::Instance;
+
+use crate::admission::{Admitted, Turn};
+use crate::bindings::{CallContext, EngineError, ErrorCode};
+use crate::bindings::{accounts, lifecycle, memory_pins, onboarding, policies, tenants};
+use crate::call::Outcome;
+use crate::contract::Operation;
+use crate::db::errors::is_retryable;
+use crate::drivers::DriverView;
+use crate::runtime::{Caller, Exports, Runtime};
+
+/// What to do with a finished attempt of an engine call.
+pub enum Settled<R> {
+    /// The call is over: what the caller gets.
+    Done(Result<R, EngineError>),
+    /// The attempt lost a serialisation race and was rolled back: run the call again.
+    Retry,
+}
+
+/// Calls run again after losing a serialisation race (since the process started).
+pub static RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Calls refused because they kept losing races until their deadline.
+pub static CONTENTION_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// An engine error made by the host (the guest makes its own).
+pub fn engine_error(code: ErrorCode, message: impl Into<String>) -> EngineError {
+    EngineError { code, message: message.into() }
+}
+
+/// What a caller is told about a trap; the details go to the log.
+fn trap_error(trap: &wasmtime::Error) -> EngineError {
+    if trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+        return engine_error(ErrorCode::Unavailable, "the call exceeded its deadline; nothing was written");
+    }
+    tracing::error!(error = ?trap, "the engine trapped; rolled back");
+    engine_error(ErrorCode::Internal, "the engine failed; nothing was written")
+}
+
+/// The future of one attempt's export call: boxed and `Send`, so that a call's future is `Send` for every
+/// store data type (an `async` closure's future, generic over the borrows it is given, is not provably
+/// so today) and can be served by a multi-threaded executor.
+pub type AttemptFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, EngineError>>> + Send + 'a>>;
+
+/// One attempt of an engine call, handed to the code that makes its export call: the attempt's store, a
+/// fresh instance of the engine in it, and the call context the guest receives.
+pub struct Attempt<'a, 'env, T: 'static> {
+    /// The attempt's store (its data holds the driver context).
+    pub store: &'a mut Store<T>,
+    /// A fresh instance of the engine.
+    pub instance: &'a Instance,
+    /// The context the guest receives with the call.
+    pub ctx: &'a CallContext,
+    exports: &'a Exports,
+    /// What the attempt's code borrows from its caller (`'env`) outlives the attempt.
+    _env: PhantomData<&'a &'env ()>,
+}
+
+impl<T: DriverView> Attempt<'_, '_, T> {
+    /// The typed functions of `accounts` in this attempt's instance.
+    pub fn accounts(&mut self) -> wasmtime::Result<accounts::Guest> {
+        self.exports.accounts.load(&mut *self.store, self.instance)
+    }
+
+    /// The typed functions of `tenants` in this attempt's instance.
+    pub fn tenants(&mut self) -> wasmtime::Result<tenants::Guest> {
+        self.exports.tenants.load(&mut *self.store, self.instance)
+    }
+
+    /// The typed functions of `memory-pins` in this attempt's instance.
+    pub fn memory_pins(&mut self) -> wasmtime::Result<memory_pins::Guest> {
+        self.exports.memory_pins.load(&mut *self.store, self.instance)
+    }
+
+    /// The typed functions of `onboarding` in this attempt's instance.
+    pub fn onboarding(&mut self) -> wasmtime::Result<onboarding::Guest> {
+        self.exports.onboarding.load(&mut *self.store, self.instance)
+    }
+
+    /// The typed functions of `lifecycle` in this attempt's instance.
+    pub fn lifecycle(&mut self) -> wasmtime::Result<lifecycle::Guest> {
+        self.exports.lifecycle.load(&mut *self.store, self.instance)
+    }
+
+    /// The typed functions of `policies` in this attempt's instance.
+    pub fn policies(&mut self) -> wasmtime::Result<policies::Guest> {
+        self.exports.policies.load(&mut *self.store, self.instance)
+    }
+}
+
+impl<T: DriverView> Runtime<T> {
+    /// Runs `operation` for `caller`: `call` is given each [`Attempt`] and makes the export call. The
+    /// operation's description says whether its transaction is read-only. Returns what the caller gets.
+    pub async fn run<'env, R>(
+        &self,
+        caller: &Caller,
+        operation: &Operation,
+        call: impl for<'a> Fn(Attempt<'a, 'env, T>) -> AttemptFuture<'a, R>,
+    ) -> Result<R, EngineError> {
+        let read_only = operation.reads_only();
+        // One deadline for the whole call: waiting for a place, every attempt, every back-off.
+        let deadline = tokio::time::Instant::now() + self.config.call_deadline;
+        let admitted = self.admit(caller, read_only, deadline).await?;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let (turn, writer) = self.turn(&admitted, read_only, deadline).await?;
+            let (mut store, ctx) = self.store(caller);
+            store.data_mut().drivers().set_read_only(read_only);
+            store.data_mut().drivers().set_writer(writer);
+            let attempt_run = async {
+                let instance = self.instantiate(&mut store).await?;
+                let exports = &self.exports;
+                call(Attempt { store: &mut store, instance: &instance, ctx: &ctx, exports, _env: PhantomData }).await
+            };
+            let outcome = match tokio::time::timeout_at(deadline, attempt_run).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(wasmtime::Trap::Interrupt.into()),
+            };
+            match self.settle(&mut store, outcome, attempt).await {
+                Settled::Done(result) => return result,
+                // Lost races are run again, backing off, for as long as the call's deadline allows.
+                Settled::Retry if tokio::time::Instant::now() + backoff_of(attempt) >= deadline => {
+                    CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Err(engine_error(
+                        ErrorCode::Unavailable,
+                        "too much contention: the call kept losing races until its deadline; nothing was written, try again",
+                    ));
+                }
+                Settled::Retry => {
+                    // The store (and its pooled instance) goes before the instance's permit.
+                    drop(store);
+                    drop(turn);
+                    backoff(attempt).await
+                }
+            }
+        }
+    }
+
+    /// Ends one attempt: commits or rolls back its transaction and says what the caller gets. The tenant
+    /// policy runs of an attempt that is run again are not counted (its retry runs them again).
+    #[doc(hidden)]
+    pub async fn settle<R>(
+        &self,
+        store: &mut Store<T>,
+        outcome: wasmtime::Result<Result<R, EngineError>>,
+        attempt: u32,
+    ) -> Settled<R> {
+        let runs = store.data_mut().drivers().take_policy_runs();
+        let settled = self.settle_attempt(store, outcome, attempt).await;
+        if let Settled::Done(result) = &settled {
+            let refused_by_engine =
+                result.as_ref().err().filter(|e| e.code == ErrorCode::PolicyFailed).map(|e| e.message.as_str());
+            self.policies.stats.count(runs, refused_by_engine, store.data_mut().drivers().now.0);
+        }
+        settled
+    }
+
+    async fn settle_attempt<R>(
+        &self,
+        store: &mut Store<T>,
+        outcome: wasmtime::Result<Result<R, EngineError>>,
+        attempt: u32,
+    ) -> Settled<R> {
+        let Outcome { tx, violation, lost_race, failed, unavailable, connection_lost, doomed } =
+            store.data_mut().drivers().take_outcome();
+        let may_retry = attempt < self.config.max_attempts;
+        let rollback = async |tx: Option<crate::db::Tx>| {
+            if let Some(tx) = tx
+                && let Err(e) = tx.rollback().await
+            {
+                tracing::warn!(error = %e, "rollback failed");
+            }
+        };
+        if let Some(violation) = violation {
+            rollback(tx).await;
+            tracing::error!(%violation, "engine call touched data outside its scope; rolled back");
+            return Settled::Done(Err(engine_error(
+                ErrorCode::Forbidden,
+                "the engine touched data outside the caller's tenant; nothing was written",
+            )));
+        }
+        if unavailable {
+            // A lost connection is `unavailable` wherever it happened (in a best-effort savepoint too):
+            // nothing was written, and a client that retries on 503 does not drop the write.
+            rollback(tx).await;
+            match connection_lost {
+                Some(error) => self.health.lost(&error),
+                None => self.health.suspect(&self.db).await,
+            }
+            return Settled::Done(Err(engine_error(
+                ErrorCode::Unavailable,
+                "the database is unavailable; nothing was written",
+            )));
+        }
+        if lost_race {
+            rollback(tx).await;
+            RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return if may_retry {
+                Settled::Retry
+            } else {
+                tracing::warn!(attempts = attempt, "a call kept losing serialisation races; refused as unavailable");
+                CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Settled::Done(Err(engine_error(ErrorCode::Unavailable, "too much contention; try again")))
+            };
+        }
+        if let Some(refusal) = doomed {
+            // The tenant's policy said no, or failed: fail closed, whatever the engine answered.
+            rollback(tx).await;
+            return Settled::Done(Err(refusal));
+        }
+        match outcome {
+            Ok(Ok(_)) if failed => {
+                rollback(tx).await;
+                tracing::error!("the engine answered ok after a failed statement; rolled back");
+                Settled::Done(Err(engine_error(
+                    ErrorCode::Internal,
+                    "a database statement failed; nothing was written",
+                )))
+            }
+            Ok(Ok(value)) => match tx {
+                None => Settled::Done(Ok(value)),
+                Some(tx) => match tx.commit().await {
+                    Ok(()) => Settled::Done(Ok(value)),
+                    Err(e) if is_retryable(&e) && may_retry => {
+                        RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        Settled::Retry
+                    }
+                    Err(e) if crate::db::errors::is_connection_lost(&e) => {
+                        self.health.lost(&e.to_string());
+                        tracing::error!(error = %e, "the connection was lost while committing");
+                        Settled::Done(Err(engine_error(
+                            ErrorCode::Unavailable,
+                            "the connection was lost while committing: the write may or may not have been made",
+                        )))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "commit failed");
+                        Settled::Done(Err(engine_error(
+                            ErrorCode::Unavailable,
+                            "the database could not commit; nothing was written",
+                        )))
+                    }
+                },
+            },
+            Ok(Err(error)) => {
+                rollback(tx).await;
+                Settled::Done(Err(error))
+            }
+            Err(trap) => {
+                rollback(tx).await;
+                Settled::Done(Err(trap_error(&trap)))
+            }
+        }
+    }
+
+    /// Admits a call (see [`crate::admission`]); hold the result for the whole call. Refused at once
+    /// while the database is known to be down.
+    #[doc(hidden)]
+    pub async fn admit(
+        &self,
+        caller: &Caller,
+        read_only: bool,
+        deadline: tokio::time::Instant,
+    ) -> Result<Admitted, EngineError> {
+        if !self.database_available().await {
+            return Err(engine_error(
+                ErrorCode::Unavailable,
+                "the database is unavailable; nothing was done, try again",
+            ));
+        }
+        self.admission.admit(caller, !read_only, deadline).await
+    }
+
+    /// What one attempt waits for before it is instantiated, at most until the call's `deadline`: on
+    /// SQLite, a call that writes takes the database's writer lock (it goes into the call's
+    /// transaction); on PostgreSQL, its tenant's writer turn; then an instance of the pool. Queued calls
+    /// hold no instance.
+    #[doc(hidden)]
+    pub async fn turn(
+        &self,
+        admitted: &Admitted,
+        read_only: bool,
+        deadline: tokio::time::Instant,
+    ) -> Result<(Turn, Option<crate::db::WriterGuard>), EngineError> {
+        let writer = if read_only {
+            None
+        } else {
+            tokio::time::timeout_at(deadline, self.db.writer_turn()).await.map_err(|_| {
+                engine_error(
+                    ErrorCode::Unavailable,
+                    "the database is busy with other writes; nothing was done, try again",
+                )
+            })?
+        };
+        let turn = self.admission.turn(admitted, deadline).await?;
+        Ok((turn, writer))
+    }
+}
+
+/// How long to wait before running a call again: doubling from 1 ms up to 64 ms, with up to as much
+/// again of jitter so that the losers of one race do not meet again in the next.
+pub fn backoff_of(attempt: u32) -> Duration {
+    let base = 1_000u64 << attempt.saturating_sub(1).min(6);
+    let jitter = u64::from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos(),
+    ) % base;
+    Duration::from_micros(base + jitter)
+}
+
+/// Waits before running a call again (see [`backoff_of`]).
+pub async fn backoff(attempt: u32) {
+    tokio::time::sleep(backoff_of(attempt)).await;
+}

@@ -1,0 +1,165 @@
+//! The wasmtime side of the runtime: the embedded components, the engine's configuration (pooling
+//! allocator, bounds checks, epoch deadline), compiling or loading a component, and reading a component's
+//! shape.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::cache::{CacheConfig, ComponentCache};
+use crate::runtime::RuntimeConfig;
+
+/// The engine component, built from `guest/` by the build script.
+pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_COMPONENT"));
+
+include!(concat!(env!("OUT_DIR"), "/contract_wit.rs"));
+
+/// Writes the engine component (`account-engine.wasm`), its contract (`wit/`, documented) and the types of
+/// its functions (`account-engine.types.json`) into `dir`: what a host in another language needs, from the
+/// binary alone.
+pub fn write_contract(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut written = vec![dir.join("account-engine.wasm"), dir.join("account-engine.types.json")];
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(&written[0], ACCOUNT_ENGINE_COMPONENT)?;
+    std::fs::write(&written[1], CONTRACT_TYPES_JSON)?;
+    for (name, text) in CONTRACT_WIT {
+        let path = dir.join("wit").join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// A deliberately misbehaving component (from `tests/rogue-guest`), embedded only when the test suite asks
+/// for it (feature `rogue-guest`): the library an embedder builds does not carry it.
+#[cfg(feature = "rogue-guest")]
+#[doc(hidden)]
+pub static ROGUE_GUEST_COMPONENT: &[u8] = include_bytes!(env!("ROGUE_GUEST_COMPONENT"));
+
+/// Where the test suite's tenant policies were built (`<name>.wasm`: the examples and the hostile ones);
+/// only with feature `rogue-guest`.
+#[cfg(feature = "rogue-guest")]
+#[doc(hidden)]
+pub const TEST_POLICIES_DIR: &str = env!("TEST_POLICIES_DIR");
+
+/// Linear memory kept mapped in a pooled slot between calls (where PAGEMAP_SCAN is available).
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+
+/// Epoch ticks: the granularity of the CPU deadline.
+pub(crate) const TICK: Duration = Duration::from_millis(5);
+
+pub(crate) fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
+    // A call touches a few hundred KiB of its instance's memory. Resetting a slot by rewriting only the
+    // pages it touched (found with PAGEMAP_SCAN, Linux 6.7+) instead of unmapping them spares the next
+    // call the page faults of mapping them in again. Without PAGEMAP_SCAN, keeping memory resident means
+    // rewriting all of it on every call, so the slot is unmapped as before.
+    match Engine::new(&wasm_config(config, true)) {
+        Ok(engine) => Ok(engine),
+        Err(e) => {
+            tracing::debug!(error = %e, "PAGEMAP_SCAN is not available; pooled memory is reset by unmapping");
+            Ok(Engine::new(&wasm_config(config, false))?)
+        }
+    }
+}
+
+fn wasm_config(config: &RuntimeConfig, pagemap_scan: bool) -> Config {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(config.max_concurrent_calls)
+        // The component is one core module with one memory, plus the small adapter modules
+        // wit-component adds.
+        .total_core_instances(config.max_concurrent_calls * 4)
+        .total_memories(config.max_concurrent_calls)
+        .total_tables(config.max_concurrent_calls * 2)
+        .total_stacks(config.max_concurrent_calls)
+        .max_memory_size(config.max_memory_bytes)
+        .max_unused_warm_slots(config.max_concurrent_calls.min(64));
+    if pagemap_scan {
+        pool.pagemap_scan(wasmtime::Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(64 << 10);
+    }
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        // Explicit bounds checks instead of guard pages and signal handlers. With guard pages, every
+        // call's first `memory.grow` (Rust's allocator takes all its memory that way) cost an `mprotect`
+        // to grow and another to shrink the slot back for the next instance; without them a slot stays
+        // mapped, and a call's fixed cost fell from 25 to 14 µs. Guest code runs a little slower; it is a
+        // small part of a call next to the database.
+        .memory_guard_size(0)
+        .memory_reservation(config.max_memory_bytes as u64)
+        .signals_based_traps(false)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    wasm
+}
+
+/// Compiles a component, or loads it from a configured cache (see [`crate::cache`]).
+pub fn load_component(engine: &Engine, wasm: &[u8], cache: Option<&CacheConfig>) -> anyhow::Result<Component> {
+    match cache {
+        None => Ok(Component::new(engine, wasm)?),
+        Some(config) => ComponentCache::open(config)?.load_or_compile(engine, wasm),
+    }
+}
+
+/// Advances an engine's epoch every tick on a background thread until it is dropped.
+pub(crate) struct EpochTicker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: &Engine, tick: Duration) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let weak = engine.weak();
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// One interface a component imports or exports, with the functions in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceShape {
+    pub name: String,
+    pub functions: Vec<String>,
+}
+
+/// The interfaces the engine component imports and exports, as the component itself declares them.
+pub fn component_shape(engine: &Engine, wasm: &[u8]) -> anyhow::Result<(Vec<InterfaceShape>, Vec<InterfaceShape>)> {
+    use wasmtime::component::types::{ComponentExtern, ComponentItem};
+    let component = Component::new(engine, wasm)?;
+    let ty = component.component_type();
+    let shape = |name: &str, item: ComponentExtern<'_>| {
+        let functions = match item.ty {
+            ComponentItem::ComponentInstance(instance) => instance
+                .exports(engine)
+                .filter(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_)))
+                .map(|(n, _)| n.to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        InterfaceShape { name: name.to_string(), functions }
+    };
+    let imports = ty.imports(engine).map(|(n, e)| shape(n, e)).collect();
+    let exports = ty.exports(engine).map(|(n, e)| shape(n, e)).collect();
+    Ok((imports, exports))
+}
