@@ -52,4 +52,7 @@ mod test_support;
 /// The type that implements every exported engine interface.
 pub struct Engine;
 
+// Only the component exports the engine: a native build (the unit tests, `cargo build` of the workspace)
+// must not, as WIT export names are not valid native symbol names.
+#[cfg(target_arch = "wasm32")]
 export!(Engine);

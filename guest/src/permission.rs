@@ -7,30 +7,53 @@
 /// role that holds it, whether it only reads, and whether a key may hold it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Permission {
+    /// Reading the tenant, its plan, quotas and project detail.
     TenantRead,
     /// Platform writes on the tenant row (plan); operators and the system only in practice.
     TenantWrite,
+    /// Reading the tenant's members.
     UsersRead,
+    /// Adding and removing members.
     UsersManage,
+    /// Changing members' roles (owners only; never a key's).
     RolesManage,
+    /// Reading the tenant's invitations.
     InvitationsRead,
+    /// Inviting people and withdrawing invitations.
     InvitationsManage,
+    /// Creating API keys (with at most the creator's own permissions).
     KeysCreate,
+    /// Reading the tenant's API keys (never their secrets).
     KeysRead,
+    /// Revoking API keys.
     KeysRevoke,
+    /// Reading the billing summary and invoices.
     BillingRead,
+    /// Reading the tenant's lifecycle status.
     LifecycleRead,
+    /// Reading the tenant's onboarding state.
     OnboardingRead,
+    /// Advancing the tenant's onboarding.
     OnboardingWrite,
+    /// Reading and editing one's own profile in the tenant.
     ProfileRead,
+    /// Reading runs.
     RunRead,
+    /// Checking quotas, creating and completing runs, recording usage.
     RunWrite,
+    /// Reading support tickets.
     SupportRead,
+    /// Filing support tickets.
     SupportWrite,
+    /// Reading usage summaries.
     UsageRead,
+    /// Reading memory pins.
     MemoryPinRead,
+    /// Creating and replacing memory pins.
     MemoryPinWrite,
+    /// Deleting memory pins.
     MemoryPinDelete,
+    /// Sweeping expired pins and reading the memory access log.
     MemoryPinAdmin,
     /// Reading a tenant's policy versions and status (their configuration may hold the tenant's secrets).
     PoliciesRead,
@@ -41,6 +64,7 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// Every permission, in declaration order.
     pub const ALL: [Permission; 27] = [
         Permission::TenantRead,
         Permission::TenantWrite,

@@ -42,6 +42,7 @@ macro_rules! sql {
 
 /// What the runtime must know about a finished call.
 pub struct Outcome {
+    /// The call's transaction, if a statement began one: to commit or roll back.
     pub tx: Option<Tx>,
     /// The first scope violation, if the guest attempted one.
     pub violation: Option<String>,
@@ -67,6 +68,8 @@ pub fn statements_run() -> u64 {
     STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// The driver context of one engine call: its database, transaction, tenant scope and what the runtime
+/// must learn when the guest returns. Every driver implements its `Host` trait on it.
 pub struct CallState {
     db: Database,
     tx: Option<Tx>,
@@ -106,6 +109,7 @@ pub struct CallState {
 }
 
 impl CallState {
+    /// The context of a call by `actor` on `tenant_id` at `now` (microseconds), with its store limits.
     pub fn new(db: Database, actor: &Actor, tenant_id: Option<&str>, now: i64, limits: wasmtime::StoreLimits) -> Self {
         let scope = match (actor, tenant_id) {
             (Actor::Operator(_) | Actor::System, _) => Scope::Platform,
@@ -142,6 +146,7 @@ impl CallState {
         }
     }
 
+    /// Which database the call runs on.
     pub fn backend(&self) -> Backend {
         self.db.backend()
     }

@@ -11,6 +11,8 @@ use crate::runtime::{Caller, Runtime};
 pub struct Accounts<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
 impl<T: DriverView> Accounts<'_, T> {
+    /// The projects (tenants) the caller sees: the call's own tenant (0 or 1 item).
+    /// (`accounts.list-projects`)
     pub async fn list_projects(
         &self,
         caller: &Caller,
@@ -25,6 +27,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// The call's own project; `forbidden` for any other id.
+    /// (`accounts.get-project-detail`)
     pub async fn get_project_detail(
         &self,
         caller: &Caller,
@@ -39,6 +43,9 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Creates a new tenant with the calling human as its owner (and default tenant). The slug is derived
+    /// from the name and made unique. Name 1..=200 characters, description at most 1000.
+    /// (`accounts.create-project`)
     pub async fn create_project(
         &self,
         caller: &Caller,
@@ -52,6 +59,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Members of the tenant by e-mail, with optional filters.
+    /// (`accounts.list-users`)
     pub async fn list_users(
         &self,
         caller: &Caller,
@@ -66,6 +75,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// One member; `not-found` if the user is not a member of the tenant.
+    /// (`accounts.get-user-detail`)
     pub async fn get_user_detail(&self, caller: &Caller, user_id: &str) -> Result<accounts::UserDetail, EngineError> {
         self.0
             .run(caller, &op::GET_USER_DETAIL, |mut a| {
@@ -74,6 +85,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Members in joining order.
+    /// (`accounts.list-tenant-users`)
     pub async fn list_tenant_users(
         &self,
         caller: &Caller,
@@ -86,6 +99,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Owners only; not on oneself; the last owner cannot be demoted.
+    /// (`accounts.update-user-role`)
     pub async fn update_user_role(
         &self,
         caller: &Caller,
@@ -101,6 +116,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Owners and admins; not oneself; only owners remove owners; the last owner cannot be removed.
+    /// (`accounts.remove-user`)
     pub async fn remove_user(&self, caller: &Caller, user_id: &str) -> Result<String, EngineError> {
         self.0
             .run(caller, &op::REMOVE_USER, |mut a| {
@@ -109,6 +126,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// The calling human's profile in the tenant.
+    /// (`accounts.get-profile`)
     pub async fn get_profile(&self, caller: &Caller) -> Result<accounts::Profile, EngineError> {
         self.0
             .run(caller, &op::GET_PROFILE, |mut a| {
@@ -117,6 +136,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Updates the calling human's name and preferences; they persist.
+    /// (`accounts.update-profile`)
     pub async fn update_profile(
         &self,
         caller: &Caller,
@@ -129,6 +150,7 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Calls `accounts.get-billing-summary`.
     pub async fn get_billing_summary(&self, caller: &Caller) -> Result<accounts::BillingSummary, EngineError> {
         self.0
             .run(caller, &op::GET_BILLING_SUMMARY, |mut a| {
@@ -137,6 +159,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Invoices are issued by the billing provider, not kept here: the list is empty, with a message.
+    /// (`accounts.get-billing-invoices`)
     pub async fn get_billing_invoices(&self, caller: &Caller) -> Result<accounts::InvoiceList, EngineError> {
         self.0
             .run(caller, &op::GET_BILLING_INVOICES, |mut a| {
@@ -145,6 +169,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// The support contact from the host's configuration. Needs no tenant.
+    /// (`accounts.get-support-contact`)
     pub async fn get_support_contact(&self, caller: &Caller) -> Result<accounts::SupportContact, EngineError> {
         self.0
             .run(caller, &op::GET_SUPPORT_CONTACT, |mut a| {
@@ -153,6 +179,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Files a ticket as the calling human.
+    /// (`accounts.create-support-ticket`)
     pub async fn create_support_ticket(
         &self,
         caller: &Caller,
@@ -165,6 +193,7 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Calls `accounts.list-support-tickets`.
     pub async fn list_support_tickets(
         &self,
         caller: &Caller,
@@ -178,6 +207,9 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Owners and admins invite; only owners invite owners. One pending invitation per e-mail (compared
+    /// case-insensitively); not for someone who is already a member. Expires in 7 days.
+    /// (`accounts.invite-user`)
     pub async fn invite_user(
         &self,
         caller: &Caller,
@@ -191,6 +223,7 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Calls `accounts.list-invitations`.
     pub async fn list_invitations(
         &self,
         caller: &Caller,
@@ -204,6 +237,10 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Accepts as the calling identity, whose e-mail must be the invited one. Needs no tenant in the
+    /// context. Unknown, used, revoked, expired and someone else's invitations all answer
+    /// `accepted: false` with the same message, so an outsider learns nothing; an expired one is marked.
+    /// (`accounts.accept-invitation`)
     pub async fn accept_invitation(
         &self,
         caller: &Caller,
@@ -219,6 +256,8 @@ impl<T: DriverView> Accounts<'_, T> {
             .await
     }
 
+    /// Owners and admins withdraw a pending invitation (admins not an owner invitation).
+    /// (`accounts.revoke-invitation`)
     pub async fn revoke_invitation(
         &self,
         caller: &Caller,

@@ -11,6 +11,7 @@ use crate::runtime::{Caller, Runtime};
 pub struct Lifecycle<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
 impl<T: DriverView> Lifecycle<'_, T> {
+    /// Calls `lifecycle.get-state`.
     pub async fn get_state(&self, caller: &Caller) -> Result<lifecycle::LifecycleState, EngineError> {
         self.0
             .run(caller, &op::GET_STATE, |mut a| {
@@ -19,6 +20,9 @@ impl<T: DriverView> Lifecycle<'_, T> {
             .await
     }
 
+    /// Moves to `to-status` along the state machine. `conflict` when the tenant is already there, and
+    /// for a forbidden edge with the broken invariant in the message (`OFFBOARD-002: ...`).
+    /// (`lifecycle.transition`)
     pub async fn transition(
         &self,
         caller: &Caller,
@@ -32,6 +36,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
             .await
     }
 
+    /// Calls `lifecycle.suspend`.
     pub async fn suspend(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
         self.0
             .run(caller, &op::SUSPEND, |mut a| {
@@ -40,6 +45,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
             .await
     }
 
+    /// Calls `lifecycle.resume`.
     pub async fn resume(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
         self.0
             .run(caller, &op::RESUME, |mut a| {
@@ -48,6 +54,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
             .await
     }
 
+    /// Calls `lifecycle.terminate`.
     pub async fn terminate(
         &self,
         caller: &Caller,
@@ -60,6 +67,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
             .await
     }
 
+    /// Calls `lifecycle.archive`.
     pub async fn archive(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
         self.0
             .run(caller, &op::ARCHIVE, |mut a| {

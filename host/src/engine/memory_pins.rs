@@ -11,6 +11,8 @@ use crate::runtime::{Caller, Runtime};
 pub struct MemoryPins<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
 impl<T: DriverView> MemoryPins<'_, T> {
+    /// Creates or replaces a pin. `source` defaults to `api` (at most 64 characters).
+    /// (`memory-pins.upsert-pin`)
     pub async fn upsert_pin(
         &self,
         caller: &Caller,
@@ -28,6 +30,8 @@ impl<T: DriverView> MemoryPins<'_, T> {
             .await
     }
 
+    /// The pin, or none when absent or expired.
+    /// (`memory-pins.get-pin`)
     pub async fn get_pin(&self, caller: &Caller, key: &str) -> Result<Option<memory_pins::Pin>, EngineError> {
         self.0
             .run(caller, &op::GET_PIN, |mut a| {
@@ -36,6 +40,8 @@ impl<T: DriverView> MemoryPins<'_, T> {
             .await
     }
 
+    /// Pins newest first whose key starts with `prefix` (matched literally).
+    /// (`memory-pins.list-pins`)
     pub async fn list_pins(
         &self,
         caller: &Caller,
@@ -52,6 +58,8 @@ impl<T: DriverView> MemoryPins<'_, T> {
             .await
     }
 
+    /// Whether a pin was deleted.
+    /// (`memory-pins.delete-pin`)
     pub async fn delete_pin(&self, caller: &Caller, key: &str) -> Result<bool, EngineError> {
         self.0
             .run(caller, &op::DELETE_PIN, |mut a| {
@@ -60,6 +68,9 @@ impl<T: DriverView> MemoryPins<'_, T> {
             .await
     }
 
+    /// Deletes the tenant's expired pins; without a tenant in the context (operators and the system
+    /// only), every tenant's.
+    /// (`memory-pins.cleanup-expired`)
     pub async fn cleanup_expired(&self, caller: &Caller) -> Result<memory_pins::CleanupResult, EngineError> {
         self.0
             .run(caller, &op::CLEANUP_EXPIRED, |mut a| {

@@ -42,6 +42,8 @@ impl<T: DriverView> Policies<'_, T> {
             .await
     }
 
+    /// Makes `version` the one the tenant's calls run, atomically for concurrent calls.
+    /// (`policies.activate`)
     pub async fn activate(&self, caller: &Caller, version: u32) -> Result<policies::PolicyStatus, EngineError> {
         self.0
             .run(caller, &op::ACTIVATE, |mut a| {
@@ -50,6 +52,8 @@ impl<T: DriverView> Policies<'_, T> {
             .await
     }
 
+    /// No policy runs any more (owners, and operators for any tenant).
+    /// (`policies.deactivate`)
     pub async fn deactivate(
         &self,
         caller: &Caller,
@@ -62,6 +66,9 @@ impl<T: DriverView> Policies<'_, T> {
             .await
     }
 
+    /// Activates the version that was active before the current one. One step back: after a rollback
+    /// there is no previous version until the next activation or deactivation.
+    /// (`policies.rollback`)
     pub async fn rollback(&self, caller: &Caller) -> Result<policies::PolicyStatus, EngineError> {
         self.0
             .run(caller, &op::ROLLBACK, |mut a| {
@@ -70,6 +77,8 @@ impl<T: DriverView> Policies<'_, T> {
             .await
     }
 
+    /// Every stored version, newest first (at most 20 are kept: delete old ones to install more).
+    /// (`policies.list-versions`)
     pub async fn list_versions(&self, caller: &Caller) -> Result<Vec<policies::PolicyVersion>, EngineError> {
         self.0
             .run(caller, &op::LIST_VERSIONS, |mut a| {
@@ -78,6 +87,8 @@ impl<T: DriverView> Policies<'_, T> {
             .await
     }
 
+    /// Deletes a version that is not active.
+    /// (`policies.delete-version`)
     pub async fn delete_version(&self, caller: &Caller, version: u32) -> Result<bool, EngineError> {
         self.0
             .run(caller, &op::DELETE_VERSION, |mut a| {
@@ -86,6 +97,8 @@ impl<T: DriverView> Policies<'_, T> {
             .await
     }
 
+    /// Runs `version` on a sample event, as the caller, without activating it or recording anything.
+    /// (`policies.dry-run`)
     pub async fn dry_run(
         &self,
         caller: &Caller,
@@ -99,6 +112,7 @@ impl<T: DriverView> Policies<'_, T> {
             .await
     }
 
+    /// Calls `policies.status`.
     pub async fn status(&self, caller: &Caller) -> Result<policies::PolicyStatus, EngineError> {
         self.0
             .run(caller, &op::STATUS, |mut a| Box::pin(async move { a.policies()?.call_status(a.store, a.ctx).await }))

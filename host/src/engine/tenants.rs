@@ -11,6 +11,8 @@ use crate::runtime::{Caller, Runtime};
 pub struct Tenants<'a, T: 'static = CallState>(pub(crate) &'a Runtime<T>);
 
 impl<T: DriverView> Tenants<'_, T> {
+    /// Operators and the system: a new active tenant with the plan's quotas.
+    /// (`tenants.create-tenant`)
     pub async fn create_tenant(
         &self,
         caller: &Caller,
@@ -23,6 +25,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// The call's tenant.
+    /// (`tenants.get-tenant`)
     pub async fn get_tenant(&self, caller: &Caller) -> Result<tenants::Tenant, EngineError> {
         self.0
             .run(caller, &op::GET_TENANT, |mut a| {
@@ -31,6 +35,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Operators and the system (anyone else sees only their own tenant); none if no tenant has the slug.
+    /// (`tenants.get-tenant-by-slug`)
     pub async fn get_tenant_by_slug(
         &self,
         caller: &Caller,
@@ -43,6 +49,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Operators and the system: sets the plan and its quotas; counters are untouched.
+    /// (`tenants.update-plan`)
     pub async fn update_plan(&self, caller: &Caller, plan: Plan) -> Result<tenants::Tenant, EngineError> {
         self.0
             .run(caller, &op::UPDATE_PLAN, |mut a| {
@@ -51,6 +59,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Operators and the system: suspends the tenant through the lifecycle state machine (audited).
+    /// (`tenants.suspend`)
     pub async fn suspend(&self, caller: &Caller, reason: &str) -> Result<tenants::Tenant, EngineError> {
         self.0
             .run(caller, &op::SUSPEND, |mut a| {
@@ -59,6 +69,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Operators and the system: adds a member, optionally making the tenant the user's default.
+    /// (`tenants.create-membership-with-default`)
     pub async fn create_membership_with_default(
         &self,
         caller: &Caller,
@@ -77,6 +89,9 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Owners, admins, keys with `keys:create` or `admin:*`, operators. Refused when the lifecycle forbids
+    /// new keys or the plan's key quota is used up. Audited; advances onboarding to api-key-created.
+    /// (`tenants.create-api-key`)
     pub async fn create_api_key(
         &self,
         caller: &Caller,
@@ -89,6 +104,7 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Calls `tenants.list-api-keys`.
     pub async fn list_api_keys(
         &self,
         caller: &Caller,
@@ -102,6 +118,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Revokes one of the tenant's keys (another tenant's key is `not-found`). Audited.
+    /// (`tenants.revoke-api-key`)
     pub async fn revoke_api_key(
         &self,
         caller: &Caller,
@@ -117,6 +135,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Whether a run may start now (lifecycle, daily and concurrent limits). Persists counter resets.
+    /// (`tenants.check-run-quota`)
     pub async fn check_run_quota(&self, caller: &Caller) -> Result<tenants::QuotaDecision, EngineError> {
         self.0
             .run(caller, &op::CHECK_RUN_QUOTA, |mut a| {
@@ -125,6 +145,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Whether `tokens` more tokens fit in this month's quota.
+    /// (`tenants.check-token-quota`)
     pub async fn check_token_quota(&self, caller: &Caller, tokens: i64) -> Result<tenants::QuotaDecision, EngineError> {
         self.0
             .run(caller, &op::CHECK_TOKEN_QUOTA, |mut a| {
@@ -133,6 +155,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Counts one run and `tokens` tokens, after the day's and month's resets.
+    /// (`tenants.increment-usage`)
     pub async fn increment_usage(&self, caller: &Caller, tokens: i64) -> Result<UsageCounters, EngineError> {
         self.0
             .run(caller, &op::INCREMENT_USAGE, |mut a| {
@@ -141,6 +165,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Records usage in the current hour bucket (the API key of the context, if any, is noted).
+    /// (`tenants.record-usage`)
     pub async fn record_usage(
         &self,
         caller: &Caller,
@@ -153,6 +179,9 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Totals per meter of the buckets overlapping [start, end); defaults: the current UTC month to now,
+    /// the current hour included.
+    /// (`tenants.get-usage-summary`)
     pub async fn get_usage_summary(
         &self,
         caller: &Caller,
@@ -166,6 +195,9 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Checks the run quota and, if allowed, queues the run and counts it, atomically: N concurrent
+    /// creations never exceed the quotas. `quota-exceeded` carries the reason.
+    /// (`tenants.create-run`)
     pub async fn create_run(&self, caller: &Caller, run: &tenants::NewRun) -> Result<tenants::Run, EngineError> {
         self.0
             .run(caller, &op::CREATE_RUN, |mut a| {
@@ -174,6 +206,8 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Ends a queued or running run of the tenant; counts its tokens and records usage.
+    /// (`tenants.complete-run`)
     pub async fn complete_run(
         &self,
         caller: &Caller,
@@ -189,6 +223,7 @@ impl<T: DriverView> Tenants<'_, T> {
             .await
     }
 
+    /// Calls `tenants.list-runs`.
     pub async fn list_runs(
         &self,
         caller: &Caller,

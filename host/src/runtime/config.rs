@@ -9,9 +9,13 @@ use crate::cache::CacheConfig;
 /// Host settings passed to the engine with every call.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Whether the memory pins interface serves calls (`feature-disabled` otherwise).
     pub memory_pins_enabled: bool,
+    /// The support contact's e-mail address.
     pub support_email: String,
+    /// When support answers.
     pub support_hours: String,
+    /// How soon support answers.
     pub support_response_time: String,
     /// How many tenants one person may own (projects they create).
     pub max_owned_tenants_per_user: u32,
@@ -53,6 +57,7 @@ pub struct RuntimeConfig {
     pub cache: Option<CacheConfig>,
     /// The limits of tenants' own policy components (see [`crate::policy`]).
     pub policies: crate::policy::PolicyLimits,
+    /// What the engine is told with every call.
     pub settings: Settings,
 }
 
@@ -75,20 +80,26 @@ impl Default for RuntimeConfig {
 /// Who is calling, as the host established it (from a credential, the command line or a test).
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// Who: a person, an API key, an operator, the system or nobody.
     pub actor: Actor,
+    /// The tenant the call acts on, from the credential (never from a payload).
     pub tenant_id: Option<String>,
+    /// The request's id, written to the audit log.
     pub request_id: String,
 }
 
 impl Caller {
+    /// `actor` acting on `tenant_id`, with a fresh request id.
     pub fn new(actor: Actor, tenant_id: Option<&str>) -> Self {
         Caller { actor, tenant_id: tenant_id.map(str::to_string), request_id: uuid::Uuid::new_v4().to_string() }
     }
 
+    /// The host itself (maintenance), acting on `tenant_id` or on the platform.
     pub fn system(tenant_id: Option<&str>) -> Self {
         Self::new(Actor::System, tenant_id)
     }
 
+    /// The same caller with the request id the front door gave the request.
     pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = request_id.into();
         self

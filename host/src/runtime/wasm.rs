@@ -139,7 +139,9 @@ impl Drop for EpochTicker {
 /// One interface a component imports or exports, with the functions in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceShape {
+    /// The interface's name, e.g. `aos:accounts/tenants@0.4.1`.
     pub name: String,
+    /// Its functions' names.
     pub functions: Vec<String>,
 }
 
