@@ -187,11 +187,10 @@ async fn the_engine_enforces_the_permission_each_description_names() {
             .collect();
         let args = serde_json::Value::Object(args);
         let others: Vec<&str> = all.iter().copied().filter(|p| *p != permission.name()).collect();
-        let forbidden = |result: Result<serde_json::Value, account_host::bindings::EngineError>| {
-            matches!(result, Err(e) if e.code == ErrorCode::Forbidden)
-        };
+        let forbidden = |result: Result<serde_json::Value, account_host::bindings::EngineError>| matches!(result, Err(e) if e.code == ErrorCode::Forbidden);
         let with_all = h.runtime.call_json(&suite::api_key(&t.id, "key-all", &all), op.interface, op.name, &args).await;
-        let without = h.runtime.call_json(&suite::api_key(&t.id, "key-but", &others), op.interface, op.name, &args).await;
+        let without =
+            h.runtime.call_json(&suite::api_key(&t.id, "key-but", &others), op.interface, op.name, &args).await;
         let name = format!("{}.{} ({})", op.interface, op.name, permission.name());
         if forbidden(with_all) {
             assert!(forbidden(without), "{name}: refused with every permission, but not without its own");

@@ -678,7 +678,7 @@ async fn api_keys_runs_usage_and_audit() {
         assert_eq!(Tenants::count_running_runs(&mut s, t.clone()).await.unwrap(), 1);
         let by_worker =
             Tenants::fetch_runs(&mut s, t.clone(), None, Some("code-debugger".into()), page(10, None)).await.unwrap();
-        assert_eq!(by_worker.items.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [r2.id.clone()]);
+        assert_eq!(by_worker.items.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&r2.id));
         let done_runs =
             Tenants::fetch_runs(&mut s, t.clone(), Some(RunStatus::Completed), None, page(10, None)).await.unwrap();
         assert_eq!(done_runs.items.len(), 1);

@@ -603,7 +603,7 @@ mod component_cache {
         let (base, config) = scratch();
         std::fs::create_dir_all(&config.dir).unwrap();
         std::fs::set_permissions(&config.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let error = load_component(&engine(), ACCOUNT_ENGINE_COMPONENT, Some(&config)).err().expect("refused");
+        let Err(error) = load_component(&engine(), ACCOUNT_ENGINE_COMPONENT, Some(&config)) else { panic!("refused") };
         assert!(error.to_string().contains("must not be writable"), "{error}");
         std::fs::set_permissions(&config.dir, std::fs::Permissions::from_mode(0o700)).unwrap();
 

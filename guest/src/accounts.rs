@@ -446,10 +446,10 @@ impl Guest for Engine {
             return Err(forbidden("Only owners can invite owners"));
         }
         let email = validate::email(&email)?;
-        if let Some(user) = driver::fetch_user_by_email(&email)? {
-            if driver::fetch_membership(&access.tenant_id, &user.id)?.is_some() {
-                return Err(conflict("This person is already a member of the tenant"));
-            }
+        if let Some(user) = driver::fetch_user_by_email(&email)?
+            && driver::fetch_membership(&access.tenant_id, &user.id)?.is_some()
+        {
+            return Err(conflict("This person is already a member of the tenant"));
         }
         if driver::fetch_invitation_by_email(&access.tenant_id, &email, InvitationStatus::Pending)?.is_some() {
             return Err(conflict("Invitation already pending for this email"));

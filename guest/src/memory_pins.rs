@@ -217,6 +217,9 @@ fn pin(row: PinRow) -> Pin {
 
 #[cfg(test)]
 mod tests {
+    // The engine's results do not implement `Debug`, which `unwrap_err` needs.
+    #![allow(clippy::err_expect, clippy::ok_expect)]
+
     use super::*;
     use crate::aos::accounts::types::Plan;
 

@@ -187,6 +187,9 @@ pub fn progress(
 
 #[cfg(test)]
 mod tests {
+    // The engine's results do not implement `Debug`, which `unwrap_err` needs.
+    #![allow(clippy::err_expect, clippy::ok_expect)]
+
     use super::*;
     use crate::aos::accounts::types::Role;
     use crate::test_support::member;

@@ -131,7 +131,7 @@ impl Guest for Engine {
     fn dry_run(ctx: CallContext, version: u32, event: PolicyEvent) -> Result<DryRunOutcome, EngineError> {
         let access = owner(&ctx, &op::DRY_RUN)?;
         let actor = policy_gate::actor(&ctx, &access);
-        Ok(policy_gate::dry_run(&access.tenant_id, version, &actor, &event)?)
+        policy_gate::dry_run(&access.tenant_id, version, &actor, &event)
     }
 
     fn status(ctx: CallContext) -> Result<PolicyStatus, EngineError> {

@@ -531,6 +531,9 @@ fn grantable_scopes(ctx: &CallContext, access: &Access, scopes: &[String]) -> Re
     Ok(())
 }
 
+/// A key's restrictions: (allowed workers, expiry, requests per minute, concurrent runs).
+type KeyRestrictions = (Option<Vec<String>>, Option<i64>, Option<u32>, Option<u32>);
+
 /// The restrictions of a key made by `parent`: what is asked, never looser than the parent's — its
 /// workers a subset of the parent's, its expiry no later, its limits no higher. Left out, each is the
 /// parent's.
@@ -540,7 +543,7 @@ fn inherit_restrictions(
     expires_at: Option<i64>,
     rpm: Option<u32>,
     concurrent: Option<u32>,
-) -> Result<(Option<Vec<String>>, Option<i64>, Option<u32>, Option<u32>)> {
+) -> Result<KeyRestrictions> {
     let looser =
         |what: &str| crate::error::forbidden(format!("a key may not make a key with a looser {what} than its own"));
     let workers = match (&parent.allowed_workers, workers) {
@@ -599,7 +602,7 @@ pub fn fetch_tenant(tenant_id: &str) -> Result<TenantRow> {
 /// The counters in force at `now`: a counter of an elapsed UTC day or month reads 0. Returns whether
 /// anything changed.
 pub fn effective_usage(usage: &UsageCounters, now: i64) -> (UsageCounters, bool) {
-    let mut next = usage.clone();
+    let mut next = *usage;
     match usage.last_run_reset_at {
         None => next.last_run_reset_at = Some(now),
         Some(last) if time::utc_date(last) < time::utc_date(now) => {
@@ -666,7 +669,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -823,6 +826,9 @@ fn narrower_key(
 
 #[cfg(test)]
 mod tests {
+    // The engine's results do not implement `Debug`, which `unwrap_err` needs.
+    #![allow(clippy::err_expect, clippy::ok_expect)]
+
     use super::*;
     use crate::test_support::{access, at, ctx, key, member};
 

@@ -645,7 +645,7 @@ fn raise_fd_limit(max_connections: usize) -> usize {
             }
         }
     }
-    let fits = (limit.rlim_cur as u64).saturating_sub(RESERVED).max(16) as usize;
+    let fits = limit.rlim_cur.saturating_sub(RESERVED).max(16) as usize;
     if fits < max_connections {
         tracing::warn!(
             fd_limit = limit.rlim_cur,

@@ -167,7 +167,7 @@ async fn verify(url: &str, ledger: &Ledger) {
     );
     // The counter is the sum of the increments that committed (one token each), unless a UTC month
     // began during the run and reset it.
-    assert!(tokens == increments || tokens < increments, "tokens_this_month {tokens}, increments {increments}");
+    assert!(tokens <= increments, "tokens_this_month {tokens}, increments {increments}");
     assert!(!ledger.acked_pins.is_empty(), "the load wrote something");
 }
 
@@ -199,7 +199,8 @@ async fn crash_battery(database_url: Option<&str>) {
         w.await.unwrap();
     }
     drop(child);
-    let ledger = ledger.lock().unwrap();
+    // Every writer has stopped: the ledger is taken out of its lock, which is not held across awaits.
+    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
     let url =
         database_url.map(str::to_string).unwrap_or_else(|| format!("sqlite:{}", dir.0.join("accounts.db").display()));
     verify(&url, &ledger).await;
@@ -292,7 +293,8 @@ async fn a_database_outage_is_refused_fast_and_recovers() {
         w.await.unwrap();
     }
     drop(child);
-    verify(&url, &ledger.lock().unwrap()).await;
+    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
+    verify(&url, &ledger).await;
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains('\u{1b}'), "colour codes in a log file");
     assert!(!text.contains("no transaction in progress"), "a warning for normal operation:\n{text}");

@@ -53,7 +53,9 @@ impl Host for CallState {
 
     async fn fetch_pin_storage(&mut self, tenant_id: String, key: String) -> Result<PinStorage, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<(Plan, Option<i64>, Option<i64>, Option<i64>)> =
+        // (plan, pins, bytes, bytes of the key's current value)
+        type Storage = (Plan, Option<i64>, Option<i64>, Option<i64>);
+        let row: Option<Storage> =
             sql!(self, |c| sqlx::query_as(statements::FETCH_PIN_STORAGE).bind(&t).bind(&key).fetch_optional(c))?;
         let (plan, pins, bytes, key_bytes) = row.ok_or_else(|| not_found("tenant"))?;
         let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;

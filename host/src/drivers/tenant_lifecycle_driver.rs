@@ -13,13 +13,15 @@ use crate::sql;
 impl Host for CallState {
     async fn fetch_tenant_status(&mut self, tenant_id: String) -> Result<Option<TenantGate>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        let row: Option<(TenantStatus, Option<i32>, Option<i32>, Option<String>)> =
+        // (status, active policy version, what it handles, its content hash)
+        type Gate = (TenantStatus, Option<i32>, Option<i32>, Option<String>);
+        let row: Option<Gate> =
             sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_STATUS).bind(&t).fetch_optional(c))?;
         let Some((status, version, handles, hash)) = row else { return Ok(None) };
         let active = version.zip(hash).map(|(v, h)| (v as u32, h.trim().to_string()));
         // The call runs the version it saw here (see `policy_gate`).
         self.saw_policy(&t, active);
-        let policy_handles = handles.map(|h| crate::policy::set_of_bits(h)).unwrap_or(TriggerSet::empty());
+        let policy_handles = handles.map(crate::policy::set_of_bits).unwrap_or(TriggerSet::empty());
         Ok(Some(TenantGate { status, policy_handles }))
     }
 

@@ -70,8 +70,10 @@ impl<T: DriverView> Runtime<T> {
             Box::pin(async move {
                 let mut params = params.clone();
                 params[0] = context(a.ctx);
-                let func =
-                    a.instance.get_func(&mut *a.store, op.index).ok_or_else(|| wasmtime::Error::msg("not a function"))?;
+                let func = a
+                    .instance
+                    .get_func(&mut *a.store, op.index)
+                    .ok_or_else(|| wasmtime::Error::msg("not a function"))?;
                 let mut results = [Val::Bool(false)];
                 func.call_async(&mut *a.store, &params, &mut results).await?;
                 wasmtime::Result::Ok(match &results[0] {
