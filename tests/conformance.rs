@@ -257,11 +257,11 @@ fn check_rows(expected: Option<&Value>, counts: &BTreeMap<String, i64>) -> Resul
 
 /// The row count of every table of the schema (but the migrations' own).
 async fn counts(db: &Database) -> BTreeMap<String, i64> {
-    let tables_sql = match db {
-        Database::Sqlite(..) => {
+    let tables_sql = match db.backend() {
+        account_host::Backend::Sqlite => {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'"
         }
-        Database::Postgres(_) => {
+        account_host::Backend::Postgres => {
             "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() \
              AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'"
         }

@@ -105,7 +105,7 @@ fn page(limit: u32, after: Option<String>) -> PageRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_projects_and_plans() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mut s = system(&h);
         let t = new_tenant(&mut s, "acme").await;
         let dup = Tenants::insert_tenant(
@@ -187,14 +187,13 @@ async fn tenants_projects_and_plans() {
         );
         commit(s).await;
         assert_eq!(h.count("SELECT COUNT(*) FROM tenants").await, 2);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_memberships_and_profiles() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mut s = system(&h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
@@ -337,14 +336,13 @@ async fn users_memberships_and_profiles() {
             Facade::update_user_profile(&mut s, uuid::Uuid::new_v4().to_string(), Some("x".into()), None).await;
         assert_eq!(nobody.unwrap_err().code, DriverErrorCode::NotFound);
         drop(s);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitations_tickets_and_billing() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mut s = system(&h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
@@ -545,7 +543,6 @@ async fn invitations_tickets_and_billing() {
         let sub = Facade::fetch_subscription(&mut s, t.clone()).await.unwrap().unwrap();
         assert_eq!(sub.status, account_host::bindings::SubscriptionStatus::Canceled);
         drop(s);
-        h.close().await;
     })
     .await;
 }
@@ -563,7 +560,7 @@ fn subscription_sql(h: &Harness, id: &str, tenant: &str, status: &str, at: i64) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_runs_usage_and_audit() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mut s = system(&h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
@@ -725,14 +722,13 @@ async fn api_keys_runs_usage_and_audit() {
         );
         assert_eq!(h.count("SELECT COUNT(*) FROM worker_runs").await, 2);
         assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 3);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_pins_with_ttl_and_audit() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mut s = system(&h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
@@ -811,14 +807,13 @@ async fn memory_pins_with_ttl_and_audit() {
             Pins::get_pin(&mut customer, other.clone(), "a%b_c".into()).await.unwrap_err().code,
             DriverErrorCode::ScopeViolation
         );
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_and_lifecycle_state() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mut s = system(&h);
         let t = new_tenant(&mut s, "acme").await;
         let missing = uuid::Uuid::new_v4().to_string();
@@ -862,14 +857,13 @@ async fn onboarding_and_lifecycle_state() {
         let e = Onboarding::fetch_activation_evidence(&mut s, t.clone()).await.unwrap().unwrap();
         assert_eq!((e.enabled_integrations, e.sdk_attested), (1, true));
         drop(s);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_tenant_calls_are_refused_and_write_nothing() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mut s = system(&h);
         let mine = new_tenant(&mut s, "mine").await;
         let theirs = new_tenant(&mut s, "theirs").await;
@@ -887,20 +881,18 @@ async fn cross_tenant_calls_are_refused_and_write_nothing() {
         assert!(Tenants::fetch_tenant_by_slug(&mut s, "theirs".into()).await.unwrap().is_none());
         assert!(s.take_outcome().violation.unwrap().contains(&theirs));
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_connection_is_unavailable() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mut s = system(&h);
         h.db.close().await;
         let e = Tenants::fetch_tenant_by_id(&mut s, uuid::Uuid::new_v4().to_string()).await.unwrap_err();
         assert_eq!(e.code, DriverErrorCode::Unavailable);
         assert!(!e.message.to_lowercase().contains("select"), "no SQL in messages: {}", e.message);
-        h.close().await;
     })
     .await;
 }

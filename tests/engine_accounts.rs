@@ -7,7 +7,7 @@ use suite::{DAY, each_backend, expect_code, operator, page};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let acc = h.runtime.accounts();
         let (tenant, owner) = h.owned_tenant("Acme Corp", "ann").await;
         let detail = acc.get_project_detail(&owner, &tenant).await.unwrap();
@@ -29,14 +29,13 @@ async fn projects() {
         expect_code(acc.create_project(&operator(None), "Ops", None).await, ErrorCode::Forbidden);
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'create_project'").await, 2);
         assert_eq!(h.count("SELECT COUNT(*) FROM tenants").await, 2);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_and_roles() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let acc = h.runtime.accounts();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         h.clock.advance_secs(1);
@@ -99,14 +98,13 @@ async fn members_and_roles() {
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{t}'")).await, 2);
         // A removed member is no longer let in.
         expect_code(acc.list_users(&viewer, None, None, &page(10)).await, ErrorCode::Forbidden);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profile_billing_and_support() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let acc = h.runtime.accounts();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let viewer = h.member(&owner, &t, "cid", Role::Viewer).await;
@@ -162,14 +160,13 @@ async fn profile_billing_and_support() {
             h.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('update_profile', 'create_support_ticket')").await,
             2
         );
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitations() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let acc = h.runtime.accounts();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let admin = h.member(&owner, &t, "bob", Role::Admin).await;
@@ -243,7 +240,6 @@ async fn invitations() {
         expect_code(acc.revoke_invitation(&owner, &to_owner.invitation.id).await, ErrorCode::Conflict);
         let gus = h.human("gus", "gus@example.com", None).await;
         assert!(!acc.accept_invitation(&gus, &to_owner.invitation.id, &to_owner.token).await.unwrap().accepted);
-        h.close().await;
     })
     .await;
 }

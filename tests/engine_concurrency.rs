@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use account_host::bindings::tenants::NewRun;
 use account_host::bindings::{ErrorCode, Role, TenantStatus};
-use suite::{Harness, each_backend, operator};
+use suite::{Harness, each_backend, each_backend_owned, operator};
 
 async fn finish(h: Arc<Harness>) {
     Arc::try_unwrap(h).ok().expect("all tasks done").close().await;
@@ -17,7 +17,7 @@ async fn finish(h: Arc<Harness>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_acceptances_of_one_invitation_yield_one_membership() {
-    each_backend(|h| async move {
+    each_backend_owned(async |h| {
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let invited = h.runtime.accounts().invite_user(&owner, "dan@example.com", Role::Member).await.unwrap();
         let h = Arc::new(h);
@@ -49,7 +49,7 @@ async fn concurrent_acceptances_of_one_invitation_yield_one_membership() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_run_creations_never_exceed_the_quota() {
-    each_backend(|h| async move {
+    each_backend_owned(async |h| {
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let h = Arc::new(h);
         let mut tasks = tokio::task::JoinSet::new();
@@ -75,7 +75,7 @@ async fn concurrent_run_creations_never_exceed_the_quota() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_owners_demoting_each_other_leave_an_owner() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         for round in 0..3 {
             let (t, ann) = h.owned_tenant(&format!("Acme {round}"), &format!("ann{round}")).await;
             let bob = h.member(&ann, &t, &format!("bob{round}"), Role::Owner).await;
@@ -92,14 +92,13 @@ async fn two_owners_demoting_each_other_leave_an_owner() {
                 .await;
             assert_eq!(owners, 1);
         }
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_lifecycle_transitions_follow_the_state_machine() {
-    each_backend(|h| async move {
+    each_backend_owned(async |h| {
         let t = h.tenant("acme").await;
         let h = Arc::new(h);
         let mut tasks = tokio::task::JoinSet::new();

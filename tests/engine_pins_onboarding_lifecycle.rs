@@ -6,7 +6,7 @@ use suite::{Harness, SECOND, T0, api_key, each_backend, expect_code, key_caller,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_pins() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let pins = h.runtime.memory_pins();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let viewer = h.member(&owner, &t, "cid", Role::Viewer).await;
@@ -76,7 +76,6 @@ async fn memory_pins() {
             }
         }
         assert_eq!(seen, ["p6", "p5", "p4", "p3", "p2", "p1", "p0"]);
-        h.close().await;
     })
     .await;
 }
@@ -96,7 +95,7 @@ async fn memory_pins_can_be_switched_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ob = h.runtime.onboarding();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let op = operator(Some(&t));
@@ -162,14 +161,13 @@ async fn onboarding() {
         assert_eq!((done.is_complete, done.allowed.len(), done.next_action.is_none()), (true, 8, true));
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'force_complete_onboarding'").await, 1);
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'advance_onboarding'").await, 3);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let lc = h.runtime.lifecycle();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let op = operator(Some(&t));
@@ -202,7 +200,6 @@ async fn lifecycle() {
         // Every transition is audited with the actor and the reason.
         let audited = h.count("SELECT COUNT(*) FROM audit_log WHERE resource_type = 'tenant' AND actor = 'operator:founder@example.com' AND action IN ('suspend_tenant', 'resume_tenant', 'terminate_tenant', 'archive_tenant')").await;
         assert_eq!(audited, 4);
-        h.close().await;
     })
     .await;
 }

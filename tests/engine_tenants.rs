@@ -39,7 +39,7 @@ fn completion(success: bool, tokens: i64) -> RunCompletion {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_plans_and_memberships() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let t = h.tenant("acme").await;
         let (_, owner) = h.owned_tenant("Other", "ann").await;
@@ -100,14 +100,13 @@ async fn tenants_plans_and_memberships() {
         expect_code(ten.suspend(&op, "again").await, ErrorCode::Conflict);
         h.runtime.lifecycle().terminate(&op, "gone").await.unwrap();
         expect_code(ten.suspend(&op, "after termination").await, ErrorCode::Conflict);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let member = h.member(&owner, &t, "bob", Role::Member).await;
@@ -181,14 +180,13 @@ async fn api_keys() {
         // A suspended tenant mints no keys.
         h.runtime.lifecycle().suspend(&operator(Some(&t)), "review").await.unwrap();
         expect_code(ten.create_api_key(&owner, &key("late")).await, ErrorCode::LifecycleBlocked);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quotas_runs_and_usage() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let viewer = h.member(&owner, &t, "cid", Role::Viewer).await;
@@ -275,7 +273,6 @@ async fn quotas_runs_and_usage() {
         let billing = h.runtime.accounts().get_billing_summary(&owner).await.unwrap();
         assert_eq!((billing.usage.runs_today, billing.usage.tokens_this_month), (0, 0));
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'create_run'").await, 5);
-        h.close().await;
     })
     .await;
 }
@@ -284,7 +281,7 @@ async fn quotas_runs_and_usage() {
 /// at most 255 characters as sent, JSON without NUL, one spelling of an id. Each refusal writes nothing.
 #[tokio::test]
 async fn stored_values_are_bounded_and_refusals_write_nothing() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Bounds", "owner-bounds").await;
         let ten = h.runtime.tenants();
         let acc = h.runtime.accounts();
@@ -326,7 +323,6 @@ async fn stored_values_are_bounded_and_refusals_write_nothing() {
         assert_eq!(counts().await, before, "no refusal wrote anything");
 
         acc.invite_user(&owner, &address, Role::Member).await.expect("the same address, unpadded");
-        h.close().await;
     })
     .await;
 }

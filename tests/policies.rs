@@ -59,7 +59,7 @@ fn ticket() -> NewTicket {
 
 #[tokio::test]
 async fn email_domain_allows_the_domain_and_denies_the_rest_writing_nothing() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (tenant, owner) = h.owned_tenant("Acme", "owner-ed").await;
         let version = activate(&h, &owner, "email-domain", r#"{"domains": ["acme.com"]}"#).await;
         let invitations = "SELECT COUNT(*) FROM invitations";
@@ -80,14 +80,13 @@ async fn email_domain_allows_the_domain_and_denies_the_rest_writing_nothing() {
         let s = status(&h, &owner).await;
         assert_eq!((s.calls, s.denials, s.failures), (3, 1, 0), "two invitations and one acceptance ran the policy");
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action IN ('install_policy', 'activate_policy') AND tenant_id = '{tenant}'")).await, 2);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn key_rules_narrow_keys_and_the_engine_checks_the_narrowing() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Keys", "owner-kr").await;
         activate(&h, &owner, "key-rules", r#"{"max_days": 30, "forbidden_scopes": ["admin:*"]}"#).await;
         let created = h
@@ -111,7 +110,6 @@ async fn key_rules_narrow_keys_and_the_engine_checks_the_narrowing() {
         let denied = h.runtime.tenants().create_api_key(&owner, &key("root", &["admin:*"], None)).await;
         assert!(expect_code(denied, ErrorCode::PolicyDenied).contains("admin:*"));
         assert_eq!(h.count(keys).await, before);
-        h.close().await;
     })
     .await;
 }
@@ -121,7 +119,7 @@ async fn key_rules_narrow_keys_and_the_engine_checks_the_narrowing() {
 /// never makes tenants rebuild their policies.
 #[tokio::test]
 async fn a_policy_built_for_an_earlier_patch_of_the_contract_still_runs() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Old", "owner-old").await;
         let fixture =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policies/fixtures/key-rules-0.4.0.wasm");
@@ -142,14 +140,13 @@ async fn a_policy_built_for_an_earlier_patch_of_the_contract_still_runs() {
             .expect("narrowed");
         assert_eq!(created.api_key.permissions, vec!["run:*".to_string()]);
         assert_eq!(created.api_key.expires_at, Some(T0 + 30 * DAY));
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn pin_schema_denies_pins_without_the_field_and_its_rewrite_is_validated() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Pins", "owner-ps").await;
         activate(
             &h,
@@ -178,14 +175,13 @@ async fn pin_schema_denies_pins_without_the_field_and_its_rewrite_is_validated()
             .await
             .expect("outside the prefix");
         assert_eq!(other.ttl_seconds, None);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn office_hours_use_the_calls_time() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (tenant, owner) = h.owned_tenant("Hours", "owner-oh").await;
         let member = h.member(&owner, &tenant, "member-oh", Role::Member).await;
         let member_id = h.user_id("member-oh").await.unwrap();
@@ -200,28 +196,26 @@ async fn office_hours_use_the_calls_time() {
         h.clock.set(T0 + DAY); // Monday 12:00
         h.runtime.accounts().update_user_role(&owner, &member_id, Role::Owner).await.expect("in office hours");
         drop(member);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn member_cap_counts_members_and_pending_invitations() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Cap", "owner-mc").await;
         activate(&h, &owner, "member-cap", r#"{"max_members": 2}"#).await;
         h.runtime.accounts().invite_user(&owner, "a@example.com", Role::Member).await.expect("1 member + 1 pending");
         let over = h.runtime.accounts().invite_user(&owner, "b@example.com", Role::Member).await;
         assert!(expect_code(over, ErrorCode::PolicyDenied).contains("at most 2 members"));
         assert_eq!(h.count("SELECT COUNT(*) FROM invitations").await, 1);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_policy_cannot_widen_a_key_or_write_an_invalid_pin() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Widen", "owner-wk").await;
         let version = activate(&h, &owner, "hostile", r#"{"mode": "widen-key"}"#).await;
         let keys = h.count("SELECT COUNT(*) FROM api_keys").await;
@@ -237,14 +231,13 @@ async fn a_policy_cannot_widen_a_key_or_write_an_invalid_pin() {
         let written = h.runtime.memory_pins().upsert_pin(&owner, "k", r#"{"a": 1}"#, None, None).await;
         assert!(expect_code(written, ErrorCode::PolicyFailed).contains("invalid"));
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn management_is_the_owners_and_operators_may_only_switch_it_off() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (tenant, owner) = h.owned_tenant("Mgmt", "owner-mg").await;
         let admin = h.member(&owner, &tenant, "admin-mg", Role::Admin).await;
         let policy = new_policy("hostile", r#"{"mode": "deny"}"#);
@@ -291,14 +284,13 @@ async fn management_is_the_owners_and_operators_may_only_switch_it_off() {
             // install ×2, activate ×2, deactivate ×2, rollback, delete
             8
         );
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn dry_run_answers_without_activating_or_counting() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Dry", "owner-dr").await;
         let installed = h
             .runtime
@@ -335,7 +327,6 @@ async fn dry_run_answers_without_activating_or_counting() {
         let s = status(&h, &owner).await;
         assert_eq!((s.active_version, s.calls), (None, 0), "a dry run activates and counts nothing");
         h.runtime.accounts().invite_user(&owner, "eve@evil.example", Role::Member).await.expect("not active");
-        h.close().await;
     })
     .await;
 }
@@ -424,7 +415,7 @@ async fn a_compilation_past_its_bound_is_refused() {
 async fn hostile_policies_fail_closed_while_other_tenants_carry_on() {
     // A deadline far beyond the instruction budget: the loop is stopped by fuel, deterministically.
     let limits = PolicyLimits { deadline: Duration::from_secs(5), ..PolicyLimits::default() };
-    each_backend_with(RuntimeConfig { policies: limits, ..test_config() }, |h| async move {
+    each_backend_with(RuntimeConfig { policies: limits, ..test_config() }, async |h| {
         let (_, victim_owner) = h.owned_tenant("Victim", "owner-victim").await;
         let (_, other_owner) = h.owned_tenant("Neighbour", "owner-neighbour").await;
         // The neighbour runs the same bytes with its own config: compiled code is shared by content hash,
@@ -480,7 +471,6 @@ async fn hostile_policies_fail_closed_while_other_tenants_carry_on() {
         }
         let neighbour = status(&h, &other_owner).await;
         assert_eq!((neighbour.calls, neighbour.failures), (25, 0), "the neighbour's policy ran for its own calls only");
-        h.close().await;
     })
     .await;
 }
@@ -488,7 +478,7 @@ async fn hostile_policies_fail_closed_while_other_tenants_carry_on() {
 /// Tenant A's policy never runs for tenant B, under concurrent calls of both.
 #[tokio::test]
 async fn a_tenants_policy_never_runs_for_another() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, a) = h.owned_tenant("A", "owner-a").await;
         let (_, b) = h.owned_tenant("B", "owner-b").await;
         activate(&h, &a, "hostile", r#"{"mode": "deny"}"#).await;
@@ -508,7 +498,6 @@ async fn a_tenants_policy_never_runs_for_another() {
         let s = status(&h, &a).await;
         assert_eq!((s.calls, s.denials), (8, 8));
         assert_eq!(status(&h, &b).await.calls, 0);
-        h.close().await;
     })
     .await;
 }
@@ -516,13 +505,12 @@ async fn a_tenants_policy_never_runs_for_another() {
 /// A policy's counters survive the process: they are written outside the calls' transactions.
 #[tokio::test]
 async fn counters_are_written_to_the_database() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Counters", "owner-ct").await;
         activate(&h, &owner, "hostile", r#"{"mode": "deny"}"#).await;
         expect_code(h.runtime.accounts().create_support_ticket(&owner, &ticket()).await, ErrorCode::PolicyDenied);
         h.runtime.policy_runtime().stats.flush(&h.db).await.expect("flush");
         assert_eq!(h.count("SELECT MAX(denials) FROM policy_versions").await, 1);
-        h.close().await;
     })
     .await;
 }

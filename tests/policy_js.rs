@@ -36,38 +36,37 @@ async fn a_javascript_policy_allows_and_denies_like_the_rust_one() {
         compile_timeout: Duration::from_secs(180),
         ..PolicyLimits::default()
     };
-    each_backend_with(RuntimeConfig { policies: limits, ..test_config() }, |h| {
-        let component = component.clone();
-        async move {
-            let (_, owner) = h.owned_tenant("Acme JS", "owner-js").await;
-            let started = Instant::now();
-            let installed = h
-                .runtime
-                .policies()
-                .install(&owner, &NewPolicy { component: component.clone(), config: r#"{"domains": ["acme.com"]}"#.into(), note: None })
-                .await
-                .expect("install the JavaScript policy");
-            let install = started.elapsed();
-            assert_eq!(installed.size_bytes as usize, component.len());
-            h.runtime.policies().activate(&owner, installed.version).await.expect("activate");
+    each_backend_with(RuntimeConfig { policies: limits, ..test_config() }, async |h| {
+        let (_, owner) = h.owned_tenant("Acme JS", "owner-js").await;
+        let started = Instant::now();
+        let installed = h
+            .runtime
+            .policies()
+            .install(
+                &owner,
+                &NewPolicy { component: component.clone(), config: r#"{"domains": ["acme.com"]}"#.into(), note: None },
+            )
+            .await
+            .expect("install the JavaScript policy");
+        let install = started.elapsed();
+        assert_eq!(installed.size_bytes as usize, component.len());
+        h.runtime.policies().activate(&owner, installed.version).await.expect("activate");
 
-            let denied = h.runtime.accounts().invite_user(&owner, "eve@evil.example", Role::Member).await;
-            assert!(expect_code(denied, ErrorCode::PolicyDenied).contains("@acme.com"));
-            assert_eq!(h.count("SELECT COUNT(*) FROM invitations").await, 0);
-            let started = Instant::now();
-            h.runtime.accounts().invite_user(&owner, "bob@acme.com", Role::Member).await.expect("allowed");
-            let call = started.elapsed();
-            let s = h.runtime.policies().status(&owner).await.unwrap();
-            assert_eq!((s.calls, s.denials, s.failures), (2, 1, 0));
-            eprintln!(
-                "javascript policy on {:?}: {} bytes; install (compile included) {:.0} ms; an allowed invitation {:.1} ms",
-                h.backend,
-                component.len(),
-                install.as_secs_f64() * 1e3,
-                call.as_secs_f64() * 1e3
-            );
-            h.close().await;
-        }
+        let denied = h.runtime.accounts().invite_user(&owner, "eve@evil.example", Role::Member).await;
+        assert!(expect_code(denied, ErrorCode::PolicyDenied).contains("@acme.com"));
+        assert_eq!(h.count("SELECT COUNT(*) FROM invitations").await, 0);
+        let started = Instant::now();
+        h.runtime.accounts().invite_user(&owner, "bob@acme.com", Role::Member).await.expect("allowed");
+        let call = started.elapsed();
+        let s = h.runtime.policies().status(&owner).await.unwrap();
+        assert_eq!((s.calls, s.denials, s.failures), (2, 1, 0));
+        eprintln!(
+            "javascript policy on {:?}: {} bytes; install (compile included) {:.0} ms; an allowed invitation {:.1} ms",
+            h.backend,
+            component.len(),
+            install.as_secs_f64() * 1e3,
+            call.as_secs_f64() * 1e3
+        );
     })
     .await;
 }

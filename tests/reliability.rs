@@ -26,7 +26,7 @@ fn key(name: &str) -> NewApiKey {
 /// 17% of the creations used to answer "too much contention"; now they queue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writers_of_one_tenant_queue_instead_of_failing() {
-    each_backend(|h| async move {
+    suite::each_backend_owned(async |h| {
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         h.runtime.tenants().update_plan(&operator(Some(&t)), Plan::Enterprise).await.unwrap();
         let h = Arc::new(h);
@@ -115,7 +115,7 @@ async fn a_connection_lost_mid_call_is_unavailable_and_writes_nothing() {
 /// While the database is known to be down, calls are refused at once, and a probe brings them back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_known_to_be_down_is_refused_fast() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Acme", "ann").await;
         h.db.close().await; // every connection of the pool is gone: the database is unreachable
         let started = Instant::now();
@@ -130,7 +130,6 @@ async fn a_database_known_to_be_down_is_refused_fast() {
         assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
         // (Readiness is checked against a real outage in `tests/http/reliability.rs`: here only the pool
         // is gone, and the server itself would still take a new connection.)
-        h.close().await;
     })
     .await;
 }
@@ -280,4 +279,30 @@ mod fuzz {
         out.push(h.count("SELECT CAST(COALESCE(SUM(tokens_this_month + runs_today), 0) AS BIGINT) FROM tenants").await);
         out
     }
+}
+
+/// A test that fails leaves no PostgreSQL schema behind: the harness drops it when it is dropped while
+/// the test unwinds.
+#[tokio::test]
+async fn a_failing_test_leaves_no_schema_behind() {
+    let Some(url) = suite::postgres_url() else { return };
+    let made = Arc::new(std::sync::Mutex::new(None::<String>));
+    let seen = made.clone();
+    let outcome = tokio::spawn(async move {
+        let h = Harness::postgres(&url).await;
+        *seen.lock().unwrap() = h.schema().map(str::to_string);
+        h.tenant("doomed").await;
+        panic!("an assertion fails");
+    })
+    .await;
+    assert!(outcome.unwrap_err().is_panic());
+    let schema = made.lock().unwrap().clone().expect("the harness made a schema");
+    let admin = account_host::Database::connect(&suite::postgres_url().unwrap()).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = $1")
+        .bind(&schema)
+        .fetch_one(admin.postgres_pool().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "schema {schema} was left behind");
+    admin.close().await;
 }

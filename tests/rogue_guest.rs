@@ -6,7 +6,7 @@ use account_host::Caller;
 use account_host::RuntimeConfig;
 use account_host::bindings::{Actor, CallContext, EngineError, ErrorCode, IdentityPrincipal};
 use account_host::runtime::{ROGUE_GUEST_COMPONENT, Settled, load_component};
-use suite::{Harness, each_backend, expect_code, postgres_url, test_config};
+use suite::{Harness, each_backend, each_backend_with, expect_code, test_config};
 
 /// Runs one export of the rogue guest as an engine call, and settles it like the runtime does.
 async fn attack(h: &Harness, caller: &Caller, export: &str, victim: Option<&str>) -> Result<String, EngineError> {
@@ -52,7 +52,7 @@ fn customer(tenant: &str) -> Caller {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_tenant_writes_are_refused_and_roll_back_the_whole_call() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mine = h.tenant("mine").await;
         let victim = h.tenant("victim").await;
         let pins_before = h.count("SELECT COUNT(*) FROM memory_pins").await;
@@ -65,40 +65,26 @@ async fn cross_tenant_writes_are_refused_and_roll_back_the_whole_call() {
         // Reading another tenant's row is refused too.
         let read = attack(&h, &customer(&mine.id), "read-across", Some(&victim.id)).await;
         expect_code(read, ErrorCode::Forbidden);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trap_between_writes_leaves_no_partial_write() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let mine = h.tenant("mine").await;
         let result = attack(&h, &customer(&mine.id), "write-then-trap", None).await;
         let message = expect_code(result, ErrorCode::Internal);
         assert!(message.contains("nothing was written"), "{message}");
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0);
-        h.close().await;
     })
     .await;
-}
-
-/// Runs `body` on SQLite, and on PostgreSQL when configured, with `config`.
-async fn each_backend_with<F, Fut>(config: RuntimeConfig, body: F)
-where
-    F: Fn(Harness) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    body(Harness::sqlite_with(config.clone()).await).await;
-    if let Some(url) = postgres_url() {
-        body(Harness::postgres_with(&url, config).await).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runaway_guest_is_stopped_at_its_deadline_and_writes_nothing() {
     let config = RuntimeConfig { call_deadline: std::time::Duration::from_millis(300), ..test_config() };
-    each_backend_with(config, |h| async move {
+    each_backend_with(config, async |h| {
         let mine = h.tenant("mine").await;
         let started = std::time::Instant::now();
         let result = attack(&h, &customer(&mine.id), "write-then-spin", None).await;
@@ -107,7 +93,6 @@ async fn a_runaway_guest_is_stopped_at_its_deadline_and_writes_nothing() {
         // Stopped by the deadline, not by anything slower (generous bound for a shared machine).
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0);
-        h.close().await;
     })
     .await;
 }
@@ -115,7 +100,7 @@ async fn a_runaway_guest_is_stopped_at_its_deadline_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_hoarding_memory_hits_its_cap_writes_nothing_and_leaves_the_pool_usable() {
     let config = RuntimeConfig { max_memory_bytes: 16 << 20, ..test_config() };
-    each_backend_with(config, |h| async move {
+    each_backend_with(config, async |h| {
         let mine = h.tenant("mine").await;
         let result = attack(&h, &customer(&mine.id), "write-then-hoard-memory", None).await;
         let message = expect_code(result, ErrorCode::Internal);
@@ -131,7 +116,6 @@ async fn a_guest_hoarding_memory_hits_its_cap_writes_nothing_and_leaves_the_pool
                 .unwrap();
         }
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 3);
-        h.close().await;
     })
     .await;
 }

@@ -53,7 +53,7 @@ async fn real_key(h: &Harness, creator: &Caller, scopes: &[&str]) -> (String, Ca
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_grants_only_what_its_creator_holds() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         // The review's escalation: a key holding only `keys:create` minted an `admin:*` key.
@@ -88,14 +88,13 @@ async fn a_key_grants_only_what_its_creator_holds() {
         expect_code(ten.create_api_key(&member, &key("m", &["run:*"])).await, ErrorCode::Forbidden);
         let (_, admins_key) = real_key(&h, &admin, &["admin:*"]).await;
         h.runtime.memory_pins().upsert_pin(&admins_key, "k", "{}", None, None).await.unwrap();
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_key_restrictions_are_enforced() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let (_, owner) = h.owned_tenant("Acme", "ann").await;
         // A key limited to one worker created a run for another.
@@ -123,14 +122,13 @@ async fn stored_key_restrictions_are_enforced() {
         let done = completion(0);
         ten.complete_run(&ci, &first.id, &done).await.unwrap();
         ten.create_run(&ci, &run("business-builder")).await.unwrap();
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_of_people_follow_their_role_and_membership() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let pins = h.runtime.memory_pins();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
@@ -162,14 +160,13 @@ async fn keys_of_people_follow_their_role_and_membership() {
         let message = expect_code(ten.get_tenant(&orphan).await, ErrorCode::Forbidden);
         assert!(message.contains("no longer an active member"), "{message}");
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 1, "only the write made while allowed");
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_verified_e_mail_grants_anything() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let accounts = h.runtime.accounts();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let invited = accounts.invite_user(&owner, "bob@example.com", Role::Admin).await.unwrap();
@@ -186,14 +183,13 @@ async fn only_a_verified_e_mail_grants_anything() {
         // The real person, verified, accepts.
         let bob = h.human("bob", "bob@example.com", None).await;
         assert!(accounts.accept_invitation(&bob, &invited.invitation.id, &invited.token).await.unwrap().accepted);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_sets_a_first_default_tenant_and_works_beside_one() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let accounts = h.runtime.accounts();
         let (a, ann) = h.owned_tenant("Acme", "ann").await;
         let (b, bea) = h.owned_tenant("Beta", "bea").await;
@@ -211,14 +207,13 @@ async fn an_invitation_sets_a_first_default_tenant_and_works_beside_one() {
         assert_eq!(accepted.tenant_id.as_deref(), Some(b.as_str()));
         let default = account_host::identity::default_tenant(&h.db, &bob_id).await.unwrap();
         assert_eq!(default.as_deref(), Some(a.as_str()), "an existing default is kept");
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pin_storage_is_bounded_by_the_plan() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let pins = h.runtime.memory_pins();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let storage = async |h: &Harness| {
@@ -266,14 +261,13 @@ async fn pin_storage_is_bounded_by_the_plan() {
         // A bigger plan, bigger quotas.
         h.runtime.tenants().update_plan(&operator(Some(&t)), Plan::Pro).await.unwrap();
         pins.upsert_pin(&owner, "new", "{}", None, None).await.unwrap();
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_of_large_pins_is_bounded_by_bytes() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let pins = h.runtime.memory_pins();
         let (_, owner) = h.owned_tenant("Acme", "ann").await;
         let big = format!(r#"{{"v":"{}"}}"#, "x".repeat(1_000_000));
@@ -309,14 +303,13 @@ async fn a_page_of_large_pins_is_bounded_by_bytes() {
         assert!(pages >= 2, "the byte budget cut the first page");
         let expected: Vec<String> = (0..12).rev().map(|i| format!("big{i:02}")).collect();
         assert_eq!(seen, expected);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_values_cannot_overflow() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let usage = |amount: i64| NewUsage { meter_name: "tokens_used".into(), amount, unit: UsageUnit::Tokens, worker_id: None, metadata: None };
@@ -357,7 +350,6 @@ async fn usage_values_cannot_overflow() {
         h.execute(&format!("UPDATE tenants SET tokens_this_month = {} WHERE id = '{t}'", i64::MAX / 2 - 5)).await;
         expect_code(ten.increment_usage(&owner, 10).await, ErrorCode::QuotaExceeded);
         assert_eq!(h.count(&format!("SELECT tokens_this_month FROM tenants WHERE id = '{t}'")).await, i64::MAX / 2 - 5);
-        h.close().await;
     })
     .await;
 }
@@ -408,7 +400,7 @@ async fn harnesses(config: RuntimeConfig) -> Vec<Harness> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_scope_covers_user_rows_and_platform_writes() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (a, _) = h.owned_tenant("Acme", "ann").await;
         let (b, _) = h.owned_tenant("Beta", "bea").await;
         let bea = h.user_id("bea").await.unwrap();
@@ -477,7 +469,6 @@ async fn the_host_scope_covers_user_rows_and_platform_writes() {
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE user_id = '{bea}'")).await, 1);
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM tenants WHERE id = '{a}' AND plan = 'free'")).await, 1);
         let _ = b;
-        h.close().await;
     })
     .await;
 }
@@ -619,7 +610,7 @@ mod component_cache {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_keeps_only_plain_request_ids() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Acme", "ann").await;
         let long = "x".repeat(300);
         for id in ["req-1:ok", long.as_str(), "two words", "line\nbreak"] {
@@ -635,14 +626,13 @@ async fn the_audit_log_keeps_only_plain_request_ids() {
             h.count("SELECT COUNT(*) FROM audit_log WHERE length(request_id) > 100 OR request_id LIKE '% %'").await,
             0
         );
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_makes_no_key_looser_than_itself_and_takes_its_keys_along() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let (_, owner) = h.owned_tenant("Acme", "ann").await;
         let parent = ten
@@ -686,14 +676,13 @@ async fn a_key_makes_no_key_looser_than_itself_and_takes_its_keys_along() {
         for secret in [&parent.key, &child.key, &grandchild.key, &great.key] {
             assert!(key_caller(&h, secret).await.is_none(), "a key made by a revoked key still works");
         }
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_is_only_as_good_as_its_inviter() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let accounts = h.runtime.accounts();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let admin = h.member(&owner, &t, "adam", Role::Admin).await;
@@ -722,14 +711,13 @@ async fn an_invitation_is_only_as_good_as_its_inviter() {
         h.runtime.accounts().update_user_role(&owner, &h.user_id("mia").await.unwrap(), Role::Member).await.unwrap();
         let late = h.human("late", "late@example.com", None).await;
         assert!(!accounts.accept_invitation(&late, &pending.invitation.id, &pending.token).await.unwrap().accepted);
-        h.close().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_restricted_key_completes_only_its_workers_runs() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let ten = h.runtime.tenants();
         let (_, owner) = h.owned_tenant("Acme", "ann").await;
         h.execute("UPDATE worker_registry SET status = 'available'").await;
@@ -745,7 +733,6 @@ async fn a_worker_restricted_key_completes_only_its_workers_runs() {
         let done = completion(1_000);
         expect_code(ten.complete_run(&ci, &theirs.id, &done).await, ErrorCode::Forbidden);
         assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 0);
-        h.close().await;
     })
     .await;
 }
@@ -786,7 +773,7 @@ async fn a_flooding_tenant_leaves_operators_their_own_instances() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_person_revokes_their_keys() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         let admin = h.member(&owner, &t, "adam", Role::Admin).await;
         let created = h.runtime.tenants().create_api_key(&admin, &key("adam's", &["read:*"])).await.unwrap();
@@ -794,7 +781,6 @@ async fn deleting_a_person_revokes_their_keys() {
         h.execute(&format!("DELETE FROM tenant_memberships WHERE user_id = '{adam}'")).await;
         h.execute(&format!("DELETE FROM users WHERE id = '{adam}'")).await;
         assert!(key_caller(&h, &created.key).await.is_none(), "a key whose person is gone works again");
-        h.close().await;
     })
     .await;
 }

@@ -6,7 +6,7 @@ use suite::{each_backend, expect_code, operator};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_a_tenant_and_read_it_back() {
-    each_backend(|h| async move {
+    each_backend(async |h| {
         let created = h.tenant("acme").await;
         assert_eq!(created.slug, "acme");
         assert_eq!(created.plan, Plan::Free);
@@ -47,7 +47,6 @@ async fn create_a_tenant_and_read_it_back() {
         expect_code(again, ErrorCode::Conflict);
         assert_eq!(h.count("SELECT COUNT(*) FROM tenants").await, 1);
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log").await, 1);
-        h.close().await;
     })
     .await;
 }

@@ -4,7 +4,6 @@
 //! PostgreSQL schema when `TEST_POSTGRES_URL` names a server (`.ci/run` always sets it; locally the
 //! PostgreSQL half is skipped, and says so).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -42,6 +41,33 @@ pub struct Harness {
 enum Cleanup {
     File(#[allow(dead_code)] tempfile_path::TempPath),
     Schema { admin_url: String, schema: String },
+    Done,
+}
+
+impl Drop for Harness {
+    /// A test that panicked never reached `close`: its PostgreSQL schema is dropped here, on a thread of
+    /// its own (a `Drop` cannot await, and the test's runtime may be the one unwinding).
+    fn drop(&mut self) {
+        if let Cleanup::Schema { admin_url, schema } = std::mem::replace(&mut self.cleanup, Cleanup::Done) {
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(drop_schema(&admin_url, &schema));
+                }
+            });
+            let _ = dropped.join();
+        }
+    }
+}
+
+/// Drops a test's PostgreSQL schema and everything in it.
+async fn drop_schema(admin_url: &str, schema: &str) {
+    if let Ok(admin) = Database::connect(admin_url).await {
+        if let Some(pool) = admin.postgres_pool() {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await;
+        }
+        admin.close().await;
+    }
 }
 
 mod tempfile_path {
@@ -102,7 +128,7 @@ impl Harness {
     pub async fn postgres_with(admin_url: &str, config: RuntimeConfig) -> Harness {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(admin_url).await.expect("connect to PostgreSQL");
-        if let Database::Postgres(pool) = &admin {
+        if let Some(pool) = admin.postgres_pool() {
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
                 .execute(pool)
                 .await
@@ -122,14 +148,20 @@ impl Harness {
         Harness { backend, runtime, clock, db, cleanup }
     }
 
-    /// Drops what the test created (the PostgreSQL schema; the SQLite file goes with the harness).
-    pub async fn close(self) {
+    /// Drops what the test created (the PostgreSQL schema; the SQLite file goes with the harness). A
+    /// harness dropped without `close` (its test panicked) drops its schema in `Drop`.
+    pub async fn close(mut self) {
         self.db.close().await;
-        if let Cleanup::Schema { admin_url, schema } = &self.cleanup
-            && let Ok(Database::Postgres(pool)) = Database::connect(admin_url).await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&pool).await;
-            pool.close().await;
+        if let Cleanup::Schema { admin_url, schema } = std::mem::replace(&mut self.cleanup, Cleanup::Done) {
+            drop_schema(&admin_url, &schema).await;
+        }
+    }
+
+    /// The PostgreSQL schema the harness made, if it made one.
+    pub fn schema(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Schema { schema, .. } => Some(schema),
+            _ => None,
         }
     }
 
@@ -214,45 +246,44 @@ impl Harness {
 
     /// Counts rows with a SQL query that returns one integer (test assertions on what was written).
     pub async fn count(&self, sql: &str) -> i64 {
-        match &self.db {
-            Database::Sqlite(pool, _) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await,
-            Database::Postgres(pool) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await,
-        }
+        account_host::on_pool!(&self.db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(pool))
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Runs a statement directly (test fixtures for tables owned by other domains).
     pub async fn execute(&self, sql: &str) {
-        match &self.db {
-            Database::Sqlite(pool, _) => {
-                sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ())
-            }
-            Database::Postgres(pool) => {
-                sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ())
-            }
-        }
+        account_host::on_pool!(&self.db, |pool| async {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.map(|_| ())
+        })
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 
-/// Runs `body` on SQLite, and on PostgreSQL when configured.
-pub async fn each_backend<F, Fut>(body: F)
-where
-    F: Fn(Harness) -> Fut,
-    Fut: Future<Output = ()>,
-{
+/// Runs `body` on SQLite, and on PostgreSQL when configured, each on a fresh database that is removed
+/// afterwards (also when the body panics: see [`Harness`]'s `Drop`).
+pub async fn each_backend(body: impl AsyncFn(&Harness)) {
     each_backend_with(test_config(), body).await
 }
 
 /// [`each_backend`] with a runtime configured by the test.
-pub async fn each_backend_with<F, Fut>(config: RuntimeConfig, body: F)
-where
-    F: Fn(Harness) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    body(Harness::sqlite_with(config.clone()).await).await;
+pub async fn each_backend_with(config: RuntimeConfig, body: impl AsyncFn(&Harness)) {
+    let h = Harness::sqlite_with(config.clone()).await;
+    body(&h).await;
+    h.close().await;
     if let Some(url) = postgres_url() {
-        body(Harness::postgres_with(&url, config).await).await;
+        let h = Harness::postgres_with(&url, config).await;
+        body(&h).await;
+        h.close().await;
+    }
+}
+
+/// [`each_backend`] for bodies that need the harness by value (to share it with spawned tasks); each
+/// harness cleans up when the body drops it.
+pub async fn each_backend_owned(body: impl AsyncFn(Harness)) {
+    body(Harness::sqlite().await).await;
+    if let Some(url) = postgres_url() {
+        body(Harness::postgres(&url).await).await;
     }
 }
 

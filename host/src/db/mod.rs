@@ -59,9 +59,9 @@ macro_rules! on_tx {
 #[macro_export]
 macro_rules! on_pool {
     ($db:expr, |$p:ident| $body:expr) => {
-        match $db {
-            $crate::db::Database::Sqlite($p, _) => $body.await,
-            $crate::db::Database::Postgres($p) => $body.await,
+        match $db.pool() {
+            $crate::db::Pool::Sqlite($p, _) => $body.await,
+            $crate::db::Pool::Postgres($p) => $body.await,
         }
     };
 }
@@ -75,9 +75,15 @@ pub enum Backend {
     Postgres,
 }
 
-/// A connection pool to one database.
+/// A handle to the database the engine's drivers use: opaque, cheap to clone. Made by
+/// [`Database::connect`] from a URL, or from an embedder's own `sqlx` pool.
 #[derive(Clone)]
-pub enum Database {
+pub struct Database(Pool);
+
+/// The pool behind a [`Database`] (what the crate's macros match on; not part of the embedding API).
+#[doc(hidden)]
+#[derive(Clone)]
+pub enum Pool {
     /// A SQLite pool, with the in-process lock that lets one writing transaction in at a time.
     Sqlite(SqlitePool, Arc<Mutex<()>>),
     /// A PostgreSQL pool.
@@ -96,6 +102,39 @@ pub enum Tx {
 }
 
 impl Database {
+    /// The engine's database on an embedder's own SQLite pool. Its connections should have foreign keys
+    /// on and a busy timeout, as [`Database::connect`] sets them; writes are serialised by the handle.
+    pub fn from_sqlite_pool(pool: SqlitePool) -> Self {
+        Database(Pool::Sqlite(pool, Arc::new(Mutex::new(()))))
+    }
+
+    /// The engine's database on an embedder's own PostgreSQL pool.
+    pub fn from_postgres_pool(pool: PgPool) -> Self {
+        Database(Pool::Postgres(pool))
+    }
+
+    /// The SQLite pool, for an embedder's own queries beside the engine's.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.0 {
+            Pool::Sqlite(pool, _) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, for an embedder's own queries beside the engine's.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.0 {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(..) => None,
+        }
+    }
+
+    /// The pool (for the crate's macros).
+    #[doc(hidden)]
+    pub fn pool(&self) -> &Pool {
+        &self.0
+    }
+
     /// Opens a pool for a `sqlite:` or `postgres://` URL. A SQLite file is created if missing.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -106,7 +145,7 @@ impl Database {
                 .connect_with(options)
                 .await
                 .context("connecting to PostgreSQL")?;
-            Ok(Database::Postgres(pool))
+            Ok(Database::from_postgres_pool(pool))
         } else if url.starts_with("sqlite:") {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let mut options = SqliteConnectOptions::from_str(url)
@@ -124,7 +163,7 @@ impl Database {
                 SqlitePoolOptions::new().max_connections(8)
             };
             let pool = pool.connect_with(options).await.context("opening the SQLite database")?;
-            Ok(Database::Sqlite(pool, Arc::new(Mutex::new(()))))
+            Ok(Database::from_sqlite_pool(pool))
         } else {
             anyhow::bail!("unsupported database URL (expected sqlite:… or postgres://…): {url}")
         }
@@ -132,21 +171,21 @@ impl Database {
 
     /// Which backend the pool talks to.
     pub fn backend(&self) -> Backend {
-        match self {
-            Database::Sqlite(..) => Backend::Sqlite,
-            Database::Postgres(_) => Backend::Postgres,
+        match &self.0 {
+            Pool::Sqlite(..) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
     /// Applies the schema migrations of the backend (idempotent).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match self {
-            Database::Sqlite(pool, _) => {
+        match &self.0 {
+            Pool::Sqlite(pool, _) => {
                 let migrator = sqlx::migrate!("../migrations/sqlite");
                 accept_rewritten_migrations(pool, &migrator).await?;
                 migrator.run(pool).await?
             }
-            Database::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
@@ -161,27 +200,27 @@ impl Database {
 
     /// [`Database::begin`] with the writer lock already taken (SQLite; see [`Database::writer_turn`]).
     pub async fn begin_with(&self, read_only: bool, writer: Option<WriterGuard>) -> Result<Tx, sqlx::Error> {
-        match self {
-            Database::Sqlite(pool, _) if read_only => Ok(Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?, None)),
-            Database::Sqlite(pool, lock) => {
+        match &self.0 {
+            Pool::Sqlite(pool, _) if read_only => Ok(Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?, None)),
+            Pool::Sqlite(pool, lock) => {
                 let guard = match writer {
                     Some(guard) => guard,
                     None => lock.clone().lock_owned().await,
                 };
                 Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(guard)))
             }
-            Database::Postgres(pool) if read_only => {
+            Pool::Postgres(pool) if read_only => {
                 Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?))
             }
-            Database::Postgres(pool) => Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?)),
+            Pool::Postgres(pool) => Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?)),
         }
     }
 
     /// Waits for the SQLite writer lock (none on PostgreSQL, whose writers run side by side).
     pub async fn writer_turn(&self) -> Option<WriterGuard> {
-        match self {
-            Database::Sqlite(_, lock) => Some(lock.clone().lock_owned().await),
-            Database::Postgres(_) => None,
+        match &self.0 {
+            Pool::Sqlite(_, lock) => Some(lock.clone().lock_owned().await),
+            Pool::Postgres(_) => None,
         }
     }
 
@@ -190,9 +229,9 @@ impl Database {
     /// means "gone" (a server that refuses more connections, or answers with an error, is there).
     /// SQLite is a file of this process: only a closed pool makes it unreachable.
     pub async fn reachable(&self) -> bool {
-        match self {
-            Database::Sqlite(pool, _) => !pool.is_closed(),
-            Database::Postgres(pool) => {
+        match &self.0 {
+            Pool::Sqlite(pool, _) => !pool.is_closed(),
+            Pool::Postgres(pool) => {
                 use sqlx::Connection;
                 match sqlx::PgConnection::connect_with(&pool.connect_options()).await {
                     Ok(mut connection) => {
@@ -214,9 +253,9 @@ impl Database {
 
     /// Closes the pool: waits for connections in use to be returned, then closes them all.
     pub async fn close(&self) {
-        match self {
-            Database::Sqlite(pool, _) => pool.close().await,
-            Database::Postgres(pool) => pool.close().await,
+        match &self.0 {
+            Pool::Sqlite(pool, _) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
         }
     }
 }
