@@ -1,12 +1,16 @@
 //! Builds the engine component from `guest/` so that a fresh clone needs nothing but `cargo run` or
 //! `cargo test`.
 //!
-//! The guest is compiled for `wasm32-unknown-unknown` by a nested cargo into its own target directory (the
-//! outer build holds the lock on the usual one), then `wit-component` wraps the core module into a
-//! component whose imports are exactly what `wit/world.wit` names: the six drivers and `wasi:random`.
-//! The component lands in `target/guest/account-engine.wasm` and is embedded into the host binary; the
-//! contract it implements, `wit/` with its documentation, lands beside it in `target/guest/wit/` and is
-//! embedded too (`account-service contract` writes both out).
+//! The guest is compiled for `wasm32-unknown-unknown` by a nested cargo into its own target directory,
+//! `target/guest` (the outer build holds the lock on the usual one; the directory is the nested build's
+//! cache, shared by every profile and feature set of the host, so the guest is compiled once). The nested
+//! cargo joins the outer build's jobserver, so together they use no more cores than `cargo` was given.
+//! `wit-component` then wraps the core module into a component whose imports are exactly what
+//! `wit/world.wit` names: the seven drivers, the policy gate and `wasi:random`.
+//!
+//! Everything this script makes goes to `OUT_DIR` and is embedded into the host: the component, the
+//! contract it implements (`wit/` with its documentation) and the types of its functions. Publishing is
+//! an explicit step: `account-service contract --out DIR` writes all three from the binary.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -138,25 +142,18 @@ fn main() -> anyhow::Result<()> {
         println!("cargo:rustc-env=TEST_POLICIES_DIR={}", dir.display());
     }
     let mut engine_component = None;
-    for (package, artifact, env_name, published) in components {
+    for (package, artifact, env_name, is_engine) in components {
         let core = read_core_module(&target_dir, artifact)?;
         let component = componentize(&core).with_context(|| format!("turning {package} into a component"))?;
         let embedded = out_dir.join(format!("{package}.wasm"));
         std::fs::write(&embedded, &component)?;
-        if published {
-            // The file a user takes to another host.
-            std::fs::write(target_dir.join("account-engine.wasm"), &component)?;
+        if is_engine {
             engine_component = Some(component.clone());
         }
         println!("cargo:rustc-env={env_name}={}", embedded.display());
     }
     let engine_component = engine_component.context("the engine component was built")?;
-    publish_contract(
-        &workspace.join("wit"),
-        &engine_component,
-        &target_dir.join("wit"),
-        &out_dir.join("contract_wit.rs"),
-    )?;
+    embed_contract(&workspace.join("wit"), &engine_component, &out_dir)?;
     let model = api_model::describe(&workspace.join("wit"), "account-engine")?;
     check_operations(&model)?;
     std::fs::write(out_dir.join("api-model.json"), serde_json::to_string(&model)?)?;
@@ -177,9 +174,10 @@ fn check_operations(model: &serde_json::Value) -> anyhow::Result<()> {
     operations_check::check(&exports, &described).map_err(anyhow::Error::msg)
 }
 
-/// Copies the WIT package (documentation included: the component's own embedded WIT has none) beside the
-/// component, and lists its files for the host to embed as `CONTRACT_WIT`.
-fn publish_contract(wit: &Path, component: &[u8], published: &Path, listing: &Path) -> anyhow::Result<()> {
+/// Lists the WIT package's files (documentation included: the component's own embedded WIT has none) for
+/// the host to embed as `CONTRACT_WIT`, and writes the types of the component's functions into `out_dir`
+/// for it to embed as `CONTRACT_TYPES_JSON` (`contract_wit.rs`).
+fn embed_contract(wit: &Path, component: &[u8], out_dir: &Path) -> anyhow::Result<()> {
     let mut files = Vec::new();
     let mut pending = vec![wit.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -193,30 +191,24 @@ fn publish_contract(wit: &Path, component: &[u8], published: &Path, listing: &Pa
         }
     }
     files.sort();
-    if published.exists() {
-        std::fs::remove_dir_all(published)?;
-    }
     let mut code = String::from(
         "/// The contract's WIT files (path under `wit/`, text), documentation included.\npub const CONTRACT_WIT: &[(&str, &str)] = &[\n",
     );
     for file in &files {
         let relative = file.strip_prefix(wit)?;
-        let target = published.join(relative);
-        std::fs::create_dir_all(target.parent().context("a WIT file has a directory")?)?;
-        std::fs::copy(file, &target)?;
         let name = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
         code.push_str(&format!("    ({name:?}, include_str!({:?})),\n", file.display().to_string()));
     }
     code.push_str("];\n");
     // The types of every function, for hosts that convert values by type without runtime reflection.
     let types = serde_json::to_string_pretty(&contract_types::describe(component)?)?;
-    let types_file = published.parent().context("the published WIT has a directory")?.join("account-engine.types.json");
+    let types_file = out_dir.join("account-engine.types.json");
     std::fs::write(&types_file, &types)?;
     code.push_str(&format!(
         "/// The types of every function the component imports and exports, as JSON (`host/build/contract_types.rs`).\npub const CONTRACT_TYPES_JSON: &str = include_str!({:?});\n",
         types_file.display().to_string()
     ));
-    std::fs::write(listing, code)?;
+    std::fs::write(out_dir.join("contract_wit.rs"), code)?;
     Ok(())
 }
 
@@ -470,7 +462,9 @@ fn build_core_modules(workspace: &Path, target_dir: &Path, packages: &[String], 
         cmd.args(["-p", package]);
     }
     cmd.arg("--target-dir").arg(target_dir);
-    // The outer build's flags and feature variables describe the host, not the guest.
+    // The outer build's flags, wrappers (clippy's) and feature variables describe the host, not the guest.
+    // The jobserver (`CARGO_MAKEFLAGS`) is kept: the nested cargo takes its jobs from the outer build's,
+    // so the two together run no more jobs than the outer `cargo` was given.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
         if key.starts_with("CARGO_FEATURE_")
@@ -482,9 +476,7 @@ fn build_core_modules(workspace: &Path, target_dir: &Path, packages: &[String], 
                     | "CARGO_TARGET_DIR"
                     | "CARGO_BUILD_TARGET"
                     | "RUSTC_WRAPPER"
-                    | "CARGO_MAKEFLAGS"
-                    | "MAKEFLAGS"
-                    | "MFLAGS"
+                    | "RUSTC_WORKSPACE_WRAPPER"
             )
         {
             cmd.env_remove(&*key);

@@ -75,15 +75,19 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(find(&exports, "aos:accounts/lifecycle@0.4.1").functions.len(), 6);
 }
 
+/// Publishing is an explicit step (`account-service contract --out DIR`): it writes the embedded component,
+/// its documented WIT and its function types.
 #[test]
 fn the_published_component_file_is_the_embedded_one() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/guest/account-engine.wasm");
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let alt = std::path::Path::new(&dir).join("guest/account-engine.wasm");
-        assert_eq!(std::fs::read(alt).expect("component file"), ACCOUNT_ENGINE_COMPONENT);
-        return;
-    }
-    assert_eq!(std::fs::read(path).expect("component file"), ACCOUNT_ENGINE_COMPONENT);
+    let dir = std::env::temp_dir().join(format!("aos-contract-{}", uuid::Uuid::new_v4()));
+    let written = account_host::runtime::write_contract(&dir).expect("publish");
+    assert_eq!(std::fs::read(dir.join("account-engine.wasm")).expect("component file"), ACCOUNT_ENGINE_COMPONENT);
+    let types: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("account-engine.types.json")).unwrap()).unwrap();
+    assert!(types.is_object() && !types.as_object().unwrap().is_empty(), "{types}");
+    assert!(std::fs::read_to_string(dir.join("wit/world.wit")).unwrap().contains("world account-engine"));
+    assert!(written.len() > 3);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -20,8 +20,12 @@ fn target_dir() -> PathBuf {
     tools::target_dir(&root())
 }
 
+/// The component the hosts install, published from the host the suite runs (what `account-service
+/// contract --out` writes).
 fn component_env(command: &mut Command) -> &mut Command {
-    command.env("ACCOUNT_ENGINE_WASM", target_dir().join("guest/account-engine.wasm"))
+    let published = target_dir().join("contract");
+    account_host::runtime::write_contract(&published).expect("publishing the contract");
+    command.env("ACCOUNT_ENGINE_WASM", published.join("account-engine.wasm"))
 }
 
 #[test]

@@ -1,7 +1,7 @@
 """Puts what the package carries into ``src/aos_accounts/data`` when it is built: the engine component, the
 SQLite migrations, the SQL catalogue and the WIT contract, all from this repository. The component comes
-from ``$ACCOUNT_ENGINE_WASM``, else from the Rust build (``target/guest/account-engine.wasm``, built by
-``cargo build -p account-host`` when it is missing)."""
+from ``$ACCOUNT_ENGINE_WASM``, else from the Rust build, published into ``target/contract/`` by
+``account-service contract --out`` (run with cargo when it is missing)."""
 
 import os
 import shutil
@@ -21,9 +21,14 @@ def component() -> Path:
     if given:
         return Path(given)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    built = target / "guest" / "account-engine.wasm"
+    published = target / "contract"
+    built = published / "account-engine.wasm"
     if not built.exists():
-        subprocess.run(["cargo", "build", "--quiet", "-p", "account-host", "--lib"], cwd=ROOT, check=True)
+        subprocess.run(
+            ["cargo", "run", "--quiet", "-p", "account-host", "--bin", "account-service", "--", "contract", "--out", str(published)],
+            cwd=ROOT,
+            check=True,
+        )
     return built
 
 

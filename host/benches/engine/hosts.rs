@@ -29,6 +29,13 @@ fn target() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
 }
 
+/// The engine component, published from this build (`account-service contract --out`'s files).
+fn published_component() -> PathBuf {
+    let dir = target().join("contract");
+    account_host::runtime::write_contract(&dir).expect("publishing the contract");
+    dir.join("account-engine.wasm")
+}
+
 fn median(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
     micros(samples[samples.len() / 2])
@@ -83,7 +90,7 @@ fn python(bench_dir: &Path) -> HostFigures {
         if !python.exists() {
             run_json(Command::new("python3").args(["-m", "venv"]).arg(&venv)).ok();
         }
-        let wasm = target().join("guest/account-engine.wasm");
+        let wasm = published_component();
         let installed = Command::new(&python)
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
             .arg(root().join("hosts/python"))
@@ -108,7 +115,7 @@ fn javascript(bench_dir: &Path) -> HostFigures {
             let status = Command::new("npm")
                 .args(args)
                 .current_dir(&package)
-                .env("ACCOUNT_ENGINE_WASM", target().join("guest/account-engine.wasm"))
+                .env("ACCOUNT_ENGINE_WASM", published_component())
                 .stdout(std::process::Stdio::null())
                 .status()
                 .map_err(|e| format!("npm: {e}"))?;

@@ -1,8 +1,8 @@
 // Puts what the package carries into data/ when it is built (`npm run build`, and npm's `prepare`): the
 // engine component and its types file, the SQLite migrations, the SQL catalogue and the WIT contract, all
 // from this repository, and the component transpiled by jco (data/jco/). The component comes from
-// $ACCOUNT_ENGINE_WASM, else from the Rust build (target/guest/account-engine.wasm, built by
-// `cargo build -p account-host --lib` when it is missing). Outside the repository (a packed package, whose
+// $ACCOUNT_ENGINE_WASM, else from the Rust build, published into target/contract/ by
+// `account-service contract --out` (run with cargo when it is missing). Outside the repository (a packed package, whose
 // data/ is already built) there is nothing to do.
 //
 // Why `--instantiation sync`: the core modules are compiled once, asynchronously, when the engine opens;
@@ -33,11 +33,13 @@ function inRepository() {
 function component() {
   if (process.env.ACCOUNT_ENGINE_WASM) return resolve(process.env.ACCOUNT_ENGINE_WASM);
   const target = process.env.CARGO_TARGET_DIR ? resolve(ROOT, process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
-  const built = join(target, 'guest', 'account-engine.wasm');
+  const published = join(target, 'contract');
+  const built = join(published, 'account-engine.wasm');
   if (!existsSync(built)) {
-    say(`${relative(ROOT, built)} is missing: cargo build -p account-host --lib`);
-    const run = spawnSync('cargo', ['build', '--quiet', '-p', 'account-host', '--lib'], { cwd: ROOT, stdio: 'inherit' });
-    if (run.error || run.status !== 0) throw new Error(`cargo build -p account-host --lib failed (${run.error?.message ?? `exit ${run.status}`})`);
+    const args = ['run', '--quiet', '-p', 'account-host', '--bin', 'account-service', '--', 'contract', '--out', published];
+    say(`${relative(ROOT, built)} is missing: cargo ${args.join(' ')}`);
+    const run = spawnSync('cargo', args, { cwd: ROOT, stdio: 'inherit' });
+    if (run.error || run.status !== 0) throw new Error(`publishing the contract failed (${run.error?.message ?? `exit ${run.status}`})`);
   }
   return built;
 }
