@@ -5,26 +5,26 @@
 //!   engine's [`Caller`] (the tenant comes from the route the platform checked, never a payload);
 //! - **its own store data**: each call's store holds [`PlatformData`] (the engine's driver context plus
 //!   the platform's context), exposed to the engine's imports through [`DriverView`];
-//! - **its own host interface**: `platform:embed/quotas`, added with the engine's drivers to the one
-//!   linker the runtime builds, and called by a component of the platform's own (a plugin of three
+//! - **its own host interface**: `platform:embed/seats`, added with the engine's drivers to the one
+//!   linker the runtime builds, and called by a component of the platform's own (a plugin of a few
 //!   instructions, in WAT below) that runs against that same linker;
 //! - **typed calls**: `runtime.accounts().create_project(..)`, not JSON.
 //!
 //! Run it: `cargo run -p account-host --example embed`, then
 //! `curl -X POST -H 'authorization: Platform alice' -H 'content-type: application/json' -d '{"name":"Alpha"}' localhost:3900/projects`
-//! and `curl -H 'authorization: Platform alice' localhost:3900/quota`. `cargo test` runs the tests at the
-//! bottom, which drive the same app over HTTP.
+//! and, with the id it answers, `curl -H 'authorization: Platform alice' localhost:3900/projects/<id>/seats`.
+//! `cargo test` runs the test at the bottom, which drives the same app over HTTP.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use account_host::bindings::{Actor, EngineError, ErrorCode, IdentityPrincipal};
+use account_host::bindings::{Actor, EngineError, ErrorCode, IdentityPrincipal, PageRequest};
 use account_host::call::CallState;
 use account_host::drivers::DriverView;
 use account_host::{Caller, Database, Runtime, RuntimeBuilder};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use wasmtime::component::{Component, HasData, Linker};
@@ -34,33 +34,33 @@ wasmtime::component::bindgen!({
     inline: "
         package platform:embed;
 
-        interface quotas {
-            /// How many projects the platform lets one person own.
-            max-projects: func() -> u32;
+        interface seats {
+            /// How many members the platform's plan sells per project.
+            per-project: func() -> u32;
         }
 
         world plugin-host {
-            import quotas;
+            import seats;
         }
     ",
 });
 
-/// The platform's plugin: given how many projects a person owns, how many more they may create. It asks
-/// the platform's `quotas` interface for the limit.
-const QUOTA_PLUGIN_WAT: &str = r#"
+/// The platform's plugin: given how many members a project has, how many seats are left. It asks the
+/// platform's `seats` interface for the number sold.
+const SEATS_PLUGIN_WAT: &str = r#"
 (component
-  (import "platform:embed/quotas" (instance $quotas (export "max-projects" (func (result u32)))))
-  (core func $max (canon lower (func $quotas "max-projects")))
+  (import "platform:embed/seats" (instance $seats (export "per-project" (func (result u32)))))
+  (core func $sold (canon lower (func $seats "per-project")))
   (core module $plugin
-    (import "quotas" "max-projects" (func $max (result i32)))
-    (func (export "remaining") (param $owned i32) (result i32)
-      (local $limit i32)
-      (local.set $limit (call $max))
-      (if (result i32) (i32.gt_u (local.get $limit) (local.get $owned))
-        (then (i32.sub (local.get $limit) (local.get $owned)))
+    (import "seats" "per-project" (func $sold (result i32)))
+    (func (export "remaining") (param $members i32) (result i32)
+      (local $sold i32)
+      (local.set $sold (call $sold))
+      (if (result i32) (i32.gt_u (local.get $sold) (local.get $members))
+        (then (i32.sub (local.get $sold) (local.get $members)))
         (else (i32.const 0)))))
-  (core instance $instance (instantiate $plugin (with "quotas" (instance (export "max-projects" (func $max))))))
-  (func (export "remaining") (param "owned" u32) (result u32) (canon lift (core func $instance "remaining")))
+  (core instance $instance (instantiate $plugin (with "seats" (instance (export "per-project" (func $sold))))))
+  (func (export "remaining") (param "members" u32) (result u32) (canon lift (core func $instance "remaining")))
 )
 "#;
 
@@ -78,15 +78,15 @@ impl DriverView for PlatformData {
 
 /// What the platform's own host interface works on.
 pub struct PlatformContext {
-    max_projects: u32,
+    seats_per_project: u32,
     /// How often a component asked (shared with the app, to show the interface was reached).
     asked: Arc<AtomicU32>,
 }
 
-impl platform::embed::quotas::Host for PlatformContext {
-    fn max_projects(&mut self) -> u32 {
+impl platform::embed::seats::Host for PlatformContext {
+    fn per_project(&mut self) -> u32 {
         self.asked.fetch_add(1, Ordering::Relaxed);
-        self.max_projects
+        self.seats_per_project
     }
 }
 
@@ -116,21 +116,21 @@ pub async fn app(db: Database) -> anyhow::Result<Router> {
     let shared = asked.clone();
     let runtime = RuntimeBuilder::with_store_data(db, move |drivers| PlatformData {
         drivers,
-        platform: PlatformContext { max_projects: 3, asked: shared.clone() },
+        platform: PlatformContext { seats_per_project: 3, asked: shared.clone() },
     })
     .link(|linker: &mut Linker<PlatformData>| {
-        platform::embed::quotas::add_to_linker::<PlatformData, Platform>(linker, |data| &mut data.platform)
+        platform::embed::seats::add_to_linker::<PlatformData, Platform>(linker, |data| &mut data.platform)
     })
     .build()
     .await?;
     let engine = runtime.engine().clone();
     let plugin =
-        tokio::task::spawn_blocking(move || Component::new(&engine, wat::parse_str(QUOTA_PLUGIN_WAT)?)).await??;
+        tokio::task::spawn_blocking(move || Component::new(&engine, wat::parse_str(SEATS_PLUGIN_WAT)?)).await??;
     let state = App { runtime: Arc::new(runtime), plugin, asked };
     Ok(Router::new()
-        .route("/projects", get(list_projects).post(create_project))
+        .route("/projects", post(create_project))
         .route("/projects/{tenant_id}", get(project))
-        .route("/quota", get(quota))
+        .route("/projects/{tenant_id}/seats", get(seats))
         .with_state(state))
 }
 
@@ -165,13 +165,6 @@ fn refused(error: EngineError) -> (StatusCode, Json<Value>) {
     (status, Json(json!({ "error": error.message })))
 }
 
-async fn list_projects(State(app): State<App>, headers: HeaderMap) -> Reply {
-    let caller = person(&app, &headers, None).await?;
-    let list = app.runtime.accounts().list_projects(&caller, None, 50, 0).await.map_err(refused)?;
-    let names: Vec<&str> = list.items.iter().map(|p| p.name.as_str()).collect();
-    Ok(Json(json!({ "projects": names, "total": list.total })))
-}
-
 async fn create_project(State(app): State<App>, headers: HeaderMap, Json(body): Json<Value>) -> Reply {
     let caller = person(&app, &headers, None).await?;
     let name = body["name"].as_str().unwrap_or_default();
@@ -185,17 +178,20 @@ async fn project(State(app): State<App>, headers: HeaderMap, Path(tenant_id): Pa
     Ok(Json(json!({ "id": project.project_id, "name": project.name, "max_api_keys": project.quotas.max_api_keys })))
 }
 
-/// Runs the platform's plugin in a store of the runtime (its deadline and memory limit) against the
-/// runtime's linker, where the platform's interface sits beside the engine's drivers.
-async fn quota(State(app): State<App>, headers: HeaderMap) -> Reply {
-    let caller = person(&app, &headers, None).await?;
-    let owned = app.runtime.accounts().list_projects(&caller, None, 50, 0).await.map_err(refused)?.total;
-    let unavailable = |e: wasmtime::Error| (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string() })));
+/// How many seats of a project are left: the engine counts its members (the caller must be allowed to
+/// list them), the platform's plugin — run in a store of the runtime (its deadline and memory limit)
+/// against the runtime's linker, where the platform's interface sits beside the engine's drivers —
+/// subtracts them from what the platform sold.
+async fn seats(State(app): State<App>, headers: HeaderMap, Path(tenant_id): Path<String>) -> Reply {
+    let caller = person(&app, &headers, Some(&tenant_id)).await?;
+    let page = PageRequest { limit: 100, after: None };
+    let members = app.runtime.accounts().list_tenant_users(&caller, &page).await.map_err(refused)?.items.len();
+    let failed = |e: wasmtime::Error| (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string() })));
     let (mut store, _) = app.runtime.store(&caller);
-    let instance = app.runtime.linker().instantiate_async(&mut store, &app.plugin).await.map_err(unavailable)?;
-    let remaining = instance.get_typed_func::<(u32,), (u32,)>(&mut store, "remaining").map_err(unavailable)?;
-    let (remaining,) = remaining.call_async(&mut store, (owned as u32,)).await.map_err(unavailable)?;
-    Ok(Json(json!({ "owned": owned, "remaining": remaining, "asked": app.asked.load(Ordering::Relaxed) })))
+    let instance = app.runtime.linker().instantiate_async(&mut store, &app.plugin).await.map_err(failed)?;
+    let remaining = instance.get_typed_func::<(u32,), (u32,)>(&mut store, "remaining").map_err(failed)?;
+    let (remaining,) = remaining.call_async(&mut store, (members as u32,)).await.map_err(failed)?;
+    Ok(Json(json!({ "members": members, "remaining": remaining, "asked": app.asked.load(Ordering::Relaxed) })))
 }
 
 #[tokio::main]
@@ -235,9 +231,10 @@ mod tests {
             |request: reqwest::RequestBuilder, name: &str| request.header("authorization", format!("Platform {name}"));
 
         // The platform's own authentication comes first: the engine is never reached without it.
-        let (status, _) = send(http.get(format!("{base}/projects"))).await;
+        let (status, _) = send(http.post(format!("{base}/projects")).json(&json!({ "name": "Alpha" }))).await;
         assert_eq!(status, 401);
-        let (status, _) = send(as_person(http.get(format!("{base}/projects")), "mallory")).await;
+        let (status, _) =
+            send(as_person(http.post(format!("{base}/projects")).json(&json!({ "name": "Alpha" })), "mallory")).await;
         assert_eq!(status, 401);
 
         // Typed calls through the embedded engine: alice creates a project and owns it.
@@ -246,36 +243,30 @@ mod tests {
         assert_eq!(status, 200, "{created}");
         assert_eq!(created["name"], "Alpha");
         let tenant_id = created["id"].as_str().unwrap().to_string();
-        let (status, listed) = send(as_person(http.get(format!("{base}/projects")), "alice")).await;
-        assert_eq!((status, listed["projects"].clone()), (200, json!(["Alpha"])));
         let (status, detail) = send(as_person(http.get(format!("{base}/projects/{tenant_id}")), "alice")).await;
         assert_eq!(status, 200, "{detail}");
         assert_eq!(detail["name"], "Alpha");
 
-        // The engine's rules hold inside the platform: bob sees none of alice's projects.
-        let (status, listed) = send(as_person(http.get(format!("{base}/projects")), "bob")).await;
-        assert_eq!((status, listed["total"].clone()), (200, json!(0)));
+        // The engine's rules hold inside the platform: bob is not a member of alice's project.
         let (status, _) = send(as_person(http.get(format!("{base}/projects/{tenant_id}")), "bob")).await;
         assert_eq!(status, 403, "a person outside the tenant is refused by the engine");
 
-        // A bad argument is the engine's typed refusal, and writes nothing.
+        // A bad argument is the engine's typed refusal.
         let (status, _) =
             send(as_person(http.post(format!("{base}/projects")).json(&json!({ "name": "   " })), "alice")).await;
         assert_eq!(status, 400);
-        let (_, listed) = send(as_person(http.get(format!("{base}/projects")), "alice")).await;
-        assert_eq!(listed["total"], 1);
 
         // The platform's plugin reaches the platform's own interface through the runtime's linker.
-        let (status, quota) = send(as_person(http.get(format!("{base}/quota")), "alice")).await;
-        assert_eq!(status, 200, "{quota}");
+        let (status, seats) = send(as_person(http.get(format!("{base}/projects/{tenant_id}/seats")), "alice")).await;
+        assert_eq!(status, 200, "{seats}");
         assert_eq!(
-            (quota["owned"].clone(), quota["remaining"].clone(), quota["asked"].clone()),
+            (seats["members"].clone(), seats["remaining"].clone(), seats["asked"].clone()),
             (json!(1), json!(2), json!(1))
         );
-        let (_, quota) = send(as_person(http.get(format!("{base}/quota")), "bob")).await;
-        assert_eq!(
-            (quota["owned"].clone(), quota["remaining"].clone(), quota["asked"].clone()),
-            (json!(0), json!(3), json!(2))
-        );
+        // bob is refused by the engine before the plugin runs.
+        let (status, _) = send(as_person(http.get(format!("{base}/projects/{tenant_id}/seats")), "bob")).await;
+        assert_eq!(status, 403);
+        let (_, seats) = send(as_person(http.get(format!("{base}/projects/{tenant_id}/seats")), "alice")).await;
+        assert_eq!(seats["asked"], 2, "the plugin ran once more, for alice only");
     }
 }

@@ -1,5 +1,5 @@
 -- Column lists shared by several statements. Each matches one row record of the Rust host
--- (host/src/db/rows.rs), column for column, so that a host maps rows in one place.
+-- (host/src/db/rows/), column for column, so that a host maps rows in one place.
 
 -- The columns of a tenant row (table `tenants`, unaliased).
 -- fragment: tenant-columns

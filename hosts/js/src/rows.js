@@ -1,5 +1,5 @@
 // Rows of the catalogue's column lists (hosts/sql/fragments.sql) as the contract's records, in plain form:
-// one function per row kind, as the Rust host's host/src/db/rows.rs. SQLite keeps booleans as 0/1, times
+// one function per row kind, as the Rust host's host/src/db/rows/. SQLite keeps booleans as 0/1, times
 // as integer microseconds, enums as their snake_case names (the plain form's names too).
 
 import { DriverError } from './errors.js';
