@@ -106,7 +106,7 @@ fn page(limit: u32, after: Option<String>) -> PageRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_projects_and_plans() {
     each_backend(async |h| {
-        let mut s = system(&h);
+        let mut s = system(h);
         let t = new_tenant(&mut s, "acme").await;
         let dup = Tenants::insert_tenant(
             &mut s,
@@ -194,7 +194,7 @@ async fn tenants_projects_and_plans() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_memberships_and_profiles() {
     each_backend(async |h| {
-        let mut s = system(&h);
+        let mut s = system(h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
         let ann = new_user(&mut s, "ann").await;
@@ -229,7 +229,7 @@ async fn users_memberships_and_profiles() {
         );
         commit(s).await;
         h.clock.advance_secs(1);
-        let mut s2 = system(&h);
+        let mut s2 = system(h);
         let m_bob =
             Facade::insert_membership(&mut s2, t.clone(), bob.clone(), Role::Member, Some(ann.clone())).await.unwrap();
         assert_eq!(m_bob.invited_by, Some(ann.clone()));
@@ -240,7 +240,7 @@ async fn users_memberships_and_profiles() {
             Facade::insert_membership(&mut s2, t.clone(), uuid::Uuid::new_v4().to_string(), Role::Admin, None).await;
         assert_eq!(ghost.unwrap_err().code, DriverErrorCode::NotFound);
         commit(s2).await;
-        let mut s = system(&h);
+        let mut s = system(h);
 
         // Members by e-mail, keyset-paginated.
         let first = Facade::fetch_users(&mut s, t.clone(), None, None, page(2, None)).await.unwrap();
@@ -265,7 +265,7 @@ async fn users_memberships_and_profiles() {
         // The order is the membership's copy of the e-mail (an index serves every page); should an
         // e-mail ever change, the copy follows it.
         h.execute(&format!("UPDATE users SET email = 'yan@example.com' WHERE id = '{ann}'")).await;
-        let mut s = system(&h);
+        let mut s = system(h);
         let all = Facade::fetch_users(&mut s, t.clone(), None, None, page(10, None)).await.unwrap();
         let emails: Vec<_> = all.items.iter().map(|u| u.email.as_str()).collect();
         assert_eq!(emails, ["bob@example.com", "cid@example.com", "yan@example.com"]);
@@ -321,7 +321,7 @@ async fn users_memberships_and_profiles() {
         commit(s).await;
 
         // A human may write only their own user row, and create only their own.
-        let mut as_bob = state(&h, identity("ext-bob", Some(&bob)), Some(&t));
+        let mut as_bob = state(h, identity("ext-bob", Some(&bob)), Some(&t));
         let own = Facade::update_user_profile(&mut as_bob, bob.clone(), Some("Bob B.".into()), None).await.unwrap();
         assert_eq!(own.name.as_deref(), Some("Bob B."));
         let refused = Facade::update_user_profile(&mut as_bob, ann.clone(), Some("Not Ann".into()), None).await;
@@ -331,7 +331,7 @@ async fn users_memberships_and_profiles() {
                 .await;
         assert_eq!(refused.unwrap_err().code, DriverErrorCode::ScopeViolation);
         assert!(as_bob.take_outcome().violation.is_some());
-        let mut s = system(&h);
+        let mut s = system(h);
         let nobody =
             Facade::update_user_profile(&mut s, uuid::Uuid::new_v4().to_string(), Some("x".into()), None).await;
         assert_eq!(nobody.unwrap_err().code, DriverErrorCode::NotFound);
@@ -343,7 +343,7 @@ async fn users_memberships_and_profiles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitations_tickets_and_billing() {
     each_backend(async |h| {
-        let mut s = system(&h);
+        let mut s = system(h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
         let ann = new_user(&mut s, "ann").await;
@@ -421,7 +421,7 @@ async fn invitations_tickets_and_billing() {
         commit(s).await;
 
         // The token is the capability: a call without a tenant gains the invitation's tenant, and no other.
-        let mut anon = state(&h, identity("ext-zoe", None), None);
+        let mut anon = state(h, identity("ext-zoe", None), None);
         assert!(
             Facade::fetch_invitation_by_id_and_token(&mut anon, inv.id.clone(), "f".repeat(64))
                 .await
@@ -433,7 +433,7 @@ async fn invitations_tickets_and_billing() {
             DriverErrorCode::ScopeViolation
         );
         drop(anon);
-        let mut anon = state(&h, identity("ext-zoe", None), None);
+        let mut anon = state(h, identity("ext-zoe", None), None);
         let by_token =
             Facade::fetch_invitation_by_id_and_token(&mut anon, inv.id.clone(), "a".repeat(64)).await.unwrap().unwrap();
         assert_eq!(by_token.tenant_id, t);
@@ -444,7 +444,7 @@ async fn invitations_tickets_and_billing() {
         );
         drop(anon);
 
-        let mut s = system(&h);
+        let mut s = system(h);
         let accepted = Facade::update_invitation_accepted(&mut s, t.clone(), inv.id.clone()).await.unwrap();
         assert_eq!((accepted.status, accepted.accepted_at), (InvitationStatus::Accepted, Some(T0 + SECOND)));
         let twice = Facade::update_invitation_accepted(&mut s, t.clone(), inv.id.clone()).await;
@@ -492,7 +492,7 @@ async fn invitations_tickets_and_billing() {
             (TicketStatus::Open, TicketCategory::Technical, TicketPriority::High)
         );
         commit(s).await;
-        let mut s = system(&h);
+        let mut s = system(h);
         let long = Facade::insert_support_ticket(
             &mut s,
             t.clone(),
@@ -505,9 +505,9 @@ async fn invitations_tickets_and_billing() {
         .await;
         assert_eq!(long.unwrap_err().code, DriverErrorCode::Invalid);
         assert!(s.take_outcome().failed);
-        let mut s = system(&h);
+        let mut s = system(h);
         h.clock.advance_secs(5);
-        let mut s2 = system(&h);
+        let mut s2 = system(h);
         let t2 = Facade::insert_support_ticket(
             &mut s2,
             t.clone(),
@@ -537,9 +537,9 @@ async fn invitations_tickets_and_billing() {
         drop(s);
         let (old_at, new_at) = (T0 - 10 * DAY, T0 - DAY);
         for (id, status, at) in [(uuid::Uuid::new_v4(), "active", old_at), (uuid::Uuid::new_v4(), "canceled", new_at)] {
-            h.execute(&subscription_sql(&h, &id.to_string(), &t, status, at)).await;
+            h.execute(&subscription_sql(h, &id.to_string(), &t, status, at)).await;
         }
-        let mut s = system(&h);
+        let mut s = system(h);
         let sub = Facade::fetch_subscription(&mut s, t.clone()).await.unwrap().unwrap();
         assert_eq!(sub.status, account_host::bindings::SubscriptionStatus::Canceled);
         drop(s);
@@ -561,7 +561,7 @@ fn subscription_sql(h: &Harness, id: &str, tenant: &str, status: &str, at: i64) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_runs_usage_and_audit() {
     each_backend(async |h| {
-        let mut s = system(&h);
+        let mut s = system(h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
         let key = |hash: char, expires_at: Option<i64>| NewApiKey {
@@ -589,7 +589,7 @@ async fn api_keys_runs_usage_and_audit() {
         commit(s).await;
         // A value the schema refuses is `invalid`, and dooms the call: later statements are refused and
         // nothing it wrote may commit.
-        let mut doomed = system(&h);
+        let mut doomed = system(h);
         Tenants::insert_api_key(&mut doomed, t.clone(), key('4', None)).await.unwrap();
         let bad = NewApiKey { rate_limit_rpm: Some(5000), ..key('3', None) };
         assert_eq!(
@@ -606,7 +606,7 @@ async fn api_keys_runs_usage_and_audit() {
         assert_eq!(h.count("SELECT COUNT(*) FROM api_keys").await, 2);
 
         h.clock.advance_secs(11);
-        let mut s = system(&h);
+        let mut s = system(h);
         // The key that expired no longer counts, nor lists without asking.
         assert_eq!(Tenants::count_active_api_keys(&mut s, t.clone()).await.unwrap(), 1);
         assert_eq!(Tenants::fetch_api_keys(&mut s, t.clone(), false, page(10, None)).await.unwrap().items.len(), 1);
@@ -729,7 +729,7 @@ async fn api_keys_runs_usage_and_audit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_pins_with_ttl_and_audit() {
     each_backend(async |h| {
-        let mut s = system(&h);
+        let mut s = system(h);
         let t = new_tenant(&mut s, "acme").await;
         let other = new_tenant(&mut s, "other").await;
         let pin = Pins::upsert_pin(&mut s, t.clone(), "a%b_c".into(), r#"{"v":1}"#.into(), "api".into(), Some(60))
@@ -746,7 +746,7 @@ async fn memory_pins_with_ttl_and_audit() {
 
         // The TTL counts from the write that set it; created_at is kept.
         h.clock.advance_secs(50);
-        let mut s = system(&h);
+        let mut s = system(h);
         let again = Pins::upsert_pin(&mut s, t.clone(), "a%b_c".into(), r#"{"v":4}"#.into(), "api".into(), Some(30))
             .await
             .unwrap();
@@ -755,7 +755,7 @@ async fn memory_pins_with_ttl_and_audit() {
         commit(s).await;
 
         // `%` and `_` in a prefix are literal.
-        let mut s = system(&h);
+        let mut s = system(h);
         let listed = Pins::list_pins(&mut s, t.clone(), Some("a%".into()), false, page(10, None)).await.unwrap();
         assert_eq!((listed.total, listed.items.len()), (1, 1));
         // Values come back in one canonical form on every backend.
@@ -769,7 +769,7 @@ async fn memory_pins_with_ttl_and_audit() {
 
         // Expired pins are invisible unless asked for, and cleaned up per tenant.
         h.clock.advance_secs(31);
-        let mut s = system(&h);
+        let mut s = system(h);
         assert!(Pins::get_pin(&mut s, t.clone(), "a%b_c".into()).await.unwrap().is_none());
         assert!(Pins::get_pin(&mut s, other.clone(), "a%b_c".into()).await.unwrap().is_some());
         assert_eq!(Pins::list_pins(&mut s, t.clone(), None, false, page(10, None)).await.unwrap().total, 1);
@@ -801,7 +801,7 @@ async fn memory_pins_with_ttl_and_audit() {
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_audit WHERE key = 'k2'").await, 1);
 
         // A customer's call cannot clean up every tenant, nor touch another tenant's pins.
-        let mut customer = state(&h, identity("ext-x", None), Some(&t));
+        let mut customer = state(h, identity("ext-x", None), Some(&t));
         assert_eq!(Pins::cleanup_expired(&mut customer, None).await.unwrap_err().code, DriverErrorCode::ScopeViolation);
         assert_eq!(
             Pins::get_pin(&mut customer, other.clone(), "a%b_c".into()).await.unwrap_err().code,
@@ -814,7 +814,7 @@ async fn memory_pins_with_ttl_and_audit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_and_lifecycle_state() {
     each_backend(async |h| {
-        let mut s = system(&h);
+        let mut s = system(h);
         let t = new_tenant(&mut s, "acme").await;
         let missing = uuid::Uuid::new_v4().to_string();
         assert_eq!(Onboarding::fetch_onboarding_state(&mut s, t.clone()).await.unwrap(), OnboardingState::Created);
@@ -853,7 +853,7 @@ async fn onboarding_and_lifecycle_state() {
         let (ts, k) = (match h.backend { suite::Backend::Sqlite => T0.to_string(), suite::Backend::Postgres => "now()".into() }, uuid::Uuid::new_v4());
         h.execute(&format!("INSERT INTO cus_integrations (id, tenant_id, name, status, created_at) VALUES ('{k}', '{t}', 'crm', 'enabled', {ts})")).await;
         h.execute(&format!("INSERT INTO sdk_attestations (id, tenant_id, sdk_version, attested_at) VALUES ('{}', '{t}', '1.0', {ts})", uuid::Uuid::new_v4())).await;
-        let mut s = system(&h);
+        let mut s = system(h);
         let e = Onboarding::fetch_activation_evidence(&mut s, t.clone()).await.unwrap().unwrap();
         assert_eq!((e.enabled_integrations, e.sdk_attested), (1, true));
         drop(s);
@@ -864,12 +864,12 @@ async fn onboarding_and_lifecycle_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_tenant_calls_are_refused_and_write_nothing() {
     each_backend(async |h| {
-        let mut s = system(&h);
+        let mut s = system(h);
         let mine = new_tenant(&mut s, "mine").await;
         let theirs = new_tenant(&mut s, "theirs").await;
         commit(s).await;
 
-        let mut s = state(&h, identity("ext-a", None), Some(&mine));
+        let mut s = state(h, identity("ext-a", None), Some(&mine));
         Pins::upsert_pin(&mut s, mine.clone(), "ok".into(), "{}".into(), "api".into(), None).await.unwrap();
         let refused = Pins::upsert_pin(&mut s, theirs.clone(), "steal".into(), "{}".into(), "api".into(), None).await;
         assert_eq!(refused.unwrap_err().code, DriverErrorCode::ScopeViolation);
@@ -888,7 +888,7 @@ async fn cross_tenant_calls_are_refused_and_write_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_connection_is_unavailable() {
     each_backend(async |h| {
-        let mut s = system(&h);
+        let mut s = system(h);
         h.db.close().await;
         let e = Tenants::fetch_tenant_by_id(&mut s, uuid::Uuid::new_v4().to_string()).await.unwrap_err();
         assert_eq!(e.code, DriverErrorCode::Unavailable);

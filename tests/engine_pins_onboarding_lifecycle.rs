@@ -144,7 +144,7 @@ async fn onboarding() {
             ob.advance(&reader, OnboardingState::SdkConnected, "first_sdk_handshake").await,
             ErrorCode::Forbidden,
         );
-        let sdk = key_caller(&h, &key.key).await.expect("the key resolves");
+        let sdk = key_caller(h, &key.key).await.expect("the key resolves");
         ob.advance(&sdk, OnboardingState::SdkConnected, "first_sdk_handshake").await.unwrap();
         expect_code(ob.advance(&sdk, OnboardingState::Complete, "done").await, ErrorCode::Forbidden);
         let missing =

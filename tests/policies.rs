@@ -61,7 +61,7 @@ fn ticket() -> NewTicket {
 async fn email_domain_allows_the_domain_and_denies_the_rest_writing_nothing() {
     each_backend(async |h| {
         let (tenant, owner) = h.owned_tenant("Acme", "owner-ed").await;
-        let version = activate(&h, &owner, "email-domain", r#"{"domains": ["acme.com"]}"#).await;
+        let version = activate(h, &owner, "email-domain", r#"{"domains": ["acme.com"]}"#).await;
         let invitations = "SELECT COUNT(*) FROM invitations";
         let audit = "SELECT COUNT(*) FROM audit_log WHERE action = 'invite_user'";
         let before = (h.count(invitations).await, h.count(audit).await);
@@ -77,7 +77,7 @@ async fn email_domain_allows_the_domain_and_denies_the_rest_writing_nothing() {
         let accepted = h.runtime.accounts().accept_invitation(&invitee, &invited.invitation.id, &invited.token).await.expect("accept");
         assert!(accepted.accepted, "{}", accepted.message);
 
-        let s = status(&h, &owner).await;
+        let s = status(h, &owner).await;
         assert_eq!((s.calls, s.denials, s.failures), (3, 1, 0), "two invitations and one acceptance ran the policy");
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action IN ('install_policy', 'activate_policy') AND tenant_id = '{tenant}'")).await, 2);
     })
@@ -88,7 +88,7 @@ async fn email_domain_allows_the_domain_and_denies_the_rest_writing_nothing() {
 async fn key_rules_narrow_keys_and_the_engine_checks_the_narrowing() {
     each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Keys", "owner-kr").await;
-        activate(&h, &owner, "key-rules", r#"{"max_days": 30, "forbidden_scopes": ["admin:*"]}"#).await;
+        activate(h, &owner, "key-rules", r#"{"max_days": 30, "forbidden_scopes": ["admin:*"]}"#).await;
         let created = h
             .runtime
             .tenants()
@@ -149,7 +149,7 @@ async fn pin_schema_denies_pins_without_the_field_and_its_rewrite_is_validated()
     each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Pins", "owner-ps").await;
         activate(
-            &h,
+            h,
             &owner,
             "pin-schema",
             r#"{"prefix": "agent:", "required": ["version"], "default_ttl_seconds": 3600}"#,
@@ -185,7 +185,7 @@ async fn office_hours_use_the_calls_time() {
         let (tenant, owner) = h.owned_tenant("Hours", "owner-oh").await;
         let member = h.member(&owner, &tenant, "member-oh", Role::Member).await;
         let member_id = h.user_id("member-oh").await.unwrap();
-        activate(&h, &owner, "office-hours", r#"{"from_hour": 9, "to_hour": 17, "weekdays_only": true}"#).await;
+        activate(h, &owner, "office-hours", r#"{"from_hour": 9, "to_hour": 17, "weekdays_only": true}"#).await;
         // T0 is Sunday 2026-03-15, 12:00 UTC.
         let sunday = h.runtime.accounts().update_user_role(&owner, &member_id, Role::Owner).await;
         assert!(expect_code(sunday, ErrorCode::PolicyDenied).contains("weekdays"));
@@ -204,7 +204,7 @@ async fn office_hours_use_the_calls_time() {
 async fn member_cap_counts_members_and_pending_invitations() {
     each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Cap", "owner-mc").await;
-        activate(&h, &owner, "member-cap", r#"{"max_members": 2}"#).await;
+        activate(h, &owner, "member-cap", r#"{"max_members": 2}"#).await;
         h.runtime.accounts().invite_user(&owner, "a@example.com", Role::Member).await.expect("1 member + 1 pending");
         let over = h.runtime.accounts().invite_user(&owner, "b@example.com", Role::Member).await;
         assert!(expect_code(over, ErrorCode::PolicyDenied).contains("at most 2 members"));
@@ -217,7 +217,7 @@ async fn member_cap_counts_members_and_pending_invitations() {
 async fn a_policy_cannot_widen_a_key_or_write_an_invalid_pin() {
     each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Widen", "owner-wk").await;
-        let version = activate(&h, &owner, "hostile", r#"{"mode": "widen-key"}"#).await;
+        let version = activate(h, &owner, "hostile", r#"{"mode": "widen-key"}"#).await;
         let keys = h.count("SELECT COUNT(*) FROM api_keys").await;
         let widened = h.runtime.tenants().create_api_key(&owner, &key("k", &["run:*"], Some(7))).await;
         assert!(expect_code(widened, ErrorCode::PolicyFailed).contains("widen"));
@@ -246,13 +246,13 @@ async fn management_is_the_owners_and_operators_may_only_switch_it_off() {
         let op = operator(Some(&tenant));
         expect_code(h.runtime.policies().install(&op, &policy).await, ErrorCode::Forbidden);
         let created = h.runtime.tenants().create_api_key(&owner, &key("all", &["admin:*"], None)).await.unwrap();
-        let key_caller = key_caller(&h, &created.key).await.unwrap();
+        let key_caller = key_caller(h, &created.key).await.unwrap();
         expect_code(h.runtime.policies().install(&key_caller, &policy).await, ErrorCode::Forbidden);
         expect_code(h.runtime.policies().list_versions(&key_caller).await, ErrorCode::Forbidden);
         assert_eq!(h.count("SELECT COUNT(*) FROM policy_versions").await, 0);
 
         // A policy that denies everything never locks its owner out of managing it.
-        let deny_all = activate(&h, &owner, "hostile", r#"{"mode": "deny"}"#).await;
+        let deny_all = activate(h, &owner, "hostile", r#"{"mode": "deny"}"#).await;
         expect_code(
             h.runtime.accounts().invite_user(&owner, "x@example.com", Role::Member).await,
             ErrorCode::PolicyDenied,
@@ -263,7 +263,7 @@ async fn management_is_the_owners_and_operators_may_only_switch_it_off() {
         h.runtime.accounts().invite_user(&owner, "x@example.com", Role::Member).await.expect("no policy any more");
 
         // Rollback goes back to the version before; an operator switches any tenant's policy off.
-        let allow = activate(&h, &owner, "hostile", r#"{"mode": "allow"}"#).await;
+        let allow = activate(h, &owner, "hostile", r#"{"mode": "allow"}"#).await;
         let back = h.runtime.policies().rollback(&owner).await.expect("rollback");
         assert_eq!((back.active_version, back.previous_version), (Some(deny_all), None), "one step back, not a toggle");
         expect_code(h.runtime.policies().rollback(&owner).await, ErrorCode::NotFound);
@@ -324,7 +324,7 @@ async fn dry_run_answers_without_activating_or_counting() {
             h.runtime.policies().dry_run(&owner, installed.version + 7, &event("x@acme.com")).await,
             ErrorCode::NotFound,
         );
-        let s = status(&h, &owner).await;
+        let s = status(h, &owner).await;
         assert_eq!((s.active_version, s.calls), (None, 0), "a dry run activates and counts nothing");
         h.runtime.accounts().invite_user(&owner, "eve@evil.example", Role::Member).await.expect("not active");
     })
@@ -420,7 +420,7 @@ async fn hostile_policies_fail_closed_while_other_tenants_carry_on() {
         let (_, other_owner) = h.owned_tenant("Neighbour", "owner-neighbour").await;
         // The neighbour runs the same bytes with its own config: compiled code is shared by content hash,
         // but the configuration (and so the answer) is the tenant's.
-        activate(&h, &other_owner, "hostile", r#"{"mode": "allow"}"#).await;
+        activate(h, &other_owner, "hostile", r#"{"mode": "allow"}"#).await;
         for (mode, cause) in [
             ("loop", "instruction budget"),
             ("hoard", "memory"),
@@ -428,7 +428,7 @@ async fn hostile_policies_fail_closed_while_other_tenants_carry_on() {
             ("huge-reason", "deny reason"),
             ("trap", "trapped"),
         ] {
-            let version = activate(&h, &victim_owner, "hostile", &format!(r#"{{"mode": "{mode}"}}"#)).await;
+            let version = activate(h, &victim_owner, "hostile", &format!(r#"{{"mode": "{mode}"}}"#)).await;
             let before = h.count("SELECT COUNT(*) FROM invitations").await;
             let hostile = {
                 let runtime = &h.runtime;
@@ -463,13 +463,13 @@ async fn hostile_policies_fail_closed_while_other_tenants_carry_on() {
                 before + 5,
                 "{mode}: only the neighbour's invitations"
             );
-            let s = status(&h, &victim_owner).await;
+            let s = status(h, &victim_owner).await;
             assert_eq!(s.failures, 1, "{mode}");
             let last = s.last_failure.expect("the failure is reported");
             assert_eq!((last.version, last.trigger), (version, Trigger::InviteUser));
             assert!(last.message.contains(cause), "{mode}: {}", last.message);
         }
-        let neighbour = status(&h, &other_owner).await;
+        let neighbour = status(h, &other_owner).await;
         assert_eq!((neighbour.calls, neighbour.failures), (25, 0), "the neighbour's policy ran for its own calls only");
     })
     .await;
@@ -481,7 +481,7 @@ async fn a_tenants_policy_never_runs_for_another() {
     each_backend(async |h| {
         let (_, a) = h.owned_tenant("A", "owner-a").await;
         let (_, b) = h.owned_tenant("B", "owner-b").await;
-        activate(&h, &a, "hostile", r#"{"mode": "deny"}"#).await;
+        activate(h, &a, "hostile", r#"{"mode": "deny"}"#).await;
         let calls = (0..8).map(|i| {
             let (a, b, runtime) = (a.clone(), b.clone(), &h.runtime);
             async move {
@@ -495,9 +495,9 @@ async fn a_tenants_policy_never_runs_for_another() {
             allowed.expect("B has no policy");
         }
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 8);
-        let s = status(&h, &a).await;
+        let s = status(h, &a).await;
         assert_eq!((s.calls, s.denials), (8, 8));
-        assert_eq!(status(&h, &b).await.calls, 0);
+        assert_eq!(status(h, &b).await.calls, 0);
     })
     .await;
 }
@@ -507,7 +507,7 @@ async fn a_tenants_policy_never_runs_for_another() {
 async fn counters_are_written_to_the_database() {
     each_backend(async |h| {
         let (_, owner) = h.owned_tenant("Counters", "owner-ct").await;
-        activate(&h, &owner, "hostile", r#"{"mode": "deny"}"#).await;
+        activate(h, &owner, "hostile", r#"{"mode": "deny"}"#).await;
         expect_code(h.runtime.accounts().create_support_ticket(&owner, &ticket()).await, ErrorCode::PolicyDenied);
         h.runtime.policy_runtime().stats.flush(&h.db).await.expect("flush");
         assert_eq!(h.count("SELECT MAX(denials) FROM policy_versions").await, 1);

@@ -58,12 +58,12 @@ async fn cross_tenant_writes_are_refused_and_roll_back_the_whole_call() {
         let pins_before = h.count("SELECT COUNT(*) FROM memory_pins").await;
 
         // The guest ignores the refusal and answers ok: the host still rolls back its own-tenant write.
-        let result = attack(&h, &customer(&mine.id), "write-across", Some(&victim.id)).await;
+        let result = attack(h, &customer(&mine.id), "write-across", Some(&victim.id)).await;
         expect_code(result, ErrorCode::Forbidden);
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, pins_before);
 
         // Reading another tenant's row is refused too.
-        let read = attack(&h, &customer(&mine.id), "read-across", Some(&victim.id)).await;
+        let read = attack(h, &customer(&mine.id), "read-across", Some(&victim.id)).await;
         expect_code(read, ErrorCode::Forbidden);
     })
     .await;
@@ -73,7 +73,7 @@ async fn cross_tenant_writes_are_refused_and_roll_back_the_whole_call() {
 async fn a_trap_between_writes_leaves_no_partial_write() {
     each_backend(async |h| {
         let mine = h.tenant("mine").await;
-        let result = attack(&h, &customer(&mine.id), "write-then-trap", None).await;
+        let result = attack(h, &customer(&mine.id), "write-then-trap", None).await;
         let message = expect_code(result, ErrorCode::Internal);
         assert!(message.contains("nothing was written"), "{message}");
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0);
@@ -87,7 +87,7 @@ async fn a_runaway_guest_is_stopped_at_its_deadline_and_writes_nothing() {
     each_backend_with(config, async |h| {
         let mine = h.tenant("mine").await;
         let started = std::time::Instant::now();
-        let result = attack(&h, &customer(&mine.id), "write-then-spin", None).await;
+        let result = attack(h, &customer(&mine.id), "write-then-spin", None).await;
         let message = expect_code(result, ErrorCode::Unavailable);
         assert!(message.contains("deadline") && message.contains("nothing was written"), "{message}");
         // Stopped by the deadline, not by anything slower (generous bound for a shared machine).
@@ -102,7 +102,7 @@ async fn a_guest_hoarding_memory_hits_its_cap_writes_nothing_and_leaves_the_pool
     let config = RuntimeConfig { max_memory_bytes: 16 << 20, ..test_config() };
     each_backend_with(config, async |h| {
         let mine = h.tenant("mine").await;
-        let result = attack(&h, &customer(&mine.id), "write-then-hoard-memory", None).await;
+        let result = attack(h, &customer(&mine.id), "write-then-hoard-memory", None).await;
         let message = expect_code(result, ErrorCode::Internal);
         assert!(message.contains("nothing was written"), "{message}");
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0);

@@ -57,7 +57,7 @@ async fn a_key_grants_only_what_its_creator_holds() {
         let ten = h.runtime.tenants();
         let (t, owner) = h.owned_tenant("Acme", "ann").await;
         // The review's escalation: a key holding only `keys:create` minted an `admin:*` key.
-        let (_, minting) = real_key(&h, &owner, &["keys:create"]).await;
+        let (_, minting) = real_key(h, &owner, &["keys:create"]).await;
         let keys_before = h.count("SELECT COUNT(*) FROM api_keys").await;
         for scopes in [&["admin:*"][..], &["keys:*"], &["read:*"], &["memory_pin:write"], &["keys:create", "run:write"]] {
             let message = expect_code(ten.create_api_key(&minting, &key("stronger", scopes)).await, ErrorCode::Forbidden);
@@ -68,7 +68,7 @@ async fn a_key_grants_only_what_its_creator_holds() {
         // What it holds, it may pass on; the new key belongs to the same person.
         let (minted_id, minted) = {
             let created = ten.create_api_key(&minting, &key("same", &["keys:create"])).await.unwrap();
-            (created.api_key.id, key_caller(&h, &created.key).await.unwrap())
+            (created.api_key.id, key_caller(h, &created.key).await.unwrap())
         };
         let ann = h.user_id("ann").await.unwrap();
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM api_keys WHERE id = '{minted_id}' AND user_id = '{ann}'")).await, 1);
@@ -86,7 +86,7 @@ async fn a_key_grants_only_what_its_creator_holds() {
         let admin = h.member(&owner, &t, "adam", Role::Admin).await;
         let member = h.member(&owner, &t, "mia", Role::Member).await;
         expect_code(ten.create_api_key(&member, &key("m", &["run:*"])).await, ErrorCode::Forbidden);
-        let (_, admins_key) = real_key(&h, &admin, &["admin:*"]).await;
+        let (_, admins_key) = real_key(h, &admin, &["admin:*"]).await;
         h.runtime.memory_pins().upsert_pin(&admins_key, "k", "{}", None, None).await.unwrap();
     })
     .await;
@@ -109,7 +109,7 @@ async fn stored_key_restrictions_are_enforced() {
             )
             .await
             .unwrap();
-        let ci = key_caller(&h, &created.key).await.unwrap();
+        let ci = key_caller(h, &created.key).await.unwrap();
         let message = expect_code(ten.create_run(&ci, &run("code-debugger")).await, ErrorCode::Forbidden);
         assert!(message.contains("code-debugger"), "{message}");
         assert_eq!(h.count("SELECT COUNT(*) FROM worker_runs").await, 0);
@@ -135,17 +135,17 @@ async fn keys_of_people_follow_their_role_and_membership() {
         let admin = h.member(&owner, &t, "adam", Role::Admin).await;
         let created = ten.create_api_key(&admin, &key("adam's", &["admin:*"])).await.unwrap();
         let adam = h.user_id("adam").await.unwrap();
-        pins.upsert_pin(&key_caller(&h, &created.key).await.unwrap(), "a", "{}", None, None).await.unwrap();
+        pins.upsert_pin(&key_caller(h, &created.key).await.unwrap(), "a", "{}", None, None).await.unwrap();
 
         h.runtime.accounts().update_user_role(&owner, &adam, Role::Viewer).await.unwrap();
-        let demoted = key_caller(&h, &created.key).await.unwrap();
+        let demoted = key_caller(h, &created.key).await.unwrap();
         ten.get_tenant(&demoted).await.unwrap();
         let message = expect_code(pins.upsert_pin(&demoted, "b", "{}", None, None).await, ErrorCode::Forbidden);
         assert!(message.contains("creator"), "{message}");
 
         // A suspended person's keys do nothing, and neither do they.
         h.execute(&format!("UPDATE users SET status = 'suspended' WHERE id = '{adam}'")).await;
-        let suspended = key_caller(&h, &created.key).await.unwrap();
+        let suspended = key_caller(h, &created.key).await.unwrap();
         expect_code(ten.get_tenant(&suspended).await, ErrorCode::Forbidden);
         let person = h.human("adam", "adam@example.com", Some(&t)).await;
         let message = expect_code(ten.get_tenant(&person).await, ErrorCode::Forbidden);
@@ -156,7 +156,7 @@ async fn keys_of_people_follow_their_role_and_membership() {
         h.execute(&format!("UPDATE users SET status = 'active' WHERE id = '{adam}'")).await;
 
         h.runtime.accounts().remove_user(&owner, &adam).await.unwrap();
-        let orphan = key_caller(&h, &created.key).await.unwrap();
+        let orphan = key_caller(h, &created.key).await.unwrap();
         let message = expect_code(ten.get_tenant(&orphan).await, ErrorCode::Forbidden);
         assert!(message.contains("no longer an active member"), "{message}");
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 1, "only the write made while allowed");
@@ -230,14 +230,14 @@ async fn pin_storage_is_bounded_by_the_plan() {
         };
         pins.upsert_pin(&owner, "a", r#"{"v":"12345"}"#, None, None).await.unwrap();
         pins.upsert_pin(&owner, "b", r#"{"v":1}"#, None, Some(1)).await.unwrap();
-        assert_eq!(storage(&h).await, (2, 13 + 7));
+        assert_eq!(storage(h).await, (2, 13 + 7));
         pins.upsert_pin(&owner, "a", r#"{"v":"1"}"#, None, None).await.unwrap();
-        assert_eq!(storage(&h).await, (2, 9 + 7));
+        assert_eq!(storage(h).await, (2, 9 + 7));
         pins.delete_pin(&owner, "a").await.unwrap();
-        assert_eq!(storage(&h).await, (1, 7));
+        assert_eq!(storage(h).await, (1, 7));
         h.clock.advance_secs(5);
         pins.cleanup_expired(&owner).await.unwrap();
-        assert_eq!(storage(&h).await, (0, 0));
+        assert_eq!(storage(h).await, (0, 0));
 
         // The free plan: 1,000 pins. At the limit a new key is refused, an existing one may be rewritten.
         pins.upsert_pin(&owner, "kept", r#"{"v":1}"#, None, None).await.unwrap();
@@ -411,7 +411,7 @@ async fn the_host_scope_covers_user_rows_and_platform_writes() {
             CallState::new(h.db.clone(), &caller.actor, Some(&a), now, wasmtime::StoreLimits::default())
         };
         // Reads: someone outside the call's tenant is invisible, however they are looked up.
-        let mut s = customer(&h);
+        let mut s = customer(h);
         assert!(Facade::fetch_user_by_id(&mut s, bea.clone()).await.unwrap().is_none());
         assert!(Facade::fetch_user_by_email(&mut s, "bea@example.com".into()).await.unwrap().is_none());
         assert!(Facade::fetch_profile(&mut s, a.clone(), bea.clone()).await.unwrap().is_none());
@@ -423,17 +423,17 @@ async fn the_host_scope_covers_user_rows_and_platform_writes() {
         // Writes: another person's membership (and their default tenant) and the platform's columns.
         let attempts: Vec<(&str, DriverErrorCode)> = {
             let mut out = Vec::new();
-            let mut s = customer(&h);
+            let mut s = customer(h);
             out.push((
                 "insert-membership (tenant driver)",
                 Tenants::insert_membership(&mut s, a.clone(), bea.clone(), Role::Owner, true).await.unwrap_err().code,
             ));
-            let mut s = customer(&h);
+            let mut s = customer(h);
             out.push((
                 "insert-membership (facade)",
                 Facade::insert_membership(&mut s, a.clone(), bea.clone(), Role::Owner, None).await.unwrap_err().code,
             ));
-            let mut s = customer(&h);
+            let mut s = customer(h);
             let quotas = PlanQuotas {
                 max_workers: 1,
                 max_runs_per_day: 1,
@@ -445,7 +445,7 @@ async fn the_host_scope_covers_user_rows_and_platform_writes() {
                 "update-tenant-plan",
                 Tenants::update_tenant_plan(&mut s, a.clone(), Plan::Enterprise, quotas).await.unwrap_err().code,
             ));
-            let mut s = customer(&h);
+            let mut s = customer(h);
             out.push((
                 "update-lifecycle-status",
                 Lifecycle::update_lifecycle_status(
@@ -459,7 +459,7 @@ async fn the_host_scope_covers_user_rows_and_platform_writes() {
                 .unwrap_err()
                 .code,
             ));
-            let mut s = customer(&h);
+            let mut s = customer(h);
             out.push(("count-owned-tenants", Facade::count_owned_tenants(&mut s, bea.clone()).await.unwrap_err().code));
             out
         };
@@ -648,7 +648,7 @@ async fn a_key_makes_no_key_looser_than_itself_and_takes_its_keys_along() {
             )
             .await
             .unwrap();
-        let as_parent = key_caller(&h, &parent.key).await.unwrap();
+        let as_parent = key_caller(h, &parent.key).await.unwrap();
         let before = h.count("SELECT COUNT(*) FROM api_keys").await;
         for (why, looser) in [
             (
@@ -669,12 +669,12 @@ async fn a_key_makes_no_key_looser_than_itself_and_takes_its_keys_along() {
         assert_eq!((child.api_key.rate_limit_rpm, child.api_key.max_concurrent_runs), (Some(10), Some(2)));
         assert_eq!(child.api_key.expires_at, parent.api_key.expires_at);
         let grandchild = ten.create_api_key(&as_parent, &key("second", &["keys:create"])).await.unwrap();
-        let as_grandchild = key_caller(&h, &grandchild.key).await.unwrap();
+        let as_grandchild = key_caller(h, &grandchild.key).await.unwrap();
         let great = ten.create_api_key(&as_grandchild, &key("third", &["keys:create"])).await.unwrap();
         // Revoking a key revokes what it made, however deep.
         ten.revoke_api_key(&owner, &parent.api_key.id, Some("leaked")).await.unwrap();
         for secret in [&parent.key, &child.key, &grandchild.key, &great.key] {
-            assert!(key_caller(&h, secret).await.is_none(), "a key made by a revoked key still works");
+            assert!(key_caller(h, secret).await.is_none(), "a key made by a revoked key still works");
         }
     })
     .await;
@@ -689,7 +689,7 @@ async fn an_invitation_is_only_as_good_as_its_inviter() {
         let adam = h.user_id("adam").await.unwrap();
         // The admin invites an alternate address as admin, directly and through their key; then leaves.
         let direct = accounts.invite_user(&admin, "alt@example.com", Role::Admin).await.unwrap();
-        let (_, admins_key) = real_key(&h, &admin, &["invitations:manage"]).await;
+        let (_, admins_key) = real_key(h, &admin, &["invitations:manage"]).await;
         let by_key = accounts.invite_user(&admins_key, "alt2@example.com", Role::Admin).await.unwrap();
         assert_eq!(by_key.invitation.invited_by.as_deref(), Some(adam.as_str()), "a key invites for its person");
         let operator_made = accounts.invite_user(&operator(Some(&t)), "op@example.com", Role::Member).await.unwrap();
@@ -728,7 +728,7 @@ async fn a_worker_restricted_key_completes_only_its_workers_runs() {
             )
             .await
             .unwrap();
-        let ci = key_caller(&h, &limited.key).await.unwrap();
+        let ci = key_caller(h, &limited.key).await.unwrap();
         let theirs = ten.create_run(&owner, &run("code-debugger")).await.unwrap();
         let done = completion(1_000);
         expect_code(ten.complete_run(&ci, &theirs.id, &done).await, ErrorCode::Forbidden);
@@ -780,7 +780,7 @@ async fn deleting_a_person_revokes_their_keys() {
         let adam = h.user_id("adam").await.unwrap();
         h.execute(&format!("DELETE FROM tenant_memberships WHERE user_id = '{adam}'")).await;
         h.execute(&format!("DELETE FROM users WHERE id = '{adam}'")).await;
-        assert!(key_caller(&h, &created.key).await.is_none(), "a key whose person is gone works again");
+        assert!(key_caller(h, &created.key).await.is_none(), "a key whose person is gone works again");
     })
     .await;
 }
