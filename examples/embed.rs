@@ -2,7 +2,8 @@
 //!
 //! What it shows, each a few lines:
 //! - **its own authentication**: a `Platform <user>` header the platform trusts, turned into the
-//!   engine's [`Caller`] (the tenant comes from the route the platform checked, never a payload);
+//!   engine's [`Caller`]; the tenant is the one the route names, and the engine decides whether the
+//!   person may act on it (membership and role), as it does for every host;
 //! - **its own store data**: each call's store holds [`PlatformData`] (the engine's driver context plus
 //!   the platform's context), exposed to the engine's imports through [`DriverView`];
 //! - **its own host interface**: `platform:embed/seats`, added with the engine's drivers to the one
@@ -18,10 +19,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use account_host::bindings::{Actor, EngineError, ErrorCode, IdentityPrincipal, PageRequest};
+use account_host::bindings::{Actor, EngineError, IdentityPrincipal, PageRequest};
 use account_host::call::CallState;
 use account_host::drivers::DriverView;
-use account_host::{Caller, Database, Runtime, RuntimeBuilder};
+use account_host::{Caller, Database, Runtime, RuntimeBuilder, RuntimeConfig};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -118,6 +119,8 @@ pub async fn app(db: Database) -> anyhow::Result<Router> {
         drivers,
         platform: PlatformContext { seats_per_project: 3, asked: shared.clone() },
     })
+    // The plugin's instances get places of their own in the runtime's pool (never an engine call's).
+    .config(RuntimeConfig { embedder_instances: 16, ..RuntimeConfig::default() })
     .link(|linker: &mut Linker<PlatformData>| {
         platform::embed::seats::add_to_linker::<PlatformData, Platform>(linker, |data| &mut data.platform)
     })
@@ -151,18 +154,9 @@ async fn person(app: &App, headers: &HeaderMap, tenant: Option<&str>) -> Result<
     Ok(Caller::new(Actor::Identity(principal), tenant))
 }
 
-/// An engine refusal as the platform's HTTP answer.
+/// An engine refusal as the platform's HTTP answer (the status the engine's own HTTP API gives its code).
 fn refused(error: EngineError) -> (StatusCode, Json<Value>) {
-    let status = match error.code {
-        ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    (status, Json(json!({ "error": error.message })))
+    (account_host::server::status_of(error.code), Json(json!({ "error": error.message })))
 }
 
 async fn create_project(State(app): State<App>, headers: HeaderMap, Json(body): Json<Value>) -> Reply {
@@ -178,14 +172,22 @@ async fn project(State(app): State<App>, headers: HeaderMap, Path(tenant_id): Pa
     Ok(Json(json!({ "id": project.project_id, "name": project.name, "max_api_keys": project.quotas.max_api_keys })))
 }
 
-/// How many seats of a project are left: the engine counts its members (the caller must be allowed to
-/// list them), the platform's plugin — run in a store of the runtime (its deadline and memory limit)
-/// against the runtime's linker, where the platform's interface sits beside the engine's drivers —
-/// subtracts them from what the platform sold.
+/// How many seats of a project are left: the engine lists its members (the caller must be allowed to),
+/// the platform's plugin — run in a store of the runtime (its deadline and memory limit, one of the
+/// places `embedder_instances` sets aside) against the runtime's linker, where the platform's interface
+/// sits beside the engine's drivers — subtracts them from what the platform sold.
 async fn seats(State(app): State<App>, headers: HeaderMap, Path(tenant_id): Path<String>) -> Reply {
     let caller = person(&app, &headers, Some(&tenant_id)).await?;
-    let page = PageRequest { limit: 100, after: None };
-    let members = app.runtime.accounts().list_tenant_users(&caller, &page).await.map_err(refused)?.items.len();
+    let mut members = 0;
+    let mut page = PageRequest { limit: 100, after: None };
+    loop {
+        let listed = app.runtime.accounts().list_tenant_users(&caller, &page).await.map_err(refused)?;
+        members += listed.items.len();
+        match listed.next {
+            Some(after) => page.after = Some(after),
+            None => break,
+        }
+    }
     let failed = |e: wasmtime::Error| (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string() })));
     let (mut store, _) = app.runtime.store(&caller);
     let instance = app.runtime.linker().instantiate_async(&mut store, &app.plugin).await.map_err(failed)?;

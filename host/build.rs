@@ -85,7 +85,12 @@ fn contract_version(world: &std::path::Path) -> anyhow::Result<String> {
 fn main() -> anyhow::Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let workspace = manifest_dir.parent().context("host/ has a parent")?.to_path_buf();
+    // The root manifest (profiles, lints, dependencies of the nested build), the toolchain, and the
+    // migrations (`sqlx::migrate!` embeds them, but does not see a new file by itself).
     for path in [
+        "Cargo.toml",
+        "rust-toolchain.toml",
+        "migrations",
         "guest/src",
         "guest/Cargo.toml",
         "tests/rogue-guest/src",

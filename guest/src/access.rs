@@ -162,15 +162,6 @@ impl Permission {
         }
     }
 
-    /// Whether an API key may ever hold it. Changing roles and the tenant row are people's and operators';
-    /// so is the tenant's policy (the code that judges what keys do, and its configuration).
-    pub fn key_may_hold(self) -> bool {
-        !matches!(
-            self,
-            Permission::RolesManage | Permission::TenantWrite | Permission::PoliciesRead | Permission::PoliciesManage
-        )
-    }
-
     /// Whether a member with `role` holds it.
     pub fn held_by(self, role: Role) -> bool {
         rank(role) >= rank(self.least_role())

@@ -128,6 +128,15 @@ impl Permission {
         }
     }
 
+    /// Whether an API key may ever hold it. Changing roles and the tenant row are people's and operators';
+    /// so is the tenant's policy (the code that judges what keys do, and its configuration).
+    pub fn key_may_hold(self) -> bool {
+        !matches!(
+            self,
+            Permission::RolesManage | Permission::TenantWrite | Permission::PoliciesRead | Permission::PoliciesManage
+        )
+    }
+
     /// The family a `family:*` scope grants.
     pub fn family(self) -> &'static str {
         self.name().split(':').next().unwrap_or_default()

@@ -2,9 +2,9 @@
 //! permission it needs — compiled from the guest's own files, so that the engine that enforces it and
 //! the host that runs it read one declaration.
 //!
-//! The host runs an operation that only reads in a read-only transaction, refuses anonymous callers of
-//! any operation but the public ones before instantiating anything, and lists the scopes a key may hold
-//! from [`Permission`]. Its build refuses a contract whose exports and [`operations::ALL`] differ.
+//! The host runs an operation that only reads in a read-only transaction and refuses anonymous callers of
+//! any operation but the public ones before instantiating anything. Its build refuses a contract whose
+//! exports and [`operations::ALL`] differ.
 //!
 //! A description leaves nothing to a default. One that does not say whether the operation writes does not
 //! compile:

@@ -1,7 +1,7 @@
 """Puts what the package carries into ``src/aos_accounts/data`` when it is built: the engine component, the
 SQLite migrations, the SQL catalogue and the WIT contract, all from this repository. The component comes
 from ``$ACCOUNT_ENGINE_WASM``, else from the Rust build, published into ``target/contract/`` by
-``account-service contract --out`` (run with cargo when it is missing)."""
+``account-service contract --out`` (run with cargo on every build)."""
 
 import os
 import shutil
@@ -22,14 +22,14 @@ def component() -> Path:
         return Path(given)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     published = target / "contract"
-    built = published / "account-engine.wasm"
-    if not built.exists():
-        subprocess.run(
-            ["cargo", "run", "--quiet", "-p", "account-host", "--bin", "account-service", "--", "contract", "--out", str(published)],
-            cwd=ROOT,
-            check=True,
-        )
-    return built
+    # Published on every build (cargo rebuilds only what changed), so a package never carries an engine
+    # older than the repository's.
+    subprocess.run(
+        ["cargo", "run", "--quiet", "-p", "account-host", "--bin", "account-service", "--", "contract", "--out", str(published)],
+        cwd=ROOT,
+        check=True,
+    )
+    return published / "account-engine.wasm"
 
 
 def copy_tree(source: Path, target: Path, pattern: str) -> None:

@@ -48,14 +48,22 @@ impl Drop for Harness {
     /// A test that panicked never reached `close`: its PostgreSQL schema is dropped here, on a thread of
     /// its own (a `Drop` cannot await, and the test's runtime may be the one unwinding).
     fn drop(&mut self) {
+        // Only a schema is taken here: a SQLite file goes with the harness's last field, after its pool.
+        if !matches!(self.cleanup, Cleanup::Schema { .. }) {
+            return;
+        }
         if let Cleanup::Schema { admin_url, schema } = std::mem::replace(&mut self.cleanup, Cleanup::Done) {
-            let dropped = std::thread::spawn(move || {
+            let (done, dropped) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 if let Ok(runtime) = runtime {
                     runtime.block_on(drop_schema(&admin_url, &schema));
                 }
+                let _ = done.send(());
             });
-            let _ = dropped.join();
+            // The harness's own sessions may hold locks the drop waits for, and their tasks may need the
+            // thread this waits on: the drop gives up after its lock timeout, and this wait is bounded too.
+            let _ = dropped.recv_timeout(std::time::Duration::from_secs(15));
         }
     }
 }
@@ -64,7 +72,14 @@ impl Drop for Harness {
 async fn drop_schema(admin_url: &str, schema: &str) {
     if let Ok(admin) = Database::connect(admin_url).await {
         if let Some(pool) = admin.postgres_pool() {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(pool).await;
+            // In one transaction, so that the timeouts hold for the drop on the same connection.
+            let drop = format!(
+                "SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '10s'; DROP SCHEMA {schema} CASCADE"
+            );
+            if let Ok(mut tx) = pool.begin().await {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut *tx).await;
+                let _ = tx.commit().await;
+            }
         }
         admin.close().await;
     }

@@ -53,6 +53,9 @@ pub struct RuntimeConfig {
     /// How often a call that lost a serialisation race may run again; it stops earlier when its deadline
     /// would pass (the usual limit).
     pub max_attempts: u32,
+    /// Instances of an embedder's own components that may live at once in the runtime's stores (see
+    /// [`crate::Runtime::store`]), beside the engine's calls, which never share their places (default 0).
+    pub embedder_instances: u32,
     /// Where the compiled component is cached; none (the default) compiles at every start.
     pub cache: Option<CacheConfig>,
     /// The limits of tenants' own policy components (see [`crate::policy`]).
@@ -70,6 +73,7 @@ impl Default for RuntimeConfig {
             max_calls_per_tenant: 16,
             admission_wait: Duration::from_secs(2),
             max_attempts: 1000,
+            embedder_instances: 0,
             cache: None,
             policies: crate::policy::PolicyLimits::default(),
             settings: Settings::default(),

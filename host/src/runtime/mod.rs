@@ -202,8 +202,11 @@ impl<T: DriverView> Runtime<T> {
         self.pre.component()
     }
 
-    /// A fresh store for one attempt of an engine call, and the context the guest receives.
-    #[doc(hidden)]
+    /// A fresh store with the data of `caller`'s calls (the runtime's deadline and memory limit), and the
+    /// context the engine would receive: each attempt of an engine call runs in one, and an embedder runs
+    /// components of its own in one, against [`Runtime::linker`]. Those take the places
+    /// [`RuntimeConfig::embedder_instances`] sets aside (an instantiation beyond them fails), never an
+    /// engine call's.
     pub fn store(&self, caller: &Caller) -> (Store<T>, CallContext) {
         let now = self.clock.now_micros();
         let limits = StoreLimitsBuilder::new().memory_size(self.config.max_memory_bytes).instances(4).build();

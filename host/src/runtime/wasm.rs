@@ -22,15 +22,24 @@ include!(concat!(env!("OUT_DIR"), "/contract_wit.rs"));
 pub fn write_contract(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     let mut written = vec![dir.join("account-engine.wasm"), dir.join("account-engine.types.json")];
     std::fs::create_dir_all(dir)?;
-    std::fs::write(&written[0], ACCOUNT_ENGINE_COMPONENT)?;
-    std::fs::write(&written[1], CONTRACT_TYPES_JSON)?;
+    write_whole(&written[0], ACCOUNT_ENGINE_COMPONENT)?;
+    write_whole(&written[1], CONTRACT_TYPES_JSON.as_bytes())?;
     for (name, text) in CONTRACT_WIT {
         let path = dir.join("wit").join(name);
         std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
-        std::fs::write(&path, text)?;
+        write_whole(&path, text.as_bytes())?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// Writes a file so that a reader sees the old content or the new one, never a part: into a file of its
+/// own beside it, renamed over it (two publishers of one directory race harmlessly).
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(format!(".{}.partial", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path)
 }
 
 /// A deliberately misbehaving component (from `tests/rogue-guest`), embedded only when the test suite asks
@@ -67,13 +76,16 @@ pub(crate) fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
 
 fn wasm_config(config: &RuntimeConfig, pagemap_scan: bool) -> Config {
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(config.max_concurrent_calls)
+    // The engine's calls have their own slots (admission hands out no more than that); an embedder's
+    // components have theirs, so that they never take an admitted call's.
+    let instances = config.max_concurrent_calls + config.embedder_instances;
+    pool.total_component_instances(instances)
         // The component is one core module with one memory, plus the small adapter modules
         // wit-component adds.
-        .total_core_instances(config.max_concurrent_calls * 4)
-        .total_memories(config.max_concurrent_calls)
-        .total_tables(config.max_concurrent_calls * 2)
-        .total_stacks(config.max_concurrent_calls)
+        .total_core_instances(instances * 4)
+        .total_memories(instances)
+        .total_tables(instances * 2)
+        .total_stacks(instances)
         .max_memory_size(config.max_memory_bytes)
         .max_unused_warm_slots(config.max_concurrent_calls.min(64));
     if pagemap_scan {

@@ -272,4 +272,21 @@ mod tests {
         );
         assert!(trimmed_text(1, 100, true).contains(")?)?["));
     }
+
+    /// The document's list of key scopes is exactly what the engine's permissions make of it: every
+    /// permission a key may hold, the family of each, `read:*` and `admin:*`.
+    #[test]
+    fn key_scopes_are_what_the_permissions_make() {
+        use crate::contract::Permission;
+        let mut expected: Vec<String> = vec!["admin:*".into(), "read:*".into()];
+        for permission in Permission::ALL.into_iter().filter(|p| p.key_may_hold()) {
+            expected.push(permission.name().into());
+            expected.push(format!("{}:*", permission.family()));
+        }
+        expected.sort();
+        expected.dedup();
+        let mut listed: Vec<String> = KEY_SCOPES.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, expected);
+    }
 }

@@ -2,7 +2,7 @@
 // engine component and its types file, the SQLite migrations, the SQL catalogue and the WIT contract, all
 // from this repository, and the component transpiled by jco (data/jco/). The component comes from
 // $ACCOUNT_ENGINE_WASM, else from the Rust build, published into target/contract/ by
-// `account-service contract --out` (run with cargo when it is missing). Outside the repository (a packed package, whose
+// `account-service contract --out` (run with cargo on every build). Outside the repository (a packed package, whose
 // data/ is already built) there is nothing to do.
 //
 // Why `--instantiation sync`: the core modules are compiled once, asynchronously, when the engine opens;
@@ -34,14 +34,13 @@ function component() {
   if (process.env.ACCOUNT_ENGINE_WASM) return resolve(process.env.ACCOUNT_ENGINE_WASM);
   const target = process.env.CARGO_TARGET_DIR ? resolve(ROOT, process.env.CARGO_TARGET_DIR) : join(ROOT, 'target');
   const published = join(target, 'contract');
-  const built = join(published, 'account-engine.wasm');
-  if (!existsSync(built)) {
-    const args = ['run', '--quiet', '-p', 'account-host', '--bin', 'account-service', '--', 'contract', '--out', published];
-    say(`${relative(ROOT, built)} is missing: cargo ${args.join(' ')}`);
-    const run = spawnSync('cargo', args, { cwd: ROOT, stdio: 'inherit' });
-    if (run.error || run.status !== 0) throw new Error(`publishing the contract failed (${run.error?.message ?? `exit ${run.status}`})`);
-  }
-  return built;
+  // Published on every build (cargo rebuilds only what changed), so the package never carries an engine
+  // older than the repository's.
+  const args = ['run', '--quiet', '-p', 'account-host', '--bin', 'account-service', '--', 'contract', '--out', published];
+  say(`publishing the engine: cargo ${args.join(' ')}`);
+  const run = spawnSync('cargo', args, { cwd: ROOT, stdio: 'inherit' });
+  if (run.error || run.status !== 0) throw new Error(`publishing the contract failed (${run.error?.message ?? `exit ${run.status}`})`);
+  return join(published, 'account-engine.wasm');
 }
 
 /** Copies the files of `source` whose names end in `suffix` (subdirectories kept) into a fresh `target`. */
