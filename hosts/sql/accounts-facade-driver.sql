@@ -13,13 +13,20 @@ SELECT COUNT(*) FROM tenants WHERE id = $1 AND ($2 IS NULL OR status = $2)
 -- statement: insert-project
 INSERT INTO tenants (id, name, slug, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING {{tenant-columns}}
 
+-- The rows fetch-users-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: fetch-users-filter
+FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3)
+
+-- fragment: fetch-users-order
+ORDER BY m.user_email, m.user_id LIMIT $4
+
 -- First page of tenant $1's members by e-mail ($2 role or NULL, $3 user status or NULL, $4 limit): member-columns rows.
 -- statement: fetch-users-first-page
-SELECT {{member-columns}} FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3) ORDER BY m.user_email, m.user_id LIMIT $4
+SELECT {{member-columns}} {{fetch-users-filter}} {{fetch-users-order}}
 
 -- Next page of fetch-users-first-page, after the cursor's (e-mail $5, user id $6): member-columns rows.
 -- statement: fetch-users-next-page
-SELECT {{member-columns}} FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND ($3 IS NULL OR u.status = $3) AND (m.user_email, m.user_id) > ($5, $6) ORDER BY m.user_email, m.user_id LIMIT $4
+SELECT {{member-columns}} {{fetch-users-filter}} AND (m.user_email, m.user_id) > ($5, $6) {{fetch-users-order}}
 
 -- The number of tenant $1's members with role $2 (NULL: any), from the memberships alone: one BIGINT.
 -- statement: count-users-any-status
@@ -33,13 +40,20 @@ SELECT COUNT(*) FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE
 -- statement: fetch-user-detail
 SELECT {{member-columns}} FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND u.id = $2
 
+-- The rows fetch-tenant-memberships-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: fetch-tenant-memberships-filter
+FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1
+
+-- fragment: fetch-tenant-memberships-order
+ORDER BY m.created_at, m.id LIMIT $2
+
 -- First page of tenant $1's memberships, oldest first ($2 limit): member-columns rows.
 -- statement: fetch-tenant-memberships-first-page
-SELECT {{member-columns}} FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 ORDER BY m.created_at, m.id LIMIT $2
+SELECT {{member-columns}} {{fetch-tenant-memberships-filter}} {{fetch-tenant-memberships-order}}
 
 -- Next page of fetch-tenant-memberships-first-page, after the cursor's (created_at $3, membership id $4): member-columns rows.
 -- statement: fetch-tenant-memberships-next-page
-SELECT {{member-columns}} FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND (m.created_at, m.id) > ($3, $4) ORDER BY m.created_at, m.id LIMIT $2
+SELECT {{member-columns}} {{fetch-tenant-memberships-filter}} AND (m.created_at, m.id) > ($3, $4) {{fetch-tenant-memberships-order}}
 
 -- User $2's membership of tenant $1 with the user, in one read: (membership_id, tenant_id, user_id, role, invited_by, membership_created_at, user-columns) or no row.
 -- statement: fetch-membership-with-user
@@ -77,13 +91,20 @@ SELECT plan, status, billing_period, current_period_start, current_period_end FR
 -- statement: insert-support-ticket
 INSERT INTO support_tickets (id, tenant_id, user_id, subject, description, category, priority, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8) RETURNING {{ticket-columns}}
 
+-- The rows fetch-support-tickets-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: fetch-support-tickets-filter
+FROM support_tickets WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2)
+
+-- fragment: fetch-support-tickets-order
+ORDER BY created_at DESC, id DESC LIMIT $3
+
 -- First page of tenant $1's tickets, newest first ($2 status or NULL, $3 limit): ticket-columns rows.
 -- statement: fetch-support-tickets-first-page
-SELECT {{ticket-columns}} FROM support_tickets WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3
+SELECT {{ticket-columns}} {{fetch-support-tickets-filter}} {{fetch-support-tickets-order}}
 
 -- Next page of fetch-support-tickets-first-page, after the cursor's (created_at $4, id $5): ticket-columns rows.
 -- statement: fetch-support-tickets-next-page
-SELECT {{ticket-columns}} FROM support_tickets WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) AND (created_at, id) < ($4, $5) ORDER BY created_at DESC, id DESC LIMIT $3
+SELECT {{ticket-columns}} {{fetch-support-tickets-filter}} AND (created_at, id) < ($4, $5) {{fetch-support-tickets-order}}
 
 -- Tenant $1's latest invitation of e-mail $2 (any case) with status $3: an invitation-columns row, or no row.
 -- statement: fetch-invitation-by-email
@@ -97,13 +118,20 @@ INSERT INTO invitations (id, tenant_id, email, role, status, token_hash, invited
 -- statement: count-pending-invitations
 SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2
 
+-- The rows fetch-invitations-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: fetch-invitations-filter
+FROM invitations WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2)
+
+-- fragment: fetch-invitations-order
+ORDER BY created_at DESC, id DESC LIMIT $3
+
 -- First page of tenant $1's invitations, newest first ($2 status or NULL, $3 limit): invitation-columns rows.
 -- statement: fetch-invitations-first-page
-SELECT {{invitation-columns}} FROM invitations WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3
+SELECT {{invitation-columns}} {{fetch-invitations-filter}} {{fetch-invitations-order}}
 
 -- Next page of fetch-invitations-first-page, after the cursor's (created_at $4, id $5): invitation-columns rows.
 -- statement: fetch-invitations-next-page
-SELECT {{invitation-columns}} FROM invitations WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) AND (created_at, id) < ($4, $5) ORDER BY created_at DESC, id DESC LIMIT $3
+SELECT {{invitation-columns}} {{fetch-invitations-filter}} AND (created_at, id) < ($4, $5) {{fetch-invitations-order}}
 
 -- The pending invitation $1 with token hash $2, any tenant (the token is the capability): an invitation-columns row, or no row.
 -- statement: fetch-invitation-by-id-and-token

@@ -13,17 +13,24 @@ SELECT t.plan, s.pins, s.bytes, (SELECT p.value_bytes FROM memory_pins p WHERE p
 -- statement: get-pin
 SELECT {{pin-columns}} FROM memory_pins WHERE tenant_id = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)
 
+-- The rows list-pins-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: list-pins-filter
+FROM memory_pins WHERE tenant_id = $1 AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) AND ($3 OR expires_at IS NULL OR expires_at > $4)
+
+-- fragment: list-pins-order
+ORDER BY created_at DESC, id DESC LIMIT $5
+
 -- First page of tenant $1's pins, newest first ($2 literal key prefix or NULL, $3 true: expired too, $4 now, $5 limit): pin-columns rows.
 -- statement: list-pins-first-page
-SELECT {{pin-columns}} FROM memory_pins WHERE tenant_id = $1 AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) AND ($3 OR expires_at IS NULL OR expires_at > $4) ORDER BY created_at DESC, id DESC LIMIT $5
+SELECT {{pin-columns}} {{list-pins-filter}} {{list-pins-order}}
 
 -- Next page of list-pins-first-page, after the cursor's (created_at $6, id $7): pin-columns rows.
 -- statement: list-pins-next-page
-SELECT {{pin-columns}} FROM memory_pins WHERE tenant_id = $1 AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) AND ($3 OR expires_at IS NULL OR expires_at > $4) AND (created_at, id) < ($6, $7) ORDER BY created_at DESC, id DESC LIMIT $5
+SELECT {{pin-columns}} {{list-pins-filter}} AND (created_at, id) < ($6, $7) {{list-pins-order}}
 
 -- The number of pins list-pins-first-page selects over all pages ($1..$4 as there): one BIGINT.
 -- statement: list-pins-count
-SELECT COUNT(*) FROM memory_pins WHERE tenant_id = $1 AND ($2 IS NULL OR substr(key, 1, length($2)) = $2) AND ($3 OR expires_at IS NULL OR expires_at > $4)
+SELECT COUNT(*) {{list-pins-filter}}
 
 -- Deletes tenant $1's pin $2; returns nothing (rows affected: whether it existed).
 -- statement: delete-pin
@@ -41,10 +48,17 @@ DELETE FROM memory_audit WHERE ts < $1
 -- statement: write-audit
 INSERT INTO memory_audit (ts, operation, tenant_id, key, agent_id, source, cache_hit, latency_ms, success, error_message, old_value_hash, new_value_hash, extra) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE NOT ($15 AND EXISTS (SELECT 1 FROM memory_audit WHERE tenant_id = $3 AND key = $4 AND ts > $14 AND operation = 'get'))
 
+-- The rows fetch-access-log-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: fetch-access-log-filter
+FROM memory_audit WHERE tenant_id = $1 AND ($2 IS NULL OR key = $2) AND ($3 IS NULL OR operation = $3) AND ($4 IS NULL OR ts >= $4) AND ($5 IS NULL OR ts < $5)
+
+-- fragment: fetch-access-log-order
+ORDER BY ts DESC, id DESC LIMIT $6
+
 -- First page of tenant $1's memory access log, newest first; each filter matches any row when NULL ($2 key, $3 operation, $4 written at or after, $5 written before; $6 limit): access-columns rows.
 -- statement: fetch-access-log-first-page
-SELECT {{access-columns}} FROM memory_audit WHERE tenant_id = $1 AND ($2 IS NULL OR key = $2) AND ($3 IS NULL OR operation = $3) AND ($4 IS NULL OR ts >= $4) AND ($5 IS NULL OR ts < $5) ORDER BY ts DESC, id DESC LIMIT $6
+SELECT {{access-columns}} {{fetch-access-log-filter}} {{fetch-access-log-order}}
 
 -- Next page of fetch-access-log-first-page, after the cursor's (ts $7, id $8): access-columns rows.
 -- statement: fetch-access-log-next-page
-SELECT {{access-columns}} FROM memory_audit WHERE tenant_id = $1 AND ($2 IS NULL OR key = $2) AND ($3 IS NULL OR operation = $3) AND ($4 IS NULL OR ts >= $4) AND ($5 IS NULL OR ts < $5) AND (ts, id) < ($7, $8) ORDER BY ts DESC, id DESC LIMIT $6
+SELECT {{access-columns}} {{fetch-access-log-filter}} AND (ts, id) < ($7, $8) {{fetch-access-log-order}}

@@ -37,13 +37,20 @@ SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND status = 'active' AND (ex
 -- statement: insert-api-key
 INSERT INTO api_keys (id, tenant_id, user_id, name, key_prefix, key_hash, permissions_json, allowed_workers_json, rate_limit_rpm, max_concurrent_runs, status, expires_at, created_at, parent_key_id) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13 WHERE $13 IS NULL OR EXISTS (SELECT 1 FROM api_keys p WHERE p.id = $13 AND p.tenant_id = $2) ON CONFLICT DO NOTHING RETURNING {{api-key-columns}}
 
+-- The rows fetch-api-keys-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: fetch-api-keys-filter
+FROM api_keys WHERE tenant_id = $1 AND ($2 OR (status = 'active' AND (expires_at IS NULL OR expires_at > $3)))
+
+-- fragment: fetch-api-keys-order
+ORDER BY created_at DESC, id DESC LIMIT $4
+
 -- First page of tenant $1's API keys, newest first ($2 true: revoked and expired too, $3 now, $4 limit): api-key-columns rows.
 -- statement: fetch-api-keys-first-page
-SELECT {{api-key-columns}} FROM api_keys WHERE tenant_id = $1 AND ($2 OR (status = 'active' AND (expires_at IS NULL OR expires_at > $3))) ORDER BY created_at DESC, id DESC LIMIT $4
+SELECT {{api-key-columns}} {{fetch-api-keys-filter}} {{fetch-api-keys-order}}
 
 -- Next page of fetch-api-keys-first-page, after the cursor's (created_at $5, id $6): api-key-columns rows.
 -- statement: fetch-api-keys-next-page
-SELECT {{api-key-columns}} FROM api_keys WHERE tenant_id = $1 AND ($2 OR (status = 'active' AND (expires_at IS NULL OR expires_at > $3))) AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $4
+SELECT {{api-key-columns}} {{fetch-api-keys-filter}} AND (created_at, id) < ($5, $6) {{fetch-api-keys-order}}
 
 -- Tenant $1's API key $2: an api-key-columns row, or no row.
 -- statement: fetch-api-key-by-id
@@ -89,13 +96,20 @@ UPDATE worker_runs SET status = $3, success = $4, output_json = $5, replay_token
 -- statement: update-run-completed-exists
 SELECT COUNT(*) FROM worker_runs WHERE tenant_id = $1 AND id = $2
 
+-- The rows fetch-runs-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: fetch-runs-filter
+FROM worker_runs WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR worker_id = $3)
+
+-- fragment: fetch-runs-order
+ORDER BY created_at DESC, id DESC LIMIT $4
+
 -- First page of tenant $1's runs, newest first ($2 status or NULL, $3 worker or NULL, $4 limit): run-columns rows.
 -- statement: fetch-runs-first-page
-SELECT {{run-columns}} FROM worker_runs WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR worker_id = $3) ORDER BY created_at DESC, id DESC LIMIT $4
+SELECT {{run-columns}} {{fetch-runs-filter}} {{fetch-runs-order}}
 
 -- Next page of fetch-runs-first-page, after the cursor's (created_at $5, id $6): run-columns rows.
 -- statement: fetch-runs-next-page
-SELECT {{run-columns}} FROM worker_runs WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR worker_id = $3) AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $4
+SELECT {{run-columns}} {{fetch-runs-filter}} AND (created_at, id) < ($5, $6) {{fetch-runs-order}}
 
 -- Inserts a usage record ($1 new id, $6..$7 its hour, $11 now): the usage-columns row.
 -- statement: insert-usage-record
@@ -109,10 +123,17 @@ SELECT meter_name, CAST(SUM(amount / 1000000) AS BIGINT) AS millions, CAST(SUM(a
 -- statement: insert-audit-log
 INSERT INTO audit_log (id, tenant_id, user_id, api_key_id, actor, action, resource_type, resource_id, request_id, old_value_json, new_value_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 
+-- The rows fetch-audit-log-first-page and -next-page select (the next page adds its cursor), and their order.
+-- fragment: fetch-audit-log-filter
+FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR api_key_id = $3) AND ($4 IS NULL OR actor = $4) AND ($5 IS NULL OR action = $5) AND ($6 IS NULL OR resource_type = $6) AND ($7 IS NULL OR resource_id = $7) AND ($8 IS NULL OR created_at >= $8) AND ($9 IS NULL OR created_at < $9)
+
+-- fragment: fetch-audit-log-order
+ORDER BY created_at DESC, id DESC LIMIT $10
+
 -- First page of tenant $1's audit log, newest first; each filter matches any row when NULL ($2 user, $3 API key, $4 actor, $5 action, $6 resource type, $7 resource id, $8 written at or after, $9 written before; $10 limit): audit-columns rows.
 -- statement: fetch-audit-log-first-page
-SELECT {{audit-columns}} FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR api_key_id = $3) AND ($4 IS NULL OR actor = $4) AND ($5 IS NULL OR action = $5) AND ($6 IS NULL OR resource_type = $6) AND ($7 IS NULL OR resource_id = $7) AND ($8 IS NULL OR created_at >= $8) AND ($9 IS NULL OR created_at < $9) ORDER BY created_at DESC, id DESC LIMIT $10
+SELECT {{audit-columns}} {{fetch-audit-log-filter}} {{fetch-audit-log-order}}
 
 -- Next page of fetch-audit-log-first-page, after the cursor's (created_at $11, id $12): audit-columns rows.
 -- statement: fetch-audit-log-next-page
-SELECT {{audit-columns}} FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR api_key_id = $3) AND ($4 IS NULL OR actor = $4) AND ($5 IS NULL OR action = $5) AND ($6 IS NULL OR resource_type = $6) AND ($7 IS NULL OR resource_id = $7) AND ($8 IS NULL OR created_at >= $8) AND ($9 IS NULL OR created_at < $9) AND (created_at, id) < ($11, $12) ORDER BY created_at DESC, id DESC LIMIT $10
+SELECT {{audit-columns}} {{fetch-audit-log-filter}} AND (created_at, id) < ($11, $12) {{fetch-audit-log-order}}
