@@ -43,6 +43,33 @@ pub fn integer_id(after: &After) -> Result<i64, DriverError> {
     after.id.parse().map_err(|_| bad_cursor())
 }
 
+/// A keyset-paged list's statement for `page` and the position it starts after: the first page's
+/// statement and none, or the next page's and the cursor's position as `position` reads it. The next
+/// page's statement is the first page's with the position as its last two parameters
+/// (`hosts/sql/README.md`), so a driver binds the list's parameters once and the position when there is
+/// one.
+pub fn twin<P>(
+    page: &PageRequest,
+    first: &'static str,
+    next: &'static str,
+    position: impl FnOnce(&After) -> Result<P, DriverError>,
+) -> Result<(&'static str, Option<P>), DriverError> {
+    match decode(page)? {
+        None => Ok((first, None)),
+        Some(after) => Ok((next, Some(position(&after)?))),
+    }
+}
+
+/// The position of a time-ordered list whose rows have uuid ids.
+pub fn time_and_id(after: &After) -> Result<(crate::db::codec::Ts, crate::db::codec::Id), DriverError> {
+    Ok((crate::db::codec::Ts(time_key(after)?), crate::db::codec::Id::parse(&after.id)?))
+}
+
+/// The position of a time-ordered list whose rows have integer ids.
+pub fn time_and_integer_id(after: &After) -> Result<(crate::db::codec::Ts, i64), DriverError> {
+    Ok((crate::db::codec::Ts(time_key(after)?), integer_id(after)?))
+}
+
 /// The most items one page may hold (the engine's `validate::MAX_PAGE`).
 pub const MAX_PAGE: u32 = 1000;
 

@@ -80,26 +80,19 @@ impl Host for CallState {
     ) -> Result<UserPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
-        let after = cursor::decode(&page)?;
-        let mut rows: Vec<MemberRecord> = match after {
-            None => sql!(self, |c| sqlx::query_as(statements::FETCH_USERS_FIRST_PAGE)
-                .bind(&t)
-                .bind(role)
-                .bind(status)
-                .bind(limit)
-                .fetch_all(c))?,
-            Some(after) => {
-                let after_id = Id::parse(&after.id)?;
-                sql!(self, |c| sqlx::query_as(statements::FETCH_USERS_NEXT_PAGE)
-                    .bind(&t)
-                    .bind(role)
-                    .bind(status)
-                    .bind(limit)
-                    .bind(&after.key)
-                    .bind(&after_id)
-                    .fetch_all(c))?
+        // Ordered by e-mail: the position is (e-mail, user id).
+        let (statement, after) =
+            cursor::twin(&page, statements::FETCH_USERS_FIRST_PAGE, statements::FETCH_USERS_NEXT_PAGE, |a| {
+                Ok((a.key.clone(), Id::parse(&a.id)?))
+            })?;
+        let mut rows: Vec<MemberRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement).bind(&t).bind(role).bind(status).bind(limit);
+            match &after {
+                Some((email, id)) => query.bind(email).bind(id),
+                None => query,
             }
-        };
+            .fetch_all(c)
+        })?;
         let next = cursor::finish(&mut rows, &page, |m| (m.email.clone(), m.id.to_string()));
         Ok(UserPage { items: rows.into_iter().map(Into::into).collect(), next })
     }
@@ -145,21 +138,20 @@ impl Host for CallState {
     ) -> Result<MembershipPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
-        let mut rows: Vec<MemberRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_MEMBERSHIPS_FIRST_PAGE)
-                .bind(&t)
-                .bind(limit)
-                .fetch_all(c))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_MEMBERSHIPS_NEXT_PAGE)
-                    .bind(&t)
-                    .bind(limit)
-                    .bind(at)
-                    .bind(&id)
-                    .fetch_all(c))?
+        let (statement, after) = cursor::twin(
+            &page,
+            statements::FETCH_TENANT_MEMBERSHIPS_FIRST_PAGE,
+            statements::FETCH_TENANT_MEMBERSHIPS_NEXT_PAGE,
+            cursor::time_and_id,
+        )?;
+        let mut rows: Vec<MemberRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement).bind(&t).bind(limit);
+            match &after {
+                Some((at, id)) => query.bind(*at).bind(id),
+                None => query,
             }
-        };
+            .fetch_all(c)
+        })?;
         let next =
             cursor::finish(&mut rows, &page, |m| (m.membership_created_at.0.to_string(), m.membership_id.to_string()));
         Ok(MembershipPage { items: rows.into_iter().map(Into::into).collect(), next })
@@ -323,23 +315,20 @@ impl Host for CallState {
     ) -> Result<TicketPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
-        let mut rows: Vec<TicketRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(statements::FETCH_SUPPORT_TICKETS_FIRST_PAGE)
-                .bind(&t)
-                .bind(status)
-                .bind(limit)
-                .fetch_all(c))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(statements::FETCH_SUPPORT_TICKETS_NEXT_PAGE)
-                    .bind(&t)
-                    .bind(status)
-                    .bind(limit)
-                    .bind(at)
-                    .bind(&id)
-                    .fetch_all(c))?
+        let (statement, after) = cursor::twin(
+            &page,
+            statements::FETCH_SUPPORT_TICKETS_FIRST_PAGE,
+            statements::FETCH_SUPPORT_TICKETS_NEXT_PAGE,
+            cursor::time_and_id,
+        )?;
+        let mut rows: Vec<TicketRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement).bind(&t).bind(status).bind(limit);
+            match &after {
+                Some((at, id)) => query.bind(*at).bind(id),
+                None => query,
             }
-        };
+            .fetch_all(c)
+        })?;
         let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
         Ok(TicketPage { items: rows.into_iter().map(Into::into).collect(), next })
     }
@@ -400,23 +389,20 @@ impl Host for CallState {
     ) -> Result<InvitationPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
-        let mut rows: Vec<InvitationRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(statements::FETCH_INVITATIONS_FIRST_PAGE)
-                .bind(&t)
-                .bind(status)
-                .bind(limit)
-                .fetch_all(c))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(statements::FETCH_INVITATIONS_NEXT_PAGE)
-                    .bind(&t)
-                    .bind(status)
-                    .bind(limit)
-                    .bind(at)
-                    .bind(&id)
-                    .fetch_all(c))?
+        let (statement, after) = cursor::twin(
+            &page,
+            statements::FETCH_INVITATIONS_FIRST_PAGE,
+            statements::FETCH_INVITATIONS_NEXT_PAGE,
+            cursor::time_and_id,
+        )?;
+        let mut rows: Vec<InvitationRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement).bind(&t).bind(status).bind(limit);
+            match &after {
+                Some((at, id)) => query.bind(*at).bind(id),
+                None => query,
             }
-        };
+            .fetch_all(c)
+        })?;
         let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
         Ok(InvitationPage { items: rows.into_iter().map(Into::into).collect(), next })
     }

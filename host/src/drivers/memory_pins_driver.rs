@@ -81,34 +81,20 @@ impl Host for CallState {
         let limit = cursor::fetch_limit(&page)?;
         let now = self.now;
         // The prefix is compared literally (no LIKE, so `%` and `_` are plain characters).
-        let mut rows: cursor::Bounded<PinRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| cursor::collect_bounded(
-                sqlx::query_as(statements::LIST_PINS_FIRST_PAGE)
-                    .bind(&t)
-                    .bind(&prefix)
-                    .bind(include_expired)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch(c),
-                PinRecord::size
-            ))?,
-            Some(after) => {
-                let at = Ts(cursor::time_key(&after)?);
-                let id: i64 = after.id.parse().map_err(|_| invalid("the cursor is not valid for this list"))?;
-                sql!(self, |c| cursor::collect_bounded(
-                    sqlx::query_as(statements::LIST_PINS_NEXT_PAGE)
-                        .bind(&t)
-                        .bind(&prefix)
-                        .bind(include_expired)
-                        .bind(now)
-                        .bind(limit)
-                        .bind(at)
-                        .bind(id)
-                        .fetch(c),
-                    PinRecord::size
-                ))?
-            }
-        };
+        let (statement, after) = cursor::twin(
+            &page,
+            statements::LIST_PINS_FIRST_PAGE,
+            statements::LIST_PINS_NEXT_PAGE,
+            cursor::time_and_integer_id,
+        )?;
+        let mut rows: cursor::Bounded<PinRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement).bind(&t).bind(&prefix).bind(include_expired).bind(now).bind(limit);
+            let query = match &after {
+                Some((at, id)) => query.bind(*at).bind(id),
+                None => query,
+            };
+            cursor::collect_bounded(query.fetch(c), PinRecord::size)
+        })?;
         let total: i64 = sql!(self, |c| sqlx::query_scalar(statements::LIST_PINS_COUNT)
             .bind(&t)
             .bind(&prefix)
@@ -186,15 +172,12 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let (since, until) = (filter.since.map(Ts::bound), filter.until.map(Ts::bound));
         let limit = cursor::fetch_limit(&page)?;
-        let after = match cursor::decode(&page)? {
-            Some(after) => Some((Ts(cursor::time_key(&after)?), cursor::integer_id(&after)?)),
-            None => None,
-        };
-        let statement = if after.is_some() {
-            statements::FETCH_ACCESS_LOG_NEXT_PAGE
-        } else {
-            statements::FETCH_ACCESS_LOG_FIRST_PAGE
-        };
+        let (statement, after) = cursor::twin(
+            &page,
+            statements::FETCH_ACCESS_LOG_FIRST_PAGE,
+            statements::FETCH_ACCESS_LOG_NEXT_PAGE,
+            cursor::time_and_integer_id,
+        )?;
         let mut rows: cursor::Bounded<AccessRecord> = sql!(self, |c| {
             let query = sqlx::query_as(statement)
                 .bind(&t)

@@ -185,25 +185,20 @@ impl Host for CallState {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
         let now = self.now;
-        let mut rows: Vec<ApiKeyRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| sqlx::query_as(statements::FETCH_API_KEYS_FIRST_PAGE)
-                .bind(&t)
-                .bind(include_revoked)
-                .bind(now)
-                .bind(limit)
-                .fetch_all(c))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| sqlx::query_as(statements::FETCH_API_KEYS_NEXT_PAGE)
-                    .bind(&t)
-                    .bind(include_revoked)
-                    .bind(now)
-                    .bind(limit)
-                    .bind(at)
-                    .bind(&id)
-                    .fetch_all(c))?
+        let (statement, after) = cursor::twin(
+            &page,
+            statements::FETCH_API_KEYS_FIRST_PAGE,
+            statements::FETCH_API_KEYS_NEXT_PAGE,
+            cursor::time_and_id,
+        )?;
+        let mut rows: Vec<ApiKeyRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement).bind(&t).bind(include_revoked).bind(now).bind(limit);
+            match &after {
+                Some((at, id)) => query.bind(*at).bind(id),
+                None => query,
             }
-        };
+            .fetch_all(c)
+        })?;
         let next = cursor::finish(&mut rows, &page, |r| (r.created_at.0.to_string(), r.id.to_string()));
         Ok(ApiKeyPage { items: rows.into_iter().map(Into::into).collect(), next })
     }
@@ -347,31 +342,20 @@ impl Host for CallState {
     ) -> Result<RunPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
-        let mut rows: cursor::Bounded<RunRecord> = match cursor::decode(&page)? {
-            None => sql!(self, |c| cursor::collect_bounded(
-                sqlx::query_as(statements::FETCH_RUNS_FIRST_PAGE)
-                    .bind(&t)
-                    .bind(status)
-                    .bind(&worker_id)
-                    .bind(limit)
-                    .fetch(c),
-                RunRecord::size
-            ))?,
-            Some(after) => {
-                let (at, id) = (Ts(cursor::time_key(&after)?), Id::parse(&after.id)?);
-                sql!(self, |c| cursor::collect_bounded(
-                    sqlx::query_as(statements::FETCH_RUNS_NEXT_PAGE)
-                        .bind(&t)
-                        .bind(status)
-                        .bind(&worker_id)
-                        .bind(limit)
-                        .bind(at)
-                        .bind(&id)
-                        .fetch(c),
-                    RunRecord::size
-                ))?
-            }
-        };
+        let (statement, after) = cursor::twin(
+            &page,
+            statements::FETCH_RUNS_FIRST_PAGE,
+            statements::FETCH_RUNS_NEXT_PAGE,
+            cursor::time_and_id,
+        )?;
+        let mut rows: cursor::Bounded<RunRecord> = sql!(self, |c| {
+            let query = sqlx::query_as(statement).bind(&t).bind(status).bind(&worker_id).bind(limit);
+            let query = match &after {
+                Some((at, id)) => query.bind(*at).bind(id),
+                None => query,
+            };
+            cursor::collect_bounded(query.fetch(c), RunRecord::size)
+        })?;
         let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));
         Ok(RunPage { items: rows.rows.into_iter().map(Into::into).collect(), next })
     }
@@ -465,15 +449,12 @@ impl Host for CallState {
         let api_key = filter.api_key_id.as_deref().map(Id::parse).transpose()?;
         let (since, until) = (filter.since.map(Ts::bound), filter.until.map(Ts::bound));
         let limit = cursor::fetch_limit(&page)?;
-        let after = match cursor::decode(&page)? {
-            Some(after) => Some((Ts(cursor::time_key(&after)?), Id::parse(&after.id)?)),
-            None => None,
-        };
-        let statement = if after.is_some() {
-            statements::FETCH_AUDIT_LOG_NEXT_PAGE
-        } else {
-            statements::FETCH_AUDIT_LOG_FIRST_PAGE
-        };
+        let (statement, after) = cursor::twin(
+            &page,
+            statements::FETCH_AUDIT_LOG_FIRST_PAGE,
+            statements::FETCH_AUDIT_LOG_NEXT_PAGE,
+            cursor::time_and_id,
+        )?;
         let mut rows: cursor::Bounded<AuditRecord> = sql!(self, |c| {
             let query = sqlx::query_as(statement)
                 .bind(&t)
