@@ -5,18 +5,7 @@ use account_host::bindings::tenants::{NewApiKey, NewRun, NewUsage, RunCompletion
 use account_host::bindings::{
     ApiKeyStatus, ErrorCode, OnboardingState, Plan, Role, RunStatus, TenantStatus, UsageUnit,
 };
-use suite::{DAY, SECOND, T0, api_key, each_backend, expect_code, operator, page};
-
-fn key(name: &str) -> NewApiKey {
-    NewApiKey {
-        name: name.into(),
-        permissions: None,
-        allowed_workers: None,
-        expires_in_days: None,
-        rate_limit_rpm: None,
-        max_concurrent_runs: None,
-    }
-}
+use suite::{DAY, SECOND, T0, api_key, each_backend, expect_code, key, operator, page};
 
 fn run() -> NewRun {
     NewRun { worker_id: "business-builder".into(), task: "grow".into(), input_json: Some(r#"{"goal":"x"}"#.into()) }

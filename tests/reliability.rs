@@ -6,21 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use account_host::bindings::tenants::NewApiKey;
 use account_host::bindings::{ErrorCode, MemoryAuditOperation, Plan};
 use account_host::runtime::Settled;
-use suite::{Harness, each_backend, operator};
-
-fn key(name: &str) -> NewApiKey {
-    NewApiKey {
-        name: name.into(),
-        permissions: None,
-        allowed_workers: None,
-        expires_in_days: None,
-        rate_limit_rpm: None,
-        max_concurrent_runs: None,
-    }
-}
+use suite::{Harness, each_backend, key, operator};
 
 /// The review's load: writers of one tenant creating and revoking API keys at once. On PostgreSQL
 /// 17% of the creations used to answer "too much contention"; now they queue.

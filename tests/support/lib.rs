@@ -302,6 +302,18 @@ pub async fn each_backend_owned(body: impl AsyncFn(Harness)) {
     }
 }
 
+/// A new API key named `name`, with the defaults for everything else.
+pub fn key(name: &str) -> account_host::bindings::tenants::NewApiKey {
+    account_host::bindings::tenants::NewApiKey {
+        name: name.into(),
+        permissions: None,
+        allowed_workers: None,
+        expires_in_days: None,
+        rate_limit_rpm: None,
+        max_concurrent_runs: None,
+    }
+}
+
 /// An operator acting on `tenant_id` (or on no tenant).
 pub fn operator(tenant_id: Option<&str>) -> Caller {
     Caller::new(Actor::Operator(OperatorPrincipal { operator_id: "founder@example.com".into() }), tenant_id)
