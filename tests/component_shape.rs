@@ -18,22 +18,22 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(
         import_names,
         [
-            "aos:accounts/accounts-facade-driver@0.4.1",
-            "aos:accounts/memory-pins-driver@0.4.1",
-            "aos:accounts/onboarding-driver@0.4.1",
-            "aos:accounts/policy-driver@0.4.1",
-            "aos:accounts/policy-gate@0.4.1",
-            "aos:accounts/policy-types@0.4.1",
-            "aos:accounts/tenant-driver@0.4.1",
-            "aos:accounts/tenant-lifecycle-driver@0.4.1",
-            "aos:accounts/types@0.4.1",
-            "aos:accounts/user-write-driver@0.4.1",
+            "aos:accounts/accounts-facade-driver@0.5.0",
+            "aos:accounts/memory-pins-driver@0.5.0",
+            "aos:accounts/onboarding-driver@0.5.0",
+            "aos:accounts/policy-driver@0.5.0",
+            "aos:accounts/policy-gate@0.5.0",
+            "aos:accounts/policy-types@0.5.0",
+            "aos:accounts/tenant-driver@0.5.0",
+            "aos:accounts/tenant-lifecycle-driver@0.5.0",
+            "aos:accounts/types@0.5.0",
+            "aos:accounts/user-write-driver@0.5.0",
             "wasi:random/random@0.2.0",
         ]
     );
     // The types interface carries only types: no function reaches the host through it.
-    assert!(find(&imports, "aos:accounts/types@0.4.1").functions.is_empty());
-    assert!(find(&imports, "aos:accounts/policy-types@0.4.1").functions.is_empty());
+    assert!(find(&imports, "aos:accounts/types@0.5.0").functions.is_empty());
+    assert!(find(&imports, "aos:accounts/policy-types@0.5.0").functions.is_empty());
     // Randomness for key and token material, nothing else of WASI (the component imports only the
     // functions it calls).
     let random = find(&imports, "wasi:random/random@0.2.0");
@@ -56,23 +56,23 @@ fn the_component_imports_the_drivers_and_randomness_only_and_exports_the_engine(
     assert_eq!(
         export_names,
         [
-            "aos:accounts/accounts@0.4.1",
-            "aos:accounts/lifecycle@0.4.1",
-            "aos:accounts/memory-pins@0.4.1",
-            "aos:accounts/onboarding@0.4.1",
-            "aos:accounts/policies@0.4.1",
-            "aos:accounts/tenants@0.4.1",
+            "aos:accounts/accounts@0.5.0",
+            "aos:accounts/lifecycle@0.5.0",
+            "aos:accounts/memory-pins@0.5.0",
+            "aos:accounts/onboarding@0.5.0",
+            "aos:accounts/policies@0.5.0",
+            "aos:accounts/tenants@0.5.0",
         ]
     );
     let operations: usize = exports.iter().map(|s| s.functions.len()).sum();
     // The seed's 48 engine operations, plus `revoke-invitation` and (0.3.0) the eight of `policies`.
     assert_eq!(operations, 59);
-    assert_eq!(find(&exports, "aos:accounts/policies@0.4.1").functions.len(), 8);
-    assert_eq!(find(&exports, "aos:accounts/accounts@0.4.1").functions.len(), 19);
-    assert_eq!(find(&exports, "aos:accounts/tenants@0.4.1").functions.len(), 18);
-    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.4.1").functions.len(), 6);
-    assert_eq!(find(&exports, "aos:accounts/onboarding@0.4.1").functions.len(), 2);
-    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.4.1").functions.len(), 6);
+    assert_eq!(find(&exports, "aos:accounts/policies@0.5.0").functions.len(), 8);
+    assert_eq!(find(&exports, "aos:accounts/accounts@0.5.0").functions.len(), 19);
+    assert_eq!(find(&exports, "aos:accounts/tenants@0.5.0").functions.len(), 18);
+    assert_eq!(find(&exports, "aos:accounts/memory-pins@0.5.0").functions.len(), 6);
+    assert_eq!(find(&exports, "aos:accounts/onboarding@0.5.0").functions.len(), 2);
+    assert_eq!(find(&exports, "aos:accounts/lifecycle@0.5.0").functions.len(), 6);
 }
 
 /// Publishing is an explicit step (`account-service contract --out DIR`): it writes the embedded component,
@@ -93,7 +93,7 @@ fn the_published_component_file_is_the_embedded_one() {
 #[test]
 fn the_contract_holds_every_driver_method_and_engine_operation() {
     let contract = contract_functions();
-    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.4.1")].len();
+    let count = |name: &str| contract[&format!("aos:accounts/{name}@0.5.0")].len();
     assert_eq!(count("accounts-facade-driver"), 29);
     assert_eq!(count("policy-driver"), 5);
     assert_eq!(count("policy-gate"), 3);
@@ -106,7 +106,7 @@ fn the_contract_holds_every_driver_method_and_engine_operation() {
     // (0.2.0) `count-owned-tenants`, `count-running-runs-for-key` and `fetch-pin-storage`, and (0.3.0)
     // `count-pending-invitations` and the five of `policy-driver`; (0.4.0) less the five the engine never
     // called (`insert-user`, `fetch-tenant`, `fetch-tenant-snapshot`, `update-tenant-status`,
-    // `update-user-login`, `user-to-summary`); (0.4.1) plus `fetch-audit-log` and `fetch-access-log`.
+    // `update-user-login`, `user-to-summary`); (0.5.0) plus `fetch-audit-log` and `fetch-access-log`.
     let drivers = [
         "accounts-facade-driver",
         "tenant-driver",
@@ -117,12 +117,12 @@ fn the_contract_holds_every_driver_method_and_engine_operation() {
         "policy-driver",
     ];
     assert_eq!(drivers.iter().map(|d| count(d)).sum::<usize>(), 70);
-    // The seed's 48 engine operations, plus `revoke-invitation`, the eight of `policies` and (0.4.1)
+    // The seed's 48 engine operations, plus `revoke-invitation`, the eight of `policies` and (0.5.0)
     // `list-audit-log` and `list-access-log`.
     let engine = ["accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies"];
     assert_eq!(engine.iter().map(|d| count(d)).sum::<usize>(), 59);
-    assert!(contract["aos:accounts/types@0.4.1"].is_empty());
-    assert!(contract["aos:accounts/policy-types@0.4.1"].is_empty());
+    assert!(contract["aos:accounts/types@0.5.0"].is_empty());
+    assert!(contract["aos:accounts/policy-types@0.5.0"].is_empty());
     // A tenant's policy exports the hooks: one per trigger, and `handles`.
     assert_eq!(count("hooks"), 8);
 }
@@ -162,7 +162,8 @@ async fn every_export_of_the_running_component_is_described() {
     }
     assert_eq!(exported.len(), operations::ALL.len(), "a description names an operation the component lacks");
     assert!(is_read_only("memory_pins", "list_pins"), "Rust names are accepted");
-    assert!(!is_read_only("memory-pins", "get-pin"), "get pin writes its access log");
+    assert!(is_read_only("memory-pins", "get-pin"), "get pin's access log is written after its snapshot");
+    assert!(!is_read_only("memory-pins", "upsert-pin"));
     assert!(!is_read_only("tenants", "check-run-quota"), "a quota check may roll a period over");
     assert!(is_public("accounts", "get-support-contact"));
     h.close().await;

@@ -251,11 +251,17 @@ async fn users_memberships_and_profiles() {
         assert!(second.next.is_none());
         let owners = Facade::fetch_users(&mut s, t.clone(), Some(Role::Owner), None, page(10, None)).await.unwrap();
         assert_eq!(owners.items.len(), 1);
-        assert_eq!(Facade::count_users(&mut s, t.clone(), None, None).await.unwrap(), 3);
+        assert_eq!(Facade::count_users(&mut s, t.clone(), None, None, u64::MAX).await.unwrap(), 3);
         assert_eq!(
-            Facade::count_users(&mut s, t.clone(), Some(Role::Viewer), Some(UserStatus::Active)).await.unwrap(),
+            Facade::count_users(&mut s, t.clone(), Some(Role::Viewer), Some(UserStatus::Active), u64::MAX)
+                .await
+                .unwrap(),
             1
         );
+        // A count stops at the bound asked for, with and without the users' status.
+        assert_eq!(Facade::count_users(&mut s, t.clone(), None, None, 2).await.unwrap(), 2);
+        assert_eq!(Facade::count_users(&mut s, t.clone(), None, Some(UserStatus::Active), 2).await.unwrap(), 2);
+        assert_eq!(Facade::count_users(&mut s, t.clone(), None, None, 0).await.unwrap(), 0);
         let bad = Facade::fetch_users(&mut s, t.clone(), None, None, page(2, Some("%%%".into()))).await;
         assert_eq!(bad.unwrap_err().code, DriverErrorCode::Invalid);
         let too_big = Facade::fetch_users(&mut s, t.clone(), None, None, page(5000, None)).await;
@@ -756,13 +762,16 @@ async fn memory_pins_with_ttl_and_audit() {
 
         // `%` and `_` in a prefix are literal.
         let mut s = system(h);
-        let listed = Pins::list_pins(&mut s, t.clone(), Some("a%".into()), false, page(10, None)).await.unwrap();
+        let listed =
+            Pins::list_pins(&mut s, t.clone(), Some("a%".into()), false, page(10, None), u64::MAX).await.unwrap();
         assert_eq!((listed.total, listed.items.len()), (1, 1));
         // Values come back in one canonical form on every backend.
         assert_eq!(listed.items[0].value, r#"{"v":4}"#);
-        let all = Pins::list_pins(&mut s, t.clone(), None, false, page(1, None)).await.unwrap();
+        let all = Pins::list_pins(&mut s, t.clone(), None, false, page(1, None), u64::MAX).await.unwrap();
         assert_eq!(all.total, 2);
-        let rest = Pins::list_pins(&mut s, t.clone(), None, false, page(1, all.next.clone())).await.unwrap();
+        let bounded = Pins::list_pins(&mut s, t.clone(), None, false, page(1, None), 1).await.unwrap();
+        assert_eq!((bounded.total, bounded.items.len()), (1, 1), "the count stops at the bound asked for");
+        let rest = Pins::list_pins(&mut s, t.clone(), None, false, page(1, all.next.clone()), u64::MAX).await.unwrap();
         assert_eq!(rest.items.len(), 1);
         assert_ne!(rest.items[0].key, all.items[0].key);
         drop(s);
@@ -772,8 +781,8 @@ async fn memory_pins_with_ttl_and_audit() {
         let mut s = system(h);
         assert!(Pins::get_pin(&mut s, t.clone(), "a%b_c".into()).await.unwrap().is_none());
         assert!(Pins::get_pin(&mut s, other.clone(), "a%b_c".into()).await.unwrap().is_some());
-        assert_eq!(Pins::list_pins(&mut s, t.clone(), None, false, page(10, None)).await.unwrap().total, 1);
-        assert_eq!(Pins::list_pins(&mut s, t.clone(), None, true, page(10, None)).await.unwrap().total, 2);
+        assert_eq!(Pins::list_pins(&mut s, t.clone(), None, false, page(10, None), u64::MAX).await.unwrap().total, 1);
+        assert_eq!(Pins::list_pins(&mut s, t.clone(), None, true, page(10, None), u64::MAX).await.unwrap().total, 2);
         assert_eq!(Pins::cleanup_expired(&mut s, Some(t.clone())).await.unwrap(), 1);
         assert_eq!(Pins::cleanup_expired(&mut s, None).await.unwrap(), 0);
         assert!(Pins::delete_pin(&mut s, t.clone(), "axbyc".into()).await.unwrap());

@@ -2,7 +2,9 @@
 //! billing, support and invitations — each happy path, each refusal with its code, and the audit rows.
 
 use account_host::bindings::accounts::{NewTicket, ProfileUpdate};
-use account_host::bindings::{ErrorCode, InvitationStatus, Plan, Role, TicketCategory, TicketPriority, TicketStatus};
+use account_host::bindings::{
+    ErrorCode, InvitationStatus, Plan, Role, TicketCategory, TicketPriority, TicketStatus, UserStatus,
+};
 use suite::{DAY, each_backend, expect_code, operator, page};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,6 +100,37 @@ async fn members_and_roles() {
         assert_eq!(h.count(&format!("SELECT COUNT(*) FROM tenant_memberships WHERE tenant_id = '{t}'")).await, 2);
         // A removed member is no longer let in.
         expect_code(acc.list_users(&viewer, None, None, &page(10)).await, ErrorCode::Forbidden);
+    })
+    .await;
+}
+
+/// A member list's total costs the same on a tenant of any size: it is counted up to 1,000 and then says
+/// "more than 1,000"; a filter that matches fewer is counted exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_totals_stop_at_a_thousand() {
+    each_backend(async |h| {
+        let acc = h.runtime.accounts();
+        let (tenant, owner) = h.owned_tenant("Big", "ann").await;
+        h.seed_members(&tenant, 1, 999).await;
+        // 1,000 members with the owner: exact.
+        let all = acc.list_users(&owner, None, None, &page(10)).await.unwrap();
+        assert_eq!((all.total, all.total_exact, all.items.len()), (1000, true, 10));
+        h.seed_members(&tenant, 1000, 1).await;
+        for status in [None, Some(UserStatus::Active)] {
+            let all = acc.list_users(&owner, None, status, &page(10)).await.unwrap();
+            assert_eq!((all.total, all.total_exact, all.items.len()), (1000, false, 10), "{status:?}");
+        }
+        let owners = acc.list_users(&owner, Some(Role::Owner), None, &page(10)).await.unwrap();
+        assert_eq!((owners.total, owners.total_exact), (1, true));
+        let suspended = acc.list_users(&owner, None, Some(UserStatus::Suspended), &page(10)).await.unwrap();
+        assert_eq!((suspended.total, suspended.total_exact), (0, true));
+        // The last owner is still kept (the owners are counted up to two), and one of two may go.
+        let platform = operator(Some(&tenant));
+        let ann = h.user_id("ann").await.unwrap();
+        expect_code(acc.update_user_role(&platform, &ann, Role::Admin).await, ErrorCode::Conflict);
+        let bulk = h.user_id("bulk|1").await.unwrap();
+        acc.update_user_role(&platform, &bulk, Role::Owner).await.unwrap();
+        assert_eq!(acc.update_user_role(&platform, &ann, Role::Admin).await.unwrap().role, Role::Admin);
     })
     .await;
 }

@@ -4,6 +4,62 @@ use account_host::bindings::{ErrorCode, OnboardingState, PageRequest, Role, Tena
 use account_host::{Runtime, Settings};
 use suite::{Harness, SECOND, T0, api_key, each_backend, expect_code, key_caller, operator, page, test_config};
 
+/// A pin list's total costs the same on a tenant of any size: counted up to 1,000, then "more than
+/// 1,000"; a prefix that matches fewer is counted exactly, and the pages still walk every pin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pin_totals_stop_at_a_thousand() {
+    each_backend(async |h| {
+        let pins = h.runtime.memory_pins();
+        let (t, owner) = h.owned_tenant("Big", "ann").await;
+        h.seed_pins(&t, 1001).await;
+        for include_expired in [false, true] {
+            let first = pins.list_pins(&owner, None, include_expired, &page(1000)).await.unwrap();
+            assert_eq!((first.total, first.total_exact, first.items.len()), (1000, false, 1000));
+            let rest = pins
+                .list_pins(&owner, None, include_expired, &PageRequest { limit: 1000, after: first.next })
+                .await
+                .unwrap();
+            assert_eq!((rest.total, rest.total_exact, rest.items.len(), rest.next), (1000, false, 1, None));
+        }
+        let some = pins.list_pins(&owner, Some("bulk-100"), false, &page(10)).await.unwrap();
+        assert_eq!((some.total, some.total_exact), (3, true), "bulk-100, bulk-1000 and bulk-1001");
+        assert!(pins.delete_pin(&owner, "bulk-1").await.unwrap());
+        let all = pins.list_pins(&owner, None, false, &page(1)).await.unwrap();
+        assert_eq!((all.total, all.total_exact), (1000, true));
+    })
+    .await;
+}
+
+/// A pin is read in a read-only snapshot and its access log row written after it commits, before the
+/// call answers. Concurrent first reads of one pin all answer: on SQLite (one writer at a time) the log
+/// keeps one row; on PostgreSQL each read's row is its own statement, so it keeps one to eight. Later
+/// reads within the hour add none; a read that fails logs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_of_a_pin_are_logged_once_an_hour() {
+    each_backend(async |h| {
+        let pins = h.runtime.memory_pins();
+        let (_, owner) = h.owned_tenant("Acme", "ann").await;
+        pins.upsert_pin(&owner, "k", "{}", None, None).await.unwrap();
+        let reads = futures_util::future::join_all((0..8).map(|_| pins.get_pin(&owner, "k"))).await;
+        assert!(reads.into_iter().all(|read| read.unwrap().is_some()));
+        let gets = "SELECT COUNT(*) FROM memory_audit WHERE operation = 'get'";
+        let logged = h.count(gets).await;
+        if h.schema().is_some() {
+            assert!((1..=8).contains(&logged), "{logged}");
+        } else {
+            assert_eq!(logged, 1);
+        }
+        pins.get_pin(&owner, "k").await.unwrap();
+        assert_eq!(h.count(gets).await, logged, "read again within the hour");
+        h.clock.advance_secs(3_600);
+        expect_code(pins.get_pin(&owner, "a/b").await, ErrorCode::InvalidArgument);
+        assert_eq!(h.count(gets).await, logged, "a refused read");
+        pins.get_pin(&owner, "k").await.unwrap();
+        assert_eq!(h.count(gets).await, logged + 1, "an hour later");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_pins() {
     each_backend(async |h| {

@@ -123,7 +123,8 @@ impl Guest for Engine {
     ) -> Result<UserList, EngineError> {
         let access = access::check(&ctx, &op::LIST_USERS)?;
         let page = driver::fetch_users(&access.tenant_id, role, status, &validate::page(&page)?)?;
-        let total = driver::count_users(&access.tenant_id, role, status)?;
+        let (total, total_exact) =
+            validate::total(driver::count_users(&access.tenant_id, role, status, validate::TOTAL_COUNT_UP_TO)?);
         let items = page
             .items
             .into_iter()
@@ -137,7 +138,7 @@ impl Guest for Engine {
                 last_login_at: u.last_login_at,
             })
             .collect();
-        Ok(UserList { items, total, next: page.next })
+        Ok(UserList { items, total, total_exact, next: page.next })
     }
 
     fn get_user_detail(ctx: CallContext, user_id: String) -> Result<UserDetail, EngineError> {
@@ -458,7 +459,7 @@ impl Guest for Engine {
             Ok(PolicyEvent::InviteUser(InviteEvent {
                 email: email.clone(),
                 role,
-                members: count(driver::count_users(&access.tenant_id, None, None)?),
+                members: count(driver::count_users(&access.tenant_id, None, None, u64::from(u32::MAX))?),
                 pending_invitations: count(driver::count_pending_invitations(&access.tenant_id)?),
             }))
         };
@@ -549,7 +550,7 @@ impl Guest for Engine {
                         invitation_id: invitation.id.clone(),
                         email: invitation.email.clone(),
                         role: invitation.role,
-                        members: count(driver::count_users(&invitation.tenant_id, None, None)?),
+                        members: count(driver::count_users(&invitation.tenant_id, None, None, u64::from(u32::MAX))?),
                     }))
                 };
                 let actor = policy_gate::person(&user.id);
@@ -634,7 +635,8 @@ fn owner_or_platform(access: &Access) -> bool {
 
 /// Refuses a change that would leave the tenant without an owner (the change removes one owner).
 fn keep_an_owner(tenant_id: &str) -> Result<()> {
-    let owners = driver::count_users(tenant_id, Some(Role::Owner), None)?;
+    // Counting a second owner is enough.
+    let owners = driver::count_users(tenant_id, Some(Role::Owner), None, 2)?;
     if owners <= 1 {
         return Err(conflict("A tenant must keep at least one owner"));
     }

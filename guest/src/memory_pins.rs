@@ -72,8 +72,15 @@ impl Guest for Engine {
         let access = access::check(&ctx, &op::LIST_PINS)?;
         let page = validate::page(&page)?;
         let prefix = validate::optional_text("prefix", prefix.as_deref(), 512)?;
-        let list = driver::list_pins(&access.tenant_id, prefix.as_deref(), include_expired, &page)?;
-        Ok(PinList { items: list.items.into_iter().map(pin).collect(), total: list.total, next: list.next })
+        let list = driver::list_pins(
+            &access.tenant_id,
+            prefix.as_deref(),
+            include_expired,
+            &page,
+            validate::TOTAL_COUNT_UP_TO,
+        )?;
+        let (total, total_exact) = validate::total(list.total);
+        Ok(PinList { items: list.items.into_iter().map(pin).collect(), total, total_exact, next: list.next })
     }
 
     fn delete_pin(ctx: CallContext, key: String) -> Result<bool, EngineError> {

@@ -222,7 +222,8 @@ pub mod memory_pins {
     /// `memory-pins.upsert-pin`: creates or replaces a pin. `source` defaults to `api` (at most 64 characters).
     pub const UPSERT_PIN: Operation = op("memory-pins", "upsert-pin", Writes, tenant(P::MemoryPinWrite, Gate::Write));
     /// `memory-pins.get-pin`: the pin, or none when absent or expired.
-    pub const GET_PIN: Operation = op("memory-pins", "get-pin", Writes, tenant(P::MemoryPinRead, Gate::Read));
+    // Its access log row is written after the read's snapshot commits (the host's `ReadLog`).
+    pub const GET_PIN: Operation = op("memory-pins", "get-pin", Reads, tenant(P::MemoryPinRead, Gate::Read));
     /// `memory-pins.list-pins`: pins newest first whose key starts with `prefix` (matched literally).
     pub const LIST_PINS: Operation = op("memory-pins", "list-pins", Reads, tenant(P::MemoryPinRead, Gate::Read));
     /// `memory-pins.delete-pin`: whether a pin was deleted.

@@ -6,6 +6,19 @@ use crate::error::{Result, invalid};
 /// The most items one page may hold.
 pub const MAX_PAGE: u32 = 1000;
 
+/// A list's total counts at most this many items, so that a page costs the same on a tenant of any size;
+/// beyond it the list says "more than 1,000" (`total-exact` false).
+pub const TOTAL_UP_TO: u64 = 1000;
+
+/// How far a list asks the driver to count: one more than [`TOTAL_UP_TO`], which tells "exactly 1,000"
+/// from "more".
+pub const TOTAL_COUNT_UP_TO: u64 = TOTAL_UP_TO + 1;
+
+/// A list's `total` and `total-exact` from a count that stopped at [`TOTAL_COUNT_UP_TO`].
+pub fn total(counted: u64) -> (u64, bool) {
+    (counted.min(TOTAL_UP_TO), counted <= TOTAL_UP_TO)
+}
+
 /// A required text of `min..=max` characters, trimmed.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
     let value = value.trim();
@@ -233,6 +246,14 @@ mod tests {
         assert!(page(&PageRequest { limit: MAX_PAGE, after: Some("c".into()) }).is_ok());
         assert!(page(&PageRequest { limit: 0, after: None }).is_err());
         assert!(page(&PageRequest { limit: MAX_PAGE + 1, after: None }).is_err());
+    }
+
+    #[test]
+    fn totals_stop_at_a_thousand_and_say_so() {
+        assert_eq!(total(0), (0, true));
+        assert_eq!(total(TOTAL_UP_TO), (TOTAL_UP_TO, true), "exactly 1,000 is exact");
+        assert_eq!(total(TOTAL_COUNT_UP_TO), (TOTAL_UP_TO, false), "1,001 counted: more than 1,000");
+        assert_eq!(total(u64::MAX), (TOTAL_UP_TO, false), "a driver that counted further still says more");
         assert_eq!(
             message(page(&PageRequest { limit: 10, after: Some(String::new()) })),
             "after is not a valid cursor"

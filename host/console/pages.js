@@ -159,7 +159,7 @@ export async function members(section, me) {
   const memberPager = new api.Pager((after) => api.call('accounts', 'list_users', { page: { limit: 50, after } }));
   const drawMembers = (result) => {
     membersBody.replaceChildren(
-      h('p', { class: 'muted', text: result.total + ' member(s).' }),
+      h('p', { class: 'muted', text: (result.total_exact ? '' : 'More than ') + result.total + ' member(s).' }),
       table('Members of the tenant', ['E-mail', 'Name', 'Role', 'Status', 'Since', 'Last sign-in', 'Change role', 'Remove'],
         result.items.map((u) => {
           const self = u.user_id === me.userId;
@@ -298,7 +298,7 @@ export async function pins(section) {
   }
   const draw = (result) => {
     list.replaceChildren(
-      h('p', { class: 'muted', text: result.total + ' pin(s) match.' }),
+      h('p', { class: 'muted', text: (result.total_exact ? '' : 'More than ') + result.total + ' pin(s) match.' }),
       table('Pins, newest first', ['Key', 'Source', 'Updated', 'TTL', 'Expires', 'Size', ''], result.items.map((p) => [
         h('code', { text: p.key }), p.source, time(p.updated_at), p.ttl_seconds === null ? 'none' : p.ttl_seconds + ' s', time(p.expires_at),
         p.value.length + ' B',

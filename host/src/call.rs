@@ -12,6 +12,7 @@ use crate::bindings::{Actor, DriverError, DriverErrorCode};
 use crate::db::codec::{Id, Ts};
 use crate::db::errors::{driver_error, from_sqlx, is_connection_lost, is_retryable};
 use crate::db::{Backend, Database, Tx};
+use crate::drivers::memory_pins_driver::{AccessRow, ReadLog};
 
 /// Which tenants the driver calls of an engine call may touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,15 +58,30 @@ pub struct Outcome {
     pub connection_lost: Option<String>,
     /// A tenant policy denied or failed: the caller gets this error and nothing is written.
     pub doomed: Option<crate::bindings::EngineError>,
+    /// The access log of the call's pin reads: to write once the transaction has committed.
+    pub read_log: ReadLog,
 }
 
 /// Statements run by drivers in this process (the benchmark checks that the component and the native
 /// path run the same ones).
 static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// How many driver statements this process has run.
+/// Exchanges with the database in this process: the statements, and each call's `BEGIN` and `COMMIT`
+/// (or `ROLLBACK`), and the access log of its reads written after it (the benchmark's round trips).
+static ROUND_TRIPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many driver statements this process has run (savepoints included).
 pub fn statements_run() -> u64 {
     STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// How many exchanges with the database this process's calls have made (see [`statements_run`]).
+pub fn round_trips_run() -> u64 {
+    ROUND_TRIPS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(crate) fn count_round_trip() {
+    ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The driver context of one engine call: its database, transaction, tenant scope and what the runtime
@@ -90,6 +106,8 @@ pub struct CallState {
     savepoints: u32,
     /// The operation only reads (see [`crate::engine::is_read_only`]): its transaction is a read-only one.
     read_only: bool,
+    /// The access log rows of the pins this read-only call read, written after it commits.
+    read_log: Vec<AccessRow>,
     /// The SQLite writer lock, when the runtime took it before instantiating (goes into the transaction).
     writer: Option<crate::db::WriterGuard>,
     /// Created on first use: most calls need no randomness, and seeding a CSPRNG per call is not free.
@@ -135,6 +153,7 @@ impl CallState {
             connection_lost: None,
             savepoints: 0,
             read_only: false,
+            read_log: Vec::new(),
             writer: None,
             random: None,
             limits,
@@ -154,6 +173,22 @@ impl CallState {
     /// Runs the call in a read-only transaction (set before the first statement).
     pub fn set_read_only(&mut self, read_only: bool) {
         self.read_only = read_only;
+    }
+
+    /// Whether the call runs in a read-only transaction.
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Keeps a pin read's access log row until the call commits (a read-only call reads a few pins at
+    /// most: more is refused).
+    pub(crate) fn defer_read_log(&mut self, row: AccessRow) -> Result<(), DriverError> {
+        const MAX_READ_LOG_ROWS: usize = 16;
+        if self.read_log.len() >= MAX_READ_LOG_ROWS {
+            return Err(driver_error(DriverErrorCode::Invalid, "too many access log rows in one call"));
+        }
+        self.read_log.push(row);
+        Ok(())
     }
 
     /// Gives the call the tenant policy runtime.
@@ -201,6 +236,7 @@ impl CallState {
             ));
         }
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        count_round_trip();
         if self.tx.is_none() {
             match self.db.begin_with(self.read_only, self.writer.take()).await {
                 Ok(tx) => self.tx = Some(tx),
@@ -356,6 +392,7 @@ impl CallState {
             unavailable: self.unavailable,
             connection_lost: self.connection_lost.take(),
             doomed: self.doomed.take(),
+            read_log: ReadLog::new(self.db.clone(), std::mem::take(&mut self.read_log)),
         }
     }
 }

@@ -28,13 +28,13 @@ SELECT {{member-columns}} {{fetch-users-filter}} {{fetch-users-order}}
 -- statement: fetch-users-next-page
 SELECT {{member-columns}} {{fetch-users-filter}} AND (m.user_email, m.user_id) > ($5, $6) {{fetch-users-order}}
 
--- The number of tenant $1's members with role $2 (NULL: any), from the memberships alone: one BIGINT.
+-- The number of tenant $1's members with role $2 (NULL: any), from the memberships alone, counting no further than $3: one BIGINT.
 -- statement: count-users-any-status
-SELECT COUNT(*) FROM tenant_memberships m WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2)
+SELECT COUNT(*) FROM (SELECT 1 FROM tenant_memberships m WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) LIMIT $3) AS counted
 
--- The number of tenant $1's members with role $2 (NULL: any) whose user has status $3: one BIGINT.
+-- The number of tenant $1's members with role $2 (NULL: any) whose user has status $3, counting no further than $4: one BIGINT.
 -- statement: count-users-with-status
-SELECT COUNT(*) FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND u.status = $3
+SELECT COUNT(*) FROM (SELECT 1 FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND u.status = $3 LIMIT $4) AS counted
 
 -- User $2 as a member of tenant $1: a member-columns row, or no row.
 -- statement: fetch-user-detail

@@ -28,9 +28,9 @@ SELECT {{pin-columns}} {{list-pins-filter}} {{list-pins-order}}
 -- statement: list-pins-next-page
 SELECT {{pin-columns}} {{list-pins-filter}} AND (created_at, id) < ($6, $7) {{list-pins-order}}
 
--- The number of pins list-pins-first-page selects over all pages ($1..$4 as there): one BIGINT.
+-- The number of pins list-pins-first-page selects over all pages ($1..$4 as there), counting no further than $5: one BIGINT.
 -- statement: list-pins-count
-SELECT COUNT(*) {{list-pins-filter}}
+SELECT COUNT(*) FROM (SELECT 1 {{list-pins-filter}} LIMIT $5) AS counted
 
 -- Deletes tenant $1's pin $2; returns nothing (rows affected: whether it existed).
 -- statement: delete-pin

@@ -305,15 +305,15 @@ fn the_contract_command_writes_the_component_its_wit_and_its_types() {
     assert!(out.join("wit/deps/random/random.wit").exists());
     let types: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("account-engine.types.json")).unwrap()).unwrap();
-    assert_eq!(types["package"], "aos:accounts@0.4.1");
-    let upsert = &types["exports"]["aos:accounts/memory-pins@0.4.1"]["upsert-pin"];
+    assert_eq!(types["package"], "aos:accounts@0.5.0");
+    let upsert = &types["exports"]["aos:accounts/memory-pins@0.5.0"]["upsert-pin"];
     assert_eq!(upsert["params"][1], json!(["key", "string"]));
     assert_eq!(upsert["params"][4], json!(["ttl-seconds", { "option": "u32" }]));
-    let status = &types["imports"]["aos:accounts/tenant-lifecycle-driver@0.4.1"]["update-lifecycle-status"]["result"];
+    let status = &types["imports"]["aos:accounts/tenant-lifecycle-driver@0.5.0"]["update-lifecycle-status"]["result"];
     assert!(status["result"]["ok"]["enum"].as_array().unwrap().contains(&json!("suspended")), "{status}");
     // Every imported driver interface is described, each with its functions.
     let imports = types["imports"].as_object().unwrap();
-    assert_eq!(imports.keys().filter(|k| k.ends_with("-driver@0.4.1")).count(), 7);
+    assert_eq!(imports.keys().filter(|k| k.ends_with("-driver@0.5.0")).count(), 7);
 }
 
 /// What the OpenAPI document says of arguments, credentials and answers is what the service does (the

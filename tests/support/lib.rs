@@ -266,6 +266,49 @@ impl Harness {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// Active members `first..first + n` of `tenant_id` (role member; users `bulk|{g}`,
+    /// `bulk-{g}@bulk.example`), written in two statements: lists and counts over more rows than the
+    /// engine's bounds.
+    pub async fn seed_members(&self, tenant_id: &str, first: u32, n: u32) {
+        let last = first + n - 1;
+        let (ids, users, members) = if self.schema().is_some() {
+            (
+                format!("WITH RECURSIVE s(g) AS (SELECT {first} UNION ALL SELECT g + 1 FROM s WHERE g < {last})"),
+                "SELECT md5('u' || g)::uuid, 'bulk|' || g, 'bulk-' || g || '@bulk.example', 'active', now(), now(), true FROM s",
+                format!(
+                    "SELECT md5('m' || g)::uuid, '{tenant_id}', md5('u' || g)::uuid, 'member', now(), 'bulk-' || g || '@bulk.example' FROM s"
+                ),
+            )
+        } else {
+            (
+                format!("WITH RECURSIVE s(g) AS (SELECT {first} UNION ALL SELECT g + 1 FROM s WHERE g < {last})"),
+                "SELECT printf('00000000-0000-4000-8000-%012x', g), 'bulk|' || g, 'bulk-' || g || '@bulk.example', 'active', 1, 1, 1 FROM s",
+                format!(
+                    "SELECT printf('00000000-0001-4000-8000-%012x', g), '{tenant_id}', printf('00000000-0000-4000-8000-%012x', g), 'member', 1, 'bulk-' || g || '@bulk.example' FROM s"
+                ),
+            )
+        };
+        self.execute(&format!(
+            "{ids} INSERT INTO users (id, clerk_user_id, email, status, created_at, updated_at, email_verified) {users}"
+        ))
+        .await;
+        self.execute(&format!(
+            "{ids} INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, user_email) {members}"
+        ))
+        .await;
+    }
+
+    /// `n` pins of `tenant_id` without a TTL (keys `bulk-{g}`), written in one statement.
+    pub async fn seed_pins(&self, tenant_id: &str, n: u32) {
+        let (value, at) = if self.schema().is_some() { ("'{}'::jsonb", "now()") } else { ("'{}'", "1") };
+        self.execute(&format!(
+            "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n}) \
+             INSERT INTO memory_pins (tenant_id, key, value, source, created_at, updated_at) \
+             SELECT '{tenant_id}', 'bulk-' || g, {value}, 'api', {at}, {at} FROM s"
+        ))
+        .await;
+    }
+
     /// Runs a statement directly (test fixtures for tables owned by other domains).
     pub async fn execute(&self, sql: &str) {
         account_host::on_pool!(&self.db, |pool| async {

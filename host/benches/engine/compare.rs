@@ -193,7 +193,7 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
                         .await
                         .unwrap();
                 assert_eq!(page.items.len(), 50);
-                Facade::count_users(&mut s, tenant.clone(), None, None).await.unwrap();
+                Facade::count_users(&mut s, tenant.clone(), None, None, crate::setup::TOTAL_COUNT_UP_TO).await.unwrap();
                 commit(s).await;
             },
         )

@@ -143,6 +143,7 @@ pub async fn depth(b: &Backend) -> Vec<DepthRow> {
                 None,
                 false,
                 page.clone(),
+                crate::setup::TOTAL_COUNT_UP_TO,
             )
             .await
             .unwrap();

@@ -115,6 +115,10 @@ impl Backend {
     }
 }
 
+/// How far a list's total is counted: the engine's `validate::TOTAL_COUNT_UP_TO` (guest/src/validate.rs),
+/// which the native side of a comparison asks for too.
+pub const TOTAL_COUNT_UP_TO: u64 = 1001;
+
 pub fn user_id(batch: &str, g: i64) -> String {
     format!("{batch}-0000-4000-8000-{g:012x}")
 }
@@ -133,10 +137,13 @@ pub fn now() -> i64 {
 }
 
 /// Commits a native call's transaction, as the runtime does when the engine answers `ok`.
+/// Ends a native call as the runtime ends one: commits, then writes its reads' access log.
 pub async fn commit(mut state: CallState) {
-    if let Some(tx) = state.take_outcome().tx {
+    let outcome = state.take_outcome();
+    if let Some(tx) = outcome.tx {
         tx.commit().await.expect("commit");
     }
+    outcome.read_log.write().await;
 }
 
 pub async fn timed<F: std::future::Future<Output = ()>>(f: F) -> Duration {

@@ -73,6 +73,12 @@ pub fn time_and_integer_id(after: &After) -> Result<(crate::db::codec::Ts, i64),
 /// The most items one page may hold (the engine's `validate::MAX_PAGE`).
 pub const MAX_PAGE: u32 = 1000;
 
+/// The `LIMIT` of a bounded count's sub-select (`SELECT COUNT(*) FROM (SELECT 1 … LIMIT n)`): the bound
+/// the caller asked for, saturated to what SQL can bind.
+pub fn count_limit(up_to: u64) -> i64 {
+    i64::try_from(up_to).unwrap_or(i64::MAX)
+}
+
 /// The limit of a page within 1..=[`MAX_PAGE`], plus one row to learn whether another page follows.
 pub fn fetch_limit(page: &PageRequest) -> Result<i64, DriverError> {
     if page.limit == 0 || page.limit > MAX_PAGE {

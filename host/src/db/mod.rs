@@ -12,6 +12,7 @@
 pub mod codec;
 pub mod cursor;
 pub mod errors;
+pub(crate) mod recent_reads;
 pub mod rows;
 
 use std::str::FromStr;
@@ -78,7 +79,11 @@ pub enum Backend {
 /// A handle to the database the engine's drivers use: opaque, cheap to clone. Made by
 /// [`Database::connect`] from a URL, or from an embedder's own `sqlx` pool.
 #[derive(Clone)]
-pub struct Database(Pool);
+pub struct Database {
+    pool: Pool,
+    /// The pins whose reads this process logged lately (shared by every call on this database).
+    recent_reads: Arc<recent_reads::RecentReads>,
+}
 
 /// The pool behind a [`Database`] (what the crate's macros match on; not part of the embedding API).
 #[doc(hidden)]
@@ -105,17 +110,26 @@ impl Database {
     /// The engine's database on an embedder's own SQLite pool. Its connections should have foreign keys
     /// on and a busy timeout, as [`Database::connect`] sets them; writes are serialised by the handle.
     pub fn from_sqlite_pool(pool: SqlitePool) -> Self {
-        Database(Pool::Sqlite(pool, Arc::new(Mutex::new(()))))
+        Database::of(Pool::Sqlite(pool, Arc::new(Mutex::new(()))))
     }
 
     /// The engine's database on an embedder's own PostgreSQL pool.
     pub fn from_postgres_pool(pool: PgPool) -> Self {
-        Database(Pool::Postgres(pool))
+        Database::of(Pool::Postgres(pool))
+    }
+
+    fn of(pool: Pool) -> Self {
+        Database { pool, recent_reads: Arc::default() }
+    }
+
+    /// The pins whose reads this process logged lately.
+    pub(crate) fn recent_reads(&self) -> &recent_reads::RecentReads {
+        &self.recent_reads
     }
 
     /// The SQLite pool, for an embedder's own queries beside the engine's.
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
-        match &self.0 {
+        match &self.pool {
             Pool::Sqlite(pool, _) => Some(pool),
             Pool::Postgres(_) => None,
         }
@@ -123,7 +137,7 @@ impl Database {
 
     /// The PostgreSQL pool, for an embedder's own queries beside the engine's.
     pub fn postgres_pool(&self) -> Option<&PgPool> {
-        match &self.0 {
+        match &self.pool {
             Pool::Postgres(pool) => Some(pool),
             Pool::Sqlite(..) => None,
         }
@@ -132,7 +146,7 @@ impl Database {
     /// The pool (for the crate's macros).
     #[doc(hidden)]
     pub fn pool(&self) -> &Pool {
-        &self.0
+        &self.pool
     }
 
     /// Opens a pool for a `sqlite:` or `postgres://` URL. A SQLite file is created if missing.
@@ -171,7 +185,7 @@ impl Database {
 
     /// Which backend the pool talks to.
     pub fn backend(&self) -> Backend {
-        match &self.0 {
+        match &self.pool {
             Pool::Sqlite(..) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
@@ -179,7 +193,7 @@ impl Database {
 
     /// Applies the schema migrations of the backend (idempotent).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match &self.0 {
+        match &self.pool {
             Pool::Sqlite(pool, _) => {
                 let migrator = sqlx::migrate!("../migrations/sqlite");
                 accept_rewritten_migrations(pool, &migrator).await?;
@@ -200,7 +214,8 @@ impl Database {
 
     /// [`Database::begin`] with the writer lock already taken (SQLite; see [`Database::writer_turn`]).
     pub async fn begin_with(&self, read_only: bool, writer: Option<WriterGuard>) -> Result<Tx, sqlx::Error> {
-        match &self.0 {
+        crate::call::count_round_trip();
+        match &self.pool {
             Pool::Sqlite(pool, _) if read_only => Ok(Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?, None)),
             Pool::Sqlite(pool, lock) => {
                 let guard = match writer {
@@ -218,7 +233,7 @@ impl Database {
 
     /// Waits for the SQLite writer lock (none on PostgreSQL, whose writers run side by side).
     pub async fn writer_turn(&self) -> Option<WriterGuard> {
-        match &self.0 {
+        match &self.pool {
             Pool::Sqlite(_, lock) => Some(lock.clone().lock_owned().await),
             Pool::Postgres(_) => None,
         }
@@ -229,7 +244,7 @@ impl Database {
     /// means "gone" (a server that refuses more connections, or answers with an error, is there).
     /// SQLite is a file of this process: only a closed pool makes it unreachable.
     pub async fn reachable(&self) -> bool {
-        match &self.0 {
+        match &self.pool {
             Pool::Sqlite(pool, _) => !pool.is_closed(),
             Pool::Postgres(pool) => {
                 use sqlx::Connection;
@@ -253,7 +268,7 @@ impl Database {
 
     /// Closes the pool: waits for connections in use to be returned, then closes them all.
     pub async fn close(&self) {
-        match &self.0 {
+        match &self.pool {
             Pool::Sqlite(pool, _) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
@@ -271,6 +286,7 @@ impl Tx {
 
     /// Commits the transaction, releasing the SQLite writer lock it held.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
+        crate::call::count_round_trip();
         match self {
             Tx::Sqlite(t, _guard) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
@@ -279,6 +295,7 @@ impl Tx {
 
     /// Rolls the transaction back, releasing the SQLite writer lock it held.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        crate::call::count_round_trip();
         match self {
             Tx::Sqlite(t, _guard) => t.rollback().await,
             Tx::Postgres(t) => t.rollback().await,

@@ -102,18 +102,23 @@ impl Host for CallState {
         tenant_id: String,
         role: Option<Role>,
         status: Option<UserStatus>,
+        up_to: u64,
     ) -> Result<u64, DriverError> {
         let t = self.tenant(&tenant_id)?;
+        let up_to = cursor::count_limit(up_to);
         // Every membership has its user (a foreign key): without a status filter the memberships alone
         // are counted, from an index.
         let n: i64 = match status {
-            None => {
-                sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_ANY_STATUS).bind(&t).bind(role).fetch_one(c))?
-            }
+            None => sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_ANY_STATUS)
+                .bind(&t)
+                .bind(role)
+                .bind(up_to)
+                .fetch_one(c))?,
             Some(status) => sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_WITH_STATUS)
                 .bind(&t)
                 .bind(role)
                 .bind(status)
+                .bind(up_to)
                 .fetch_one(c))?,
         };
         Ok(n as u64)

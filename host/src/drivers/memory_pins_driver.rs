@@ -8,17 +8,88 @@ use crate::bindings::{
 };
 use crate::call::CallState;
 use crate::catalogue::memory_pins_driver as statements;
-use crate::db::codec::{Json, Ts};
+use crate::db::Database;
+use crate::db::codec::{Id, Json, Ts};
 use crate::db::cursor;
 use crate::db::errors::{driver_error, invalid, not_found};
 use crate::db::rows::{AccessRecord, PinRecord};
 use crate::drivers::Savepoint;
-use crate::sql;
+use crate::{on_pool, sql};
+use futures_util::TryFutureExt;
 
 /// How long the memory access log is kept (the platform's `cleanup-expired` sweep deletes older rows).
 pub const MEMORY_AUDIT_RETENTION_DAYS: i64 = 30;
 /// A pin's reads are logged at most once per this interval.
 const READ_LOG_INTERVAL_MICROS: i64 = 3_600 * 1_000_000;
+
+/// One row of the memory access log, as the write-audit statement binds it.
+pub struct AccessRow {
+    at: Ts,
+    tenant: Id,
+    latency_ms: f64,
+    extra: Json,
+    entry: MemoryAuditEntry,
+}
+
+/// The write-audit statement for `$row` (an [`AccessRow`]). Reads must not grow storage without bound:
+/// a read is logged once per pin and hour (the statement writes nothing for a later one). Writes are
+/// bounded by the pin quotas and are always logged.
+macro_rules! write_access_row {
+    ($row:expr) => {
+        sqlx::query(statements::WRITE_AUDIT)
+            .bind($row.at)
+            .bind($row.entry.operation)
+            .bind(&$row.tenant)
+            .bind(&$row.entry.key)
+            .bind(&$row.entry.agent_id)
+            .bind(&$row.entry.source)
+            .bind($row.entry.cache_hit)
+            .bind($row.latency_ms)
+            .bind($row.entry.success)
+            .bind(&$row.entry.error_message)
+            .bind(&$row.entry.old_value_hash)
+            .bind(&$row.entry.new_value_hash)
+            .bind(&$row.extra)
+            .bind(Ts($row.at.0 - READ_LOG_INTERVAL_MICROS))
+            .bind($row.entry.operation == MemoryAuditOperation::Get)
+    };
+}
+
+/// The access log of a read-only call's pin reads: a read runs in a read-only snapshot (no write
+/// transaction, no savepoint), and its log row is written after the snapshot commits, in a statement of
+/// its own — still before the call answers, so the caller's next look at the log sees it. The log is
+/// best-effort, as inside a call: a failure is logged and the read stands. A row is not even sent when
+/// this process logged a read of the same pin within the hour, which the statement would skip anyway.
+pub struct ReadLog {
+    db: Database,
+    rows: Vec<AccessRow>,
+}
+
+impl ReadLog {
+    pub(crate) fn new(db: Database, rows: Vec<AccessRow>) -> Self {
+        ReadLog { db, rows }
+    }
+
+    /// Writes the rows; call it once the call's transaction has committed (never after a rollback).
+    pub async fn write(self) {
+        let recent = self.db.recent_reads();
+        for row in self.rows {
+            let key = &row.entry.key;
+            let throttled = row.entry.operation == MemoryAuditOperation::Get;
+            if throttled && recent.logged_within(&row.tenant, key, row.at.0, READ_LOG_INTERVAL_MICROS) {
+                continue;
+            }
+            // SQLite: one writer at a time, as for a call that writes.
+            let _writer = self.db.writer_turn().await;
+            crate::call::count_round_trip();
+            match on_pool!(&self.db, |p| write_access_row!(row).execute(p).map_ok(drop)) {
+                Ok(_) if throttled => recent.note(&row.tenant, key, row.at.0, READ_LOG_INTERVAL_MICROS),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "a pin read's access log row could not be written"),
+            }
+        }
+    }
+}
 
 impl Host for CallState {
     async fn upsert_pin(
@@ -76,6 +147,7 @@ impl Host for CallState {
         prefix: Option<String>,
         include_expired: bool,
         page: PageRequest,
+        count_up_to: u64,
     ) -> Result<PinList, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
@@ -100,6 +172,7 @@ impl Host for CallState {
             .bind(&prefix)
             .bind(include_expired)
             .bind(now)
+            .bind(cursor::count_limit(count_up_to))
             .fetch_one(c))?;
         let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));
         Ok(PinList { items: rows.rows.into_iter().map(Into::into).collect(), total: total as u64, next })
@@ -131,35 +204,22 @@ impl Host for CallState {
     }
 
     async fn write_audit(&mut self, entry: MemoryAuditEntry) -> Result<(), DriverError> {
-        let t = self.tenant(&entry.tenant_id)?;
-        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-        let now = self.now;
-        // Reads must not grow storage without bound: a read is logged once per pin and hour. Writes are
-        // bounded by the pin quotas and are always logged.
-        let throttled = entry.operation == MemoryAuditOperation::Get;
-        let since = Ts(now.0 - READ_LOG_INTERVAL_MICROS);
+        let row = AccessRow {
+            at: self.now,
+            tenant: self.tenant(&entry.tenant_id)?,
+            latency_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            extra: Json(entry.extra.clone().unwrap_or_else(|| "{}".into())),
+            entry,
+        };
+        if self.is_read_only() {
+            // A read's snapshot cannot write: the row is written after it commits (`ReadLog::write`).
+            if row.entry.operation != MemoryAuditOperation::Get {
+                return Err(invalid("a call that only reads logs only reads"));
+            }
+            return self.defer_read_log(row);
+        }
         Savepoint::MemoryAudit.begin(self).await?;
-        let written = sql!(
-            self,
-            rows | c
-                | sqlx::query(statements::WRITE_AUDIT)
-                    .bind(now)
-                    .bind(entry.operation)
-                    .bind(&t)
-                    .bind(&entry.key)
-                    .bind(&entry.agent_id)
-                    .bind(&entry.source)
-                    .bind(entry.cache_hit)
-                    .bind(latency_ms)
-                    .bind(entry.success)
-                    .bind(&entry.error_message)
-                    .bind(&entry.old_value_hash)
-                    .bind(&entry.new_value_hash)
-                    .bind(Json(entry.extra.clone().unwrap_or_else(|| "{}".into())))
-                    .bind(since)
-                    .bind(throttled)
-                    .execute(c)
-        );
+        let written = sql!(self, rows | c | write_access_row!(row).execute(c));
         Savepoint::MemoryAudit.end(self, written.map(|_| ())).await
     }
 

@@ -172,7 +172,7 @@ impl<T: DriverView> Runtime<T> {
         outcome: wasmtime::Result<Result<R, EngineError>>,
         attempt: u32,
     ) -> Settled<R> {
-        let Outcome { tx, violation, lost_race, failed, unavailable, connection_lost, doomed } =
+        let Outcome { tx, violation, lost_race, failed, unavailable, connection_lost, doomed, read_log } =
             store.data_mut().drivers().take_outcome();
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
@@ -231,7 +231,10 @@ impl<T: DriverView> Runtime<T> {
             Ok(Ok(value)) => match tx {
                 None => Settled::Done(Ok(value)),
                 Some(tx) => match tx.commit().await {
-                    Ok(()) => Settled::Done(Ok(value)),
+                    Ok(()) => {
+                        read_log.write().await;
+                        Settled::Done(Ok(value))
+                    }
                     Err(e) if is_retryable(&e) && may_retry => {
                         RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         Settled::Retry

@@ -151,7 +151,7 @@ impl Drop for EpochTicker {
 /// One interface a component imports or exports, with the functions in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceShape {
-    /// The interface's name, e.g. `aos:accounts/tenants@0.4.1`.
+    /// The interface's name, e.g. `aos:accounts/tenants@0.5.0`.
     pub name: String,
     /// Its functions' names.
     pub functions: Vec<String>,

@@ -61,7 +61,7 @@ export function apiTypes(exports, interfaces) {
     'export interface Interfaces {',
   ];
   for (const name of interfaces) {
-    const functions = exports[`aos:accounts/${name}@0.4.1`];
+    const functions = exports[`aos:accounts/${name}@0.5.0`];
     out.push(`  ${camel(name)}: {`);
     for (const [fn, type] of Object.entries(functions)) {
       const params = type.params.slice(1);

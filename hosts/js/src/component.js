@@ -27,7 +27,7 @@ export class Component {
     this.types = types;
   }
 
-  /** A fresh instance: its exports by interface name (`aos:accounts/memory-pins@0.4.1`). */
+  /** A fresh instance: its exports by interface name (`aos:accounts/memory-pins@0.5.0`). */
   instantiate(imports) {
     const getCoreModule = (name) => {
       const module = this.modules.get(name);

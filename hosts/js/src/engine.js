@@ -25,7 +25,7 @@ import { Session } from './session.js';
 import { Signature, ValueError, codec, kebab } from './values.js';
 
 export const PACKAGE = 'aos:accounts';
-export const VERSION = '0.4.1';
+export const VERSION = '0.5.0';
 /** The engine interfaces the component exports. */
 export const INTERFACES = ['accounts', 'tenants', 'memory-pins', 'onboarding', 'lifecycle', 'policies'];
 /** How often a call that lost a race for the database runs again before it is refused `unavailable`. */

@@ -105,9 +105,9 @@ test('every function the component imports must be implemented: a missing one fa
   const types = JSON.parse(readFileSync(join(PACKAGE, 'data', 'account-engine.types.json'), 'utf8'));
   assert.doesNotThrow(() => link(types.imports, () => null));
   const extended = structuredClone(types.imports);
-  extended['aos:accounts/tenant-driver@0.4.1']['fetch-something-new'] = { params: [], result: 'bool' };
+  extended['aos:accounts/tenant-driver@0.5.0']['fetch-something-new'] = { params: [], result: 'bool' };
   assert.throws(() => link(extended, () => null), /this host does not implement fetch-something-new/);
-  const unknown = { ...types.imports, 'aos:accounts/new-driver@0.4.1': { 'do-it': { params: [], result: null } } };
+  const unknown = { ...types.imports, 'aos:accounts/new-driver@0.5.0': { 'do-it': { params: [], result: null } } };
   assert.throws(() => link(unknown, () => null), /implements no such interface/);
 });
 

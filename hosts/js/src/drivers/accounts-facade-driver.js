@@ -50,13 +50,13 @@ export function fetchUsers(call, tenantId, role, status, page) {
   return { items: found.map(rows.userSnapshot), next };
 }
 
-export function countUsers(call, tenantId, role, status) {
+export function countUsers(call, tenantId, role, status, upTo) {
   const t = call.tenant(tenantId);
   // Every membership has its user (a foreign key): without a status filter the memberships alone are
   // counted, from an index.
   return status === null
-    ? scalarRequired(call, 'accounts-facade-driver/count-users-any-status', t, role)
-    : scalarRequired(call, 'accounts-facade-driver/count-users-with-status', t, role, status);
+    ? scalarRequired(call, 'accounts-facade-driver/count-users-any-status', t, role, upTo)
+    : scalarRequired(call, 'accounts-facade-driver/count-users-with-status', t, role, status, upTo);
 }
 
 export function fetchUserDetail(call, tenantId, userId) {

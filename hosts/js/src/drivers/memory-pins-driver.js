@@ -44,7 +44,7 @@ export function getPin(call, tenantId, key) {
   return row === null ? null : pin(row);
 }
 
-export function listPins(call, tenantId, prefix, includeExpired, page) {
+export function listPins(call, tenantId, prefix, includeExpired, page, countUpTo) {
   const t = call.tenant(tenantId);
   const limit = fetchLimit(page);
   const after = decode(page);
@@ -57,7 +57,7 @@ export function listPins(call, tenantId, prefix, includeExpired, page) {
     const id = pinCursorId(after.id);
     read = readBounded(call, 'memory-pins-driver/list-pins-next-page', [t, prefix, includeExpired, call.now, limit, at, id], pinSize);
   }
-  const total = scalarRequired(call, 'memory-pins-driver/list-pins-count', t, prefix, includeExpired, call.now);
+  const total = scalarRequired(call, 'memory-pins-driver/list-pins-count', t, prefix, includeExpired, call.now, countUpTo);
   const next = finish(read.rows, page, (r) => [String(r.created_at), String(r.id)], read.cut);
   return { items: read.rows.map(pin), total, next };
 }

@@ -33,7 +33,7 @@ from .principals import Principal
 from .values import Outcome, Signature, signatures_of, snake
 
 PACKAGE = "aos:accounts"
-VERSION = "0.4.1"
+VERSION = "0.5.0"
 #: The engine interfaces the component exports.
 INTERFACES = ("accounts", "tenants", "memory-pins", "onboarding", "lifecycle", "policies")
 #: The largest `get-random-bytes` request served (the engine asks for tens of bytes).

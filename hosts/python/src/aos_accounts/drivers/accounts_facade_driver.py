@@ -78,13 +78,13 @@ def fetch_users(call: CallState, tenant_id: str, role: Optional[str], status: Op
     return {"items": [user_snapshot(m) for m in rows], "next": next_cursor}
 
 
-def count_users(call: CallState, tenant_id: str, role: Optional[str], status: Optional[str]) -> int:
+def count_users(call: CallState, tenant_id: str, role: Optional[str], status: Optional[str], up_to: int) -> int:
     t = call.tenant(tenant_id)
     # Every membership has its user (a foreign key): without a status filter the memberships alone are
     # counted, from an index.
     if status is None:
-        return call.scalar("accounts-facade-driver/count-users-any-status", t, role)
-    return call.scalar("accounts-facade-driver/count-users-with-status", t, role, status)
+        return call.scalar("accounts-facade-driver/count-users-any-status", t, role, up_to)
+    return call.scalar("accounts-facade-driver/count-users-with-status", t, role, status, up_to)
 
 
 def fetch_user_detail(call: CallState, tenant_id: str, user_id: str) -> Optional[dict]:
