@@ -114,9 +114,10 @@ async fn key_rules_narrow_keys_and_the_engine_checks_the_narrowing() {
     .await;
 }
 
-/// A policy built against an earlier patch of the contract (`tests/policies/fixtures/key-rules-0.4.0.wasm`:
-/// `key-rules` as it was built for 0.4.0) installs and runs on this host: a patch of the contract adds, it
-/// never makes tenants rebuild their policies.
+/// A policy built for an earlier contract (`tests/policies/fixtures/key-rules-0.4.0.wasm`:
+/// `key-rules` as it was built for 0.4.0) installs and runs on this host: 0.5.0 changed the engine's
+/// list results, not the policy contract, so tenants do not rebuild their policies (the host keeps the
+/// 0.4 hooks' bindings, `host/wit-policy-0.4`).
 #[tokio::test]
 async fn a_policy_built_for_an_earlier_patch_of_the_contract_still_runs() {
     each_backend(async |h| {

@@ -17,7 +17,7 @@ use account_host::bindings::{Actor, IdentityPrincipal, MemoryAuditOperation, Pag
 use account_host::call::CallState;
 use account_host::identity::sha256_hex;
 
-use crate::setup::{Backend, commit, median, timed};
+use crate::setup::{Backend, commit, median, reading, timed};
 
 pub const WARMUP: usize = 20;
 pub const ITERATIONS: usize = 300;
@@ -33,19 +33,23 @@ pub struct Comparison {
     pub native: Duration,
     /// Driver statements of one call on each side: the same work, or the comparison is not fair.
     pub statements: (u64, u64),
+    /// Exchanges with the database of one call on each side: the statements, `BEGIN`, `COMMIT`, and a
+    /// read's access log written after it.
+    pub round_trips: (u64, u64),
 }
 
 pub struct SideBySide {
     component: Duration,
     native: Duration,
     statements: (u64, u64),
+    round_trips: (u64, u64),
 }
 
-/// Statements the drivers ran while `f` ran.
-async fn counted(f: impl Future<Output = ()>) -> (Duration, u64) {
-    let before = account_host::call::statements_run();
+/// Statements and round trips the drivers made while `f` ran.
+async fn counted(f: impl Future<Output = ()>) -> (Duration, (u64, u64)) {
+    let before = (account_host::call::statements_run(), account_host::call::round_trips_run());
     let time = timed(f).await;
-    (time, account_host::call::statements_run() - before)
+    (time, (account_host::call::statements_run() - before.0, account_host::call::round_trips_run() - before.1))
 }
 
 /// Runs `component(i)` and `native(i)` side by side and returns their medians.
@@ -77,8 +81,30 @@ where
     }
     // The typical call's (creating a tenant's first API key also moves its onboarding on, for example).
     statements.sort();
-    let statements = statements.chunk_by(|a, b| a == b).max_by_key(|run| run.len()).map_or((0, 0), |run| run[0]);
-    SideBySide { component: median(c), native: median(n), statements }
+    let ((cs, ct), (ns, nt)) =
+        statements.chunk_by(|a, b| a == b).max_by_key(|run| run.len()).map_or(((0, 0), (0, 0)), |run| run[0]);
+    SideBySide { component: median(c), native: median(n), statements: (cs, ns), round_trips: (ct, nt) }
+}
+
+/// The fewest exchanges with the database an operation needs in this design (one transaction, one
+/// statement per driver call the engine must make), to read beside the measured round trips.
+pub fn floor(operation: &str) -> u64 {
+    match operation {
+        // BEGIN, lifecycle status, pin, COMMIT (the access log: once per pin and hour, after it).
+        "get pin" => 4,
+        // BEGIN, status, storage (the plan's bound), upsert, access log, COMMIT.
+        "upsert pin" => 6,
+        // BEGIN, status, tenant (counters), running runs, COMMIT.
+        "check run quota" => 5,
+        // BEGIN, status, page, bounded count, COMMIT.
+        "list members page" => 5,
+        // BEGIN, invitation, status, membership, user, insert membership, mark accepted, audit, onboarding,
+        // COMMIT.
+        "accept invitation" => 10,
+        // BEGIN, status, tenant, key count, insert key, audit, onboarding, COMMIT.
+        "create API key" => 8,
+        _ => 0,
+    }
 }
 
 /// The comparison tenant of a backend: `MEMBERS` members and `PINS` pins `c0`…, written by the engine.
@@ -99,6 +125,7 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
             component: r.component,
             native: r.native,
             statements: r.statements,
+            round_trips: r.round_trips,
         })
     };
 
@@ -143,7 +170,7 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
                 }
             },
             |i| async move {
-                let mut s = b.native(tenant);
+                let mut s = reading(b.native(tenant));
                 Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
                 let row = Pins::get_pin(&mut s, tenant.clone(), format!("n{}", i % PINS)).await.unwrap().expect("pin");
                 Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Get, None)).await.unwrap();
@@ -186,7 +213,7 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
                 }
             },
             |_| async move {
-                let mut s = b.native(tenant);
+                let mut s = reading(b.native(tenant));
                 Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
                 let page =
                     Facade::fetch_users(&mut s, tenant.clone(), None, None, PageRequest { limit: 50, after: None })
@@ -392,7 +419,7 @@ pub async fn profile(b: &Backend) {
     cpu();
     let start = std::time::Instant::now();
     for _ in 0..20_000 {
-        let mut s = b.native(&tenant);
+        let mut s = reading(b.native(&tenant));
         Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
         let row = Pins::get_pin(&mut s, tenant.clone(), "k".into()).await.unwrap().expect("pin");
         Pins::write_audit(&mut s, pin_audit(&tenant, &row.key, MemoryAuditOperation::Get, None)).await.unwrap();
@@ -404,18 +431,14 @@ pub async fn profile(b: &Backend) {
 /// Processor time of the whole process since the last call (all threads, user and system).
 fn cpu() -> Duration {
     static LAST: std::sync::Mutex<Duration> = std::sync::Mutex::new(Duration::ZERO);
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let now = Duration::from_millis(ticks * 10);
+    let now = crate::setup::process_cpu();
     let mut last = LAST.lock().unwrap();
     let spent = now - *last;
     *last = now;
     spent
 }
 
-fn pin_audit(tenant: &str, key: &str, operation: MemoryAuditOperation, hash: Option<String>) -> MemoryAuditEntry {
+pub fn pin_audit(tenant: &str, key: &str, operation: MemoryAuditOperation, hash: Option<String>) -> MemoryAuditEntry {
     MemoryAuditEntry {
         operation,
         tenant_id: tenant.into(),

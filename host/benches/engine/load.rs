@@ -20,6 +20,10 @@ pub struct Load {
     pub calls_per_second: f64,
     pub median: Duration,
     pub p95: Duration,
+    /// Processor time (user + system) of the calling process per call, in the window.
+    pub cpu_per_call: Option<Duration>,
+    /// The process's peak resident set during the run (KiB).
+    pub peak_rss_kib: Option<u64>,
 }
 
 impl Load {
@@ -30,6 +34,8 @@ impl Load {
             calls_per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
             median: percentile(&mut latencies, 0.5),
             p95: percentile(&mut latencies, 0.95),
+            cpu_per_call: None,
+            peak_rss_kib: None,
         }
     }
 }
@@ -62,6 +68,14 @@ pub async fn run(b: Arc<Backend>, tenant: &str, operation: &'static str, callers
     // Warm every caller's path (connections, the instance pool) before the window opens.
     let warm_until = Instant::now() + Duration::from_millis(300);
     let stop = warm_until + window;
+    crate::setup::reset_peak_rss();
+    // The process's processor time over the window (the calls are the process's only work then).
+    let cpu_window = tokio::spawn(async move {
+        tokio::time::sleep_until(warm_until.into()).await;
+        let began = crate::setup::process_cpu();
+        tokio::time::sleep_until(stop.into()).await;
+        crate::setup::process_cpu() - began
+    });
     let mut tasks = tokio::task::JoinSet::new();
     for caller in 0..callers {
         let (b, tenant) = (b.clone(), tenant.to_string());
@@ -83,7 +97,12 @@ pub async fn run(b: Arc<Backend>, tenant: &str, operation: &'static str, callers
             latencies
         });
     }
-    let latencies = tasks.join_all().await.into_iter().flatten().collect();
+    let latencies: Vec<Duration> = tasks.join_all().await.into_iter().flatten().collect();
+    let cpu = cpu_window.await.expect("the CPU sampler");
+    let calls = latencies.len().max(1) as u32;
     // Calls that began inside the window count, so the window ends when the last of them ended.
-    Load::from_latencies(operation, callers, warm_until.elapsed(), latencies)
+    let mut load = Load::from_latencies(operation, callers, warm_until.elapsed(), latencies);
+    load.cpu_per_call = Some(cpu / calls);
+    load.peak_rss_kib = crate::setup::peak_rss_kib();
+    load
 }

@@ -9,17 +9,22 @@
 //! * [`depth`]: pages at depth in tables of 1,000,000 rows;
 //! * [`policy`]: what a tenant's policy adds to an operation, and a Rust and a JavaScript hook alone;
 //! * [`hosts`]: get pin and upsert pin through the Rust, Python and JavaScript hosts, and what
-//!   instantiating costs in each.
+//!   instantiating costs in each;
+//! * [`instructions`]: instructions per call under callgrind, component and native;
+//! * [`memory`]: the resident set around the largest page a caller may ask for.
 //!
 //! Run: `cargo bench -p account-host --bench engine` (PostgreSQL from `BENCH_POSTGRES_URL` or
-//! `TEST_POSTGRES_URL`). Arguments `compare`, `instance`, `load`, `depth`, `policy`, `hosts` run only those parts (and then
-//! leave BENCHMARKS.md alone); `profile` calls get pin through the component in a loop, for a profiler.
+//! `TEST_POSTGRES_URL`). Arguments `compare`, `instance`, `instructions`, `memory`, `load`, `depth`,
+//! `policy`, `hosts` run only those parts (and then leave BENCHMARKS.md alone); `profile` calls get pin
+//! through the component in a loop, for a profiler.
 
 mod compare;
 mod depth;
 mod hosts;
 mod instance;
+mod instructions;
 mod load;
+mod memory;
 mod peer;
 mod policy;
 mod report;
@@ -41,6 +46,13 @@ const PEER_CALLERS: usize = 8;
 async fn main() {
     // `cargo bench` passes `--bench`; anything else names the parts to run.
     let parts: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    // A child of the `instructions` part, run under callgrind.
+    if let [child, operation, side] = parts.as_slice()
+        && child == "instructions-child"
+    {
+        instructions::child(operation, side).await;
+        return;
+    }
     let wants = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
     let started = Instant::now();
     let bench_dir = peer::bench_dir();
@@ -88,6 +100,39 @@ async fn main() {
             }
         }
         print_comparison(&mut report, &rows);
+    }
+
+    if wants("instructions") {
+        report.line("");
+        report.line(format!(
+            "### Instructions per call (callgrind, SQLite in memory, {} calls on the calling thread; SQLite's own thread not counted)",
+            200
+        ));
+        report.line("");
+        match instructions::measure(&bench_dir) {
+            Ok(rows) => {
+                report.line("| operation | component | native | added |");
+                report.line("|---|---:|---:|---:|");
+                for r in rows {
+                    let (c, n) = r.per_call;
+                    report.line(format!("| {} | {c} | {n} | {:+} |", r.operation, c as i64 - n as i64));
+                }
+            }
+            Err(e) => report.line(format!("(not measured: {e})")),
+        }
+    }
+
+    if wants("memory") {
+        let page = memory::largest_page(&memory).await;
+        report.line("");
+        report.line(format!(
+            "Largest legal page (limit 1,000; the page's 4 MiB bound on values): {} pins, {:.1} MiB of values; resident set {:.0} MiB before the call, peak {:.0} MiB during it (+{:.1} MiB).",
+            page.pins,
+            page.value_bytes as f64 / 1048576.0,
+            page.rss_before_kib as f64 / 1024.0,
+            page.peak_kib as f64 / 1024.0,
+            (page.peak_kib as f64 - page.rss_before_kib as f64) / 1024.0,
+        ));
     }
 
     // For profilers (`perf record … engine profile`): get pin through the component, in a loop.
@@ -172,8 +217,10 @@ fn print_comparison(report: &mut Report, rows: &[compare::Comparison]) {
         compare::ITERATIONS
     ));
     report.line("");
-    report.line("| backend | operation | statements | component µs | native µs | ratio | target ≤ 1.10 |");
-    report.line("|---|---|---:|---:|---:|---:|---|");
+    report.line(
+        "| backend | operation | statements | round trips | floor | component µs | native µs | added µs | ratio | target ≤ 1.10 |",
+    );
+    report.line("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut worst = 0f64;
     for r in rows {
         let ratio = r.component.as_secs_f64() / r.native.as_secs_f64();
@@ -183,16 +230,33 @@ fn print_comparison(report: &mut Report, rows: &[compare::Comparison]) {
         }
         let verdict = if judged { Report::verdict(ratio <= 1.10) } else { "(not a target)" };
         // The same driver statements on both sides, or the row says so.
-        let statements = match r.statements {
-            (c, n) if c == n => c.to_string(),
-            (c, n) => format!("{c} vs {n} (differ)"),
-        };
+        let same = |(c, n): (u64, u64)| if c == n { c.to_string() } else { format!("{c} vs {n} (differ)") };
         report.line(format!(
-            "| {} | {} | {statements} | {:.0} | {:.0} | {ratio:.2} | {verdict} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {:.0} | {:+.0} | {ratio:.2} | {verdict} |",
             r.backend,
             r.operation,
+            same(r.statements),
+            same(r.round_trips),
+            compare::floor(r.operation),
             micros(r.component),
-            micros(r.native)
+            micros(r.native),
+            micros(r.component) - micros(r.native),
+        ));
+    }
+    // The sandbox's fixed cost: what the component adds on the steadiest backend.
+    let mut added: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.backend == "SQLite in memory")
+        .map(|r| micros(r.component) - micros(r.native))
+        .collect();
+    if !added.is_empty() {
+        added.sort_by(f64::total_cmp);
+        report.line("");
+        report.line(format!(
+            "The component's fixed cost (component − native, SQLite in memory): {:.0} to {:.0} µs per call, median {:.0} µs.",
+            added[0],
+            added[added.len() - 1],
+            added[added.len() / 2]
         ));
     }
     report.target(
@@ -234,40 +298,58 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
     report.line("");
     report.line("### Throughput and latency on PostgreSQL: ours (component, fresh instance per call) against the Python/SQLAlchemy peer");
     report.line("");
-    report.line("| operation | callers | ours calls/s | ours median ms | ours p95 ms | peer calls/s | peer median ms | peer p95 ms | throughput ratio | target ≥ 10× at 8 |");
-    report.line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-    let mut worst = f64::MAX;
+    report.line("| operation | callers | ours calls/s | ours median ms | ours p95 ms | ours CPU µs/call | ours peak RSS MiB | peer calls/s | peer median ms | peer p95 ms | peer CPU µs/call | throughput ratio | CPU ratio (peer ÷ ours) | p95 ratio (ours ÷ peer) |");
+    report.line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // Worst over the judged rows: throughput and CPU at PEER_CALLERS, p95 at the most callers.
+    let (mut worst, mut worst_cpu, mut worst_p95) = (f64::MAX, f64::MAX, 0f64);
+    let most = *CALLERS.last().expect("callers");
     for o in &ours {
         let p = peer.iter().find(|p| p.operation == o.operation && p.callers == o.callers);
         let ratio = p.map(|p| o.calls_per_second / p.calls_per_second);
-        let judged = o.callers == PEER_CALLERS;
-        if judged {
+        let cpu_ratio = p.and_then(|p| Some(p.cpu_per_call?.as_secs_f64() / o.cpu_per_call?.as_secs_f64()));
+        let p95_ratio = p.map(|p| o.p95.as_secs_f64() / p.p95.as_secs_f64());
+        if o.callers == PEER_CALLERS {
             worst = worst.min(ratio.unwrap_or(0.0));
+            worst_cpu = worst_cpu.min(cpu_ratio.unwrap_or(0.0));
         }
-        let verdict = match (judged, ratio) {
-            (false, _) => "",
-            (true, Some(r)) => Report::verdict(r >= 10.0),
-            (true, None) => Report::verdict(false),
-        };
+        if o.callers == most {
+            worst_p95 = worst_p95.max(p95_ratio.unwrap_or(f64::MAX));
+        }
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let peer_cells = p.map_or("— | — | —".into(), |p| {
-            format!("{:.0} | {:.2} | {:.2}", p.calls_per_second, ms(p.median), ms(p.p95))
+        let us = |d: Option<Duration>| d.map_or("—".into(), |d| format!("{:.0}", micros(d)));
+        let peer_cells = p.map_or("— | — | — | —".into(), |p| {
+            format!("{:.0} | {:.2} | {:.2} | {}", p.calls_per_second, ms(p.median), ms(p.p95), us(p.cpu_per_call))
         });
+        let times = |r: Option<f64>| r.map_or("—".into(), |r| format!("{r:.1}×"));
         report.line(format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {peer_cells} | {} | {verdict} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {peer_cells} | {} | {} | {} |",
             o.operation.replace('_', " "),
             o.callers,
             o.calls_per_second,
             ms(o.median),
             ms(o.p95),
-            ratio.map_or("—".into(), |r| format!("{r:.1}×")),
+            us(o.cpu_per_call),
+            o.peak_rss_kib.map_or("—".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
+            times(ratio),
+            times(cpu_ratio),
+            p95_ratio.map_or("—".into(), |r| format!("{r:.2}")),
         ));
     }
-    let measured = if peer.is_empty() { "peer not measured".to_string() } else { format!("worst {worst:.1}×") };
+    let measured = |s: String| if peer.is_empty() { "peer not measured".to_string() } else { s };
     report.target(
         format!("throughput ≥ 10× the Python/SQLAlchemy peer at {PEER_CALLERS} callers, every operation"),
-        measured,
+        measured(format!("worst {worst:.1}×")),
         worst >= 10.0 && !peer.is_empty(),
+    );
+    report.target(
+        format!("CPU per call ≥ 20× less than the peer's at {PEER_CALLERS} callers, every operation"),
+        measured(format!("worst {worst_cpu:.1}×")),
+        worst_cpu >= 20.0 && !peer.is_empty(),
+    );
+    report.target(
+        format!("p95 at {most} callers ≤ 1/5 of the peer's"),
+        measured(format!("{worst_p95:.2} of the peer's")),
+        worst_p95 <= 0.2 && !peer.is_empty(),
     );
 
     let get = |loads: &[load::Load]| loads.iter().filter(|l| l.operation == "get_pin").cloned().collect::<Vec<_>>();
@@ -304,6 +386,7 @@ fn print_depth(report: &mut Report, rows: &[depth::DepthRow]) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut flat = true;
     let mut worst = 0f64;
+    let slowest = rows.iter().map(|r| r.engine).max().unwrap_or_default();
     for r in rows {
         report.line(format!(
             "| {} | {} | {} | {:.2} | {:.2} | {:.2} |",
@@ -325,6 +408,11 @@ fn print_depth(report: &mut Report, rows: &[depth::DepthRow]) {
         "page latency flat at depth (1,000,000 rows; cursor page query, deepest ÷ first ≤ 2)",
         format!("worst {worst:.2}×"),
         flat,
+    );
+    report.target(
+        "every list operation through the engine ≤ 2 ms per page on the million-row tenant, at every depth",
+        format!("slowest {:.2} ms", ms(slowest)),
+        !rows.is_empty() && slowest <= Duration::from_millis(2),
     );
 }
 

@@ -99,6 +99,8 @@ impl Peer {
             calls_per_second: number("calls")? / number("seconds")?,
             median: us(number("median_us")?),
             p95: us(number("p95_us")?),
+            cpu_per_call: Some(Duration::from_secs_f64(number("cpu_seconds")? / number("calls")?.max(1.0))),
+            peak_rss_kib: None,
         })
     }
 }

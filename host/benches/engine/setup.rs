@@ -138,6 +138,34 @@ pub fn now() -> i64 {
 
 /// Commits a native call's transaction, as the runtime does when the engine answers `ok`.
 /// Ends a native call as the runtime ends one: commits, then writes its reads' access log.
+/// Processor time (user + system, all threads) this process has used.
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name (in parentheses): utime and stime are the 12th and 13th fields.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_secs_f64((field(11) + field(12)) as f64 / ticks_per_second as f64)
+}
+
+/// Starts a new peak for [`peak_rss_kib`] (Linux: `/proc/self/clear_refs`).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's peak resident set since the last [`reset_peak_rss`], KiB (`VmHWM`).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The native side of a call that only reads: a read-only transaction, as the runtime gives one.
+pub fn reading(mut state: CallState) -> CallState {
+    state.set_read_only(true);
+    state
+}
+
 pub async fn commit(mut state: CallState) {
     let outcome = state.take_outcome();
     if let Some(tx) = outcome.tx {

@@ -44,13 +44,58 @@ pub mod bindings {
     });
 }
 
-use bindings::{TenantPolicy, TenantPolicyPre};
+/// The host side of policies built for contract 0.4 (`host/wit-policy-0.4`: its `types` and `policy.wit`
+/// as 0.4.1 had them). Their hooks and types are today's — the contract's minor moved for the engine's
+/// operations, not for policies — so a tenant's 0.4 policy keeps running unrebuilt; its types are
+/// today's Rust types (`with`), checked by structure when it is loaded.
+pub mod bindings_0_4 {
+    wasmtime::component::bindgen!({
+        path: "wit-policy-0.4",
+        world: "tenant-policy",
+        exports: { default: async },
+        with: {
+            "aos:accounts/types": crate::bindings::aos::accounts::types,
+            "aos:accounts/policy-types": crate::bindings::aos::accounts::policy_types,
+        },
+    });
+}
 
-/// The interfaces a policy component imports only for their types (they have no functions).
-const TYPE_ONLY_IMPORTS: [&str; 2] = [
-    concat!("aos:accounts/types@", env!("AOS_CONTRACT_VERSION")),
-    concat!("aos:accounts/policy-types@", env!("AOS_CONTRACT_VERSION")),
-];
+/// The contract versions a policy may be built for: today's, and 0.4 (see [`bindings_0_4`]).
+const POLICY_CONTRACTS: [&str; 2] = [env!("AOS_CONTRACT_VERSION"), "0.4.1"];
+
+/// A policy ready to instantiate, for the contract it was built for.
+#[derive(Clone)]
+enum PolicyPre {
+    Current(bindings::TenantPolicyPre<PolicyStore>),
+    Contract04(bindings_0_4::TenantPolicyPre<PolicyStore>),
+}
+
+/// An instance of a policy.
+enum Policy {
+    Current(bindings::TenantPolicy),
+    Contract04(bindings_0_4::TenantPolicy),
+}
+
+/// Runs `$body` with `$hooks` bound to the policy's hooks, whichever contract it was built for (the
+/// hooks have the same functions and types in both).
+macro_rules! with_hooks {
+    ($policy:expr, |$hooks:ident| $body:expr) => {
+        match &$policy {
+            Policy::Current(p) => {
+                let $hooks = p.aos_accounts_hooks();
+                $body
+            }
+            Policy::Contract04(p) => {
+                let $hooks = p.aos_accounts_hooks();
+                $body
+            }
+        }
+    };
+}
+
+/// The interfaces a policy component imports only for their types (they have no functions), at each of
+/// [`POLICY_CONTRACTS`].
+const TYPE_ONLY_IMPORTS: [&str; 2] = ["aos:accounts/types", "aos:accounts/policy-types"];
 
 /// Whether a policy's import names one of [`TYPE_ONLY_IMPORTS`] at a semver-compatible version (the same
 /// `0.minor`): a policy built against an earlier patch of the contract keeps loading, as the linker
@@ -69,10 +114,8 @@ fn type_only_import(name: &str) -> bool {
         }
     }
     let Some((interface, version)) = name.rsplit_once('@') else { return false };
-    TYPE_ONLY_IMPORTS.iter().any(|ours| {
-        ours.rsplit_once('@')
-            .is_some_and(|(i, v)| i == interface && compatible(v).is_some() && compatible(v) == compatible(version))
-    })
+    TYPE_ONLY_IMPORTS.contains(&interface)
+        && POLICY_CONTRACTS.iter().any(|v| compatible(v).is_some() && compatible(v) == compatible(version))
 }
 
 /// Elements a policy's table may hold.
@@ -180,7 +223,7 @@ pub struct Loaded {
     pub config: String,
     /// The triggers this version handles; events of other triggers are not sent to it.
     pub handles: TriggerSet,
-    pre: TenantPolicyPre<PolicyStore>,
+    pre: PolicyPre,
 }
 
 /// What the host learned of an accepted upload.
@@ -204,7 +247,7 @@ pub struct Policies {
     linker: Linker<PolicyStore>,
     limits: PolicyLimits,
     /// Compiled components by content hash.
-    compiled: Arc<Mutex<Bounded<String, TenantPolicyPre<PolicyStore>>>>,
+    compiled: Arc<Mutex<Bounded<String, PolicyPre>>>,
     /// Uploads found not to be policies, by content hash (so the same bytes are not compiled again).
     refused: Arc<Mutex<Bounded<String, String>>>,
     /// Content hashes being compiled right now: the same upload waits for that compilation.
@@ -231,8 +274,10 @@ impl Policies {
             .or_else(|_| Engine::new(&engine_config(&limits, slots, false)))?;
         let mut linker = Linker::new(&engine);
         // The only imports a policy has are the contract's type-only interfaces: nothing it can call.
-        for name in TYPE_ONLY_IMPORTS {
-            linker.instance(name)?;
+        for version in POLICY_CONTRACTS {
+            for interface in TYPE_ONLY_IMPORTS {
+                linker.instance(&format!("{interface}@{version}"))?;
+            }
         }
         let ticker = crate::runtime::EpochTicker::start(&engine, TICK);
         Ok(Policies {
@@ -284,7 +329,7 @@ impl Policies {
             HookError::Policy(f) => Refusal::Invalid(format!("the policy failed to start: {}", f.0)),
             HookError::Busy => Refusal::Busy("the host is running too many policies; try again".into()),
         })?;
-        let handles = policy.aos_accounts_hooks().call_handles(&mut store).await.map_err(|e| {
+        let handles = with_hooks!(policy, |hooks| hooks.call_handles(&mut store).await).map_err(|e| {
             Refusal::Invalid(format!("the policy's `handles` failed: {}", failure_of(&e, &self.limits).0))
         })?;
         Ok(Inspected { content_hash, size_bytes, handles })
@@ -343,8 +388,7 @@ impl Policies {
         event: &PolicyEvent,
     ) -> Result<(Verdict, u64), HookError> {
         let (_slot, mut store, policy) = self.fresh(&loaded.pre).await?;
-        let hooks = policy.aos_accounts_hooks();
-        let answer = match event {
+        let answer = with_hooks!(policy, |hooks| match event {
             PolicyEvent::InviteUser(e) => hooks.call_invite_user(&mut store, &ctx, e).await.map(decision),
             PolicyEvent::AcceptInvitation(e) => hooks.call_accept_invitation(&mut store, &ctx, e).await.map(decision),
             PolicyEvent::ChangeRole(e) => hooks.call_change_role(&mut store, &ctx, e).await.map(decision),
@@ -360,7 +404,7 @@ impl Policies {
                 PinDecision::Rewrite(change) => Verdict::RewritePin(change),
             }),
             PolicyEvent::FileTicket(e) => hooks.call_file_ticket(&mut store, &ctx, e).await.map(decision),
-        };
+        });
         let verdict = answer.map_err(|e| HookError::Policy(failure_of(&e, &self.limits)))?;
         if let Verdict::Deny(reason) = &verdict
             && reason.len() > MAX_REASON_BYTES
@@ -377,8 +421,8 @@ impl Policies {
     /// A fresh store under the limits and an instance of `pre` in it, with its place in the pool.
     async fn fresh(
         &self,
-        pre: &TenantPolicyPre<PolicyStore>,
-    ) -> Result<(tokio::sync::SemaphorePermit<'_>, Store<PolicyStore>, TenantPolicy), HookError> {
+        pre: &PolicyPre,
+    ) -> Result<(tokio::sync::SemaphorePermit<'_>, Store<PolicyStore>, Policy), HookError> {
         // The place first and dropped last (bindings drop in reverse): the store leaves the pool before
         // another hook may take its place.
         let slot = tokio::time::timeout(self.limits.deadline, self.slots.acquire())
@@ -402,7 +446,11 @@ impl Policies {
         store.fuel_async_yield_interval(Some(YIELD_FUEL)).map_err(|_| fuel())?;
         store.set_epoch_deadline((self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
-        let policy = pre.instantiate_async(&mut store).await.map_err(|e| {
+        let policy = match pre {
+            PolicyPre::Current(pre) => pre.instantiate_async(&mut store).await.map(Policy::Current),
+            PolicyPre::Contract04(pre) => pre.instantiate_async(&mut store).await.map(Policy::Contract04),
+        };
+        let policy = policy.map_err(|e| {
             if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
                 HookError::Busy
             } else {
@@ -412,7 +460,7 @@ impl Policies {
         Ok((slot, store, policy))
     }
 
-    fn compiled_or_refused(&self, content_hash: &str) -> Option<Result<TenantPolicyPre<PolicyStore>, Refusal>> {
+    fn compiled_or_refused(&self, content_hash: &str) -> Option<Result<PolicyPre, Refusal>> {
         if let Some(pre) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&content_hash.to_string()) {
             return Some(Ok(pre));
         }
@@ -432,7 +480,7 @@ impl Policies {
         content_hash: &str,
         bytes: &[u8],
         wait: Duration,
-    ) -> Result<TenantPolicyPre<PolicyStore>, Refusal> {
+    ) -> Result<PolicyPre, Refusal> {
         let until = tokio::time::Instant::now() + wait;
         // Claim the compilation of these bytes (checked and claimed under one lock), or wait for the one
         // that is running: a second upload of the same bytes never takes a slot of its own.
@@ -527,11 +575,7 @@ impl Drop for InProgress {
 }
 
 /// Compiles a component and checks its imports and exports (no instance is made).
-fn compile_checked(
-    engine: &Engine,
-    linker: &Linker<PolicyStore>,
-    bytes: &[u8],
-) -> Result<TenantPolicyPre<PolicyStore>, Refusal> {
+fn compile_checked(engine: &Engine, linker: &Linker<PolicyStore>, bytes: &[u8]) -> Result<PolicyPre, Refusal> {
     let component = Component::new(engine, bytes)
         .map_err(|e| Refusal::Invalid(format!("not a valid WebAssembly component: {e:#}")))?;
     let callable: Vec<String> = component
@@ -548,9 +592,16 @@ fn compile_checked(
     }
     let instance_pre =
         linker.instantiate_pre(&component).map_err(|e| Refusal::Invalid(format!("not a policy component: {e:#}")))?;
-    TenantPolicyPre::new(instance_pre).map_err(|e| {
-        Refusal::Invalid(format!("the component does not export the hooks of world `tenant-policy`: {e:#}"))
-    })
+    // Built for today's contract, or else for 0.4.
+    match bindings::TenantPolicyPre::new(instance_pre.clone()) {
+        Ok(pre) => Ok(PolicyPre::Current(pre)),
+        Err(current) => bindings_0_4::TenantPolicyPre::new(instance_pre).map(PolicyPre::Contract04).map_err(|_| {
+            Refusal::Invalid(format!(
+                "the component does not export the hooks of world `tenant-policy` (contract {}): {current:#}",
+                POLICY_CONTRACTS.join(" or ")
+            ))
+        }),
+    }
 }
 
 /// The policy engine: fuel and epochs, one core per compilation, and a pool of instances, memories,
@@ -827,7 +878,9 @@ mod tests {
         let (minor, _) = ours.rsplit_once('.').expect("major.minor.patch");
         assert!(type_only_import(&format!("aos:accounts/policy-types@{minor}.0")), "an earlier patch");
         assert!(type_only_import(&format!("aos:accounts/policy-types@{minor}.99")), "a later patch");
-        for other in ["0.4.1", "0.6.0", "0.50.0", "1.5.0", "0.5", "0.5.0-rc.1", "0.5.x"] {
+        assert!(type_only_import("aos:accounts/types@0.4.0"), "a policy built for 0.4 (bindings_0_4)");
+        assert!(type_only_import("aos:accounts/policy-types@0.4.9"));
+        for other in ["0.3.9", "0.6.0", "0.50.0", "1.5.0", "0.5", "0.5.0-rc.1", "0.5.x"] {
             assert!(!type_only_import(&format!("aos:accounts/types@{other}")), "{other}");
         }
         assert!(!type_only_import(&format!("aos:accounts/hooks@{ours}")), "not a type-only interface");
