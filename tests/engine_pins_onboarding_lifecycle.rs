@@ -12,6 +12,10 @@ async fn pin_totals_stop_at_a_thousand() {
         let pins = h.runtime.memory_pins();
         let (t, owner) = h.owned_tenant("Big", "ann").await;
         h.seed_pins(&t, 1001).await;
+        // The plan's storage counters follow a statement that writes many pins (PostgreSQL keeps them by
+        // statement, SQLite by row).
+        let stored = format!("SELECT pins FROM tenant_pin_storage WHERE tenant_id = '{t}'");
+        assert_eq!(h.count(&stored).await, 1001);
         for include_expired in [false, true] {
             let first = pins.list_pins(&owner, None, include_expired, &page(1000)).await.unwrap();
             assert_eq!((first.total, first.total_exact, first.items.len()), (1000, false, 1000));
@@ -24,6 +28,7 @@ async fn pin_totals_stop_at_a_thousand() {
         let some = pins.list_pins(&owner, Some("bulk-100"), false, &page(10)).await.unwrap();
         assert_eq!((some.total, some.total_exact), (3, true), "bulk-100, bulk-1000 and bulk-1001");
         assert!(pins.delete_pin(&owner, "bulk-1").await.unwrap());
+        assert_eq!(h.count(&stored).await, 1000);
         let all = pins.list_pins(&owner, None, false, &page(1)).await.unwrap();
         assert_eq!((all.total, all.total_exact), (1000, true));
     })
