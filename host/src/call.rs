@@ -108,6 +108,8 @@ pub struct CallState {
     read_only: bool,
     /// The access log rows of the pins this read-only call read, written after it commits.
     read_log: Vec<AccessRow>,
+    /// Those rows once the call has committed, for the runtime to write when it has let go of the call.
+    committed_read_log: Option<ReadLog>,
     /// The SQLite writer lock, when the runtime took it before instantiating (goes into the transaction).
     writer: Option<crate::db::WriterGuard>,
     /// Created on first use: most calls need no randomness, and seeding a CSPRNG per call is not free.
@@ -154,6 +156,7 @@ impl CallState {
             savepoints: 0,
             read_only: false,
             read_log: Vec::new(),
+            committed_read_log: None,
             writer: None,
             random: None,
             limits,
@@ -178,6 +181,16 @@ impl CallState {
     /// Whether the call runs in a read-only transaction.
     pub(crate) fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// Keeps the access log of a call that committed, for [`CallState::take_committed_read_log`].
+    pub(crate) fn keep_committed_read_log(&mut self, read_log: ReadLog) {
+        self.committed_read_log = Some(read_log);
+    }
+
+    /// The access log of the committed call, to write (`ReadLog::write`).
+    pub(crate) fn take_committed_read_log(&mut self) -> Option<ReadLog> {
+        self.committed_read_log.take()
     }
 
     /// Keeps a pin read's access log row until the call commits (a read-only call reads a few pins at

@@ -128,7 +128,18 @@ impl<T: DriverView> Runtime<T> {
                 Err(_) => Err(wasmtime::Trap::Interrupt.into()),
             };
             match self.settle(&mut store, outcome, attempt).await {
-                Settled::Done(result) => return result,
+                Settled::Done(result) => {
+                    // A committed read's access log is written once its instance and turn are given
+                    // back: waiting for the database (SQLite's writer lock), it holds nothing a writer
+                    // may be waiting for.
+                    let read_log = store.data_mut().drivers().take_committed_read_log();
+                    drop(store);
+                    drop(turn);
+                    if let Some(read_log) = read_log {
+                        read_log.write().await;
+                    }
+                    return result;
+                }
                 // Lost races are run again, backing off, for as long as the call's deadline allows.
                 Settled::Retry if tokio::time::Instant::now() + backoff_of(attempt) >= deadline => {
                     CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -232,7 +243,7 @@ impl<T: DriverView> Runtime<T> {
                 None => Settled::Done(Ok(value)),
                 Some(tx) => match tx.commit().await {
                     Ok(()) => {
-                        read_log.write().await;
+                        store.data_mut().drivers().keep_committed_read_log(read_log);
                         Settled::Done(Ok(value))
                     }
                     Err(e) if is_retryable(&e) && may_retry => {
