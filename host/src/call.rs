@@ -80,7 +80,10 @@ pub fn round_trips_run() -> u64 {
     ROUND_TRIPS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-pub(crate) fn count_round_trip() {
+/// Counts one exchange with the database of an engine call (the runtime counts the `COMMIT` or
+/// `ROLLBACK` that ends a call; a native caller of the drivers does the same to be compared).
+#[doc(hidden)]
+pub fn count_round_trip() {
     ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -251,6 +254,7 @@ impl CallState {
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         count_round_trip();
         if self.tx.is_none() {
+            count_round_trip();
             match self.db.begin_with(self.read_only, self.writer.take()).await {
                 Ok(tx) => self.tx = Some(tx),
                 Err(e) => return Err(self.fail(e)),

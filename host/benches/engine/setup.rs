@@ -169,9 +169,10 @@ pub fn reading(mut state: CallState) -> CallState {
 pub async fn commit(mut state: CallState) {
     let outcome = state.take_outcome();
     if let Some(tx) = outcome.tx {
+        account_host::call::count_round_trip();
         tx.commit().await.expect("commit");
     }
-    outcome.read_log.write().await;
+    outcome.read_log.write(tokio::time::Instant::now() + Duration::from_secs(10)).await;
 }
 
 pub async fn timed<F: std::future::Future<Output = ()>>(f: F) -> Duration {

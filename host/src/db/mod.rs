@@ -214,7 +214,6 @@ impl Database {
 
     /// [`Database::begin`] with the writer lock already taken (SQLite; see [`Database::writer_turn`]).
     pub async fn begin_with(&self, read_only: bool, writer: Option<WriterGuard>) -> Result<Tx, sqlx::Error> {
-        crate::call::count_round_trip();
         match &self.pool {
             Pool::Sqlite(pool, _) if read_only => Ok(Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?, None)),
             Pool::Sqlite(pool, lock) => {
@@ -286,7 +285,6 @@ impl Tx {
 
     /// Commits the transaction, releasing the SQLite writer lock it held.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        crate::call::count_round_trip();
         match self {
             Tx::Sqlite(t, _guard) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
@@ -295,7 +293,6 @@ impl Tx {
 
     /// Rolls the transaction back, releasing the SQLite writer lock it held.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        crate::call::count_round_trip();
         match self {
             Tx::Sqlite(t, _guard) => t.rollback().await,
             Tx::Postgres(t) => t.rollback().await,

@@ -36,13 +36,14 @@ impl RecentReads {
     }
 
     /// Notes that a read of the pin was logged at `now`. When full, the entries older than `interval`
-    /// go, and all of them if none is.
+    /// go, and all of them if that leaves more than half (so that a full map is swept at most once per
+    /// half of its capacity of new pins).
     pub fn note(&self, tenant: &impl Hash, key: &str, now: i64, interval: i64) {
         let slot = self.slot(tenant, key);
         let mut logged = self.logged.lock().unwrap_or_else(|e| e.into_inner());
         if logged.len() >= CAPACITY && !logged.contains_key(&slot) {
             logged.retain(|_, &mut at| at <= now && now - at < interval);
-            if logged.len() >= CAPACITY {
+            if logged.len() > CAPACITY / 2 {
                 logged.clear();
             }
         }

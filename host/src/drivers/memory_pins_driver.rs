@@ -70,8 +70,9 @@ impl ReadLog {
         ReadLog { db, rows }
     }
 
-    /// Writes the rows; call it once the call's transaction has committed (never after a rollback).
-    pub async fn write(self) {
+    /// Writes the rows, giving up at `deadline` (the call's: a row not written by then is dropped with a
+    /// warning). Call it once the call's transaction has committed, never after a rollback.
+    pub async fn write(self, deadline: tokio::time::Instant) {
         let recent = self.db.recent_reads();
         for row in self.rows {
             let key = &row.entry.key;
@@ -79,13 +80,18 @@ impl ReadLog {
             if throttled && recent.logged_within(&row.tenant, key, row.at.0, READ_LOG_INTERVAL_MICROS) {
                 continue;
             }
-            // SQLite: one writer at a time, as for a call that writes.
-            let _writer = self.db.writer_turn().await;
-            crate::call::count_round_trip();
-            match on_pool!(&self.db, |p| write_access_row!(row).execute(p).map_ok(drop)) {
-                Ok(_) if throttled => recent.note(&row.tenant, key, row.at.0, READ_LOG_INTERVAL_MICROS),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "a pin read's access log row could not be written"),
+            let written = tokio::time::timeout_at(deadline, async {
+                // SQLite: one writer at a time, as for a call that writes.
+                let _writer = self.db.writer_turn().await;
+                crate::call::count_round_trip();
+                on_pool!(&self.db, |p| write_access_row!(row).execute(p).map_ok(drop))
+            })
+            .await;
+            match written {
+                Ok(Ok(())) if throttled => recent.note(&row.tenant, key, row.at.0, READ_LOG_INTERVAL_MICROS),
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "a pin read's access log row could not be written"),
+                Err(_) => tracing::warn!("a pin read's access log row was not written before the call's deadline"),
             }
         }
     }

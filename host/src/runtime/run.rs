@@ -136,7 +136,8 @@ impl<T: DriverView> Runtime<T> {
                     drop(store);
                     drop(turn);
                     if let Some(read_log) = read_log {
-                        read_log.write().await;
+                        drop(admitted);
+                        read_log.write(deadline).await;
                     }
                     return result;
                 }
@@ -187,10 +188,11 @@ impl<T: DriverView> Runtime<T> {
             store.data_mut().drivers().take_outcome();
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
-            if let Some(tx) = tx
-                && let Err(e) = tx.rollback().await
-            {
-                tracing::warn!(error = %e, "rollback failed");
+            if let Some(tx) = tx {
+                crate::call::count_round_trip();
+                if let Err(e) = tx.rollback().await {
+                    tracing::warn!(error = %e, "rollback failed");
+                }
             }
         };
         if let Some(violation) = violation {
@@ -241,7 +243,7 @@ impl<T: DriverView> Runtime<T> {
             }
             Ok(Ok(value)) => match tx {
                 None => Settled::Done(Ok(value)),
-                Some(tx) => match tx.commit().await {
+                Some(tx) => match commit(tx).await {
                     Ok(()) => {
                         store.data_mut().drivers().keep_committed_read_log(read_log);
                         Settled::Done(Ok(value))
@@ -335,4 +337,10 @@ pub fn backoff_of(attempt: u32) -> Duration {
 /// Waits before running a call again (see [`backoff_of`]).
 pub async fn backoff(attempt: u32) {
     tokio::time::sleep(backoff_of(attempt)).await;
+}
+
+/// Commits a call's transaction (one round trip, counted).
+async fn commit(tx: crate::db::Tx) -> Result<(), sqlx::Error> {
+    crate::call::count_round_trip();
+    tx.commit().await
 }

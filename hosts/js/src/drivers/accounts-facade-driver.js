@@ -1,7 +1,7 @@
 // `accounts-facade-driver`: projects, members, profiles, billing, support tickets and invitations.
 
 import { conflict, invalid, notFound } from '../errors.js';
-import { decode, fetchLimit, finish, timeKey } from '../cursor.js';
+import { countLimit, decode, fetchLimit, finish, timeKey } from '../cursor.js';
 import { newId, parseId } from '../ids.js';
 import { isJsonObject } from '../json.js';
 import * as rows from '../rows.js';
@@ -55,8 +55,8 @@ export function countUsers(call, tenantId, role, status, upTo) {
   // Every membership has its user (a foreign key): without a status filter the memberships alone are
   // counted, from an index.
   return status === null
-    ? scalarRequired(call, 'accounts-facade-driver/count-users-any-status', t, role, upTo)
-    : scalarRequired(call, 'accounts-facade-driver/count-users-with-status', t, role, status, upTo);
+    ? scalarRequired(call, 'accounts-facade-driver/count-users-any-status', t, role, countLimit(upTo))
+    : scalarRequired(call, 'accounts-facade-driver/count-users-with-status', t, role, status, countLimit(upTo));
 }
 
 export function fetchUserDetail(call, tenantId, userId) {

@@ -2,7 +2,7 @@
 // from the call's `now`, as on every host: a pin with `expires_at <= now` is expired.
 
 import { DriverError, invalid, notFound } from '../errors.js';
-import { fetchLimit, decode, finish, integerId, timeKey } from '../cursor.js';
+import { countLimit, fetchLimit, decode, finish, integerId, timeKey } from '../cursor.js';
 import { isJsonObject } from '../json.js';
 import { access, accessSize, pin, pinSize, utf8Length } from '../rows.js';
 import { addMicros, oneRequired, readBounded, scalarRequired } from './shared/statements.js';
@@ -57,7 +57,7 @@ export function listPins(call, tenantId, prefix, includeExpired, page, countUpTo
     const id = pinCursorId(after.id);
     read = readBounded(call, 'memory-pins-driver/list-pins-next-page', [t, prefix, includeExpired, call.now, limit, at, id], pinSize);
   }
-  const total = scalarRequired(call, 'memory-pins-driver/list-pins-count', t, prefix, includeExpired, call.now, countUpTo);
+  const total = scalarRequired(call, 'memory-pins-driver/list-pins-count', t, prefix, includeExpired, call.now, countLimit(countUpTo));
   const next = finish(read.rows, page, (r) => [String(r.created_at), String(r.id)], read.cut);
   return { items: read.rows.map(pin), total, next };
 }

@@ -53,6 +53,11 @@ def integer_id(id_text: str) -> int:
     return time_key(id_text)
 
 
+def count_limit(up_to: int) -> int:
+    """The LIMIT of a bounded count's sub-select: the bound asked for, at most what SQL can bind."""
+    return min(up_to, 2**63 - 1)
+
+
 def fetch_limit(page: dict) -> int:
     """The page's limit (1..=1000) plus one row, to learn whether another page follows."""
     limit = page["limit"]

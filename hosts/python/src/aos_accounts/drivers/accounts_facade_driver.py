@@ -83,8 +83,8 @@ def count_users(call: CallState, tenant_id: str, role: Optional[str], status: Op
     # Every membership has its user (a foreign key): without a status filter the memberships alone are
     # counted, from an index.
     if status is None:
-        return call.scalar("accounts-facade-driver/count-users-any-status", t, role, up_to)
-    return call.scalar("accounts-facade-driver/count-users-with-status", t, role, status, up_to)
+        return call.scalar("accounts-facade-driver/count-users-any-status", t, role, cursor.count_limit(up_to))
+    return call.scalar("accounts-facade-driver/count-users-with-status", t, role, status, cursor.count_limit(up_to))
 
 
 def fetch_user_detail(call: CallState, tenant_id: str, user_id: str) -> Optional[dict]:

@@ -71,7 +71,7 @@ def list_pins(call: CallState, tenant_id: str, prefix: Optional[str], include_ex
         after_id = _pin_cursor_id(after[1])
         rows, cut = read_bounded(call, "memory-pins-driver/list-pins-next-page",
                                  (t, prefix, include_expired, now, limit, at, after_id), pin_size)
-    total = call.scalar("memory-pins-driver/list-pins-count", t, prefix, include_expired, now, count_up_to)
+    total = call.scalar("memory-pins-driver/list-pins-count", t, prefix, include_expired, now, cursor.count_limit(count_up_to))
     next_cursor = cursor.finish(rows, page, lambda r: (str(r["created_at"]), str(r["id"])), cut)
     return {"items": [pin(r) for r in rows], "total": total, "next": next_cursor}
 
