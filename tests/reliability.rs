@@ -270,7 +270,9 @@ mod fuzz {
 }
 
 /// A test that fails leaves no PostgreSQL schema behind: the harness drops it when it is dropped while
-/// the test unwinds.
+/// the test unwinds — even when one of the harness's own sessions is inside a transaction then (as the
+/// runtime's background tasks, such as the policy cache's warm-up, may be), holding locks the drop needs
+/// and waiting for the very thread the drop blocks.
 #[tokio::test]
 async fn a_failing_test_leaves_no_schema_behind() {
     let Some(url) = suite::postgres_url() else { return };
@@ -280,6 +282,8 @@ async fn a_failing_test_leaves_no_schema_behind() {
         let h = Harness::postgres(&url).await;
         *seen.lock().unwrap() = h.schema().map(str::to_string);
         h.tenant("doomed").await;
+        let mut reading = h.db.postgres_pool().unwrap().begin().await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&mut *reading).await.unwrap();
         panic!("an assertion fails");
     })
     .await;

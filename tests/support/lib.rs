@@ -61,17 +61,26 @@ impl Drop for Harness {
                 }
                 let _ = done.send(());
             });
-            // The harness's own sessions may hold locks the drop waits for, and their tasks may need the
-            // thread this waits on: the drop gives up after its lock timeout, and this wait is bounded too.
+            // The harness's own sessions may hold locks the drop needs while their tasks wait for the
+            // thread this blocks; `drop_schema` ends those sessions first. Both waits are bounded anyway.
             let _ = dropped.recv_timeout(std::time::Duration::from_secs(15));
         }
     }
 }
 
-/// Drops a test's PostgreSQL schema and everything in it.
+/// Drops a test's PostgreSQL schema and everything in it. The test's own sessions are ended first: one
+/// left inside a transaction (a background task of a test that panicked, whose thread the harness's
+/// `Drop` now blocks) would otherwise hold locks the drop waits for until it gives up.
 async fn drop_schema(admin_url: &str, schema: &str) {
     if let Ok(admin) = Database::connect(admin_url).await {
         if let Some(pool) = admin.postgres_pool() {
+            let _ = sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(schema)
+            .execute(pool)
+            .await;
             // In one transaction, so that the timeouts hold for the drop on the same connection.
             let drop = format!(
                 "SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '10s'; DROP SCHEMA {schema} CASCADE"
@@ -151,7 +160,8 @@ impl Harness {
         }
         admin.close().await;
         let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        // The sessions carry the schema's name, so that dropping it can end them first (`drop_schema`).
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}&application_name={schema}");
         let db = Database::connect(&url).await.expect("connect to the test schema");
         Self::finish(Backend::Postgres, db, Cleanup::Schema { admin_url: admin_url.to_string(), schema }, config).await
     }
