@@ -58,8 +58,6 @@ pub struct Outcome {
     pub connection_lost: Option<String>,
     /// A tenant policy denied or failed: the caller gets this error and nothing is written.
     pub doomed: Option<crate::bindings::EngineError>,
-    /// The access log of the call's pin reads: to write once the transaction has committed.
-    pub read_log: ReadLog,
 }
 
 /// Statements run by drivers in this process (the benchmark checks that the component and the native
@@ -111,8 +109,6 @@ pub struct CallState {
     read_only: bool,
     /// The access log rows of the pins this read-only call read, written after it commits.
     read_log: Vec<AccessRow>,
-    /// Those rows once the call has committed, for the runtime to write when it has let go of the call.
-    committed_read_log: Option<ReadLog>,
     /// The SQLite writer lock, when the runtime took it before instantiating (goes into the transaction).
     writer: Option<crate::db::WriterGuard>,
     /// Created on first use: most calls need no randomness, and seeding a CSPRNG per call is not free.
@@ -159,7 +155,6 @@ impl CallState {
             savepoints: 0,
             read_only: false,
             read_log: Vec::new(),
-            committed_read_log: None,
             writer: None,
             random: None,
             limits,
@@ -186,14 +181,10 @@ impl CallState {
         self.read_only
     }
 
-    /// Keeps the access log of a call that committed, for [`CallState::take_committed_read_log`].
-    pub(crate) fn keep_committed_read_log(&mut self, read_log: ReadLog) {
-        self.committed_read_log = Some(read_log);
-    }
-
-    /// The access log of the committed call, to write (`ReadLog::write`).
-    pub(crate) fn take_committed_read_log(&mut self) -> Option<ReadLog> {
-        self.committed_read_log.take()
+    /// The access log of the call's pin reads, to write ([`ReadLog::write`]) once the call has
+    /// committed — never after a rollback.
+    pub fn take_read_log(&mut self) -> ReadLog {
+        ReadLog::new(self.db.clone(), std::mem::take(&mut self.read_log))
     }
 
     /// Keeps a pin read's access log row until the call commits (a read-only call reads a few pins at
@@ -409,7 +400,6 @@ impl CallState {
             unavailable: self.unavailable,
             connection_lost: self.connection_lost.take(),
             doomed: self.doomed.take(),
-            read_log: ReadLog::new(self.db.clone(), std::mem::take(&mut self.read_log)),
         }
     }
 }

@@ -169,13 +169,7 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
                     pins.get_pin(sys, &format!("c{}", i % PINS)).await.unwrap().expect("pin");
                 }
             },
-            |i| async move {
-                let mut s = reading(b.native(tenant));
-                Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
-                let row = Pins::get_pin(&mut s, tenant.clone(), format!("n{}", i % PINS)).await.unwrap().expect("pin");
-                Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Get, None)).await.unwrap();
-                commit(s).await;
-            },
+            |i| native_get_pin(b, tenant, format!("n{}", i % PINS)),
         )
         .await,
     );
@@ -190,13 +184,7 @@ pub async fn compare(b: &Backend) -> (Fixture, Vec<Comparison>) {
                     assert!(tenants.check_run_quota(sys).await.unwrap().allowed);
                 }
             },
-            |_| async move {
-                let mut s = b.native(tenant);
-                Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
-                TenantDriver::fetch_tenant_by_id(&mut s, tenant.clone()).await.unwrap().expect("tenant");
-                TenantDriver::count_running_runs(&mut s, tenant.clone()).await.unwrap();
-                commit(s).await;
-            },
+            |_| native_check_run_quota(b, tenant),
         )
         .await,
     );
@@ -419,11 +407,7 @@ pub async fn profile(b: &Backend) {
     cpu();
     let start = std::time::Instant::now();
     for _ in 0..20_000 {
-        let mut s = reading(b.native(&tenant));
-        Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
-        let row = Pins::get_pin(&mut s, tenant.clone(), "k".into()).await.unwrap().expect("pin");
-        Pins::write_audit(&mut s, pin_audit(&tenant, &row.key, MemoryAuditOperation::Get, None)).await.unwrap();
-        commit(s).await;
+        native_get_pin(b, &tenant, "k".into()).await;
     }
     println!("native: {:?} per call, {:?} CPU", start.elapsed() / 20_000, cpu() / 20_000);
 }
@@ -438,7 +422,26 @@ fn cpu() -> Duration {
     spent
 }
 
-pub fn pin_audit(tenant: &str, key: &str, operation: MemoryAuditOperation, hash: Option<String>) -> MemoryAuditEntry {
+/// Get pin's driver calls made natively, as the component makes them: status, pin, its access log, in a
+/// read-only transaction.
+pub async fn native_get_pin(b: &Backend, tenant: &str, key: String) {
+    let mut s = reading(b.native(tenant));
+    Lifecycle::fetch_tenant_status(&mut s, tenant.into()).await.unwrap();
+    let row = Pins::get_pin(&mut s, tenant.into(), key).await.unwrap().expect("pin");
+    Pins::write_audit(&mut s, pin_audit(tenant, &row.key, MemoryAuditOperation::Get, None)).await.unwrap();
+    commit(s).await;
+}
+
+/// Check run quota's driver calls made natively: status, tenant, running runs.
+pub async fn native_check_run_quota(b: &Backend, tenant: &str) {
+    let mut s = b.native(tenant);
+    Lifecycle::fetch_tenant_status(&mut s, tenant.into()).await.unwrap();
+    TenantDriver::fetch_tenant_by_id(&mut s, tenant.into()).await.unwrap().expect("tenant");
+    TenantDriver::count_running_runs(&mut s, tenant.into()).await.unwrap();
+    commit(s).await;
+}
+
+fn pin_audit(tenant: &str, key: &str, operation: MemoryAuditOperation, hash: Option<String>) -> MemoryAuditEntry {
     MemoryAuditEntry {
         operation,
         tenant_id: tenant.into(),

@@ -9,12 +9,9 @@ use std::path::Path;
 use std::process::Command;
 
 use account_host::Caller;
-use account_host::bindings::MemoryAuditOperation;
-use account_host::bindings::memory_pins_driver::Host as Pins;
-use account_host::bindings::tenant_driver::Host as TenantDriver;
-use account_host::bindings::tenant_lifecycle_driver::Host as Lifecycle;
 
-use crate::setup::{Backend, commit, reading};
+use crate::compare::{native_check_run_quota, native_get_pin};
+use crate::setup::Backend;
 
 /// Calls counted per operation and side (after as many uncounted ones).
 const CALLS: u64 = 200;
@@ -71,24 +68,11 @@ pub async fn child(operation: &str, side: &str) {
         ("get pin", true) => {
             b.runtime.memory_pins().get_pin(&sys, "k").await.unwrap().expect("pin");
         }
-        ("get pin", false) => {
-            let mut s = reading(b.native(&tenant));
-            Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
-            let row = Pins::get_pin(&mut s, tenant.clone(), "k".into()).await.unwrap().expect("pin");
-            let entry = crate::compare::pin_audit(&tenant, &row.key, MemoryAuditOperation::Get, None);
-            Pins::write_audit(&mut s, entry).await.unwrap();
-            commit(s).await;
-        }
+        ("get pin", false) => native_get_pin(&b, &tenant, "k".into()).await,
         ("check run quota", true) => {
             assert!(b.runtime.tenants().check_run_quota(&sys).await.unwrap().allowed);
         }
-        ("check run quota", false) => {
-            let mut s = b.native(&tenant);
-            Lifecycle::fetch_tenant_status(&mut s, tenant.clone()).await.unwrap();
-            TenantDriver::fetch_tenant_by_id(&mut s, tenant.clone()).await.unwrap().expect("tenant");
-            TenantDriver::count_running_runs(&mut s, tenant.clone()).await.unwrap();
-            commit(s).await;
-        }
+        ("check run quota", false) => native_check_run_quota(&b, &tenant).await,
         (other, _) => panic!("no operation {other}"),
     };
     for _ in 0..CALLS {

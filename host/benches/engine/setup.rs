@@ -166,13 +166,13 @@ pub fn reading(mut state: CallState) -> CallState {
     state
 }
 
+/// Ends a native call as the runtime ends one: commits, then writes its reads' access log.
 pub async fn commit(mut state: CallState) {
-    let outcome = state.take_outcome();
-    if let Some(tx) = outcome.tx {
+    if let Some(tx) = state.take_outcome().tx {
         account_host::call::count_round_trip();
         tx.commit().await.expect("commit");
     }
-    outcome.read_log.write(tokio::time::Instant::now() + Duration::from_secs(10)).await;
+    state.take_read_log().write(tokio::time::Instant::now() + Duration::from_secs(10)).await;
 }
 
 pub async fn timed<F: std::future::Future<Output = ()>>(f: F) -> Duration {

@@ -128,19 +128,18 @@ impl<T: DriverView> Runtime<T> {
                 Err(_) => Err(wasmtime::Trap::Interrupt.into()),
             };
             match self.settle(&mut store, outcome, attempt).await {
-                Settled::Done(result) => {
-                    // A committed read's access log is written once its instance and turn are given
-                    // back: waiting for the database (SQLite's writer lock), it holds nothing a writer
-                    // may be waiting for.
-                    let read_log = store.data_mut().drivers().take_committed_read_log();
+                // Settled `Ok` means committed (or nothing begun): a read's access log is written then,
+                // once its instance and turn are given back — waiting for the database (SQLite's
+                // writer lock), it holds nothing a writer may be waiting for.
+                Settled::Done(Ok(value)) => {
+                    let read_log = store.data_mut().drivers().take_read_log();
                     drop(store);
                     drop(turn);
-                    if let Some(read_log) = read_log {
-                        drop(admitted);
-                        read_log.write(deadline).await;
-                    }
-                    return result;
+                    drop(admitted);
+                    read_log.write(deadline).await;
+                    return Ok(value);
                 }
+                Settled::Done(Err(error)) => return Err(error),
                 // Lost races are run again, backing off, for as long as the call's deadline allows.
                 Settled::Retry if tokio::time::Instant::now() + backoff_of(attempt) >= deadline => {
                     CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -184,7 +183,7 @@ impl<T: DriverView> Runtime<T> {
         outcome: wasmtime::Result<Result<R, EngineError>>,
         attempt: u32,
     ) -> Settled<R> {
-        let Outcome { tx, violation, lost_race, failed, unavailable, connection_lost, doomed, read_log } =
+        let Outcome { tx, violation, lost_race, failed, unavailable, connection_lost, doomed } =
             store.data_mut().drivers().take_outcome();
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
@@ -244,10 +243,7 @@ impl<T: DriverView> Runtime<T> {
             Ok(Ok(value)) => match tx {
                 None => Settled::Done(Ok(value)),
                 Some(tx) => match commit(tx).await {
-                    Ok(()) => {
-                        store.data_mut().drivers().keep_committed_read_log(read_log);
-                        Settled::Done(Ok(value))
-                    }
+                    Ok(()) => Settled::Done(Ok(value)),
                     Err(e) if is_retryable(&e) && may_retry => {
                         RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         Settled::Retry
