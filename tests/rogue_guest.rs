@@ -1,30 +1,58 @@
 //! A deliberately misbehaving guest component, run by the real host against the real databases: its
 //! cross-tenant driver calls are refused, the call is rolled back whatever the guest answers, and a trap
-//! in the middle of its writes leaves nothing behind.
+//! in the middle of its writes leaves nothing behind, and a call that only reads logs only a few reads.
 
 use account_host::Caller;
 use account_host::RuntimeConfig;
-use account_host::bindings::{Actor, CallContext, EngineError, ErrorCode, IdentityPrincipal};
+use account_host::bindings::{Actor, CallContext, EngineError, ErrorCode, IdentityPrincipal, MemoryAuditOperation};
+use account_host::drivers::DriverView;
 use account_host::runtime::{ROGUE_GUEST_COMPONENT, Settled, load_component};
 use suite::{Harness, each_backend, each_backend_with, expect_code, test_config};
 
-/// Runs one export of the rogue guest as an engine call, and settles it like the runtime does.
+/// The arguments of a rogue export after its call context.
+#[derive(Clone, Copy)]
+enum Args<'a> {
+    None,
+    Victim(&'a str),
+    LogAccesses(MemoryAuditOperation, u32),
+}
+
+/// Runs one export of the rogue guest as an engine call that may write.
 async fn attack(h: &Harness, caller: &Caller, export: &str, victim: Option<&str>) -> Result<String, EngineError> {
+    let args = victim.map_or(Args::None, Args::Victim);
+    attack_with(h, caller, export, args, false).await
+}
+
+/// Runs one export of the rogue guest as an engine call (in a read-only snapshot when `read_only`), and
+/// settles it like the runtime does: committed or rolled back, then a committed read's access log.
+async fn attack_with(
+    h: &Harness,
+    caller: &Caller,
+    export: &str,
+    args: Args<'_>,
+    read_only: bool,
+) -> Result<String, EngineError> {
     let component = load_component(h.runtime.engine(), ROGUE_GUEST_COMPONENT, None).expect("compile rogue guest");
     let pre = h.runtime.linker().instantiate_pre(&component).expect("link rogue guest");
     let (mut store, ctx) = h.runtime.store(caller);
+    store.data_mut().drivers().set_read_only(read_only);
     let outcome = async {
         let instance = pre.instantiate_async(&mut store).await?;
         let iface = instance.get_export_index(&mut store, None, "aos:rogue/attacks@0.1.0").expect("attacks");
         let func = instance.get_export_index(&mut store, Some(&iface), export).expect("export");
-        let answer = match victim {
-            Some(victim) => {
-                let f =
-                    instance.get_typed_func::<(CallContext, String), (Result<String, String>,)>(&mut store, &func)?;
+        type Answer = (Result<String, String>,);
+        let answer = match args {
+            Args::Victim(victim) => {
+                let f = instance.get_typed_func::<(CallContext, String), Answer>(&mut store, &func)?;
                 f.call_async(&mut store, (ctx, victim.to_string())).await?.0
             }
-            None => {
-                let f = instance.get_typed_func::<(CallContext,), (Result<String, String>,)>(&mut store, &func)?;
+            Args::LogAccesses(operation, count) => {
+                let f =
+                    instance.get_typed_func::<(CallContext, MemoryAuditOperation, u32), Answer>(&mut store, &func)?;
+                f.call_async(&mut store, (ctx, operation, count)).await?.0
+            }
+            Args::None => {
+                let f = instance.get_typed_func::<(CallContext,), Answer>(&mut store, &func)?;
                 f.call_async(&mut store, (ctx,)).await?.0
             }
         };
@@ -32,7 +60,12 @@ async fn attack(h: &Harness, caller: &Caller, export: &str, victim: Option<&str>
     }
     .await;
     match h.runtime.settle(&mut store, outcome, 1).await {
-        Settled::Done(result) => result,
+        Settled::Done(Ok(answer)) => {
+            let read_log = store.data_mut().drivers().take_read_log();
+            read_log.write(tokio::time::Instant::now() + std::time::Duration::from_secs(5)).await;
+            Ok(answer)
+        }
+        Settled::Done(Err(error)) => Err(error),
         Settled::Retry => panic!("no retry expected"),
     }
 }
@@ -116,6 +149,35 @@ async fn a_guest_hoarding_memory_hits_its_cap_writes_nothing_and_leaves_the_pool
                 .unwrap();
         }
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 3);
+    })
+    .await;
+}
+
+/// A call that only reads runs in a read-only snapshot, so its access log waits until it has committed:
+/// the host keeps only `get` rows (a read logs reads, nothing else) and at most 16 of them (what it keeps
+/// is bounded before it is spent). A refused row is not written; the rows taken are, after the commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_call_logs_only_a_bounded_number_of_reads() {
+    each_backend(async |h| {
+        let mine = h.tenant("mine").await;
+        let logged = async || h.count("SELECT COUNT(*) FROM memory_audit").await;
+        let before = logged().await;
+
+        let upsert = Args::LogAccesses(MemoryAuditOperation::Upsert, 1);
+        let answer = attack_with(h, &customer(&mine.id), "log-accesses", upsert, true).await.unwrap();
+        assert_eq!(answer, "took 0, refused: DriverErrorCode::Invalid: a call that only reads logs only reads");
+        assert_eq!(logged().await, before, "a refused row was written");
+
+        let gets = Args::LogAccesses(MemoryAuditOperation::Get, 17);
+        let answer = attack_with(h, &customer(&mine.id), "log-accesses", gets, true).await.unwrap();
+        assert_eq!(answer, "took 16, refused: DriverErrorCode::Invalid: too many access log rows in one call");
+        assert_eq!(logged().await, before + 16, "the 16 rows taken are written after the commit, the 17th is not");
+
+        // A call that may write logs what it does in its own transaction: the bound is a read's.
+        let writes = Args::LogAccesses(MemoryAuditOperation::Upsert, 17);
+        let answer = attack_with(h, &customer(&mine.id), "log-accesses", writes, false).await.unwrap();
+        assert_eq!(answer, "took 17");
+        assert_eq!(logged().await, before + 16 + 17);
     })
     .await;
 }

@@ -1,6 +1,6 @@
 //! A deliberately misbehaving guest: the host must refuse its cross-tenant driver calls and roll back
 //! everything it wrote, and a trap, a runaway loop or a memory hoard in the middle of its writes must
-//! leave nothing behind.
+//! leave nothing behind; and a read-only call's access log is held to what a read may log.
 
 wit_bindgen::generate!({
     path: ["../../wit", "wit"],
@@ -8,9 +8,9 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use aos::accounts::memory_pins_driver::upsert_pin;
+use aos::accounts::memory_pins_driver::{MemoryAuditEntry, upsert_pin, write_audit};
 use aos::accounts::tenant_driver::fetch_tenant_by_id;
-use aos::accounts::types::CallContext;
+use aos::accounts::types::{CallContext, MemoryAuditOperation};
 use exports::aos::rogue::attacks::Guest;
 
 struct Rogue;
@@ -57,6 +57,29 @@ impl Guest for Rogue {
             hoard.push(vec![1u8; 1 << 20]);
             core::hint::black_box(&hoard);
         }
+    }
+
+    fn log_accesses(ctx: CallContext, operation: MemoryAuditOperation, count: u32) -> Result<String, String> {
+        let own = ctx.tenant_id.unwrap_or_default();
+        for taken in 0..count {
+            let entry = MemoryAuditEntry {
+                operation,
+                tenant_id: own.clone(),
+                key: format!("read-{taken}"),
+                success: true,
+                agent_id: None,
+                source: Some("rogue".into()),
+                cache_hit: false,
+                error_message: None,
+                old_value_hash: None,
+                new_value_hash: None,
+                extra: None,
+            };
+            if let Err(e) = write_audit(&entry) {
+                return Ok(format!("took {taken}, refused: {:?}: {}", e.code, e.message));
+            }
+        }
+        Ok(format!("took {count}"))
     }
 }
 
