@@ -89,8 +89,8 @@ async fn a_connection_lost_mid_call_is_unavailable_and_writes_nothing() {
     // an internal failure.
     let _ = Pins::write_audit(state, entry).await;
     match h.runtime.settle(&mut store, Ok(Ok(())), 1).await {
-        Settled::Done(Err(e)) => assert_eq!(e.code, ErrorCode::Unavailable, "{e:?}"),
-        Settled::Done(Ok(())) => panic!("a call whose connection was lost answered ok"),
+        Settled::Failed(e) => assert_eq!(e.code, ErrorCode::Unavailable, "{e:?}"),
+        Settled::Answered(..) => panic!("a call whose connection was lost answered ok"),
         Settled::Retry => panic!("a lost connection is not a lost race"),
     }
     assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0, "nothing was written");

@@ -14,7 +14,7 @@ use suite::{Harness, each_backend, each_backend_with, expect_code, test_config};
 enum Args<'a> {
     None,
     Victim(&'a str),
-    LogAccesses(MemoryAuditOperation, u32),
+    LogAccesses { operation: MemoryAuditOperation, count: u32, read_first: bool, then_fail: bool },
 }
 
 /// Runs one export of the rogue guest as an engine call that may write.
@@ -24,7 +24,7 @@ async fn attack(h: &Harness, caller: &Caller, export: &str, victim: Option<&str>
 }
 
 /// Runs one export of the rogue guest as an engine call (in a read-only snapshot when `read_only`), and
-/// settles it like the runtime does: committed or rolled back, then a committed read's access log.
+/// settles it as the runtime does: committed or rolled back, then the access log the runtime hands on.
 async fn attack_with(
     h: &Harness,
     caller: &Caller,
@@ -46,10 +46,10 @@ async fn attack_with(
                 let f = instance.get_typed_func::<(CallContext, String), Answer>(&mut store, &func)?;
                 f.call_async(&mut store, (ctx, victim.to_string())).await?.0
             }
-            Args::LogAccesses(operation, count) => {
-                let f =
-                    instance.get_typed_func::<(CallContext, MemoryAuditOperation, u32), Answer>(&mut store, &func)?;
-                f.call_async(&mut store, (ctx, operation, count)).await?.0
+            Args::LogAccesses { operation, count, read_first, then_fail } => {
+                type Params = (CallContext, MemoryAuditOperation, u32, bool, bool);
+                let f = instance.get_typed_func::<Params, Answer>(&mut store, &func)?;
+                f.call_async(&mut store, (ctx, operation, count, read_first, then_fail)).await?.0
             }
             Args::None => {
                 let f = instance.get_typed_func::<(CallContext,), Answer>(&mut store, &func)?;
@@ -60,12 +60,12 @@ async fn attack_with(
     }
     .await;
     match h.runtime.settle(&mut store, outcome, 1).await {
-        Settled::Done(Ok(answer)) => {
-            let read_log = store.data_mut().drivers().take_read_log();
+        Settled::Answered(answer, read_log) => {
+            drop(store);
             read_log.write(tokio::time::Instant::now() + std::time::Duration::from_secs(5)).await;
             Ok(answer)
         }
-        Settled::Done(Err(error)) => Err(error),
+        Settled::Failed(error) => Err(error),
         Settled::Retry => panic!("no retry expected"),
     }
 }
@@ -155,28 +155,45 @@ async fn a_guest_hoarding_memory_hits_its_cap_writes_nothing_and_leaves_the_pool
 
 /// A call that only reads runs in a read-only snapshot, so its access log waits until it has committed:
 /// the host keeps only `get` rows (a read logs reads, nothing else) and at most 16 of them (what it keeps
-/// is bounded before it is spent). A refused row is not written; the rows taken are, after the commit.
+/// is bounded before it is spent). A refused row is not written; the rows taken are, once the snapshot
+/// has committed — never when the call fails, nor when it read nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_call_logs_only_a_bounded_number_of_reads() {
     each_backend(async |h| {
         let mine = h.tenant("mine").await;
+        let caller = customer(&mine.id);
         let logged = async || h.count("SELECT COUNT(*) FROM memory_audit").await;
         let before = logged().await;
+        let log = |operation, count| Args::LogAccesses { operation, count, read_first: true, then_fail: false };
 
-        let upsert = Args::LogAccesses(MemoryAuditOperation::Upsert, 1);
-        let answer = attack_with(h, &customer(&mine.id), "log-accesses", upsert, true).await.unwrap();
-        assert_eq!(answer, "took 0, refused: DriverErrorCode::Invalid: a call that only reads logs only reads");
+        let answer = attack_with(h, &caller, "log-accesses", log(MemoryAuditOperation::Upsert, 1), true).await;
+        assert_eq!(
+            answer.unwrap(),
+            "took 0, refused: DriverErrorCode::Invalid: a call that only reads logs only reads"
+        );
         assert_eq!(logged().await, before, "a refused row was written");
 
-        let gets = Args::LogAccesses(MemoryAuditOperation::Get, 17);
-        let answer = attack_with(h, &customer(&mine.id), "log-accesses", gets, true).await.unwrap();
-        assert_eq!(answer, "took 16, refused: DriverErrorCode::Invalid: too many access log rows in one call");
+        let answer = attack_with(h, &caller, "log-accesses", log(MemoryAuditOperation::Get, 17), true).await;
+        assert_eq!(answer.unwrap(), "took 16, refused: DriverErrorCode::Invalid: too many access log rows in one call");
         assert_eq!(logged().await, before + 16, "the 16 rows taken are written after the commit, the 17th is not");
 
-        // A call that may write logs what it does in its own transaction: the bound is a read's.
-        let writes = Args::LogAccesses(MemoryAuditOperation::Upsert, 17);
-        let answer = attack_with(h, &customer(&mine.id), "log-accesses", writes, false).await.unwrap();
-        assert_eq!(answer, "took 17");
+        // A call that fails after logging rolls back: its reads go unlogged.
+        let failing =
+            Args::LogAccesses { operation: MemoryAuditOperation::Get, count: 3, read_first: true, then_fail: true };
+        let message = expect_code(attack_with(h, &caller, "log-accesses", failing, true).await, ErrorCode::Internal);
+        assert_eq!(message, "failing after logging: took 3");
+        assert_eq!(logged().await, before + 16, "a failed call's reads were logged");
+
+        // A call that read nothing committed no snapshot: a log row without its read is not kept.
+        let unread =
+            Args::LogAccesses { operation: MemoryAuditOperation::Get, count: 3, read_first: false, then_fail: false };
+        let answer = attack_with(h, &caller, "log-accesses", unread, true).await;
+        assert_eq!(answer.unwrap(), "took 3");
+        assert_eq!(logged().await, before + 16, "rows of a call that read nothing were logged");
+
+        // A call that may write logs in its own transaction: the bound is a read's.
+        let answer = attack_with(h, &caller, "log-accesses", log(MemoryAuditOperation::Upsert, 17), false).await;
+        assert_eq!(answer.unwrap(), "took 17");
         assert_eq!(logged().await, before + 16 + 17);
     })
     .await;

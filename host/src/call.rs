@@ -181,9 +181,9 @@ impl CallState {
         self.read_only
     }
 
-    /// The access log of the call's pin reads, to write ([`ReadLog::write`]) once the call has
-    /// committed — never after a rollback.
-    pub fn take_read_log(&mut self) -> ReadLog {
+    /// The access log of the call's pin reads, for the runtime to hand on once the call has committed
+    /// (`Settled::Answered`) — never after a rollback.
+    pub(crate) fn take_read_log(&mut self) -> ReadLog {
         ReadLog::new(self.db.clone(), std::mem::take(&mut self.read_log))
     }
 

@@ -74,13 +74,16 @@ impl Drop for Harness {
 async fn drop_schema(admin_url: &str, schema: &str) {
     if let Ok(admin) = Database::connect(admin_url).await {
         if let Some(pool) = admin.postgres_pool() {
-            let _ = sqlx::query(
+            let ended = sqlx::query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                  WHERE application_name = $1 AND pid <> pg_backend_pid()",
             )
             .bind(schema)
             .execute(pool)
             .await;
+            if let Err(e) = ended {
+                eprintln!("NOTE: the sessions of schema {schema} were not ended before dropping it: {e}");
+            }
             // In one transaction, so that the timeouts hold for the drop on the same connection.
             let drop = format!(
                 "SET LOCAL lock_timeout = '10s'; SET LOCAL statement_timeout = '10s'; DROP SCHEMA {schema} CASCADE"

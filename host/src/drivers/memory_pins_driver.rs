@@ -70,8 +70,13 @@ impl ReadLog {
         ReadLog { db, rows }
     }
 
+    /// The same log with nothing to write.
+    pub(crate) fn without_rows(self) -> Self {
+        ReadLog { rows: Vec::new(), ..self }
+    }
+
     /// Writes the rows, giving up at `deadline` (the call's: a row not written by then is dropped with a
-    /// warning). Call it once the call's transaction has committed, never after a rollback.
+    /// warning). The runtime hands it on only once the call's transaction has committed.
     pub async fn write(self, deadline: tokio::time::Instant) {
         let recent = self.db.recent_reads();
         for row in self.rows {

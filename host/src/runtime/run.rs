@@ -18,12 +18,17 @@ use crate::call::Outcome;
 use crate::contract::Operation;
 use crate::db::errors::is_retryable;
 use crate::drivers::DriverView;
+use crate::drivers::memory_pins_driver::ReadLog;
 use crate::runtime::{Caller, Exports, Runtime};
 
 /// What to do with a finished attempt of an engine call.
 pub enum Settled<R> {
-    /// The call is over: what the caller gets.
-    Done(Result<R, EngineError>),
+    /// The call answered ok and what it did is committed (or it began nothing): the answer, and the
+    /// access log of the reads it committed, to write once the call has let go of its instance and turn
+    /// ([`ReadLog::write`]).
+    Answered(R, ReadLog),
+    /// The call is over with this error: whatever it did is rolled back, and its reads go unlogged.
+    Failed(EngineError),
     /// The attempt lost a serialisation race and was rolled back: run the call again.
     Retry,
 }
@@ -128,18 +133,17 @@ impl<T: DriverView> Runtime<T> {
                 Err(_) => Err(wasmtime::Trap::Interrupt.into()),
             };
             match self.settle(&mut store, outcome, attempt).await {
-                // Settled `Ok` means committed (or nothing begun): a read's access log is written then,
-                // once its instance and turn are given back — waiting for the database (SQLite's
-                // writer lock), it holds nothing a writer may be waiting for.
-                Settled::Done(Ok(value)) => {
-                    let read_log = store.data_mut().drivers().take_read_log();
+                // A committed read's access log is written once its instance and turn are given back:
+                // waiting for the database (SQLite's writer lock), it holds nothing a writer may be
+                // waiting for.
+                Settled::Answered(value, read_log) => {
                     drop(store);
                     drop(turn);
                     drop(admitted);
                     read_log.write(deadline).await;
                     return Ok(value);
                 }
-                Settled::Done(Err(error)) => return Err(error),
+                Settled::Failed(error) => return Err(error),
                 // Lost races are run again, backing off, for as long as the call's deadline allows.
                 Settled::Retry if tokio::time::Instant::now() + backoff_of(attempt) >= deadline => {
                     CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -169,11 +173,12 @@ impl<T: DriverView> Runtime<T> {
     ) -> Settled<R> {
         let runs = store.data_mut().drivers().take_policy_runs();
         let settled = self.settle_attempt(store, outcome, attempt).await;
-        if let Settled::Done(result) = &settled {
-            let refused_by_engine =
-                result.as_ref().err().filter(|e| e.code == ErrorCode::PolicyFailed).map(|e| e.message.as_str());
-            self.policies.stats.count(runs, refused_by_engine, store.data_mut().drivers().now.0);
-        }
+        let refused_by_engine = match &settled {
+            Settled::Answered(..) => None,
+            Settled::Failed(e) => Some((e.code == ErrorCode::PolicyFailed).then_some(e.message.as_str())),
+            Settled::Retry => return settled,
+        };
+        self.policies.stats.count(runs, refused_by_engine.flatten(), store.data_mut().drivers().now.0);
         settled
     }
 
@@ -197,10 +202,10 @@ impl<T: DriverView> Runtime<T> {
         if let Some(violation) = violation {
             rollback(tx).await;
             tracing::error!(%violation, "engine call touched data outside its scope; rolled back");
-            return Settled::Done(Err(engine_error(
+            return Settled::Failed(engine_error(
                 ErrorCode::Forbidden,
                 "the engine touched data outside the caller's tenant; nothing was written",
-            )));
+            ));
         }
         if unavailable {
             // A lost connection is `unavailable` wherever it happened (in a best-effort savepoint too):
@@ -210,10 +215,10 @@ impl<T: DriverView> Runtime<T> {
                 Some(error) => self.health.lost(&error),
                 None => self.health.suspect(&self.db).await,
             }
-            return Settled::Done(Err(engine_error(
+            return Settled::Failed(engine_error(
                 ErrorCode::Unavailable,
                 "the database is unavailable; nothing was written",
-            )));
+            ));
         }
         if lost_race {
             rollback(tx).await;
@@ -223,27 +228,25 @@ impl<T: DriverView> Runtime<T> {
             } else {
                 tracing::warn!(attempts = attempt, "a call kept losing serialisation races; refused as unavailable");
                 CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Settled::Done(Err(engine_error(ErrorCode::Unavailable, "too much contention; try again")))
+                Settled::Failed(engine_error(ErrorCode::Unavailable, "too much contention; try again"))
             };
         }
         if let Some(refusal) = doomed {
             // The tenant's policy said no, or failed: fail closed, whatever the engine answered.
             rollback(tx).await;
-            return Settled::Done(Err(refusal));
+            return Settled::Failed(refusal);
         }
         match outcome {
             Ok(Ok(_)) if failed => {
                 rollback(tx).await;
                 tracing::error!("the engine answered ok after a failed statement; rolled back");
-                Settled::Done(Err(engine_error(
-                    ErrorCode::Internal,
-                    "a database statement failed; nothing was written",
-                )))
+                Settled::Failed(engine_error(ErrorCode::Internal, "a database statement failed; nothing was written"))
             }
             Ok(Ok(value)) => match tx {
-                None => Settled::Done(Ok(value)),
+                // Nothing begun, so nothing read: a log row without its read is not kept.
+                None => Settled::Answered(value, store.data_mut().drivers().take_read_log().without_rows()),
                 Some(tx) => match commit(tx).await {
-                    Ok(()) => Settled::Done(Ok(value)),
+                    Ok(()) => Settled::Answered(value, store.data_mut().drivers().take_read_log()),
                     Err(e) if is_retryable(&e) && may_retry => {
                         RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         Settled::Retry
@@ -251,27 +254,27 @@ impl<T: DriverView> Runtime<T> {
                     Err(e) if crate::db::errors::is_connection_lost(&e) => {
                         self.health.lost(&e.to_string());
                         tracing::error!(error = %e, "the connection was lost while committing");
-                        Settled::Done(Err(engine_error(
+                        Settled::Failed(engine_error(
                             ErrorCode::Unavailable,
                             "the connection was lost while committing: the write may or may not have been made",
-                        )))
+                        ))
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "commit failed");
-                        Settled::Done(Err(engine_error(
+                        Settled::Failed(engine_error(
                             ErrorCode::Unavailable,
                             "the database could not commit; nothing was written",
-                        )))
+                        ))
                     }
                 },
             },
             Ok(Err(error)) => {
                 rollback(tx).await;
-                Settled::Done(Err(error))
+                Settled::Failed(error)
             }
             Err(trap) => {
                 rollback(tx).await;
-                Settled::Done(Err(trap_error(&trap)))
+                Settled::Failed(trap_error(&trap))
             }
         }
     }

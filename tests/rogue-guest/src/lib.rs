@@ -59,8 +59,18 @@ impl Guest for Rogue {
         }
     }
 
-    fn log_accesses(ctx: CallContext, operation: MemoryAuditOperation, count: u32) -> Result<String, String> {
+    fn log_accesses(
+        ctx: CallContext,
+        operation: MemoryAuditOperation,
+        count: u32,
+        read_first: bool,
+        then_fail: bool,
+    ) -> Result<String, String> {
         let own = ctx.tenant_id.unwrap_or_default();
+        if read_first {
+            fetch_tenant_by_id(&own).map_err(|e| e.message)?;
+        }
+        let mut answer = format!("took {count}");
         for taken in 0..count {
             let entry = MemoryAuditEntry {
                 operation,
@@ -76,10 +86,11 @@ impl Guest for Rogue {
                 extra: None,
             };
             if let Err(e) = write_audit(&entry) {
-                return Ok(format!("took {taken}, refused: {:?}: {}", e.code, e.message));
+                answer = format!("took {taken}, refused: {:?}: {}", e.code, e.message);
+                break;
             }
         }
-        Ok(format!("took {count}"))
+        if then_fail { Err(format!("failing after logging: {answer}")) } else { Ok(answer) }
     }
 }
 
