@@ -182,8 +182,10 @@ impl CallState {
     }
 
     /// The access log of the call's pin reads, for the runtime to hand on once the call has committed
-    /// (`Settled::Answered`) — never after a rollback.
-    pub(crate) fn take_read_log(&mut self) -> ReadLog {
+    /// (`Settled::Answered`) — never after a rollback. Public only for the benchmark's native calls,
+    /// which commit by themselves.
+    #[doc(hidden)]
+    pub fn take_read_log(&mut self) -> ReadLog {
         ReadLog::new(self.db.clone(), std::mem::take(&mut self.read_log))
     }
 
