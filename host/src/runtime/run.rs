@@ -174,11 +174,11 @@ impl<T: DriverView> Runtime<T> {
         let runs = store.data_mut().drivers().take_policy_runs();
         let settled = self.settle_attempt(store, outcome, attempt).await;
         let refused_by_engine = match &settled {
-            Settled::Answered(..) => None,
-            Settled::Failed(e) => Some((e.code == ErrorCode::PolicyFailed).then_some(e.message.as_str())),
             Settled::Retry => return settled,
+            Settled::Answered(..) => None,
+            Settled::Failed(e) => (e.code == ErrorCode::PolicyFailed).then_some(e.message.as_str()),
         };
-        self.policies.stats.count(runs, refused_by_engine.flatten(), store.data_mut().drivers().now.0);
+        self.policies.stats.count(runs, refused_by_engine, store.data_mut().drivers().now.0);
         settled
     }
 
