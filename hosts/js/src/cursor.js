@@ -48,13 +48,13 @@ export function integerId(after) {
   return timeKey({ key: after.id });
 }
 
-/** The page's limit (1..=1000) plus one row, to learn whether another page follows. */
 /** The LIMIT of a bounded count's sub-select: the bound asked for, at most what SQL can bind. */
 export function countLimit(upTo) {
   const max = 9223372036854775807n;
   return BigInt(upTo) > max ? max : BigInt(upTo);
 }
 
+/** The page's limit (1..=1000) plus one row, to learn whether another page follows. */
 export function fetchLimit(page) {
   if (page.limit === 0 || page.limit > 1000) throw new DriverError('invalid', 'limit must be between 1 and 1000');
   return page.limit + 1;
