@@ -705,7 +705,7 @@ async fn api_keys_runs_usage_and_audit() {
         assert_eq!((totals[0].total, totals[0].records, totals[0].unit), (150, 2, UsageUnit::Tokens));
         assert!(Tenants::fetch_usage_totals(&mut s, t.clone(), T0 + DAY, T0 + 2 * DAY).await.unwrap().is_empty());
 
-        // The audit log: a failed audit write is reported and leaves the transaction usable.
+        // The audit log.
         let entry = |action: String| AuditEntry {
             tenant_id: Some(t.clone()),
             user_id: None,
@@ -718,8 +718,6 @@ async fn api_keys_runs_usage_and_audit() {
             new_value: Some(r#"{"reason":"leaked"}"#.into()),
             request_id: Some("req-1".into()),
         };
-        let failed = Tenants::insert_audit_log(&mut s, entry("x".repeat(500))).await;
-        assert_eq!(failed.unwrap_err().code, DriverErrorCode::Invalid);
         Tenants::insert_audit_log(&mut s, entry("revoke_api_key".into())).await.unwrap();
         commit(s).await;
         assert_eq!(
@@ -728,6 +726,21 @@ async fn api_keys_runs_usage_and_audit() {
         );
         assert_eq!(h.count("SELECT COUNT(*) FROM worker_runs").await, 2);
         assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 3);
+        // A failed audit write is `invalid` and dooms the call, whatever the engine does with the error:
+        // later statements are refused, and the mutation it was to audit does not commit without it.
+        let mut doomed = system(h);
+        Tenants::insert_usage_record(&mut doomed, t.clone(), usage("tokens_used", 7)).await.unwrap();
+        let failed = Tenants::insert_audit_log(&mut doomed, entry("x".repeat(500))).await;
+        assert_eq!(failed.unwrap_err().code, DriverErrorCode::Invalid);
+        assert_eq!(
+            Tenants::insert_audit_log(&mut doomed, entry("revoke_api_key".into())).await.unwrap_err().code,
+            DriverErrorCode::Backend
+        );
+        let outcome = doomed.take_outcome();
+        assert!(outcome.failed, "a failed audit write must doom the call");
+        outcome.tx.unwrap().rollback().await.unwrap();
+        assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 3);
+        assert_eq!(h.count("SELECT COUNT(*) FROM audit_log").await, 1);
     })
     .await;
 }

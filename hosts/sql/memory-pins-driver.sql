@@ -44,9 +44,13 @@ DELETE FROM memory_pins WHERE expires_at IS NOT NULL AND expires_at <= $1 AND ($
 -- statement: cleanup-expired-audit
 DELETE FROM memory_audit WHERE ts < $1
 
--- Appends an access log entry ($1 now), inside a savepoint; with $15 true (a read) it is skipped when pin $4 had a logged read after $14. Returns nothing.
--- statement: write-audit
+-- Appends an access log entry ($1 now), inside a savepoint (SQLite); with $15 true (a read) it is skipped when pin $4 had a logged read after $14. Returns nothing.
+-- statement: write-audit [sqlite]
 INSERT INTO memory_audit (ts, operation, tenant_id, key, agent_id, source, cache_hit, latency_ms, success, error_message, old_value_hash, new_value_hash, extra) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE NOT ($15 AND EXISTS (SELECT 1 FROM memory_audit WHERE tenant_id = $3 AND key = $4 AND ts > $14 AND operation = 'get'))
+
+-- The same on PostgreSQL, in one round trip: the function (migrations/postgres/0021) runs the INSERT in its own subtransaction instead of a savepoint around it. Returns one row: NULL when written or skipped, else why the row could not be written.
+-- statement: write-audit [postgres]
+SELECT write_memory_audit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 
 -- The rows fetch-access-log-first-page and -next-page select (the next page adds its cursor), and their order.
 -- fragment: fetch-access-log-filter

@@ -8,11 +8,11 @@ use crate::bindings::{
 };
 use crate::call::CallState;
 use crate::catalogue::memory_pins_driver as statements;
-use crate::db::Database;
 use crate::db::codec::{Id, Json, Ts};
 use crate::db::cursor;
 use crate::db::errors::{driver_error, invalid, not_found};
 use crate::db::rows::{AccessRecord, PinRecord};
+use crate::db::{Backend, Database};
 use crate::drivers::Savepoint;
 use crate::{on_pool, sql};
 use futures_util::TryFutureExt;
@@ -31,27 +31,32 @@ pub struct AccessRow {
     entry: MemoryAuditEntry,
 }
 
-/// The write-audit statement for `$row` (an [`AccessRow`]). Reads must not grow storage without bound:
-/// a read is logged once per pin and hour (the statement writes nothing for a later one). Writes are
-/// bounded by the pin quotas and are always logged.
+/// The write-audit statement of `$backend` for `$row` (an [`AccessRow`]), as a query of one optional text:
+/// on PostgreSQL the statement runs the row in a subtransaction of its own and answers why it could not
+/// write it, if it could not (migration 0021); on SQLite it answers no row and runs in a savepoint. Reads
+/// must not grow storage without bound: a read is logged once per pin and hour (the statement writes
+/// nothing for a later one). Writes are bounded by the pin quotas and are always logged.
 macro_rules! write_access_row {
-    ($row:expr) => {
-        sqlx::query(statements::WRITE_AUDIT)
-            .bind($row.at)
-            .bind($row.entry.operation)
-            .bind(&$row.tenant)
-            .bind(&$row.entry.key)
-            .bind(&$row.entry.agent_id)
-            .bind(&$row.entry.source)
-            .bind($row.entry.cache_hit)
-            .bind($row.latency_ms)
-            .bind($row.entry.success)
-            .bind(&$row.entry.error_message)
-            .bind(&$row.entry.old_value_hash)
-            .bind(&$row.entry.new_value_hash)
-            .bind(&$row.extra)
-            .bind(Ts($row.at.0 - READ_LOG_INTERVAL_MICROS))
-            .bind($row.entry.operation == MemoryAuditOperation::Get)
+    ($backend:expr, $row:expr) => {
+        sqlx::query_scalar::<_, Option<String>>(match $backend {
+            Backend::Sqlite => statements::WRITE_AUDIT_SQLITE,
+            Backend::Postgres => statements::WRITE_AUDIT_POSTGRES,
+        })
+        .bind($row.at)
+        .bind($row.entry.operation)
+        .bind(&$row.tenant)
+        .bind(&$row.entry.key)
+        .bind(&$row.entry.agent_id)
+        .bind(&$row.entry.source)
+        .bind($row.entry.cache_hit)
+        .bind($row.latency_ms)
+        .bind($row.entry.success)
+        .bind(&$row.entry.error_message)
+        .bind(&$row.entry.old_value_hash)
+        .bind(&$row.entry.new_value_hash)
+        .bind(&$row.extra)
+        .bind(Ts($row.at.0 - READ_LOG_INTERVAL_MICROS))
+        .bind($row.entry.operation == MemoryAuditOperation::Get)
     };
 }
 
@@ -89,12 +94,16 @@ impl ReadLog {
                 // SQLite: one writer at a time, as for a call that writes.
                 let _writer = self.db.writer_turn().await;
                 crate::call::count_round_trip();
-                on_pool!(&self.db, |p| write_access_row!(row).execute(p).map_ok(drop))
+                let backend = self.db.backend();
+                on_pool!(&self.db, |p| write_access_row!(backend, row).fetch_optional(p).map_ok(Option::flatten))
             })
             .await;
             match written {
-                Ok(Ok(())) if throttled => recent.note(&row.tenant, key, row.at.0, READ_LOG_INTERVAL_MICROS),
-                Ok(Ok(())) => {}
+                Ok(Ok(None)) if throttled => recent.note(&row.tenant, key, row.at.0, READ_LOG_INTERVAL_MICROS),
+                Ok(Ok(None)) => {}
+                Ok(Ok(Some(refused))) => {
+                    tracing::warn!(error = %refused, "a pin read's access log row could not be written")
+                }
                 Ok(Err(e)) => tracing::warn!(error = %e, "a pin read's access log row could not be written"),
                 Err(_) => tracing::warn!("a pin read's access log row was not written before the call's deadline"),
             }
@@ -215,11 +224,16 @@ impl Host for CallState {
     }
 
     async fn write_audit(&mut self, entry: MemoryAuditEntry) -> Result<(), DriverError> {
+        let extra = entry.extra.clone().unwrap_or_else(|| "{}".into());
+        // Refused before any statement, so that it fails no transaction on any backend.
+        if serde_json::from_str::<&serde_json::value::RawValue>(&extra).is_err() {
+            return Err(invalid("an access log row's extra must be JSON"));
+        }
         let row = AccessRow {
             at: self.now,
             tenant: self.tenant(&entry.tenant_id)?,
             latency_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            extra: Json(entry.extra.clone().unwrap_or_else(|| "{}".into())),
+            extra: Json(extra),
             entry,
         };
         if self.is_read_only() {
@@ -229,9 +243,25 @@ impl Host for CallState {
             }
             return self.defer_read_log(row);
         }
-        Savepoint::MemoryAudit.begin(self).await?;
-        let written = sql!(self, rows | c | write_access_row!(row).execute(c));
-        Savepoint::MemoryAudit.end(self, written.map(|_| ())).await
+        match self.backend() {
+            Backend::Postgres => {
+                // One statement, which cannot abort the transaction: the server writes the row in a
+                // subtransaction of its own and says why it could not.
+                let refused = sql!(self, |c| write_access_row!(Backend::Postgres, row).fetch_optional(c))?;
+                match refused.flatten() {
+                    None => Ok(()),
+                    Some(refused) => {
+                        tracing::debug!(error = %refused, "a pin's access log row could not be written");
+                        Err(driver_error(DriverErrorCode::Backend, "the access log row could not be written"))
+                    }
+                }
+            }
+            Backend::Sqlite => {
+                Savepoint::MemoryAudit.begin(self).await?;
+                let written = sql!(self, |c| write_access_row!(Backend::Sqlite, row).fetch_optional(c));
+                Savepoint::MemoryAudit.end(self, written.map(drop)).await
+            }
+        }
     }
 
     async fn fetch_access_log(

@@ -45,20 +45,17 @@ pub fn add_to_linker<T: DriverView>(linker: &mut Linker<T>) -> wasmtime::Result<
     AccountEngine::add_to_linker::<T, Drivers>(linker, T::drivers)
 }
 
-/// A savepoint around a write that must never abort the call's transaction (the audit writes): if the
-/// write fails, the transaction is rolled back to before it and stays usable.
+/// A savepoint around a write that must never abort the call's transaction (the memory access log on
+/// SQLite; PostgreSQL runs it in a subtransaction of the statement's own): if the write fails, the
+/// transaction is rolled back to before it and stays usable.
 #[derive(Clone, Copy)]
 pub(crate) enum Savepoint {
-    AuditLog,
     MemoryAudit,
 }
 
 impl Savepoint {
     fn sql(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Savepoint::AuditLog => {
-                ("SAVEPOINT audit_log", "RELEASE SAVEPOINT audit_log", "ROLLBACK TO SAVEPOINT audit_log")
-            }
             Savepoint::MemoryAudit => {
                 ("SAVEPOINT memory_audit", "RELEASE SAVEPOINT memory_audit", "ROLLBACK TO SAVEPOINT memory_audit")
             }

@@ -15,7 +15,6 @@ use crate::db::codec::{Id, Ts};
 use crate::db::cursor;
 use crate::db::errors::{conflict, invalid, not_found};
 use crate::db::rows::{ApiKeyRecord, AuditRecord, RunRecord, TenantRecord, UsageRecordRecord};
-use crate::drivers::Savepoint;
 use crate::drivers::accounts_facade_driver::insert_membership_row;
 use crate::sql;
 
@@ -416,8 +415,9 @@ impl Host for CallState {
         let user = entry.user_id.as_deref().map(Id::parse).transpose()?;
         let api_key = entry.api_key_id.as_deref().map(Id::parse).transpose()?;
         let now = self.now;
-        Savepoint::AuditLog.begin(self).await?;
-        let written = sql!(
+        // Outside a savepoint: a failed audit write dooms the call, so no mutation commits without its
+        // row, whatever the engine does with the error.
+        sql!(
             self,
             rows | c
                 | sqlx::query(statements::INSERT_AUDIT_LOG)
@@ -434,8 +434,8 @@ impl Host for CallState {
                     .bind(&entry.new_value)
                     .bind(now)
                     .execute(c)
-        );
-        Savepoint::AuditLog.end(self, written.map(|_| ())).await
+        )?;
+        Ok(())
     }
 
     async fn fetch_audit_log(

@@ -140,7 +140,7 @@ export class CallState {
     });
   }
 
-  /** Runs `write` inside a savepoint (the audit writes): if it fails, it is undone, the transaction
+  /** Runs `write` inside a savepoint (the memory access log): if it fails, it is undone, the transaction
    *  stays usable and the failure is reported (hosts/sql/README.md, "Not in the catalogue"). */
   savepoint(name, write) {
     this.guard(() => this.db.control(`SAVEPOINT ${name}`));

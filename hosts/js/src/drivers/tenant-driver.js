@@ -207,10 +207,9 @@ export function insertAuditLog(call, entry) {
   const tenant = entry.tenant_id === null ? null : call.tenant(entry.tenant_id);
   const user = optionalId(entry.user_id);
   const apiKey = optionalId(entry.api_key_id);
-  call.savepoint('audit_log', () => {
-    call.execute('tenant-driver/insert-audit-log', newId(), tenant, user, apiKey, entry.actor, entry.action, entry.resource_type,
-      entry.resource_id, entry.request_id, entry.old_value, entry.new_value, call.now);
-  });
+  // Outside a savepoint: a failed audit write fails the call, so no mutation commits without its row.
+  call.execute('tenant-driver/insert-audit-log', newId(), tenant, user, apiKey, entry.actor, entry.action, entry.resource_type,
+    entry.resource_id, entry.request_id, entry.old_value, entry.new_value, call.now);
 }
 
 export function fetchAuditLog(call, tenantId, filter, page) {

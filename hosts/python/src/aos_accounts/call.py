@@ -148,7 +148,7 @@ class CallState:
         return self._run("rowcount", name, params)
 
     def savepoint(self, name: str, write) -> None:
-        """Runs ``write`` inside a savepoint: if it fails, it is undone and the call goes on (audit writes)."""
+        """Runs ``write`` inside a savepoint: if it fails, it is undone and the call goes on (the access log)."""
         try:
             self._begin()
             self.db.conn.execute(f"SAVEPOINT {name}")

@@ -255,15 +255,10 @@ def insert_audit_log(call: CallState, entry: dict) -> None:
     tenant = None if entry["tenant_id"] is None else call.tenant(entry["tenant_id"])
     user = None if entry["user_id"] is None else parse_id(entry["user_id"])
     key = None if entry["api_key_id"] is None else parse_id(entry["api_key_id"])
-    now = call.now
-
-    def write() -> None:
-        call.execute("tenant-driver/insert-audit-log", new_id(), tenant, user, key, entry["actor"], entry["action"],
-                     entry["resource_type"], entry["resource_id"], entry["request_id"], entry["old_value"],
-                     entry["new_value"], now)
-
-    # A failed audit write is undone and reported; the call's transaction stays usable.
-    call.savepoint("audit_log", write)
+    # Outside a savepoint: a failed audit write fails the call, so no mutation commits without its row.
+    call.execute("tenant-driver/insert-audit-log", new_id(), tenant, user, key, entry["actor"], entry["action"],
+                 entry["resource_type"], entry["resource_id"], entry["request_id"], entry["old_value"],
+                 entry["new_value"], call.now)
 
 
 def fetch_audit_log(call: CallState, tenant_id: str, filter: dict, page: dict) -> dict:

@@ -1,0 +1,117 @@
+//! How many exchanges with the database an engine call makes (issue 14), counted by the host for the
+//! operations the benchmark measures, on both backends. A round trip costs more than the work it carries
+//! on a loopback PostgreSQL, and a tenant's writes take turns, so a write's round trips bound the
+//! tenant's write throughput: a change that adds one must change this test on purpose.
+//!
+//! The counter is the process's (`round_trips_run`), so this binary holds one test, and each operation
+//! is counted as the fewest of three calls: the runtime's background work (the policy cache's warm-up,
+//! the counters' flush) can only add to a count.
+
+use account_host::Caller;
+use account_host::bindings::Role;
+use account_host::call::round_trips_run;
+use account_host::db::Backend;
+use suite::{Harness, each_backend, key, page};
+
+/// The fewest round trips `call` made in three tries (`call(i)` for i = 0, 1, 2).
+async fn fewest(mut call: impl AsyncFnMut(usize)) -> u64 {
+    let mut fewest = u64::MAX;
+    for i in 0..3 {
+        let before = round_trips_run();
+        call(i).await;
+        fewest = fewest.min(round_trips_run() - before);
+    }
+    fewest
+}
+
+/// Each operation's round trips: (name, counted).
+async fn count_round_trips(h: &Harness) -> Vec<(&'static str, u64)> {
+    // The system acts on the tenant, as in the benchmark: a person's call also reads their membership.
+    let (tenant, owner) = h.owned_tenant("Acme", "ann").await;
+    let system = Caller::system(Some(&tenant));
+    let pins = h.runtime.memory_pins();
+    let tenants = h.runtime.tenants();
+    let accounts = h.runtime.accounts();
+    pins.upsert_pin(&system, "read", r#"{"v":1}"#, None, None).await.unwrap();
+    pins.get_pin(&system, "read").await.unwrap().expect("pin");
+    // Invitees who are already users (of projects of their own).
+    let mut invitees: Vec<(Caller, String, String)> = Vec::new();
+    for i in 0..3 {
+        let (external_id, email) = (format!("invitee{i}"), format!("invitee{i}@example.com"));
+        h.owned_tenant(&format!("Own {i}"), &external_id).await;
+        let invited = accounts.invite_user(&owner, &email, Role::Member).await.unwrap();
+        let invitee = h.human(&external_id, &email, None).await;
+        invitees.push((invitee, invited.invitation.id, invited.token));
+    }
+    // Creating a tenant's first API key also moves its onboarding on: count the keys after it.
+    tenants.create_api_key(&system, &key("first")).await.unwrap();
+
+    let mut counts = Vec::new();
+    let upsert = fewest(async |i| {
+        pins.upsert_pin(&system, &format!("w{i}"), r#"{"v":1}"#, None, Some(60)).await.unwrap();
+    })
+    .await;
+    counts.push(("upsert pin", upsert));
+    // A pin read again within the hour: its access log row is not written again.
+    let get = fewest(async |_| {
+        pins.get_pin(&system, "read").await.unwrap().expect("pin");
+    })
+    .await;
+    counts.push(("get pin", get));
+    let quota = fewest(async |_| {
+        assert!(tenants.check_run_quota(&system).await.unwrap().allowed);
+    })
+    .await;
+    counts.push(("check run quota", quota));
+    let list = fewest(async |_| {
+        assert!(!accounts.list_users(&system, None, None, &page(50)).await.unwrap().items.is_empty());
+    })
+    .await;
+    counts.push(("list members page", list));
+    let create_key = fewest(async |i| {
+        tenants.create_api_key(&system, &key(&format!("k{i}"))).await.unwrap();
+    })
+    .await;
+    counts.push(("create API key", create_key));
+    let accept = fewest(async |i| {
+        let (invitee, id, token) = &invitees[i];
+        let accepted = accounts.accept_invitation(invitee, id, token).await.unwrap();
+        assert!(accepted.accepted, "{}", accepted.message);
+    })
+    .await;
+    counts.push(("accept invitation", accept));
+    assert!(!tenant.is_empty());
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_operation_makes_the_round_trips_of_its_statements_and_no_more() {
+    each_backend(async |h| {
+        let counted = count_round_trips(h).await;
+        // BEGIN and COMMIT, plus one per statement. A write's best-effort access log is one statement on
+        // PostgreSQL (a subtransaction of its own on the server) and three on SQLite (SAVEPOINT, INSERT,
+        // RELEASE, in process); the audit log has no savepoint.
+        let log = match h.db.backend() {
+            Backend::Postgres => 0,
+            Backend::Sqlite => 2,
+        };
+        let expected = vec![
+            // BEGIN, status, storage (the plan's bound), upsert, access log, COMMIT.
+            ("upsert pin", 6 + log),
+            // BEGIN, status, pin, COMMIT (read-only; the access log was written by the first read).
+            ("get pin", 4),
+            // BEGIN, status, tenant (counters), running runs, COMMIT.
+            ("check run quota", 5),
+            // BEGIN, status, page, bounded count, COMMIT.
+            ("list members page", 5),
+            // BEGIN, status, tenant, key count, insert key, audit, onboarding, COMMIT.
+            ("create API key", 8),
+            // BEGIN, invitation, status, the inviter's membership, user, membership, insert membership
+            // (three statements: the user's e-mail, the row, the user's default tenant), mark accepted,
+            // audit, COMMIT.
+            ("accept invitation", 12),
+        ];
+        assert_eq!(counted, expected, "round trips per operation on {:?}", h.db.backend());
+    })
+    .await;
+}
