@@ -817,6 +817,12 @@ async fn memory_pins_with_ttl_and_audit() {
         };
         Pins::upsert_pin(&mut s, t.clone(), "k2".into(), r#"{"z":true}"#.into(), "api".into(), None).await.unwrap();
         assert!(Pins::write_audit(&mut s, audit("not json")).await.is_err());
+        // Nor does text the database refuses when the statement is bound (PostgreSQL takes no NUL, in text
+        // or in `jsonb`): refused `invalid`, and the call goes on.
+        let with_nul = MemoryAuditEntry { error_message: Some("a\0b".into()), ..audit("{}") };
+        assert_eq!(Pins::write_audit(&mut s, with_nul).await.unwrap_err().code, DriverErrorCode::Invalid);
+        let nul_in_json = audit(r#"{"a":"\u0000"}"#);
+        assert_eq!(Pins::write_audit(&mut s, nul_in_json).await.unwrap_err().code, DriverErrorCode::Invalid);
         Pins::write_audit(&mut s, audit("{}")).await.unwrap();
         commit(s).await;
         assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins WHERE key = 'k2'").await, 1);

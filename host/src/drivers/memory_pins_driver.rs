@@ -111,6 +111,33 @@ impl ReadLog {
     }
 }
 
+/// Refuses, before any statement, an access log row the database would refuse when the statement is
+/// bound: PostgreSQL takes no NUL in text, nor `\u0000` in `jsonb`, and refuses them before the
+/// statement's exception block could catch it, which would fail the call's transaction. The log is
+/// best-effort: such a row is `invalid` and the call goes on, on both backends alike.
+fn refuse_unstorable(entry: &MemoryAuditEntry, extra: &str) -> Result<(), DriverError> {
+    if serde_json::from_str::<&serde_json::value::RawValue>(extra).is_err() {
+        return Err(invalid("an access log row's extra must be JSON"));
+    }
+    let texts = [Some(entry.key.as_str()), Some(extra)]
+        .into_iter()
+        .chain(
+            [&entry.agent_id, &entry.source, &entry.error_message, &entry.old_value_hash, &entry.new_value_hash]
+                .map(Option::as_deref),
+        )
+        .flatten();
+    for text in texts {
+        if text.contains('\0') {
+            return Err(invalid("an access log row's text may not contain NUL"));
+        }
+    }
+    // `\u0000` in JSON (a false positive after an escaped backslash only refuses a log row).
+    if extra.contains("\\u0000") {
+        return Err(invalid("an access log row's extra may not contain \\u0000"));
+    }
+    Ok(())
+}
+
 impl Host for CallState {
     async fn upsert_pin(
         &mut self,
@@ -225,10 +252,7 @@ impl Host for CallState {
 
     async fn write_audit(&mut self, entry: MemoryAuditEntry) -> Result<(), DriverError> {
         let extra = entry.extra.clone().unwrap_or_else(|| "{}".into());
-        // Refused before any statement, so that it fails no transaction on any backend.
-        if serde_json::from_str::<&serde_json::value::RawValue>(&extra).is_err() {
-            return Err(invalid("an access log row's extra must be JSON"));
-        }
+        refuse_unstorable(&entry, &extra)?;
         let row = AccessRow {
             at: self.now,
             tenant: self.tenant(&entry.tenant_id)?,
