@@ -52,6 +52,8 @@ async fn count_round_trips(h: &Harness) -> Vec<(&'static str, u64)> {
     })
     .await;
     counts.push(("upsert pin", upsert));
+    // Counted is not enough: each upsert's access log row was written.
+    assert_eq!(h.count("SELECT COUNT(*) FROM memory_audit WHERE key IN ('w0', 'w1', 'w2')").await, 3);
     // A pin read again within the hour: its access log row is not written again.
     let get = fewest(async |_| {
         pins.get_pin(&system, "read").await.unwrap().expect("pin");

@@ -119,7 +119,7 @@ INSERT INTO usage_records (id, tenant_id, meter_name, amount, unit, period_start
 -- statement: fetch-usage-totals
 SELECT meter_name, CAST(SUM(amount / 1000000) AS BIGINT) AS millions, CAST(SUM(amount % 1000000) AS BIGINT) AS units, MIN(unit) AS unit, COUNT(*) AS records FROM usage_records WHERE tenant_id = $1 AND period_end > $2 AND period_start < $3 GROUP BY meter_name ORDER BY meter_name
 
--- Appends an audit log entry ($1 new id, $12 now), inside a savepoint so that a failure spares the call; returns nothing.
+-- Appends an audit log entry ($1 new id, $12 now), in the call's transaction and outside any savepoint: a failure fails the call, so that no mutation commits without its row; returns nothing.
 -- statement: insert-audit-log
 INSERT INTO audit_log (id, tenant_id, user_id, api_key_id, actor, action, resource_type, resource_id, request_id, old_value_json, new_value_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 

@@ -27,7 +27,8 @@ pub struct AccessRow {
     at: Ts,
     tenant: Id,
     latency_ms: f64,
-    extra: Json,
+    /// JSON text (the statement makes it `jsonb` on PostgreSQL).
+    extra: String,
     entry: MemoryAuditEntry,
 }
 
@@ -101,39 +102,32 @@ impl ReadLog {
             match written {
                 Ok(Ok(None)) if throttled => recent.note(&row.tenant, key, row.at.0, READ_LOG_INTERVAL_MICROS),
                 Ok(Ok(None)) => {}
-                Ok(Ok(Some(refused))) => {
-                    tracing::warn!(error = %refused, "a pin read's access log row could not be written")
-                }
-                Ok(Err(e)) => tracing::warn!(error = %e, "a pin read's access log row could not be written"),
+                Ok(Ok(Some(refused))) => refused_read_log(&refused),
+                Ok(Err(e)) => refused_read_log(&e),
                 Err(_) => tracing::warn!("a pin read's access log row was not written before the call's deadline"),
             }
         }
     }
 }
 
-/// Refuses, before any statement, an access log row the database would refuse when the statement is
-/// bound: PostgreSQL takes no NUL in text, nor `\u0000` in `jsonb`, and refuses them before the
-/// statement's exception block could catch it, which would fail the call's transaction. The log is
-/// best-effort: such a row is `invalid` and the call goes on, on both backends alike.
+/// A read's access log row that could not be written: the read stands (the log is best-effort).
+fn refused_read_log(error: &dyn std::fmt::Display) {
+    tracing::warn!(error = %error, "a pin read's access log row could not be written");
+}
+
+/// Refuses, before any statement, an access log row the database would refuse: `extra` that is not JSON
+/// (`invalid` on every backend alike), and NUL in text, which PostgreSQL refuses when the statement is
+/// bound, before the exception block that keeps a failed row from failing the call (migration 0021). The
+/// log is best-effort: such a row is `invalid` and the call goes on. (`extra` is JSON, so it holds no NUL;
+/// a `\u0000` in it is refused inside the block.)
 fn refuse_unstorable(entry: &MemoryAuditEntry, extra: &str) -> Result<(), DriverError> {
     if serde_json::from_str::<&serde_json::value::RawValue>(extra).is_err() {
         return Err(invalid("an access log row's extra must be JSON"));
     }
-    let texts = [Some(entry.key.as_str()), Some(extra)]
-        .into_iter()
-        .chain(
-            [&entry.agent_id, &entry.source, &entry.error_message, &entry.old_value_hash, &entry.new_value_hash]
-                .map(Option::as_deref),
-        )
-        .flatten();
-    for text in texts {
-        if text.contains('\0') {
-            return Err(invalid("an access log row's text may not contain NUL"));
-        }
-    }
-    // `\u0000` in JSON (a false positive after an escaped backslash only refuses a log row).
-    if extra.contains("\\u0000") {
-        return Err(invalid("an access log row's extra may not contain \\u0000"));
+    let texts = [&entry.agent_id, &entry.source, &entry.error_message, &entry.old_value_hash, &entry.new_value_hash]
+        .map(Option::as_deref);
+    if std::iter::once(Some(entry.key.as_str())).chain(texts).flatten().any(|text| text.contains('\0')) {
+        return Err(invalid("an access log row's text may not contain NUL"));
     }
     Ok(())
 }
@@ -251,15 +245,11 @@ impl Host for CallState {
     }
 
     async fn write_audit(&mut self, entry: MemoryAuditEntry) -> Result<(), DriverError> {
+        let tenant = self.tenant(&entry.tenant_id)?;
         let extra = entry.extra.clone().unwrap_or_else(|| "{}".into());
         refuse_unstorable(&entry, &extra)?;
-        let row = AccessRow {
-            at: self.now,
-            tenant: self.tenant(&entry.tenant_id)?,
-            latency_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            extra: Json(extra),
-            entry,
-        };
+        let row =
+            AccessRow { at: self.now, tenant, latency_ms: self.started.elapsed().as_secs_f64() * 1000.0, extra, entry };
         if self.is_read_only() {
             // A read's snapshot cannot write: the row is written after it commits (`ReadLog::write`).
             if row.entry.operation != MemoryAuditOperation::Get {
