@@ -109,9 +109,9 @@ async fn each_operation_makes_the_round_trips_of_its_statements_and_no_more() {
             // BEGIN, status, tenant, key count, insert key, audit, onboarding, COMMIT.
             ("create API key", 8),
             // BEGIN, invitation, status, the inviter's membership, user, membership, insert membership
-            // (three statements: the user's e-mail, the row, the user's default tenant), mark accepted,
+            // (two statements: the row with the user's e-mail, the user's default tenant), mark accepted,
             // audit, COMMIT.
-            ("accept invitation", 12),
+            ("accept invitation", 11),
         ];
         assert_eq!(counted, expected, "round trips per operation on {:?}", h.db.backend());
     })

@@ -153,9 +153,9 @@ SELECT {{tenant-columns}} FROM tenants WHERE id = $1
 -- statement: fetch-membership
 SELECT {{membership-columns}} FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2
 
--- Inserts a membership ($1 new id, $5 now, $7 the user's e-mail, the member list's order), for both drivers' insert-membership: the membership-columns row, or no row for an existing member.
+-- Inserts a membership ($1 new id, $5 now) of user $3, with the user's e-mail copied onto it (the member list's order), for both drivers' insert-membership: the membership-columns row, or no row for an unknown user or an existing member.
 -- statement: insert-membership-row
-INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, invited_by, user_email) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING {{membership-columns}}
+INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, invited_by, user_email) SELECT $1, $2, $3, $4, $5, $6, u.email FROM users u WHERE u.id = $3 ON CONFLICT DO NOTHING RETURNING {{membership-columns}}
 
 -- Moves tenant $1's pending invitation $2 to status $3 ($4 acceptance time or NULL), for update-invitation-accepted/-expired/-revoked: the invitation-columns row, or no row (unknown or no longer pending).
 -- statement: end-invitation-write

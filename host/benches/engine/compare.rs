@@ -101,7 +101,7 @@ pub fn floor(operation: &str) -> u64 {
         "list members page" => 5,
         // BEGIN, invitation, status, user, membership, insert membership, mark accepted, audit, COMMIT: one
         // per driver call (an invitation the system made has no inviter to check). The host makes insert
-        // membership three statements (the user's e-mail, the row, the default tenant): 11 are measured.
+        // membership two statements (the row with the user's e-mail, the default tenant): 10 are measured.
         "accept invitation" => 9,
         // BEGIN, status, tenant, key count, insert key, audit, onboarding, COMMIT.
         "create API key" => 8,

@@ -548,11 +548,9 @@ pub(crate) async fn insert_membership_row(
     role: Role,
     invited_by: Option<&Id>,
 ) -> Result<MembershipRecord, DriverError> {
-    let Some(member) = fetch_user(state, user).await? else {
-        return Err(not_found("user"));
-    };
     let now = state.now;
-    // The member's e-mail is copied onto the membership: it is the list order (see fetch_users).
+    // The statement copies the member's e-mail onto the membership (it is the list order, see
+    // fetch_users), reading the user in the same round trip.
     let row: Option<MembershipRecord> = sql!(state, |c| sqlx::query_as(statements::INSERT_MEMBERSHIP_ROW)
         .bind(Id::new())
         .bind(tenant)
@@ -560,9 +558,13 @@ pub(crate) async fn insert_membership_row(
         .bind(role)
         .bind(now)
         .bind(invited_by)
-        .bind(&member.email)
         .fetch_optional(c))?;
-    row.ok_or_else(|| conflict("the user is already a member of this tenant"))
+    match row {
+        Some(row) => Ok(row),
+        // No row: an unknown user or an existing member, told apart only on this path.
+        None if fetch_user(state, user).await?.is_none() => Err(not_found("user")),
+        None => Err(conflict("the user is already a member of this tenant")),
+    }
 }
 
 /// Moves a pending invitation to a final status; `conflict` if it is no longer pending.

@@ -8,10 +8,11 @@ import { fetchUser } from './users.js';
 /** Inserts a membership of a tenant already checked to be in scope (ids already parsed): the
  *  membership-columns row; `not-found` for an unknown user, `conflict` for an existing member. */
 export function insertMembershipRow(call, tenant, user, role, invitedBy) {
-  const member = fetchUser(call, user);
-  if (member === null) throw notFound('user');
-  // The member's e-mail is copied onto the membership: it is the list order (see fetchUsers).
-  const row = call.one('accounts-facade-driver/insert-membership-row', newId(), tenant, user, role, call.now, invitedBy, member.email);
-  if (row === null) throw conflict('the user is already a member of this tenant');
-  return row;
+  // The statement copies the member's e-mail onto the membership (it is the list order, see fetchUsers),
+  // reading the user in the same statement.
+  const row = call.one('accounts-facade-driver/insert-membership-row', newId(), tenant, user, role, call.now, invitedBy);
+  if (row !== null) return row;
+  // No row: an unknown user or an existing member, told apart only on this path.
+  if (fetchUser(call, user) === null) throw notFound('user');
+  throw conflict('the user is already a member of this tenant');
 }

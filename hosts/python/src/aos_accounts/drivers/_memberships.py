@@ -13,12 +13,12 @@ from ._users import fetch_user
 def insert_membership_row(call: CallState, tenant: str, user: str, role: str, invited_by: Optional[str]) -> sqlite3.Row:
     """Inserts a membership of a tenant already checked to be in scope (ids already parsed): the
     membership-columns row; ``not-found`` for an unknown user, ``conflict`` for an existing member."""
-    member = fetch_user(call, user)
-    if member is None:
+    # The statement copies the member's e-mail onto the membership (it is the list order, see fetch_users),
+    # reading the user in the same statement.
+    row = call.one("accounts-facade-driver/insert-membership-row", new_id(), tenant, user, role, call.now, invited_by)
+    if row is not None:
+        return row
+    # No row: an unknown user or an existing member, told apart only on this path.
+    if fetch_user(call, user) is None:
         raise not_found("user")
-    # The member's e-mail is copied onto the membership: it is the list order (see fetch_users).
-    row = call.one("accounts-facade-driver/insert-membership-row", new_id(), tenant, user, role, call.now, invited_by,
-                   member["email"])
-    if row is None:
-        raise conflict("the user is already a member of this tenant")
-    return row
+    raise conflict("the user is already a member of this tenant")
