@@ -727,19 +727,25 @@ async fn api_keys_runs_usage_and_audit() {
         assert_eq!(h.count("SELECT COUNT(*) FROM worker_runs").await, 2);
         assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 3);
         // A failed audit write is `invalid` and dooms the call, whatever the engine does with the error:
-        // later statements are refused, and the mutation it was to audit does not commit without it.
-        let mut doomed = system(h);
-        Tenants::insert_usage_record(&mut doomed, t.clone(), usage("tokens_used", 7)).await.unwrap();
-        let failed = Tenants::insert_audit_log(&mut doomed, entry("x".repeat(500))).await;
+        // later statements are refused, and the runtime does not commit the mutation it was to audit.
+        let (mut store, _) = h.runtime.store(&account_host::Caller::system(Some(&t)));
+        store.data_mut().set_read_only(false);
+        let doomed = store.data_mut();
+        Tenants::insert_usage_record(doomed, t.clone(), usage("tokens_used", 7)).await.unwrap();
+        let failed = Tenants::insert_audit_log(doomed, entry("x".repeat(500))).await;
         assert_eq!(failed.unwrap_err().code, DriverErrorCode::Invalid);
         assert_eq!(
-            Tenants::insert_audit_log(&mut doomed, entry("revoke_api_key".into())).await.unwrap_err().code,
+            Tenants::insert_audit_log(doomed, entry("revoke_api_key".into())).await.unwrap_err().code,
             DriverErrorCode::Backend
         );
-        let outcome = doomed.take_outcome();
-        assert!(outcome.failed, "a failed audit write must doom the call");
-        outcome.tx.unwrap().rollback().await.unwrap();
-        assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 3);
+        // The engine answers ok regardless.
+        match h.runtime.settle(&mut store, Ok(Ok(())), 1).await {
+            account_host::runtime::Settled::Failed(e) => {
+                assert_eq!(e.code, account_host::bindings::ErrorCode::Internal, "{e:?}")
+            }
+            _ => panic!("a call whose audit write failed was not refused"),
+        }
+        assert_eq!(h.count("SELECT COUNT(*) FROM usage_records").await, 3, "the mutation was not committed");
         assert_eq!(h.count("SELECT COUNT(*) FROM audit_log").await, 1);
     })
     .await;
@@ -860,7 +866,6 @@ async fn memory_pins_with_ttl_and_audit() {
             let outcome = racing.take_outcome();
             assert!(outcome.lost_race && outcome.failed, "a lost race in the access log runs the call again");
             outcome.tx.unwrap().rollback().await.unwrap();
-            assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins WHERE key = 'race'").await, 0);
         }
 
         // A customer's call cannot clean up every tenant, nor touch another tenant's pins.

@@ -54,8 +54,8 @@ async fn writers_of_one_tenant_queue_instead_of_failing() {
     .await;
 }
 
-/// A connection lost in the middle of a write — here while the best-effort memory audit opens its
-/// savepoint — is `unavailable`, not `internal`, and nothing is written. (PostgreSQL: the test ends its
+/// A connection lost in the middle of a write — here at the best-effort memory audit's statement — is
+/// `unavailable`, not `internal`, and nothing is written. (PostgreSQL: the test ends its
 /// own call's server process, not the server.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_lost_mid_call_is_unavailable_and_writes_nothing() {

@@ -259,8 +259,9 @@ impl Host for CallState {
         }
         match self.backend() {
             Backend::Postgres => {
-                // One statement, which cannot abort the transaction: the server writes the row in a
-                // subtransaction of its own and says why it could not.
+                // One statement: the server writes the row in a subtransaction of its own and says why it
+                // could not, so a failed row does not abort the transaction. What the function raises
+                // (a lost race, a cancelled statement) fails the call like any failed statement.
                 let refused = sql!(self, |c| write_access_row!(Backend::Postgres, row).fetch_optional(c))?;
                 match refused.flatten() {
                     None => Ok(()),
