@@ -1,12 +1,14 @@
 // Instance isolation and the transaction of a call: a trap or a host exception replaces the instance and
 // writes nothing; a refused call writes nothing; a call that must fail closed (a tenant policy this host
-// cannot run) writes nothing whatever the engine answers.
+// cannot run, a failed audit write) writes nothing whatever the engine answers.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { EngineError, System } from '@aos/accounts';
-import { caught, counts, freshEngine } from './helpers.mjs';
+import { DriverError, EngineError, System } from '@aos/accounts';
+import { CallState } from '../src/call.js';
+import { insertAuditLog } from '../src/drivers/tenant-driver.js';
+import { T0, caught, counts, freshEngine } from './helpers.mjs';
 
 const newTenant = { tenant: { name: 'Acme', slug: 'acme', plan: 'free' } };
 
@@ -150,4 +152,21 @@ test('arguments past the budget are refused before the guest, and large ones nev
   } finally {
     done();
   }
+});
+
+test('a failed audit write dooms the call, whatever the engine does with the error (no savepoint spares it)', async (t) => {
+  const { engine, done } = await freshEngine();
+  t.after(done);
+  const tenant = engine.actingAs(new System()).tenants.createTenant(newTenant);
+  engine.db.conn.exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'no audit'); END");
+  const call = new CallState(engine.db, engine.sql, { kind: 'system', principal: null }, null, T0);
+  const entry = {
+    tenant_id: tenant.id, user_id: null, api_key_id: null, action: 'rename_tenant', resource_type: 'tenant',
+    resource_id: tenant.id, actor: 'system', old_value: null, new_value: null, request_id: null,
+  };
+  assert.ok(caught(() => insertAuditLog(call, entry)) instanceof DriverError);
+  assert.equal(call.failed, true, 'the call may not commit');
+  const next = caught(() => insertAuditLog(call, entry));
+  assert.equal(next.code, 'backend', 'later statements are refused');
+  engine.db.rollback();
 });

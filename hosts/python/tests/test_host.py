@@ -1,6 +1,7 @@
 """The Python host's own rules, beside the shared conformance suite: a trap or a host failure leaves nothing
-written and the next call works, a scope violation fails the call whatever the engine answers, bad calls
-are clear errors, migrations are recorded like sqlx's, 64-bit values and API keys round-trip."""
+written and the next call works, a scope violation or a failed audit write fails the call whatever the
+engine answers, bad calls are clear errors, migrations are recorded like sqlx's, 64-bit values and API keys
+round-trip."""
 
 from __future__ import annotations
 
@@ -51,6 +52,32 @@ class Host(unittest.TestCase):
             failing["on"] = False
             created = engine.acting_as(System()).tenants.create_tenant(tenant={"name": "Acme", "slug": "acme", "plan": "free"})
             self.assertEqual(created.slug, "acme")
+            engine.close()
+        finally:
+            tenant_driver.insert_audit_log = original
+
+    def test_a_failed_audit_write_fails_the_call_even_when_the_engine_carries_on(self) -> None:
+        # The audit log refuses every row; an engine that swallowed the failure must not get a mutation
+        # committed without its row.
+        self.engine.db.conn.execute(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'no audit'); END")
+        self.engine.db.conn.commit()
+        original = tenant_driver.insert_audit_log
+
+        def swallowed(call, entry):
+            try:
+                original(call, entry)
+            except Exception:
+                pass
+
+        tenant_driver.insert_audit_log = swallowed
+        try:
+            engine = Engine(self.path, clock=lambda: T0)  # links the swallowing audit write
+            with self.assertRaises(EngineError) as refused:
+                engine.acting_as(System()).tenants.create_tenant(tenant={"name": "Acme", "slug": "acme", "plan": "free"})
+            self.assertEqual(refused.exception.code, "internal")
+            self.assertEqual(engine.db.conn.execute("SELECT COUNT(*) FROM tenants").fetchone()[0], 0,
+                             "the tenant was not committed without its audit row")
             engine.close()
         finally:
             tenant_driver.insert_audit_log = original
