@@ -208,7 +208,7 @@ impl<T: DriverView> Runtime<T> {
             ));
         }
         if unavailable {
-            // A lost connection is `unavailable` wherever it happened (in a best-effort savepoint too):
+            // A lost connection is `unavailable` wherever it happened (in the best-effort access log too):
             // nothing was written, and a client that retries on 503 does not drop the write.
             rollback(tx).await;
             match connection_lost {

@@ -9,6 +9,7 @@ import sqlite3
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 from aos_accounts import ApiKey, Engine, EngineError, Person, System
 from aos_accounts.drivers import tenant_driver, tenant_lifecycle_driver
@@ -33,6 +34,13 @@ class Host(unittest.TestCase):
     def create_tenant(self, slug: str):
         return self.system.tenants.create_tenant(tenant={"name": slug.title(), "slug": slug, "plan": "free"})
 
+    def assert_creating_a_tenant_fails_and_writes_nothing(self, engine: Engine) -> None:
+        """Creating a tenant (a mutation audited in its own call) is refused `internal` and leaves no tenant."""
+        with self.assertRaises(EngineError) as refused:
+            engine.acting_as(System()).tenants.create_tenant(tenant={"name": "Acme", "slug": "acme", "plan": "free"})
+        self.assertEqual(refused.exception.code, "internal")
+        self.assertEqual(engine.db.conn.execute("SELECT COUNT(*) FROM tenants").fetchone()[0], 0, "the tenant row was rolled back")
+
     def test_a_host_failure_in_a_driver_writes_nothing_and_the_next_call_works(self) -> None:
         original = tenant_driver.insert_audit_log
         failing = {"on": True}
@@ -42,19 +50,13 @@ class Host(unittest.TestCase):
                 raise RuntimeError("the disk is on fire")
             return original(call, entry)
 
-        tenant_driver.insert_audit_log = audit
-        try:
+        with mock.patch.object(tenant_driver, "insert_audit_log", audit):
             engine = Engine(self.path, clock=lambda: T0)  # links the failing audit write
-            with self.assertRaises(EngineError) as refused:
-                engine.acting_as(System()).tenants.create_tenant(tenant={"name": "Acme", "slug": "acme", "plan": "free"})
-            self.assertEqual(refused.exception.code, "internal")
-            self.assertEqual(engine.db.conn.execute("SELECT COUNT(*) FROM tenants").fetchone()[0], 0, "the tenant row was rolled back")
+            self.assert_creating_a_tenant_fails_and_writes_nothing(engine)
             failing["on"] = False
             created = engine.acting_as(System()).tenants.create_tenant(tenant={"name": "Acme", "slug": "acme", "plan": "free"})
             self.assertEqual(created.slug, "acme")
             engine.close()
-        finally:
-            tenant_driver.insert_audit_log = original
 
     def test_a_failed_audit_write_fails_the_call_even_when_the_engine_carries_on(self) -> None:
         # The audit log refuses every row; an engine that swallowed the failure must not get a mutation
@@ -70,17 +72,10 @@ class Host(unittest.TestCase):
             except Exception:
                 pass
 
-        tenant_driver.insert_audit_log = swallowed
-        try:
+        with mock.patch.object(tenant_driver, "insert_audit_log", swallowed):
             engine = Engine(self.path, clock=lambda: T0)  # links the swallowing audit write
-            with self.assertRaises(EngineError) as refused:
-                engine.acting_as(System()).tenants.create_tenant(tenant={"name": "Acme", "slug": "acme", "plan": "free"})
-            self.assertEqual(refused.exception.code, "internal")
-            self.assertEqual(engine.db.conn.execute("SELECT COUNT(*) FROM tenants").fetchone()[0], 0,
-                             "the tenant was not committed without its audit row")
+            self.assert_creating_a_tenant_fails_and_writes_nothing(engine)
             engine.close()
-        finally:
-            tenant_driver.insert_audit_log = original
 
     def test_a_scope_violation_fails_the_call_even_when_the_engine_carries_on(self) -> None:
         acme = self.engine.acting_as(Person("ann", "ann@example.com")).accounts.create_project(name="Acme", description=None)
@@ -94,8 +89,7 @@ class Host(unittest.TestCase):
                 pass  # a guest that swallows the refusal does not get away with it
             return original(call, tenant_id)
 
-        tenant_lifecycle_driver.fetch_tenant_status = nosy
-        try:
+        with mock.patch.object(tenant_lifecycle_driver, "fetch_tenant_status", nosy):
             engine = Engine(self.path, clock=lambda: T0)
             before = engine.db.conn.execute("SELECT COUNT(*) FROM memory_pins").fetchone()[0]
             with self.assertRaises(EngineError) as refused:
@@ -103,8 +97,6 @@ class Host(unittest.TestCase):
             self.assertEqual(refused.exception.code, "forbidden")
             self.assertEqual(engine.db.conn.execute("SELECT COUNT(*) FROM memory_pins").fetchone()[0], before)
             engine.close()
-        finally:
-            tenant_lifecycle_driver.fetch_tenant_status = original
 
     def test_bad_calls_are_clear_errors(self) -> None:
         with self.assertRaises(EngineError) as e:
