@@ -953,6 +953,42 @@ async fn cross_tenant_calls_are_refused_and_write_nothing() {
     .await;
 }
 
+/// A call run read-only until it writes (on PostgreSQL, the first attempt of an operation that seldom
+/// writes): the write the server refuses makes the runtime run the call again as a writer, whatever the
+/// engine does with the error, and keeps nothing of the attempt. In the read-only call of an operation
+/// that only reads, the same write fails the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_of_a_read_first_attempt_runs_the_call_again_as_a_writer() {
+    use account_host::runtime::Settled;
+    let Some(url) = suite::postgres_url() else { return };
+    let h = Harness::postgres(&url).await;
+    let mut s = system(&h);
+    let t = new_tenant(&mut s, "acme").await;
+    commit(s).await;
+    for until_it_writes in [true, false] {
+        let (mut store, _) = h.runtime.store(&account_host::Caller::system(Some(&t)));
+        if until_it_writes {
+            store.data_mut().set_read_only_until_it_writes();
+        } else {
+            store.data_mut().set_read_only(true);
+        }
+        let s = store.data_mut();
+        Tenants::fetch_tenant_by_id(s, t.clone()).await.unwrap().expect("tenant");
+        let refused = Tenants::increment_tenant_usage(s, t.clone(), 1, 10).await;
+        assert_eq!(refused.unwrap_err().code, DriverErrorCode::Backend);
+        // The engine answers ok regardless.
+        let settled = h.runtime.settle(&mut store, Ok(Ok(())), 1).await;
+        match (until_it_writes, settled) {
+            (true, Settled::RunAsWriter) => {}
+            (false, Settled::Failed(e)) => assert_eq!(e.code, account_host::bindings::ErrorCode::Internal, "{e:?}"),
+            (_, Settled::Answered(..)) => panic!("a refused write answered ok (until it writes: {until_it_writes})"),
+            (_, _) => panic!("the wrong second attempt (until it writes: {until_it_writes})"),
+        }
+    }
+    assert_eq!(h.count(&format!("SELECT CAST(runs_today AS BIGINT) FROM tenants WHERE id = '{t}'")).await, 0);
+    h.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_connection_is_unavailable() {
     each_backend(async |h| {

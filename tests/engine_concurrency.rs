@@ -3,13 +3,15 @@
 //! * of concurrent acceptances of one invitation, exactly one creates the membership;
 //! * concurrent run creations never exceed the concurrent-run quota;
 //! * two owners demoting each other at once leave the tenant with an owner;
-//! * concurrent lifecycle transitions form one valid path through the state machine.
+//! * concurrent lifecycle transitions form one valid path through the state machine;
+//! * on PostgreSQL, a quota check that writes nothing does not queue behind its tenant's writers, and
+//!   one that rolls a usage period over does, and persists it.
 
 use std::sync::Arc;
 
 use account_host::bindings::tenants::NewRun;
 use account_host::bindings::{ErrorCode, Role, TenantStatus};
-use suite::{Harness, each_backend, each_backend_owned, operator};
+use suite::{Backend, DAY, Harness, T0, each_backend, each_backend_owned, operator, postgres_url};
 
 async fn finish(h: Arc<Harness>) {
     Arc::try_unwrap(h).ok().expect("all tasks done").close().await;
@@ -153,4 +155,67 @@ fn chains_finds_a_history_that_comes_back_to_a_state_and_refuses_one_that_breaks
     assert!(chains(Active, Terminated, &history));
     assert!(!chains(Active, Active, &history), "it ends where the tenant is");
     assert!(!chains(Active, Terminated, &[(Active, Suspended), (Active, Terminated)]), "two ways out of one state");
+}
+
+/// A quota check mostly reads; it writes only when a UTC day or month has rolled over since the tenant's
+/// counters were last reset. On PostgreSQL it runs first as a reader: it does not wait for the writer
+/// turn of its tenant, which a blocked write holds here. When it does have a reset to persist, it runs
+/// again as a writer: it takes its turn, and the reset is written. (On SQLite a quota check is a writer
+/// from the start: see DECISIONS.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_quota_check_waits_for_its_tenants_writers_only_when_it_writes() {
+    let Some(url) = postgres_url() else { return };
+    let h = Arc::new(Harness::postgres(&url).await);
+    assert_eq!(h.backend, Backend::Postgres);
+    let (t, _) = h.owned_tenant("Acme", "ann").await;
+    let system = account_host::Caller::system(Some(&t));
+    // Only this test of the binary makes calls that seldom write.
+    let run_as_writers = || account_host::runtime::RUN_AS_WRITERS.load(std::sync::atomic::Ordering::Relaxed);
+    let before = run_as_writers();
+    // The first check of a tenant writes its first reset time.
+    assert!(h.runtime.tenants().check_run_quota(&system).await.unwrap().allowed);
+    let reset_at =
+        format!("SELECT CAST(EXTRACT(EPOCH FROM last_run_reset_at) * 1000000 AS BIGINT) FROM tenants WHERE id = '{t}'");
+    assert_eq!(h.count(&reset_at).await, T0);
+
+    // A write of the tenant holds its writer turn, blocked on a lock another session holds.
+    let pool = h.db.postgres_pool().expect("PostgreSQL").clone();
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE memory_pins IN SHARE ROW EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
+    let writer = {
+        let (h, system) = (h.clone(), system.clone());
+        tokio::spawn(async move { h.runtime.memory_pins().upsert_pin(&system, "k", r#"{"v":1}"#, None, None).await })
+    };
+    let waiting = format!(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{}' AND wait_event_type = 'Lock'",
+        h.schema().unwrap()
+    );
+    for _ in 0..500 {
+        if h.count(&waiting).await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(h.count(&waiting).await, 1, "the upsert waits for the lock, holding its tenant's writer turn");
+
+    // A check with nothing to persist answers meanwhile (the writer stays blocked until the lock goes).
+    let tenants = h.runtime.tenants();
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(5), tenants.check_run_quota(&system)).await;
+    assert!(!writer.is_finished());
+    assert!(answered.expect("a check that writes nothing does not queue behind a writer").unwrap().allowed);
+
+    // The next UTC day: the check has a reset to persist, so it is a writer and takes its turn.
+    h.clock.set(T0 + DAY);
+    let rolling = {
+        let (h, system) = (h.clone(), system.clone());
+        tokio::spawn(async move { h.runtime.tenants().check_run_quota(&system).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!rolling.is_finished(), "a check that writes queues behind its tenant's writer");
+    lock.commit().await.unwrap();
+    writer.await.unwrap().unwrap();
+    assert!(rolling.await.unwrap().unwrap().allowed);
+    assert_eq!(h.count(&reset_at).await, T0 + DAY, "the reset was persisted");
+    assert_eq!(run_as_writers() - before, 2, "the first and the last check ran again as writers");
+    finish(h).await;
 }

@@ -91,7 +91,7 @@ async fn a_connection_lost_mid_call_is_unavailable_and_writes_nothing() {
     match h.runtime.settle(&mut store, Ok(Ok(())), 1).await {
         Settled::Failed(e) => assert_eq!(e.code, ErrorCode::Unavailable, "{e:?}"),
         Settled::Answered(..) => panic!("a call whose connection was lost answered ok"),
-        Settled::Retry => panic!("a lost connection is not a lost race"),
+        Settled::Retry | Settled::RunAsWriter => panic!("a lost connection asks for no second attempt"),
     }
     assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 0, "nothing was written");
     // The runtime learned that the database may be down; the next call finds it back (after a probe).

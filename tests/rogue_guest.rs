@@ -66,7 +66,7 @@ async fn attack_with(
             Ok(answer)
         }
         Settled::Failed(error) => Err(error),
-        Settled::Retry => panic!("no retry expected"),
+        Settled::Retry | Settled::RunAsWriter => panic!("no second attempt expected"),
     }
 }
 

@@ -17,6 +17,11 @@ pub enum Effect {
     Reads,
     /// May write: rows, audit rows, usage periods rolled over, a first sign-in's user.
     Writes,
+    /// Writes only now and then (a usage period that rolled over since the last call). On PostgreSQL its
+    /// call runs first as `Reads` does; only when the server refuses one of its writes is it run again as
+    /// a writer, with its tenant's writer turn, so that the common call neither waits for nor holds up
+    /// the tenant's writers. One that writes on most calls is `Writes`: it would pay for two attempts.
+    SeldomWrites,
 }
 
 /// What the lifecycle of the call's tenant allows customers (operators and the system pass the gate).
@@ -92,6 +97,11 @@ impl Operation {
         matches!(self.effect, Effect::Reads)
     }
 
+    /// Whether the operation may write (now and then, or on every call).
+    pub const fn may_write(&self) -> bool {
+        !self.reads_only()
+    }
+
     /// Whether anyone may call it without a credential.
     pub const fn is_public(&self) -> bool {
         matches!(self.access, Access::Public)
@@ -112,7 +122,7 @@ const fn tenant(permission: Permission, gate: Gate) -> Access {
 }
 
 use Access::{Person, Platform, Public};
-use Effect::{Reads, Writes};
+use Effect::{Reads, SeldomWrites, Writes};
 use Permission as P;
 
 /// `accounts`: people, members, invitations, billing and support.
@@ -195,10 +205,11 @@ pub mod tenants {
     /// `tenants.revoke-api-key`: revokes one of the tenant's keys (another tenant's key is `not-found`). Audited.
     pub const REVOKE_API_KEY: Operation = op("tenants", "revoke-api-key", Writes, tenant(P::KeysRevoke, Gate::Read));
     /// `tenants.check-run-quota`: whether a run may start now (lifecycle, daily and concurrent limits). Persists counter resets.
-    pub const CHECK_RUN_QUOTA: Operation = op("tenants", "check-run-quota", Writes, tenant(P::RunWrite, Gate::Read));
+    pub const CHECK_RUN_QUOTA: Operation =
+        op("tenants", "check-run-quota", SeldomWrites, tenant(P::RunWrite, Gate::Read));
     /// `tenants.check-token-quota`: whether `tokens` more tokens fit in this month's quota.
     pub const CHECK_TOKEN_QUOTA: Operation =
-        op("tenants", "check-token-quota", Writes, tenant(P::RunWrite, Gate::Read));
+        op("tenants", "check-token-quota", SeldomWrites, tenant(P::RunWrite, Gate::Read));
     /// `tenants.increment-usage`: counts one run and `tokens` tokens, after the day's and month's resets.
     pub const INCREMENT_USAGE: Operation = op("tenants", "increment-usage", Writes, tenant(P::RunWrite, Gate::Write));
     /// `tenants.record-usage`: records usage in the current hour bucket (the API key of the context, if any, is noted).

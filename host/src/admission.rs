@@ -183,16 +183,17 @@ impl Admission {
         Ok(admitted)
     }
 
-    /// One attempt's writer turn (PostgreSQL writes; until `deadline`) and then its instance.
-    pub(crate) async fn turn(&self, admitted: &Admitted, deadline: Instant) -> Result<Turn, EngineError> {
+    /// One attempt's writer turn (an attempt that `writes`, on PostgreSQL; until `deadline`) and then its
+    /// instance.
+    pub(crate) async fn turn(&self, admitted: &Admitted, writes: bool, deadline: Instant) -> Result<Turn, EngineError> {
         let writer = match &admitted.writer {
-            Some((_, gates)) => Some(
+            Some((_, gates)) if writes => Some(
                 tokio::time::timeout_at(deadline, gates.writer.clone().acquire_owned())
                     .await
                     .map_err(|_| busy("this tenant's writes are queued too long"))?
                     .map_err(|_| busy("the runtime is shutting down"))?,
             ),
-            None => None,
+            _ => None,
         };
         let until = deadline.min(Instant::now() + self.wait);
         let instance = if admitted.platform {

@@ -10,7 +10,7 @@ use wasmtime_wasi::random::WasiRandomCtx;
 
 use crate::bindings::{Actor, DriverError, DriverErrorCode};
 use crate::db::codec::{Id, Ts};
-use crate::db::errors::{driver_error, from_sqlx, is_connection_lost, is_retryable};
+use crate::db::errors::{driver_error, from_sqlx, is_connection_lost, is_retryable, is_write_in_read_only};
 use crate::db::{Backend, Database, Tx};
 use crate::drivers::memory_pins_driver::{AccessRow, ReadLog};
 
@@ -49,6 +49,9 @@ pub struct Outcome {
     pub violation: Option<String>,
     /// PostgreSQL reported a serialisation race: the whole call must run again.
     pub lost_race: bool,
+    /// The attempt ran read-only until it wrote, and it tried to write: the call must run again as a
+    /// writer ([`CallState::set_read_only_until_it_writes`]).
+    pub needs_writer: bool,
     /// A statement failed outside a savepoint: the call must not commit.
     pub failed: bool,
     /// The database could not be reached during the call (a lost connection, or none to be had in time):
@@ -107,6 +110,11 @@ pub struct CallState {
     savepoints: u32,
     /// The operation only reads (see [`crate::engine::is_read_only`]): its transaction is a read-only one.
     read_only: bool,
+    /// The read-only transaction is a first attempt of an operation that seldom writes: a write the
+    /// server refuses asks for the call to run again as a writer ([`CallState::needs_writer`]).
+    until_it_writes: bool,
+    /// The server refused a write of such a first attempt.
+    needs_writer: bool,
     /// The access log rows of the pins this read-only call read, written after it commits.
     read_log: Vec<AccessRow>,
     /// The SQLite writer lock, when the runtime took it before instantiating (goes into the transaction).
@@ -154,6 +162,8 @@ impl CallState {
             connection_lost: None,
             savepoints: 0,
             read_only: false,
+            until_it_writes: false,
+            needs_writer: false,
             read_log: Vec::new(),
             writer: None,
             random: None,
@@ -174,6 +184,15 @@ impl CallState {
     /// Runs the call in a read-only transaction (set before the first statement).
     pub fn set_read_only(&mut self, read_only: bool) {
         self.read_only = read_only;
+        self.until_it_writes = false;
+    }
+
+    /// Runs the call in a read-only transaction until it writes (set before the first statement): the
+    /// first attempt of an operation that seldom writes, on PostgreSQL, which refuses the write (25006).
+    /// Its attempt then ends as [`Outcome::needs_writer`], and the runtime runs the call again as a writer.
+    pub fn set_read_only_until_it_writes(&mut self) {
+        self.read_only = true;
+        self.until_it_writes = true;
     }
 
     /// Whether the call runs in a read-only transaction.
@@ -260,6 +279,8 @@ impl CallState {
     pub fn fail(&mut self, e: sqlx::Error) -> DriverError {
         if is_retryable(&e) {
             self.retry = true;
+        } else if self.until_it_writes && is_write_in_read_only(&e) {
+            self.needs_writer = true;
         } else if is_connection_lost(&e) {
             self.unavailable = true;
             self.connection_lost.get_or_insert_with(|| e.to_string());
@@ -398,6 +419,7 @@ impl CallState {
             tx: self.tx.take(),
             violation: self.violation.take(),
             lost_race: self.retry,
+            needs_writer: std::mem::take(&mut self.needs_writer),
             failed: self.failed,
             unavailable: self.unavailable,
             connection_lost: self.connection_lost.take(),

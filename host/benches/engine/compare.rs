@@ -434,9 +434,14 @@ pub async fn native_get_pin(b: &Backend, tenant: &str, key: String) {
     commit(s).await;
 }
 
-/// Check run quota's driver calls made natively: status, tenant, running runs.
+/// Check run quota's driver calls made natively: status, tenant, running runs, in the transaction the
+/// runtime gives them: on PostgreSQL a read-only one (no period rolls over here, so the call writes
+/// nothing), on SQLite a writer's.
 pub async fn native_check_run_quota(b: &Backend, tenant: &str) {
     let mut s = b.native(tenant);
+    if b.db.backend() == account_host::db::Backend::Postgres {
+        s.set_read_only_until_it_writes();
+    }
     Lifecycle::fetch_tenant_status(&mut s, tenant.into()).await.unwrap();
     TenantDriver::fetch_tenant_by_id(&mut s, tenant.into()).await.unwrap().expect("tenant");
     TenantDriver::count_running_runs(&mut s, tenant.into()).await.unwrap();

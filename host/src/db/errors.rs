@@ -41,6 +41,12 @@ pub fn is_retryable(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether PostgreSQL refused a write because the transaction is read-only (25006): for a call run first
+/// as a reader ([`crate::contract::Effect::SeldomWrites`]), "run it again as a writer".
+pub fn is_write_in_read_only(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("25006"))
+}
+
 /// Whether the error means the connection to the database is gone (or could not be had): the call is
 /// `unavailable` wherever it happened, and the runtime learns that the database may be down.
 pub fn is_connection_lost(e: &sqlx::Error) -> bool {

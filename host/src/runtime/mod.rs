@@ -23,7 +23,9 @@ use wasmtime::{Engine, Store, StoreLimitsBuilder};
 
 pub use config::{Caller, RuntimeConfig, Settings};
 pub use exports::{ExportedFunction, Exports, PACKAGE, VERSION};
-pub use run::{Attempt, AttemptFuture, CONTENTION_FAILURES, RETRIES, Settled, backoff_of, engine_error};
+pub use run::{
+    Attempt, AttemptFuture, CONTENTION_FAILURES, RETRIES, RUN_AS_WRITERS, Settled, backoff_of, engine_error,
+};
 pub use wasm::{ACCOUNT_ENGINE_COMPONENT, InterfaceShape, component_shape, load_component, write_contract};
 pub(crate) use wasm::{EpochTicker, TICK};
 #[cfg(feature = "rogue-guest")]

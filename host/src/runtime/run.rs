@@ -15,7 +15,9 @@ use crate::admission::{Admitted, Turn};
 use crate::bindings::{CallContext, EngineError, ErrorCode};
 use crate::bindings::{accounts, lifecycle, memory_pins, onboarding, policies, tenants};
 use crate::call::Outcome;
+use crate::contract::Effect;
 use crate::contract::Operation;
+use crate::db::Backend;
 use crate::db::errors::is_retryable;
 use crate::drivers::DriverView;
 use crate::drivers::memory_pins_driver::ReadLog;
@@ -31,10 +33,16 @@ pub enum Settled<R> {
     Failed(EngineError),
     /// The attempt lost a serialisation race and was rolled back: run the call again.
     Retry,
+    /// The attempt ran read-only until it wrote, and it tried to write; it was rolled back: run the call
+    /// again as a writer (see [`crate::contract::Effect::SeldomWrites`]).
+    RunAsWriter,
 }
 
 /// Calls run again after losing a serialisation race (since the process started).
 pub static RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Calls of operations that seldom write that did write, and ran again as writers (since the process
+/// started).
+pub static RUN_AS_WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// Calls refused because they kept losing races until their deadline.
 pub static CONTENTION_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -105,23 +113,32 @@ impl<T: DriverView> Attempt<'_, '_, T> {
 
 impl<T: DriverView> Runtime<T> {
     /// Runs `operation` for `caller`: `call` is given each [`Attempt`] and makes the export call. The
-    /// operation's description says whether its transaction is read-only. Returns what the caller gets.
+    /// operation's description says whether its transaction is read-only; one that seldom writes runs
+    /// read-only on PostgreSQL until it tries to write, then again as a writer. Returns what the caller
+    /// gets.
     pub async fn run<'env, R>(
         &self,
         caller: &Caller,
         operation: &Operation,
         call: impl for<'a> Fn(Attempt<'a, 'env, T>) -> AttemptFuture<'a, R>,
     ) -> Result<R, EngineError> {
-        let read_only = operation.reads_only();
+        // SQLite has no read-only transaction the server enforces (a write in a deferred one is simply
+        // made), so there an operation that seldom writes is a writer from the start.
+        let mut until_it_writes = operation.effect == Effect::SeldomWrites && self.db.backend() == Backend::Postgres;
+        let mut read_only = operation.reads_only() || until_it_writes;
         // One deadline for the whole call: waiting for a place, every attempt, every back-off.
         let deadline = tokio::time::Instant::now() + self.config.call_deadline;
-        let admitted = self.admit(caller, read_only, deadline).await?;
+        let admitted = self.admit(caller, !operation.may_write(), deadline).await?;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let (turn, writer) = self.turn(&admitted, read_only, deadline).await?;
             let (mut store, ctx) = self.store(caller);
-            store.data_mut().drivers().set_read_only(read_only);
+            if until_it_writes {
+                store.data_mut().drivers().set_read_only_until_it_writes();
+            } else {
+                store.data_mut().drivers().set_read_only(read_only);
+            }
             store.data_mut().drivers().set_writer(writer);
             let attempt_run = async {
                 let instance = self.instantiate(&mut store).await?;
@@ -144,6 +161,13 @@ impl<T: DriverView> Runtime<T> {
                     return Ok(value);
                 }
                 Settled::Failed(error) => return Err(error),
+                // No back-off: nobody won a race against it, and it happens once per call.
+                Settled::RunAsWriter => {
+                    drop(store);
+                    drop(turn);
+                    RUN_AS_WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    (until_it_writes, read_only) = (false, false);
+                }
                 // Lost races are run again, backing off, for as long as the call's deadline allows.
                 Settled::Retry if tokio::time::Instant::now() + backoff_of(attempt) >= deadline => {
                     CONTENTION_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -174,7 +198,7 @@ impl<T: DriverView> Runtime<T> {
         let runs = store.data_mut().drivers().take_policy_runs();
         let settled = self.settle_attempt(store, outcome, attempt).await;
         let refused_by_engine = match &settled {
-            Settled::Retry => return settled,
+            Settled::Retry | Settled::RunAsWriter => return settled,
             Settled::Answered(..) => None,
             Settled::Failed(e) => (e.code == ErrorCode::PolicyFailed).then_some(e.message.as_str()),
         };
@@ -188,7 +212,7 @@ impl<T: DriverView> Runtime<T> {
         outcome: wasmtime::Result<Result<R, EngineError>>,
         attempt: u32,
     ) -> Settled<R> {
-        let Outcome { tx, violation, lost_race, failed, unavailable, connection_lost, doomed } =
+        let Outcome { tx, violation, lost_race, needs_writer, failed, unavailable, connection_lost, doomed } =
             store.data_mut().drivers().take_outcome();
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
@@ -219,6 +243,11 @@ impl<T: DriverView> Runtime<T> {
                 ErrorCode::Unavailable,
                 "the database is unavailable; nothing was written",
             ));
+        }
+        if needs_writer {
+            // Before a lost race: the writer's attempt is the one that may race, and it runs next.
+            rollback(tx).await;
+            return Settled::RunAsWriter;
         }
         if lost_race {
             rollback(tx).await;
@@ -280,7 +309,8 @@ impl<T: DriverView> Runtime<T> {
     }
 
     /// Admits a call (see [`crate::admission`]); hold the result for the whole call. Refused at once
-    /// while the database is known to be down.
+    /// while the database is known to be down. `read_only`: the operation never writes (one that may
+    /// write is admitted as a writer, with its tenant's writer gate for the attempts that write).
     #[doc(hidden)]
     pub async fn admit(
         &self,
@@ -318,7 +348,7 @@ impl<T: DriverView> Runtime<T> {
                 )
             })?
         };
-        let turn = self.admission.turn(admitted, deadline).await?;
+        let turn = self.admission.turn(admitted, !read_only, deadline).await?;
         Ok((turn, writer))
     }
 }
