@@ -22,7 +22,9 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::ProjectList, EngineError> {
         self.0
             .run(caller, &op::LIST_PROJECTS, |mut a| {
-                Box::pin(async move { a.accounts()?.call_list_projects(a.store, a.ctx, status, limit, offset).await })
+                Box::pin(
+                    async move { a.call(accounts::Guest::func_list_projects, (a.ctx, status, limit, offset)).await },
+                )
             })
             .await
     }
@@ -36,9 +38,9 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::ProjectDetail, EngineError> {
         self.0
             .run(caller, &op::GET_PROJECT_DETAIL, |mut a| {
-                Box::pin(
-                    async move { a.accounts()?.call_get_project_detail(a.store, a.ctx, &project_id.to_string()).await },
-                )
+                Box::pin(async move {
+                    a.call(accounts::Guest::func_get_project_detail, (a.ctx, &project_id.to_string())).await
+                })
             })
             .await
     }
@@ -54,7 +56,7 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::ProjectDetail, EngineError> {
         self.0
             .run(caller, &op::CREATE_PROJECT, |mut a| {
-                Box::pin(async move { a.accounts()?.call_create_project(a.store, a.ctx, name, description).await })
+                Box::pin(async move { a.call(accounts::Guest::func_create_project, (a.ctx, name, description)).await })
             })
             .await
     }
@@ -70,7 +72,7 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::UserList, EngineError> {
         self.0
             .run(caller, &op::LIST_USERS, |mut a| {
-                Box::pin(async move { a.accounts()?.call_list_users(a.store, a.ctx, role, status, page).await })
+                Box::pin(async move { a.call(accounts::Guest::func_list_users, (a.ctx, role, status, page)).await })
             })
             .await
     }
@@ -80,7 +82,9 @@ impl<T: DriverView> Accounts<'_, T> {
     pub async fn get_user_detail(&self, caller: &Caller, user_id: &str) -> Result<accounts::UserDetail, EngineError> {
         self.0
             .run(caller, &op::GET_USER_DETAIL, |mut a| {
-                Box::pin(async move { a.accounts()?.call_get_user_detail(a.store, a.ctx, &user_id.to_string()).await })
+                Box::pin(
+                    async move { a.call(accounts::Guest::func_get_user_detail, (a.ctx, &user_id.to_string())).await },
+                )
             })
             .await
     }
@@ -94,7 +98,7 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::TenantUserList, EngineError> {
         self.0
             .run(caller, &op::LIST_TENANT_USERS, |mut a| {
-                Box::pin(async move { a.accounts()?.call_list_tenant_users(a.store, a.ctx, page).await })
+                Box::pin(async move { a.call(accounts::Guest::func_list_tenant_users, (a.ctx, page)).await })
             })
             .await
     }
@@ -110,7 +114,7 @@ impl<T: DriverView> Accounts<'_, T> {
         self.0
             .run(caller, &op::UPDATE_USER_ROLE, |mut a| {
                 Box::pin(async move {
-                    a.accounts()?.call_update_user_role(a.store, a.ctx, &user_id.to_string(), new_role).await
+                    a.call(accounts::Guest::func_update_user_role, (a.ctx, &user_id.to_string(), new_role)).await
                 })
             })
             .await
@@ -121,7 +125,7 @@ impl<T: DriverView> Accounts<'_, T> {
     pub async fn remove_user(&self, caller: &Caller, user_id: &str) -> Result<String, EngineError> {
         self.0
             .run(caller, &op::REMOVE_USER, |mut a| {
-                Box::pin(async move { a.accounts()?.call_remove_user(a.store, a.ctx, &user_id.to_string()).await })
+                Box::pin(async move { a.call(accounts::Guest::func_remove_user, (a.ctx, &user_id.to_string())).await })
             })
             .await
     }
@@ -131,7 +135,7 @@ impl<T: DriverView> Accounts<'_, T> {
     pub async fn get_profile(&self, caller: &Caller) -> Result<accounts::Profile, EngineError> {
         self.0
             .run(caller, &op::GET_PROFILE, |mut a| {
-                Box::pin(async move { a.accounts()?.call_get_profile(a.store, a.ctx).await })
+                Box::pin(async move { a.call(accounts::Guest::func_get_profile, (a.ctx,)).await })
             })
             .await
     }
@@ -145,7 +149,7 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::ProfileUpdateResult, EngineError> {
         self.0
             .run(caller, &op::UPDATE_PROFILE, |mut a| {
-                Box::pin(async move { a.accounts()?.call_update_profile(a.store, a.ctx, update).await })
+                Box::pin(async move { a.call(accounts::Guest::func_update_profile, (a.ctx, update)).await })
             })
             .await
     }
@@ -154,7 +158,7 @@ impl<T: DriverView> Accounts<'_, T> {
     pub async fn get_billing_summary(&self, caller: &Caller) -> Result<accounts::BillingSummary, EngineError> {
         self.0
             .run(caller, &op::GET_BILLING_SUMMARY, |mut a| {
-                Box::pin(async move { a.accounts()?.call_get_billing_summary(a.store, a.ctx).await })
+                Box::pin(async move { a.call(accounts::Guest::func_get_billing_summary, (a.ctx,)).await })
             })
             .await
     }
@@ -164,7 +168,7 @@ impl<T: DriverView> Accounts<'_, T> {
     pub async fn get_billing_invoices(&self, caller: &Caller) -> Result<accounts::InvoiceList, EngineError> {
         self.0
             .run(caller, &op::GET_BILLING_INVOICES, |mut a| {
-                Box::pin(async move { a.accounts()?.call_get_billing_invoices(a.store, a.ctx).await })
+                Box::pin(async move { a.call(accounts::Guest::func_get_billing_invoices, (a.ctx,)).await })
             })
             .await
     }
@@ -174,7 +178,7 @@ impl<T: DriverView> Accounts<'_, T> {
     pub async fn get_support_contact(&self, caller: &Caller) -> Result<accounts::SupportContact, EngineError> {
         self.0
             .run(caller, &op::GET_SUPPORT_CONTACT, |mut a| {
-                Box::pin(async move { a.accounts()?.call_get_support_contact(a.store, a.ctx).await })
+                Box::pin(async move { a.call(accounts::Guest::func_get_support_contact, (a.ctx,)).await })
             })
             .await
     }
@@ -188,7 +192,7 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::Ticket, EngineError> {
         self.0
             .run(caller, &op::CREATE_SUPPORT_TICKET, |mut a| {
-                Box::pin(async move { a.accounts()?.call_create_support_ticket(a.store, a.ctx, ticket).await })
+                Box::pin(async move { a.call(accounts::Guest::func_create_support_ticket, (a.ctx, ticket)).await })
             })
             .await
     }
@@ -202,7 +206,7 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::TicketList, EngineError> {
         self.0
             .run(caller, &op::LIST_SUPPORT_TICKETS, |mut a| {
-                Box::pin(async move { a.accounts()?.call_list_support_tickets(a.store, a.ctx, status, page).await })
+                Box::pin(async move { a.call(accounts::Guest::func_list_support_tickets, (a.ctx, status, page)).await })
             })
             .await
     }
@@ -218,7 +222,7 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::InvitationCreated, EngineError> {
         self.0
             .run(caller, &op::INVITE_USER, |mut a| {
-                Box::pin(async move { a.accounts()?.call_invite_user(a.store, a.ctx, email, role).await })
+                Box::pin(async move { a.call(accounts::Guest::func_invite_user, (a.ctx, email, role)).await })
             })
             .await
     }
@@ -232,7 +236,7 @@ impl<T: DriverView> Accounts<'_, T> {
     ) -> Result<accounts::InvitationList, EngineError> {
         self.0
             .run(caller, &op::LIST_INVITATIONS, |mut a| {
-                Box::pin(async move { a.accounts()?.call_list_invitations(a.store, a.ctx, status, page).await })
+                Box::pin(async move { a.call(accounts::Guest::func_list_invitations, (a.ctx, status, page)).await })
             })
             .await
     }
@@ -250,7 +254,7 @@ impl<T: DriverView> Accounts<'_, T> {
         self.0
             .run(caller, &op::ACCEPT_INVITATION, |mut a| {
                 Box::pin(async move {
-                    a.accounts()?.call_accept_invitation(a.store, a.ctx, &invitation_id.to_string(), token).await
+                    a.call(accounts::Guest::func_accept_invitation, (a.ctx, &invitation_id.to_string(), token)).await
                 })
             })
             .await
@@ -266,7 +270,7 @@ impl<T: DriverView> Accounts<'_, T> {
         self.0
             .run(caller, &op::REVOKE_INVITATION, |mut a| {
                 Box::pin(async move {
-                    a.accounts()?.call_revoke_invitation(a.store, a.ctx, &invitation_id.to_string()).await
+                    a.call(accounts::Guest::func_revoke_invitation, (a.ctx, &invitation_id.to_string())).await
                 })
             })
             .await

@@ -15,7 +15,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
     pub async fn get_state(&self, caller: &Caller) -> Result<lifecycle::LifecycleState, EngineError> {
         self.0
             .run(caller, &op::GET_STATE, |mut a| {
-                Box::pin(async move { a.lifecycle()?.call_get_state(a.store, a.ctx).await })
+                Box::pin(async move { a.call(lifecycle::Guest::func_get_state, (a.ctx,)).await })
             })
             .await
     }
@@ -31,7 +31,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
     ) -> Result<lifecycle::LifecycleTransition, EngineError> {
         self.0
             .run(caller, &op::TRANSITION, |mut a| {
-                Box::pin(async move { a.lifecycle()?.call_transition(a.store, a.ctx, to_status, reason).await })
+                Box::pin(async move { a.call(lifecycle::Guest::func_transition, (a.ctx, to_status, reason)).await })
             })
             .await
     }
@@ -40,7 +40,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
     pub async fn suspend(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
         self.0
             .run(caller, &op::SUSPEND, |mut a| {
-                Box::pin(async move { a.lifecycle()?.call_suspend(a.store, a.ctx, reason).await })
+                Box::pin(async move { a.call(lifecycle::Guest::func_suspend, (a.ctx, reason)).await })
             })
             .await
     }
@@ -49,7 +49,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
     pub async fn resume(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
         self.0
             .run(caller, &op::RESUME, |mut a| {
-                Box::pin(async move { a.lifecycle()?.call_resume(a.store, a.ctx, reason).await })
+                Box::pin(async move { a.call(lifecycle::Guest::func_resume, (a.ctx, reason)).await })
             })
             .await
     }
@@ -62,7 +62,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
     ) -> Result<lifecycle::LifecycleTransition, EngineError> {
         self.0
             .run(caller, &op::TERMINATE, |mut a| {
-                Box::pin(async move { a.lifecycle()?.call_terminate(a.store, a.ctx, reason).await })
+                Box::pin(async move { a.call(lifecycle::Guest::func_terminate, (a.ctx, reason)).await })
             })
             .await
     }
@@ -71,7 +71,7 @@ impl<T: DriverView> Lifecycle<'_, T> {
     pub async fn archive(&self, caller: &Caller, reason: &str) -> Result<lifecycle::LifecycleTransition, EngineError> {
         self.0
             .run(caller, &op::ARCHIVE, |mut a| {
-                Box::pin(async move { a.lifecycle()?.call_archive(a.store, a.ctx, reason).await })
+                Box::pin(async move { a.call(lifecycle::Guest::func_archive, (a.ctx, reason)).await })
             })
             .await
     }

@@ -24,7 +24,8 @@ impl<T: DriverView> MemoryPins<'_, T> {
         self.0
             .run(caller, &op::UPSERT_PIN, |mut a| {
                 Box::pin(async move {
-                    a.memory_pins()?.call_upsert_pin(a.store, a.ctx, key, &value.to_string(), source, ttl_seconds).await
+                    a.call(memory_pins::Guest::func_upsert_pin, (a.ctx, key, &value.to_string(), source, ttl_seconds))
+                        .await
                 })
             })
             .await
@@ -35,7 +36,7 @@ impl<T: DriverView> MemoryPins<'_, T> {
     pub async fn get_pin(&self, caller: &Caller, key: &str) -> Result<Option<memory_pins::Pin>, EngineError> {
         self.0
             .run(caller, &op::GET_PIN, |mut a| {
-                Box::pin(async move { a.memory_pins()?.call_get_pin(a.store, a.ctx, key).await })
+                Box::pin(async move { a.call(memory_pins::Guest::func_get_pin, (a.ctx, key)).await })
             })
             .await
     }
@@ -51,9 +52,9 @@ impl<T: DriverView> MemoryPins<'_, T> {
     ) -> Result<memory_pins::PinList, EngineError> {
         self.0
             .run(caller, &op::LIST_PINS, |mut a| {
-                Box::pin(
-                    async move { a.memory_pins()?.call_list_pins(a.store, a.ctx, prefix, include_expired, page).await },
-                )
+                Box::pin(async move {
+                    a.call(memory_pins::Guest::func_list_pins, (a.ctx, prefix, include_expired, page)).await
+                })
             })
             .await
     }
@@ -63,7 +64,7 @@ impl<T: DriverView> MemoryPins<'_, T> {
     pub async fn delete_pin(&self, caller: &Caller, key: &str) -> Result<bool, EngineError> {
         self.0
             .run(caller, &op::DELETE_PIN, |mut a| {
-                Box::pin(async move { a.memory_pins()?.call_delete_pin(a.store, a.ctx, key).await })
+                Box::pin(async move { a.call(memory_pins::Guest::func_delete_pin, (a.ctx, key)).await })
             })
             .await
     }
@@ -74,7 +75,7 @@ impl<T: DriverView> MemoryPins<'_, T> {
     pub async fn cleanup_expired(&self, caller: &Caller) -> Result<memory_pins::CleanupResult, EngineError> {
         self.0
             .run(caller, &op::CLEANUP_EXPIRED, |mut a| {
-                Box::pin(async move { a.memory_pins()?.call_cleanup_expired(a.store, a.ctx).await })
+                Box::pin(async move { a.call(memory_pins::Guest::func_cleanup_expired, (a.ctx,)).await })
             })
             .await
     }
@@ -88,7 +89,7 @@ impl<T: DriverView> MemoryPins<'_, T> {
     ) -> Result<AccessPage, EngineError> {
         self.0
             .run(caller, &op::LIST_ACCESS_LOG, |mut a| {
-                Box::pin(async move { a.memory_pins()?.call_list_access_log(a.store, a.ctx, filter, page).await })
+                Box::pin(async move { a.call(memory_pins::Guest::func_list_access_log, (a.ctx, filter, page)).await })
             })
             .await
     }

@@ -16,7 +16,7 @@ impl<T: DriverView> Onboarding<'_, T> {
     pub async fn get_state(&self, caller: &Caller) -> Result<onboarding::OnboardingStatus, EngineError> {
         self.0
             .run(caller, &op::GET_STATE, |mut a| {
-                Box::pin(async move { a.onboarding()?.call_get_state(a.store, a.ctx).await })
+                Box::pin(async move { a.call(onboarding::Guest::func_get_state, (a.ctx,)).await })
             })
             .await
     }
@@ -35,7 +35,7 @@ impl<T: DriverView> Onboarding<'_, T> {
     ) -> Result<onboarding::Transition, EngineError> {
         self.0
             .run(caller, &op::ADVANCE, |mut a| {
-                Box::pin(async move { a.onboarding()?.call_advance(a.store, a.ctx, target, trigger).await })
+                Box::pin(async move { a.call(onboarding::Guest::func_advance, (a.ctx, target, trigger)).await })
             })
             .await
     }

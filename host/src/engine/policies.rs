@@ -36,7 +36,7 @@ impl<T: DriverView> Policies<'_, T> {
             .run(caller, &op::INSTALL, |mut a| {
                 Box::pin(async move {
                     a.store.data_mut().drivers().refuse_upload(refused.clone());
-                    a.policies()?.call_install(a.store, a.ctx, policy).await
+                    a.call(policies::Guest::func_install, (a.ctx, policy)).await
                 })
             })
             .await
@@ -47,7 +47,7 @@ impl<T: DriverView> Policies<'_, T> {
     pub async fn activate(&self, caller: &Caller, version: u32) -> Result<policies::PolicyStatus, EngineError> {
         self.0
             .run(caller, &op::ACTIVATE, |mut a| {
-                Box::pin(async move { a.policies()?.call_activate(a.store, a.ctx, version).await })
+                Box::pin(async move { a.call(policies::Guest::func_activate, (a.ctx, version)).await })
             })
             .await
     }
@@ -61,7 +61,7 @@ impl<T: DriverView> Policies<'_, T> {
     ) -> Result<policies::PolicyStatus, EngineError> {
         self.0
             .run(caller, &op::DEACTIVATE, |mut a| {
-                Box::pin(async move { a.policies()?.call_deactivate(a.store, a.ctx, reason).await })
+                Box::pin(async move { a.call(policies::Guest::func_deactivate, (a.ctx, reason)).await })
             })
             .await
     }
@@ -72,7 +72,7 @@ impl<T: DriverView> Policies<'_, T> {
     pub async fn rollback(&self, caller: &Caller) -> Result<policies::PolicyStatus, EngineError> {
         self.0
             .run(caller, &op::ROLLBACK, |mut a| {
-                Box::pin(async move { a.policies()?.call_rollback(a.store, a.ctx).await })
+                Box::pin(async move { a.call(policies::Guest::func_rollback, (a.ctx,)).await })
             })
             .await
     }
@@ -82,7 +82,7 @@ impl<T: DriverView> Policies<'_, T> {
     pub async fn list_versions(&self, caller: &Caller) -> Result<Vec<policies::PolicyVersion>, EngineError> {
         self.0
             .run(caller, &op::LIST_VERSIONS, |mut a| {
-                Box::pin(async move { a.policies()?.call_list_versions(a.store, a.ctx).await })
+                Box::pin(async move { a.call(policies::Guest::func_list_versions, (a.ctx,)).await })
             })
             .await
     }
@@ -92,7 +92,7 @@ impl<T: DriverView> Policies<'_, T> {
     pub async fn delete_version(&self, caller: &Caller, version: u32) -> Result<bool, EngineError> {
         self.0
             .run(caller, &op::DELETE_VERSION, |mut a| {
-                Box::pin(async move { a.policies()?.call_delete_version(a.store, a.ctx, version).await })
+                Box::pin(async move { a.call(policies::Guest::func_delete_version, (a.ctx, version)).await })
             })
             .await
     }
@@ -107,7 +107,7 @@ impl<T: DriverView> Policies<'_, T> {
     ) -> Result<DryRunOutcome, EngineError> {
         self.0
             .run(caller, &op::DRY_RUN, |mut a| {
-                Box::pin(async move { a.policies()?.call_dry_run(a.store, a.ctx, version, event).await })
+                Box::pin(async move { a.call(policies::Guest::func_dry_run, (a.ctx, version, event)).await })
             })
             .await
     }
@@ -115,7 +115,9 @@ impl<T: DriverView> Policies<'_, T> {
     /// Calls `policies.status`.
     pub async fn status(&self, caller: &Caller) -> Result<policies::PolicyStatus, EngineError> {
         self.0
-            .run(caller, &op::STATUS, |mut a| Box::pin(async move { a.policies()?.call_status(a.store, a.ctx).await }))
+            .run(caller, &op::STATUS, |mut a| {
+                Box::pin(async move { a.call(policies::Guest::func_status, (a.ctx,)).await })
+            })
             .await
     }
 }

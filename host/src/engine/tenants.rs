@@ -20,7 +20,7 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<tenants::Tenant, EngineError> {
         self.0
             .run(caller, &op::CREATE_TENANT, |mut a| {
-                Box::pin(async move { a.tenants()?.call_create_tenant(a.store, a.ctx, tenant).await })
+                Box::pin(async move { a.call(tenants::Guest::func_create_tenant, (a.ctx, tenant)).await })
             })
             .await
     }
@@ -30,7 +30,7 @@ impl<T: DriverView> Tenants<'_, T> {
     pub async fn get_tenant(&self, caller: &Caller) -> Result<tenants::Tenant, EngineError> {
         self.0
             .run(caller, &op::GET_TENANT, |mut a| {
-                Box::pin(async move { a.tenants()?.call_get_tenant(a.store, a.ctx).await })
+                Box::pin(async move { a.call(tenants::Guest::func_get_tenant, (a.ctx,)).await })
             })
             .await
     }
@@ -44,7 +44,7 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<Option<tenants::Tenant>, EngineError> {
         self.0
             .run(caller, &op::GET_TENANT_BY_SLUG, |mut a| {
-                Box::pin(async move { a.tenants()?.call_get_tenant_by_slug(a.store, a.ctx, slug).await })
+                Box::pin(async move { a.call(tenants::Guest::func_get_tenant_by_slug, (a.ctx, slug)).await })
             })
             .await
     }
@@ -54,7 +54,7 @@ impl<T: DriverView> Tenants<'_, T> {
     pub async fn update_plan(&self, caller: &Caller, plan: Plan) -> Result<tenants::Tenant, EngineError> {
         self.0
             .run(caller, &op::UPDATE_PLAN, |mut a| {
-                Box::pin(async move { a.tenants()?.call_update_plan(a.store, a.ctx, plan).await })
+                Box::pin(async move { a.call(tenants::Guest::func_update_plan, (a.ctx, plan)).await })
             })
             .await
     }
@@ -64,7 +64,7 @@ impl<T: DriverView> Tenants<'_, T> {
     pub async fn suspend(&self, caller: &Caller, reason: &str) -> Result<tenants::Tenant, EngineError> {
         self.0
             .run(caller, &op::SUSPEND, |mut a| {
-                Box::pin(async move { a.tenants()?.call_suspend(a.store, a.ctx, reason).await })
+                Box::pin(async move { a.call(tenants::Guest::func_suspend, (a.ctx, reason)).await })
             })
             .await
     }
@@ -99,7 +99,7 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<tenants::ApiKeyCreated, EngineError> {
         self.0
             .run(caller, &op::CREATE_API_KEY, |mut a| {
-                Box::pin(async move { a.tenants()?.call_create_api_key(a.store, a.ctx, key).await })
+                Box::pin(async move { a.call(tenants::Guest::func_create_api_key, (a.ctx, key)).await })
             })
             .await
     }
@@ -113,7 +113,9 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<tenants::ApiKeyList, EngineError> {
         self.0
             .run(caller, &op::LIST_API_KEYS, |mut a| {
-                Box::pin(async move { a.tenants()?.call_list_api_keys(a.store, a.ctx, include_revoked, page).await })
+                Box::pin(
+                    async move { a.call(tenants::Guest::func_list_api_keys, (a.ctx, include_revoked, page)).await },
+                )
             })
             .await
     }
@@ -128,9 +130,9 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<tenants::ApiKey, EngineError> {
         self.0
             .run(caller, &op::REVOKE_API_KEY, |mut a| {
-                Box::pin(
-                    async move { a.tenants()?.call_revoke_api_key(a.store, a.ctx, &key_id.to_string(), reason).await },
-                )
+                Box::pin(async move {
+                    a.call(tenants::Guest::func_revoke_api_key, (a.ctx, &key_id.to_string(), reason)).await
+                })
             })
             .await
     }
@@ -140,7 +142,7 @@ impl<T: DriverView> Tenants<'_, T> {
     pub async fn check_run_quota(&self, caller: &Caller) -> Result<tenants::QuotaDecision, EngineError> {
         self.0
             .run(caller, &op::CHECK_RUN_QUOTA, |mut a| {
-                Box::pin(async move { a.tenants()?.call_check_run_quota(a.store, a.ctx).await })
+                Box::pin(async move { a.call(tenants::Guest::func_check_run_quota, (a.ctx,)).await })
             })
             .await
     }
@@ -150,7 +152,7 @@ impl<T: DriverView> Tenants<'_, T> {
     pub async fn check_token_quota(&self, caller: &Caller, tokens: i64) -> Result<tenants::QuotaDecision, EngineError> {
         self.0
             .run(caller, &op::CHECK_TOKEN_QUOTA, |mut a| {
-                Box::pin(async move { a.tenants()?.call_check_token_quota(a.store, a.ctx, tokens).await })
+                Box::pin(async move { a.call(tenants::Guest::func_check_token_quota, (a.ctx, tokens)).await })
             })
             .await
     }
@@ -160,7 +162,7 @@ impl<T: DriverView> Tenants<'_, T> {
     pub async fn increment_usage(&self, caller: &Caller, tokens: i64) -> Result<UsageCounters, EngineError> {
         self.0
             .run(caller, &op::INCREMENT_USAGE, |mut a| {
-                Box::pin(async move { a.tenants()?.call_increment_usage(a.store, a.ctx, tokens).await })
+                Box::pin(async move { a.call(tenants::Guest::func_increment_usage, (a.ctx, tokens)).await })
             })
             .await
     }
@@ -174,7 +176,7 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<tenants::UsageRecord, EngineError> {
         self.0
             .run(caller, &op::RECORD_USAGE, |mut a| {
-                Box::pin(async move { a.tenants()?.call_record_usage(a.store, a.ctx, usage).await })
+                Box::pin(async move { a.call(tenants::Guest::func_record_usage, (a.ctx, usage)).await })
             })
             .await
     }
@@ -190,7 +192,7 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<tenants::UsageSummary, EngineError> {
         self.0
             .run(caller, &op::GET_USAGE_SUMMARY, |mut a| {
-                Box::pin(async move { a.tenants()?.call_get_usage_summary(a.store, a.ctx, start, end).await })
+                Box::pin(async move { a.call(tenants::Guest::func_get_usage_summary, (a.ctx, start, end)).await })
             })
             .await
     }
@@ -201,7 +203,7 @@ impl<T: DriverView> Tenants<'_, T> {
     pub async fn create_run(&self, caller: &Caller, run: &tenants::NewRun) -> Result<tenants::Run, EngineError> {
         self.0
             .run(caller, &op::CREATE_RUN, |mut a| {
-                Box::pin(async move { a.tenants()?.call_create_run(a.store, a.ctx, run).await })
+                Box::pin(async move { a.call(tenants::Guest::func_create_run, (a.ctx, run)).await })
             })
             .await
     }
@@ -217,7 +219,7 @@ impl<T: DriverView> Tenants<'_, T> {
         self.0
             .run(caller, &op::COMPLETE_RUN, |mut a| {
                 Box::pin(async move {
-                    a.tenants()?.call_complete_run(a.store, a.ctx, &run_id.to_string(), completion).await
+                    a.call(tenants::Guest::func_complete_run, (a.ctx, &run_id.to_string(), completion)).await
                 })
             })
             .await
@@ -233,7 +235,7 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<tenants::RunList, EngineError> {
         self.0
             .run(caller, &op::LIST_RUNS, |mut a| {
-                Box::pin(async move { a.tenants()?.call_list_runs(a.store, a.ctx, status, worker_id, page).await })
+                Box::pin(async move { a.call(tenants::Guest::func_list_runs, (a.ctx, status, worker_id, page)).await })
             })
             .await
     }
@@ -247,7 +249,7 @@ impl<T: DriverView> Tenants<'_, T> {
     ) -> Result<AuditPage, EngineError> {
         self.0
             .run(caller, &op::LIST_AUDIT_LOG, |mut a| {
-                Box::pin(async move { a.tenants()?.call_list_audit_log(a.store, a.ctx, filter, page).await })
+                Box::pin(async move { a.call(tenants::Guest::func_list_audit_log, (a.ctx, filter, page)).await })
             })
             .await
     }

@@ -1,22 +1,27 @@
 //! Where the engine's functions sit in its component, looked up once when the runtime starts (a missing
-//! export fails there, not in a call): the typed indices of each interface, and every function with its
-//! parameter and result types for JSON calls.
+//! export fails there, not in a call): each operation's function, the typed indices of each interface,
+//! and every function with its parameter and result types for JSON calls.
+
+use std::collections::HashMap;
 
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Type};
 
 use crate::bindings::{accounts, lifecycle, memory_pins, onboarding, policies, tenants};
+use crate::contract::{Operation, operations};
 
 /// The WIT package of the engine interfaces.
 pub const PACKAGE: &str = "aos:accounts";
 /// The contract's version, as `wit/world.wit` declares it.
 pub const VERSION: &str = env!("AOS_CONTRACT_VERSION");
 
-/// The typed indices of each engine interface's functions. A call loads only its own interface's
-/// functions: loading type-checks every function loaded, and doing that for every export on every call
-/// cost more than the rest of instantiation together.
+/// Where each operation's function sits, and the typed indices of each engine interface's functions. An
+/// engine call looks up and type-checks only its operation's function ([`crate::runtime::Attempt::call`]):
+/// loading an interface type-checks every function of it, 4 µs a call for `accounts`' 19.
 pub struct Exports {
+    /// Each operation's function, by (interface, function) as [`operations::ALL`] names them.
+    operations: HashMap<(&'static str, &'static str), ComponentExportIndex>,
     /// `accounts`.
     pub accounts: accounts::GuestIndices,
     /// `tenants`.
@@ -35,15 +40,30 @@ pub struct Exports {
 
 impl Exports {
     pub(crate) fn new<T: 'static>(engine: &Engine, pre: &InstancePre<T>) -> anyhow::Result<Self> {
+        let functions = exported_functions(engine, pre.component());
+        let mut by_operation = HashMap::new();
+        for op in operations::ALL {
+            let function = functions.iter().find(|f| f.interface == op.interface && f.name == op.name);
+            let Some(function) = function else {
+                anyhow::bail!("the component does not export {}.{}", op.interface, op.name);
+            };
+            by_operation.insert((op.interface, op.name), function.index);
+        }
         Ok(Exports {
+            operations: by_operation,
             accounts: accounts::GuestIndices::new(pre)?,
             tenants: tenants::GuestIndices::new(pre)?,
             memory_pins: memory_pins::GuestIndices::new(pre)?,
             onboarding: onboarding::GuestIndices::new(pre)?,
             lifecycle: lifecycle::GuestIndices::new(pre)?,
             policies: policies::GuestIndices::new(pre)?,
-            functions: exported_functions(engine, pre.component()),
+            functions,
         })
+    }
+
+    /// Where `operation`'s function sits (every operation has one: [`Exports::new`] checked).
+    pub(crate) fn function_of(&self, operation: &Operation) -> ComponentExportIndex {
+        self.operations[&(operation.interface, operation.name)]
     }
 }
 
@@ -60,6 +80,13 @@ pub struct ExportedFunction {
     pub ok: Option<Type>,
     /// Where the function sits in the component (looked up once, not by name on every call).
     pub(crate) index: ComponentExportIndex,
+}
+
+impl ExportedFunction {
+    /// Where the function sits in the component (for an embedder's own lookups in an instance).
+    pub fn index(&self) -> ComponentExportIndex {
+        self.index
+    }
 }
 
 fn exported_functions(engine: &Engine, component: &Component) -> Vec<ExportedFunction> {

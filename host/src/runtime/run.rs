@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use wasmtime::Store;
-use wasmtime::component::Instance;
+use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower, TypedFunc};
 
 use crate::admission::{Admitted, Turn};
 use crate::bindings::{CallContext, EngineError, ErrorCode};
@@ -75,11 +75,27 @@ pub struct Attempt<'a, 'env, T: 'static> {
     /// The context the guest receives with the call.
     pub ctx: &'a CallContext,
     exports: &'a Exports,
+    /// The function of the operation the call runs.
+    function: ComponentExportIndex,
     /// What the attempt's code borrows from its caller (`'env`) outlives the attempt.
     _env: PhantomData<&'a &'env ()>,
 }
 
 impl<T: DriverView> Attempt<'_, '_, T> {
+    /// Calls the function of the operation this attempt runs with `params` (the call context first),
+    /// typed as the bindings' `types` say, e.g. `tenants::Guest::func_check_run_quota`: the operation
+    /// decides which function is called, `types` only its types, which are checked against the
+    /// component's. Only that function is looked up and type-checked, not its whole interface.
+    pub async fn call<'p, G, P, O>(&mut self, types: fn(&'p G) -> TypedFunc<P, (O,)>, params: P) -> wasmtime::Result<O>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        O: Lift + Send + Sync + 'static,
+    {
+        let _ = types;
+        let func = self.instance.get_typed_func::<P, (O,)>(&mut *self.store, &self.function)?;
+        Ok(func.call_async(&mut *self.store, params).await?.0)
+    }
+
     /// The typed functions of `accounts` in this attempt's instance.
     pub fn accounts(&mut self) -> wasmtime::Result<accounts::Guest> {
         self.exports.accounts.load(&mut *self.store, self.instance)
@@ -142,8 +158,10 @@ impl<T: DriverView> Runtime<T> {
             store.data_mut().drivers().set_writer(writer);
             let attempt_run = async {
                 let instance = self.instantiate(&mut store).await?;
-                let exports = &self.exports;
-                call(Attempt { store: &mut store, instance: &instance, ctx: &ctx, exports, _env: PhantomData }).await
+                let (exports, function) = (&self.exports, self.exports.function_of(operation));
+                let attempt =
+                    Attempt { store: &mut store, instance: &instance, ctx: &ctx, exports, function, _env: PhantomData };
+                call(attempt).await
             };
             let outcome = match tokio::time::timeout_at(deadline, attempt_run).await {
                 Ok(outcome) => outcome,
