@@ -165,6 +165,7 @@ async fn every_export_of_the_running_component_is_described() {
     assert!(is_read_only("memory-pins", "get-pin"), "get pin's access log is written after its snapshot");
     assert!(!is_read_only("memory-pins", "upsert-pin"));
     assert!(!is_read_only("tenants", "check-run-quota"), "a quota check may roll a period over");
+    assert!(is_read_only("accounts", "get-profile"), "reading one's profile writes nothing");
     assert!(is_public("accounts", "get-support-contact"));
     h.close().await;
 }

@@ -148,7 +148,7 @@ pub mod accounts {
     /// `accounts.remove-user`: owners and admins; not oneself; only owners remove owners; the last owner cannot be removed.
     pub const REMOVE_USER: Operation = op("accounts", "remove-user", Writes, tenant(P::UsersManage, Gate::Write));
     /// `accounts.get-profile`: the calling human's profile in the tenant.
-    pub const GET_PROFILE: Operation = op("accounts", "get-profile", Writes, tenant(P::ProfileRead, Gate::Read));
+    pub const GET_PROFILE: Operation = op("accounts", "get-profile", Reads, tenant(P::ProfileRead, Gate::Read));
     /// `accounts.update-profile`: updates the calling human's name and preferences; they persist.
     pub const UPDATE_PROFILE: Operation = op("accounts", "update-profile", Writes, tenant(P::ProfileRead, Gate::Read));
     /// `accounts.get-billing-summary`.
