@@ -159,21 +159,24 @@ fn chains_finds_a_history_that_comes_back_to_a_state_and_refuses_one_that_breaks
 
 /// A quota check mostly reads; it writes only when a UTC day or month has rolled over since the tenant's
 /// counters were last reset. On PostgreSQL it runs first as a reader: it does not wait for the writer
-/// turn of its tenant, which a blocked write holds here. When it does have a reset to persist, it runs
+/// turn of its tenant, which a blocked write holds here, nor for a writing place of its tenant's share.
+/// When it does have a reset to persist, it runs
 /// again as a writer: it takes its turn, and the reset is written. (On SQLite a quota check is a writer
 /// from the start: see DECISIONS.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_quota_check_waits_for_its_tenants_writers_only_when_it_writes() {
     let Some(url) = postgres_url() else { return };
-    let h = Arc::new(Harness::postgres(&url).await);
+    // One call of each kind per tenant at a time: the blocked write holds the tenant's one writing place.
+    let config = account_host::RuntimeConfig { max_calls_per_tenant: 1, ..suite::test_config() };
+    let h = Arc::new(Harness::postgres_with(&url, config).await);
     assert_eq!(h.backend, Backend::Postgres);
-    let (t, _) = h.owned_tenant("Acme", "ann").await;
-    let system = account_host::Caller::system(Some(&t));
-    // Only this test of the binary makes calls that seldom write.
+    // The tenant's owner: their calls count against the tenant's share (the system's do not).
+    let (t, owner) = h.owned_tenant("Acme", "ann").await;
+    // Only this test of the binary makes calls that seldom write (the counter is the process's).
     let run_as_writers = || account_host::runtime::RUN_AS_WRITERS.load(std::sync::atomic::Ordering::Relaxed);
     let before = run_as_writers();
     // The first check of a tenant writes its first reset time.
-    assert!(h.runtime.tenants().check_run_quota(&system).await.unwrap().allowed);
+    assert!(h.runtime.tenants().check_run_quota(&owner).await.unwrap().allowed);
     let reset_at =
         format!("SELECT CAST(EXTRACT(EPOCH FROM last_run_reset_at) * 1000000 AS BIGINT) FROM tenants WHERE id = '{t}'");
     assert_eq!(h.count(&reset_at).await, T0);
@@ -183,8 +186,8 @@ async fn a_quota_check_waits_for_its_tenants_writers_only_when_it_writes() {
     let mut lock = pool.begin().await.unwrap();
     sqlx::query("LOCK TABLE memory_pins IN SHARE ROW EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
     let writer = {
-        let (h, system) = (h.clone(), system.clone());
-        tokio::spawn(async move { h.runtime.memory_pins().upsert_pin(&system, "k", r#"{"v":1}"#, None, None).await })
+        let (h, owner) = (h.clone(), owner.clone());
+        tokio::spawn(async move { h.runtime.memory_pins().upsert_pin(&owner, "k", r#"{"v":1}"#, None, None).await })
     };
     let waiting = format!(
         "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{}' AND wait_event_type = 'Lock'",
@@ -198,20 +201,32 @@ async fn a_quota_check_waits_for_its_tenants_writers_only_when_it_writes() {
     }
     assert_eq!(h.count(&waiting).await, 1, "the upsert waits for the lock, holding its tenant's writer turn");
 
-    // A check with nothing to persist answers meanwhile (the writer stays blocked until the lock goes).
+    // Checks with nothing to persist answer meanwhile (the writer stays blocked until the lock goes).
     let tenants = h.runtime.tenants();
-    let answered = tokio::time::timeout(std::time::Duration::from_secs(5), tenants.check_run_quota(&system)).await;
-    assert!(!writer.is_finished());
+    let five_seconds = std::time::Duration::from_secs(5);
+    let answered = tokio::time::timeout(five_seconds, tenants.check_run_quota(&owner)).await;
     assert!(answered.expect("a check that writes nothing does not queue behind a writer").unwrap().allowed);
+    let answered = tokio::time::timeout(five_seconds, tenants.check_token_quota(&owner, 10)).await;
+    assert!(answered.expect("nor does a token check").unwrap().allowed);
+    assert!(!writer.is_finished());
 
     // The next UTC day: the check has a reset to persist, so it is a writer and takes its turn.
     h.clock.set(T0 + DAY);
     let rolling = {
-        let (h, system) = (h.clone(), system.clone());
-        tokio::spawn(async move { h.runtime.tenants().check_run_quota(&system).await })
+        let (h, owner) = (h.clone(), owner.clone());
+        tokio::spawn(async move { h.runtime.tenants().check_run_quota(&owner).await })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!rolling.is_finished(), "a check that writes queues behind its tenant's writer");
+    // Its read-only attempt was refused the write (counted), and it waits for its turn as a writer.
+    for _ in 0..500 {
+        if run_as_writers() - before == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    if rolling.is_finished() {
+        panic!("a check that writes queues behind its tenant's writer: {:?}", rolling.await);
+    }
     lock.commit().await.unwrap();
     writer.await.unwrap().unwrap();
     assert!(rolling.await.unwrap().unwrap().allowed);

@@ -5,7 +5,7 @@
 //!    operators and the system; anonymous callers): at most `max_calls_per_tenant` reading calls and as
 //!    many writing calls at once, counted apart so that queued writers never crowd out reads — one
 //!    tenant cannot take the pool;
-//! 2. on PostgreSQL, for calls that write, the written tenant's **writer turn**: writers of one tenant
+//! 2. on PostgreSQL, for attempts that write, the written tenant's **writer turn**: writers of one tenant
 //!    (operators' included) queue in this process instead of failing each other's serialisable
 //!    transactions (on SQLite the database's one writer lock plays that part, see
 //!    [`crate::db::Database::writer_turn`]);
@@ -27,6 +27,19 @@ use crate::runtime::{Caller, RuntimeConfig, engine_error};
 
 /// Instances kept for operators and the system.
 pub const PLATFORM_INSTANCES: u32 = 8;
+
+/// What a call may do, as admission sees it: which place of its share it takes, and whether it needs its
+/// tenant's writer turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// Only reads: a reading place, no writer turn.
+    Reads,
+    /// Writes: a writing place, and a writer turn for every attempt.
+    Writes,
+    /// Reads until it tries to write (an operation that seldom writes, on PostgreSQL): a reading place,
+    /// and the writer turn only for an attempt that runs as a writer.
+    ReadsUntilItWrites,
+}
 
 /// Whose share a call counts against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -157,16 +170,20 @@ impl Admission {
     pub(crate) async fn admit(
         &self,
         caller: &Caller,
-        writes: bool,
+        admit: Admit,
         deadline: Instant,
     ) -> Result<Admitted, EngineError> {
+        let writes = admit == Admit::Writes;
         let share = Share::of(caller);
         let platform = share == Share::Platform;
         let size = if platform { self.platform_calls } else { self.per_share };
         let gates = self.shares.enter(&share, size);
-        let writer = (writes && self.serialise_writers).then(|| {
+        let writer = (admit != Admit::Reads && self.serialise_writers).then(|| {
+            // Entered again even when it is the caller's own share: `Admitted` leaves each once, and a
+            // share left too often was dropped from the map while calls still held it, so that the next
+            // call made new gates — a second writer turn and fresh places beside the ones in use.
             let writer = Share::writer(caller);
-            let gates = if writer == share { gates.clone() } else { self.shares.enter(&writer, self.per_share) };
+            let gates = self.shares.enter(&writer, self.per_share);
             (writer, gates)
         });
         let mut admitted = Admitted { call: None, share, writer, shares: self.shares.clone(), platform };
@@ -212,5 +229,55 @@ impl Admission {
             .await
             .map_err(|_| busy("every sandbox instance is in use"))?
             .map_err(|_| busy("the runtime is shutting down"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::{Instant, timeout};
+
+    use super::*;
+    use crate::bindings::ApiKeyPrincipal;
+
+    fn key_of(tenant: &str) -> Caller {
+        let key = ApiKeyPrincipal {
+            key_id: "k".into(),
+            scopes: vec![],
+            created_by: None,
+            creator_role: None,
+            allowed_workers: None,
+            max_concurrent_runs: None,
+            rate_limit_rpm: None,
+            expires_at: None,
+        };
+        Caller::new(Actor::ApiKey(key), Some(tenant))
+    }
+
+    /// A tenant's writers keep one writer turn and its bounded places while any of its calls is admitted:
+    /// a writer that leaves before its turn does not let the next one in beside the one writing.
+    #[tokio::test]
+    async fn a_tenants_writer_turn_and_places_outlive_the_calls_that_leave() {
+        let config = RuntimeConfig { max_calls_per_tenant: 2, ..RuntimeConfig::default() };
+        let admission = Admission::new(&config, true);
+        let caller = key_of("t");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let writing = admission.admit(&caller, Admit::Writes, deadline).await.unwrap();
+        let _turn = admission.turn(&writing, true, deadline).await.unwrap();
+        // A second writer is admitted, and leaves before its turn.
+        drop(admission.admit(&caller, Admit::Writes, deadline).await.unwrap());
+        let next = admission.admit(&caller, Admit::Writes, deadline).await.unwrap();
+        let short = Instant::now() + Duration::from_millis(100);
+        assert!(admission.turn(&next, true, short).await.is_err(), "the next writer waits for the writer's turn");
+        // A call that seldom writes takes a reading place, and the turn only for an attempt that writes.
+        let checking = admission.admit(&caller, Admit::ReadsUntilItWrites, deadline).await.unwrap();
+        assert!(admission.turn(&checking, false, deadline).await.is_ok());
+        assert!(admission.turn(&checking, true, short).await.is_err());
+        // Both writing places are taken (`writing` and `next`): a third writer waits.
+        assert!(timeout(Duration::from_millis(100), admission.admit(&caller, Admit::Writes, deadline)).await.is_err());
+        // Once every call has left, nothing of the tenant's share is kept.
+        drop((_turn, writing, next, checking));
+        assert!(admission.shares.0.lock().unwrap().is_empty());
     }
 }

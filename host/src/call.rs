@@ -108,7 +108,8 @@ pub struct CallState {
     /// What the database said when the connection was lost, if it was.
     connection_lost: Option<String>,
     savepoints: u32,
-    /// The operation only reads (see [`crate::engine::is_read_only`]): its transaction is a read-only one.
+    /// The attempt's transaction is a read-only one: the operation only reads (see
+    /// [`crate::engine::is_read_only`]), or it seldom writes and this is its first attempt on PostgreSQL.
     read_only: bool,
     /// The read-only transaction is a first attempt of an operation that seldom writes: a write the
     /// server refuses asks for the call to run again as a writer ([`CallState::needs_writer`]).
@@ -206,6 +207,15 @@ impl CallState {
     #[doc(hidden)]
     pub fn take_read_log(&mut self) -> ReadLog {
         ReadLog::new(self.db.clone(), std::mem::take(&mut self.read_log))
+    }
+
+    /// The attempt tried to write something the host keeps until after the commit while its transaction
+    /// is read-only: refused, as the server refuses a write, and likewise an attempt that runs read-only
+    /// until it writes then runs again as a writer.
+    pub(crate) fn refuse_write_in_read_only(&mut self) {
+        if self.until_it_writes {
+            self.needs_writer = true;
+        }
     }
 
     /// Keeps a pin read's access log row until the call commits (a read-only call reads a few pins at

@@ -2,7 +2,8 @@
 //! permission it needs — compiled from the guest's own files, so that the engine that enforces it and
 //! the host that runs it read one declaration.
 //!
-//! The host runs an operation that only reads in a read-only transaction and refuses anonymous callers of
+//! The host runs an operation that only reads in a read-only transaction (one that seldom writes too, on
+//! PostgreSQL, until it tries to write) and refuses anonymous callers of
 //! any operation but the public ones before instantiating anything. Its build refuses a contract whose
 //! exports and [`operations::ALL`] differ.
 //!

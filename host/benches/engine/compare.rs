@@ -376,7 +376,8 @@ async fn create_api_key(b: &Backend) -> SideBySide {
     .await
 }
 
-/// Get pin through the component 20,000 times, then natively 20,000 times: something to profile.
+/// Get pin through the component 20,000 times, then natively 20,000 times: something to profile
+/// (`PROFILE_OPERATION=list_members`: a page of 50 members through the component 5,000 times).
 pub async fn profile(b: &Backend) {
     // A call that makes no driver call at all (the feature switch refuses it first): the component's
     // fixed cost per call.
@@ -395,6 +396,18 @@ pub async fn profile(b: &Backend) {
     println!("component, no driver call: {:?} per call, {:?} CPU", start.elapsed() / 20_000, cpu() / 20_000);
     let tenant = b.tenant("profile").await;
     let sys = Caller::system(Some(&tenant));
+    if std::env::var("PROFILE_OPERATION").as_deref() == Ok("list_members") {
+        b.seed_users(&crate::setup::batch(), MEMBERS, Some(&tenant)).await;
+        let accounts = b.runtime.accounts();
+        let page = PageRequest { limit: 50, after: None };
+        cpu();
+        let start = std::time::Instant::now();
+        for _ in 0..5_000 {
+            accounts.list_users(&sys, None, None, &page).await.unwrap();
+        }
+        println!("list members: {:?} per call, {:?} CPU", start.elapsed() / 5_000, cpu() / 5_000);
+        return;
+    }
     let pins = b.runtime.memory_pins();
     pins.upsert_pin(&sys, "k", r#"{"step":1}"#, None, None).await.unwrap();
     cpu();

@@ -16,7 +16,8 @@
 //! Run: `cargo bench -p account-host --bench engine` (PostgreSQL from `BENCH_POSTGRES_URL` or
 //! `TEST_POSTGRES_URL`). Arguments `compare`, `instance`, `instructions`, `memory`, `load`, `depth`,
 //! `policy`, `hosts` run only those parts (and then leave BENCHMARKS.md alone); `profile` calls get pin
-//! through the component in a loop, for a profiler.
+//! through the component in a loop, for a profiler (`PROFILE_OPERATION=list_members`: a page of members
+//! instead; `PROFILE_BACKEND=postgres`: on PostgreSQL rather than SQLite in memory).
 
 mod compare;
 mod depth;
@@ -122,9 +123,13 @@ async fn main() {
         }
     }
 
-    // For profilers (`perf record … engine profile`): get pin through the component, in a loop.
+    // For profilers (`perf record … engine profile`): get pin (or a page of members) through the
+    // component, in a loop.
     if parts.iter().any(|p| p == "profile") {
-        compare::profile(&memory).await;
+        match (&pg, std::env::var("PROFILE_BACKEND").as_deref()) {
+            (Some(pg), Ok("postgres")) => compare::profile(pg).await,
+            _ => compare::profile(&memory).await,
+        }
         return;
     }
 

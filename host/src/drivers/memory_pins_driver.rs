@@ -253,6 +253,7 @@ impl Host for CallState {
         if self.is_read_only() {
             // A read's snapshot cannot write: the row is written after it commits (`ReadLog::write`).
             if row.entry.operation != MemoryAuditOperation::Get {
+                self.refuse_write_in_read_only();
                 return Err(invalid("a call that only reads logs only reads"));
             }
             return self.defer_read_log(row);

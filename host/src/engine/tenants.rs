@@ -81,9 +81,8 @@ impl<T: DriverView> Tenants<'_, T> {
         self.0
             .run(caller, &op::CREATE_MEMBERSHIP_WITH_DEFAULT, |mut a| {
                 Box::pin(async move {
-                    a.tenants()?
-                        .call_create_membership_with_default(a.store, a.ctx, &user_id.to_string(), role, set_as_default)
-                        .await
+                    let params = (a.ctx, &user_id.to_string(), role, set_as_default);
+                    a.call(tenants::Guest::func_create_membership_with_default, params).await
                 })
             })
             .await

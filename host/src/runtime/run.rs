@@ -11,12 +11,11 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, Lift, Lower, TypedFunc};
 
-use crate::admission::{Admitted, Turn};
+use crate::admission::{Admit, Admitted, Turn};
 use crate::bindings::{CallContext, EngineError, ErrorCode};
 use crate::bindings::{accounts, lifecycle, memory_pins, onboarding, policies, tenants};
 use crate::call::Outcome;
-use crate::contract::Effect;
-use crate::contract::Operation;
+use crate::contract::{Effect, Operation};
 use crate::db::Backend;
 use crate::db::errors::is_retryable;
 use crate::drivers::DriverView;
@@ -86,12 +85,11 @@ impl<T: DriverView> Attempt<'_, '_, T> {
     /// typed as the bindings' `types` say, e.g. `tenants::Guest::func_check_run_quota`: the operation
     /// decides which function is called, `types` only its types, which are checked against the
     /// component's. Only that function is looked up and type-checked, not its whole interface.
-    pub async fn call<'p, G, P, O>(&mut self, types: fn(&'p G) -> TypedFunc<P, (O,)>, params: P) -> wasmtime::Result<O>
+    pub async fn call<'p, G, P, O>(&mut self, _types: fn(&'p G) -> TypedFunc<P, (O,)>, params: P) -> wasmtime::Result<O>
     where
         P: ComponentNamedList + Lower + Send + Sync,
         O: Lift + Send + Sync + 'static,
     {
-        let _ = types;
         let func = self.instance.get_typed_func::<P, (O,)>(&mut *self.store, &self.function)?;
         Ok(func.call_async(&mut *self.store, params).await?.0)
     }
@@ -142,12 +140,21 @@ impl<T: DriverView> Runtime<T> {
         // made), so there an operation that seldom writes is a writer from the start.
         let mut until_it_writes = operation.effect == Effect::SeldomWrites && self.db.backend() == Backend::Postgres;
         let mut read_only = operation.reads_only() || until_it_writes;
+        let mut ran_as_reader = false;
         // One deadline for the whole call: waiting for a place, every attempt, every back-off.
         let deadline = tokio::time::Instant::now() + self.config.call_deadline;
-        let admitted = self.admit(caller, !operation.may_write(), deadline).await?;
+        let admit = match operation.effect {
+            Effect::Reads => Admit::Reads,
+            _ if until_it_writes => Admit::ReadsUntilItWrites,
+            _ => Admit::Writes,
+        };
+        let admitted = self.admit(caller, admit, deadline).await?;
         let mut attempt = 0u32;
         loop {
-            attempt += 1;
+            // A call run again as a writer is not a lost race: its attempts are counted from there.
+            if !std::mem::take(&mut ran_as_reader) {
+                attempt += 1;
+            }
             let (turn, writer) = self.turn(&admitted, read_only, deadline).await?;
             let (mut store, ctx) = self.store(caller);
             if until_it_writes {
@@ -184,7 +191,7 @@ impl<T: DriverView> Runtime<T> {
                     drop(store);
                     drop(turn);
                     RUN_AS_WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    (until_it_writes, read_only) = (false, false);
+                    (until_it_writes, read_only, ran_as_reader) = (false, false, true);
                 }
                 // Lost races are run again, backing off, for as long as the call's deadline allows.
                 Settled::Retry if tokio::time::Instant::now() + backoff_of(attempt) >= deadline => {
@@ -327,13 +334,12 @@ impl<T: DriverView> Runtime<T> {
     }
 
     /// Admits a call (see [`crate::admission`]); hold the result for the whole call. Refused at once
-    /// while the database is known to be down. `read_only`: the operation never writes (one that may
-    /// write is admitted as a writer, with its tenant's writer gate for the attempts that write).
+    /// while the database is known to be down.
     #[doc(hidden)]
     pub async fn admit(
         &self,
         caller: &Caller,
-        read_only: bool,
+        admit: Admit,
         deadline: tokio::time::Instant,
     ) -> Result<Admitted, EngineError> {
         if !self.database_available().await {
@@ -342,11 +348,11 @@ impl<T: DriverView> Runtime<T> {
                 "the database is unavailable; nothing was done, try again",
             ));
         }
-        self.admission.admit(caller, !read_only, deadline).await
+        self.admission.admit(caller, admit, deadline).await
     }
 
     /// What one attempt waits for before it is instantiated, at most until the call's `deadline`: on
-    /// SQLite, a call that writes takes the database's writer lock (it goes into the call's
+    /// SQLite, an attempt that writes takes the database's writer lock (it goes into the call's
     /// transaction); on PostgreSQL, its tenant's writer turn; then an instance of the pool. Queued calls
     /// hold no instance.
     #[doc(hidden)]

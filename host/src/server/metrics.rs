@@ -72,8 +72,8 @@ impl Metrics {
              # TYPE account_engine_retries_total counter\naccount_engine_retries_total {}\n\
              # HELP account_engine_contention_failures_total Calls refused after losing races until their deadline.\n\
              # TYPE account_engine_contention_failures_total counter\naccount_engine_contention_failures_total {}\n\
-             # HELP account_engine_run_as_writer_total Calls of operations that seldom write that wrote, run again as writers.\n\
-             # TYPE account_engine_run_as_writer_total counter\naccount_engine_run_as_writer_total {}\n",
+             # HELP account_engine_run_as_writers_total Calls of operations that seldom write that wrote, run again as writers.\n\
+             # TYPE account_engine_run_as_writers_total counter\naccount_engine_run_as_writers_total {}\n",
             crate::runtime::RETRIES.load(relaxed),
             crate::runtime::CONTENTION_FAILURES.load(relaxed),
             crate::runtime::RUN_AS_WRITERS.load(relaxed),
