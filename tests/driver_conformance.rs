@@ -953,6 +953,44 @@ async fn cross_tenant_calls_are_refused_and_write_nothing() {
     .await;
 }
 
+/// The tenant row read with the tenant's status is served to a read of that row that follows at once,
+/// without a statement; a statement in between (which may have changed the row) or another tenant's
+/// row is read from the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_row_read_with_the_gate_serves_only_the_read_that_follows_it() {
+    each_backend(async |h| {
+        let mut s = system(h);
+        let t = new_tenant(&mut s, "acme").await;
+        let other = new_tenant(&mut s, "other").await;
+        commit(s).await;
+        // The statements counter is the process's: other tests only add to it, so "none" is checked as
+        // the fewest of three tries.
+        let mut fewest = u64::MAX;
+        let mut s = system(h);
+        for _ in 0..3 {
+            assert_eq!(
+                Lifecycle::fetch_tenant_status(&mut s, t.clone()).await.unwrap().unwrap().status,
+                TenantStatus::Active
+            );
+            let before = account_host::call::statements_run();
+            let row = Tenants::fetch_tenant_by_id(&mut s, t.clone()).await.unwrap().expect("tenant");
+            fewest = fewest.min(account_host::call::statements_run() - before);
+            assert_eq!((row.id.as_str(), row.usage.runs_today), (t.as_str(), 0));
+        }
+        assert_eq!(fewest, 0, "the row came with the status");
+        // A write between the two: the read sees it.
+        Lifecycle::fetch_tenant_status(&mut s, t.clone()).await.unwrap().unwrap();
+        Tenants::increment_tenant_usage(&mut s, t.clone(), 2, 5).await.unwrap();
+        let row = Tenants::fetch_tenant_by_id(&mut s, t.clone()).await.unwrap().expect("tenant");
+        assert_eq!((row.usage.runs_today, row.usage.tokens_this_month), (2, 5));
+        // Another tenant's row is its own.
+        Lifecycle::fetch_tenant_status(&mut s, t.clone()).await.unwrap().unwrap();
+        assert_eq!(Tenants::fetch_tenant_by_id(&mut s, other.clone()).await.unwrap().expect("tenant").id, other);
+        commit(s).await;
+    })
+    .await;
+}
+
 /// A call run read-only until it writes (on PostgreSQL, the first attempt of an operation that seldom
 /// writes): the write the server refuses makes the runtime run the call again as a writer, whatever the
 /// engine does with the error, and keeps nothing of the attempt. In the read-only call of an operation

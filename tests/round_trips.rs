@@ -102,12 +102,12 @@ async fn each_operation_makes_the_round_trips_of_its_statements_and_no_more() {
             ("upsert pin", 6 + log),
             // BEGIN, status, pin, COMMIT (read-only; the access log was written by the first read).
             ("get pin", 4),
-            // BEGIN, status, tenant (counters), running runs, COMMIT.
-            ("check run quota", 5),
+            // BEGIN, status with the tenant's row (counters), running runs, COMMIT.
+            ("check run quota", 4),
             // BEGIN, status, page, bounded count, COMMIT.
             ("list members page", 5),
-            // BEGIN, status, tenant, key count, insert key, audit, onboarding, COMMIT.
-            ("create API key", 8),
+            // BEGIN, status with the tenant's row, key count, insert key, audit, onboarding, COMMIT.
+            ("create API key", 7),
             // BEGIN, invitation, status, the inviter's membership, user, membership, insert membership
             // (two statements: the row with the user's e-mail, the user's default tenant), mark accepted,
             // audit, COMMIT.

@@ -116,6 +116,9 @@ pub struct CallState {
     until_it_writes: bool,
     /// The server refused a write of such a first attempt.
     needs_writer: bool,
+    /// The tenant row the last statement read with the tenant's status, until the next statement
+    /// ([`CallState::keep_tenant_row`]).
+    tenant_row: Option<crate::db::rows::TenantRecord>,
     /// The access log rows of the pins this read-only call read, written after it commits.
     read_log: Vec<AccessRow>,
     /// The SQLite writer lock, when the runtime took it before instantiating (goes into the transaction).
@@ -165,6 +168,7 @@ impl CallState {
             read_only: false,
             until_it_writes: false,
             needs_writer: false,
+            tenant_row: None,
             read_log: Vec::new(),
             writer: None,
             random: None,
@@ -218,6 +222,18 @@ impl CallState {
         }
     }
 
+    /// Keeps the tenant row the statement just run read (with the tenant's status) for a read of that
+    /// row that follows before any other statement: the row in the call's snapshot, as that read would
+    /// find it, since nothing can have changed it in between.
+    pub(crate) fn keep_tenant_row(&mut self, row: crate::db::rows::TenantRecord) {
+        self.tenant_row = Some(row);
+    }
+
+    /// Tenant `t`'s row, if the statement just run read it ([`CallState::keep_tenant_row`]).
+    pub(crate) fn take_tenant_row(&mut self, t: &Id) -> Option<crate::db::rows::TenantRecord> {
+        self.tenant_row.take_if(|row| row.id == *t)
+    }
+
     /// Keeps a pin read's access log row until the call commits (a read-only call reads a few pins at
     /// most: more is refused).
     pub(crate) fn defer_read_log(&mut self, row: AccessRow) -> Result<(), DriverError> {
@@ -267,6 +283,8 @@ impl CallState {
 
     /// The call's transaction, begun on first use. Every statement of a driver goes through here.
     pub async fn tx(&mut self) -> Result<&mut Tx, DriverError> {
+        // A statement may change the row kept from the one before it.
+        self.tenant_row = None;
         if self.failed {
             return Err(driver_error(
                 DriverErrorCode::Backend,

@@ -23,6 +23,10 @@ const HOUR: i64 = 3_600_000_000;
 impl Host for CallState {
     async fn fetch_tenant_by_id(&mut self, tenant_id: String) -> Result<Option<TenantRow>, DriverError> {
         let t = self.tenant(&tenant_id)?;
+        // The row the call's gate read just before, when no statement came between.
+        if let Some(kept) = self.take_tenant_row(&t) {
+            return kept.into_row().map(Some);
+        }
         fetch_tenant(self, &t).await?.map(TenantRecord::into_row).transpose()
     }
 

@@ -1,6 +1,10 @@
 //! `tenant-lifecycle-driver` over sqlx: the tenant's status (with what its active policy handles, read
 //! in the same statement so that calls of tenants without a policy pay nothing more), changed only from
 //! the status the engine read (a concurrent transition makes the second one a `conflict`).
+//!
+//! The status is read with the whole tenant row, which the call keeps for a read of that row that
+//! follows at once ([`CallState::keep_tenant_row`]): most operations on a tenant read it right after
+//! their gate, and are spared that round trip.
 
 use crate::bindings::aos::accounts::policy_types::TriggerSet;
 use crate::bindings::tenant_lifecycle_driver::{Host, TenantGate};
@@ -8,20 +12,23 @@ use crate::bindings::{DriverError, TenantStatus};
 use crate::call::CallState;
 use crate::catalogue::tenant_lifecycle_driver as statements;
 use crate::db::errors::{conflict, not_found};
+use crate::db::rows::TenantWithGateRecord;
 use crate::sql;
 
 impl Host for CallState {
     async fn fetch_tenant_status(&mut self, tenant_id: String) -> Result<Option<TenantGate>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        // (status, active policy version, what it handles, its content hash)
-        type Gate = (TenantStatus, Option<i32>, Option<i32>, Option<String>);
-        let row: Option<Gate> =
-            sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_STATUS).bind(&t).fetch_optional(c))?;
-        let Some((status, version, handles, hash)) = row else { return Ok(None) };
-        let active = version.zip(hash).map(|(v, h)| (v as u32, h.trim().to_string()));
+        let row: Option<TenantWithGateRecord> =
+            sql!(self, |c| sqlx::query_as(statements::FETCH_TENANT_WITH_STATUS).bind(&t).fetch_optional(c))?;
+        let Some(TenantWithGateRecord { tenant, policy_version, policy_handles, policy_content_hash }) = row else {
+            return Ok(None);
+        };
+        let active = policy_version.zip(policy_content_hash).map(|(v, h)| (v as u32, h.trim().to_string()));
         // The call runs the version it saw here (see `policy_gate`).
         self.saw_policy(&t, active);
-        let policy_handles = handles.map(crate::policy::set_of_bits).unwrap_or(TriggerSet::empty());
+        let policy_handles = policy_handles.map(crate::policy::set_of_bits).unwrap_or(TriggerSet::empty());
+        let status = tenant.status;
+        self.keep_tenant_row(tenant);
         Ok(Some(TenantGate { status, policy_handles }))
     }
 

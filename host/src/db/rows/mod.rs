@@ -24,6 +24,6 @@ pub use membership::{MemberRecord, MembershipRecord};
 pub use pin::{AccessRecord, PinRecord};
 pub use run::{RunRecord, UsageRecordRecord};
 pub use subscription::SubscriptionRecord;
-pub use tenant::TenantRecord;
+pub use tenant::{TenantRecord, TenantWithGateRecord};
 pub use ticket::TicketRecord;
 pub use user::UserRecord;

@@ -61,6 +61,21 @@ pub struct TenantRecord {
     pub updated_at: Ts,
 }
 
+/// A tenant row read with its lifecycle gate (`tenant-lifecycle-driver/fetch-tenant-with-status`): the
+/// status is the row's, the rest is what the tenant's active policy handles.
+#[derive(FromRow)]
+pub struct TenantWithGateRecord {
+    /// The tenant row.
+    #[sqlx(flatten)]
+    pub tenant: TenantRecord,
+    /// The active policy's version, if the tenant has one.
+    pub policy_version: Option<i32>,
+    /// The triggers it handles (bits).
+    pub policy_handles: Option<i32>,
+    /// Its content hash.
+    pub policy_content_hash: Option<String>,
+}
+
 impl TenantRecord {
     fn quotas(&self) -> PlanQuotas {
         PlanQuotas {
