@@ -987,14 +987,19 @@ async fn the_row_read_with_the_gate_serves_only_the_read_that_follows_it() {
         Lifecycle::fetch_tenant_status(&mut s, t.clone()).await.unwrap().unwrap();
         assert_eq!(Tenants::fetch_tenant_by_id(&mut s, other.clone()).await.unwrap().expect("tenant").id, other);
         commit(s).await;
+        // A tenant's caller is refused another tenant's row after its own gate, as ever.
+        let mut s = state(h, identity("ext-a", None), Some(&t));
+        Lifecycle::fetch_tenant_status(&mut s, t.clone()).await.unwrap().unwrap();
+        let refused = Tenants::fetch_tenant_by_id(&mut s, other.clone()).await.unwrap_err();
+        assert_eq!(refused.code, DriverErrorCode::ScopeViolation);
     })
     .await;
 }
 
 /// A call run read-only until it writes (on PostgreSQL, the first attempt of an operation that seldom
 /// writes): the write the server refuses makes the runtime run the call again as a writer, whatever the
-/// engine does with the error, and keeps nothing of the attempt. In the read-only call of an operation
-/// that only reads, the same write fails the call.
+/// engine does with the error, and rolls the attempt back (the server wrote nothing: the transaction is
+/// read-only). In the read-only call of an operation that only reads, the same write fails the call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_write_of_a_read_first_attempt_runs_the_call_again_as_a_writer() {
     use account_host::runtime::Settled;

@@ -183,7 +183,8 @@ impl Admission {
             // share left too often was dropped from the map while calls still held it, so that the next
             // call made new gates — a second writer turn and fresh places beside the ones in use.
             let writer = Share::writer(caller);
-            let gates = self.shares.enter(&writer, self.per_share);
+            let size = if writer == Share::Platform { self.platform_calls } else { self.per_share };
+            let gates = self.shares.enter(&writer, size);
             (writer, gates)
         });
         let mut admitted = Admitted { call: None, share, writer, shares: self.shares.clone(), platform };

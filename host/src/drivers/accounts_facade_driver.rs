@@ -47,7 +47,8 @@ impl Host for CallState {
     }
 
     async fn fetch_tenant_detail(&mut self, tenant_id: String) -> Result<Option<TenantDetailSnapshot>, DriverError> {
-        fetch_tenant_record(self, &tenant_id).await?.map(TenantRecord::into_detail).transpose()
+        let t = self.tenant(&tenant_id)?;
+        crate::drivers::tenant_driver::fetch_tenant(self, &t).await?.map(TenantRecord::into_detail).transpose()
     }
 
     async fn insert_project(
@@ -524,11 +525,6 @@ struct ProfileRecord {
     preferences_json: Option<String>,
     tenant_name: Option<String>,
     role: Option<Role>,
-}
-
-async fn fetch_tenant_record(state: &mut CallState, tenant_id: &str) -> Result<Option<TenantRecord>, DriverError> {
-    let t = state.tenant(tenant_id)?;
-    sql!(state, |c| sqlx::query_as(statements::FETCH_TENANT_BY_ID).bind(&t).fetch_optional(c))
 }
 
 async fn fetch_membership_record(

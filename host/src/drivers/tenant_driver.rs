@@ -23,10 +23,6 @@ const HOUR: i64 = 3_600_000_000;
 impl Host for CallState {
     async fn fetch_tenant_by_id(&mut self, tenant_id: String) -> Result<Option<TenantRow>, DriverError> {
         let t = self.tenant(&tenant_id)?;
-        // The row the call's gate read just before, when no statement came between.
-        if let Some(kept) = self.take_tenant_row(&t) {
-            return kept.into_row().map(Some);
-        }
         fetch_tenant(self, &t).await?.map(TenantRecord::into_row).transpose()
     }
 
@@ -492,6 +488,11 @@ struct UsageTotalRecord {
     records: i64,
 }
 
-async fn fetch_tenant(state: &mut CallState, t: &Id) -> Result<Option<TenantRecord>, DriverError> {
+/// Tenant `t`'s row (in the call's scope: checked by the caller): the one the call's gate read just
+/// before, when no statement came between, else read.
+pub(crate) async fn fetch_tenant(state: &mut CallState, t: &Id) -> Result<Option<TenantRecord>, DriverError> {
+    if let Some(kept) = state.take_tenant_row(t) {
+        return Ok(Some(kept));
+    }
     sql!(state, |c| sqlx::query_as(statements::FETCH_TENANT_BY_ID).bind(t).fetch_optional(c))
 }
