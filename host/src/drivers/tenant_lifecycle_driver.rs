@@ -3,7 +3,7 @@
 //! the status the engine read (a concurrent transition makes the second one a `conflict`).
 //!
 //! The status is read with the whole tenant row, which the call keeps for a read of that row that
-//! follows at once ([`CallState::keep_tenant_row`]): most operations on a tenant read it right after
+//! follows at once (`CallState::keep_tenant_row`): most operations on a tenant read it right after
 //! their gate, and are spared that round trip.
 
 use crate::bindings::aos::accounts::policy_types::TriggerSet;
