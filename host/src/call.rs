@@ -443,12 +443,10 @@ impl CallState {
 
     /// Ends the call: what the runtime must do with it.
     pub fn take_outcome(&mut self) -> Outcome {
+        // Nothing read in the transaction outlives it.
+        self.tenant_row = None;
         Outcome {
-            tx: {
-                // Nothing of the transaction outlives it.
-                self.tenant_row = None;
-                self.tx.take()
-            },
+            tx: self.tx.take(),
             violation: self.violation.take(),
             lost_race: self.retry,
             needs_writer: std::mem::take(&mut self.needs_writer),
