@@ -1028,6 +1028,8 @@ async fn a_refused_write_of_a_read_first_attempt_runs_the_call_again_as_a_writer
             (_, _) => panic!("the wrong second attempt (until it writes: {until_it_writes})"),
         }
     }
+    // Neither attempt changed the tenant's counters.
+    assert_eq!(h.count(&format!("SELECT CAST(runs_today AS BIGINT) FROM tenants WHERE id = '{t}'")).await, 0);
     h.close().await;
 }
 
