@@ -100,6 +100,73 @@ async fn a_connection_lost_mid_call_is_unavailable_and_writes_nothing() {
     h.close().await;
 }
 
+/// A connection the server ended while it sat idle in the pool is not the end of a call: the call gets
+/// another — whether the connection was idle long enough to be checked before it is handed out
+/// (`CHECK_IDLE_AFTER`) or so briefly that it is not, when its `BEGIN` fails before anything of the
+/// call ran. Neither marks the database down. (The test ends its own sessions, not the server.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_server_ended_while_idle_are_not_the_end_of_a_call() {
+    let Some(url) = suite::postgres_url() else { return };
+    let h = Harness::postgres(&url).await;
+    let (t, owner) = h.owned_tenant("Acme", "ann").await;
+    let schema = h.schema().expect("a PostgreSQL harness has a schema").to_string();
+    for idle in [Duration::ZERO, account_host::db::CHECK_IDLE_AFTER + Duration::from_millis(200)] {
+        // Several connections in the pool: calls side by side.
+        let calls = (0..4).map(|_| async { h.runtime.tenants().get_tenant(&owner).await });
+        for got in futures_util::future::join_all(calls).await {
+            got.expect("a call before the sessions end");
+        }
+        // Every session of the pool but the one that ends them, waiting (up to 5 s) until each is gone.
+        let ended = h
+            .count(&format!(
+                "SELECT COUNT(*) FROM (SELECT pid FROM pg_stat_activity WHERE application_name = '{schema}' \
+                 AND pid <> pg_backend_pid() OFFSET 0) AS pool WHERE pg_terminate_backend(pool.pid, 5000)"
+            ))
+            .await;
+        assert!(ended >= 1, "the pool had idle connections to end");
+        tokio::time::sleep(idle).await;
+        let read = h.runtime.tenants().get_tenant(&owner).await;
+        assert_eq!(read.expect("a read after its idle connection was ended").id, t, "idle {idle:?}");
+        h.runtime
+            .memory_pins()
+            .upsert_pin(&owner, &format!("after-{}", idle.as_millis()), "{}", None, None)
+            .await
+            .expect("a write after its idle connection was ended");
+        assert!(!h.runtime.database_down(), "idle {idle:?}: the database was marked down");
+    }
+    assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins").await, 2);
+    h.close().await;
+}
+
+/// A read's transaction is ended without its caller waiting for it (`Tx::finish`), but it is ended: once
+/// the calls have answered, no session of the pool stays inside a transaction (an open snapshot would
+/// hold back vacuum). PostgreSQL, where the sessions can be seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reads_transaction_is_ended_once_it_has_answered() {
+    let Some(url) = suite::postgres_url() else { return };
+    let h = Harness::postgres(&url).await;
+    let (_, owner) = h.owned_tenant("Acme", "ann").await;
+    let schema = h.schema().expect("a PostgreSQL harness has a schema").to_string();
+    h.runtime.memory_pins().upsert_pin(&owner, "k", "{}", None, None).await.unwrap();
+    let reads = (0..4).map(|_| async {
+        h.runtime.tenants().get_tenant(&owner).await.expect("get tenant");
+        h.runtime.memory_pins().get_pin(&owner, "k").await.expect("get pin").expect("the pin");
+        assert!(h.runtime.memory_pins().get_pin(&owner, "none").await.expect("get pin").is_none());
+        h.runtime.tenants().check_run_quota(&owner).await.expect("check run quota");
+    });
+    futures_util::future::join_all(reads).await;
+    let in_transaction = format!(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{schema}' \
+         AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.count(&in_transaction).await > 0 {
+        assert!(Instant::now() < deadline, "sessions left inside a read's transaction");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    h.close().await;
+}
+
 /// While the database is known to be down, calls are refused at once, and a probe brings them back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_known_to_be_down_is_refused_fast() {

@@ -67,8 +67,11 @@ pub struct Outcome {
 /// path run the same ones).
 static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Exchanges with the database in this process: the statements, and each call's `BEGIN` and `COMMIT`
-/// (or `ROLLBACK`), and the access log of its reads written after it (the benchmark's round trips).
+/// Exchanges with the database in this process that its calls wait for: the statements, each call's
+/// `BEGIN`, the `COMMIT` (or `ROLLBACK`) of a transaction that may write, and the access log of its
+/// reads written after it (the benchmark's round trips). Not counted: the check sqlx makes of every
+/// connection given back to its pool, after the call, which also ends a read-only transaction
+/// ([`crate::db::Tx::finish`]).
 static ROUND_TRIPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How many driver statements this process has run (savepoints included).

@@ -245,7 +245,7 @@ fn print_comparison(report: &mut Report, rows: &[compare::Comparison]) {
             r.operation,
             same(r.statements),
             same(r.round_trips),
-            compare::floor(r.operation),
+            compare::floor(r.operation, r.backend),
             micros(r.component),
             micros(r.native),
             micros(r.component) - micros(r.native),

@@ -166,11 +166,11 @@ pub fn reading(mut state: CallState) -> CallState {
     state
 }
 
-/// Ends a native call as the runtime ends one: commits, then writes its reads' access log.
+/// Ends a native call as the runtime ends one that answered ok (`Tx::finish`: a write is committed,
+/// a read ends without waiting), then writes its reads' access log.
 pub async fn commit(mut state: CallState) {
     if let Some(tx) = state.take_outcome().tx {
-        account_host::call::count_round_trip();
-        tx.commit().await.expect("commit");
+        tx.finish().await.expect("commit");
     }
     state.take_read_log().write(tokio::time::Instant::now() + Duration::from_secs(10)).await;
 }

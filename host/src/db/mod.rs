@@ -35,7 +35,7 @@ macro_rules! on_tx {
                 let $c = &mut **t;
                 $body.await.map(|r| r.rows_affected())
             }
-            $crate::db::Tx::Postgres(t) => {
+            $crate::db::Tx::Postgres(t, _) => {
                 let $c = &mut **t;
                 $body.await.map(|r| r.rows_affected())
             }
@@ -47,7 +47,7 @@ macro_rules! on_tx {
                 let $c = &mut **t;
                 $body.await
             }
-            $crate::db::Tx::Postgres(t) => {
+            $crate::db::Tx::Postgres(t, _) => {
                 let $c = &mut **t;
                 $body.await
             }
@@ -98,12 +98,43 @@ pub enum Pool {
 /// The SQLite writer lock, taken before a writing call is instantiated and handed to its transaction.
 pub type WriterGuard = OwnedMutexGuard<()>;
 
+/// How long a PostgreSQL connection may sit idle in the pool before it is checked (one round trip)
+/// before a caller gets it. A connection used this recently is handed out unchecked: checking every
+/// one (sqlx's default, `test_before_acquire`) cost every call a round trip before its `BEGIN`. One
+/// that died all the same fails at its `BEGIN`, and the call takes another ([`Database::begin_with`]);
+/// sqlx also checks every connection as it is given back.
+pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// The options of the PostgreSQL pool [`Database::connect`] opens.
+fn postgres_pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(32)
+        .acquire_timeout(Duration::from_secs(3))
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                // A dead connection is closed, and the pool hands out another.
+                Ok(meta.idle_for < CHECK_IDLE_AFTER || sqlx::Connection::ping(connection).await.is_ok())
+            })
+        })
+}
+
 /// The transaction of one engine call.
 pub enum Tx {
-    /// With the writer lock, unless the transaction only reads.
+    /// With the writer lock, unless the transaction only reads (`None`: `BEGIN DEFERRED`, outside it).
     Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
-    /// A PostgreSQL transaction (`SERIALIZABLE`, or `REPEATABLE READ READ ONLY` for a call that only reads).
-    Postgres(Transaction<'static, Postgres>),
+    /// A PostgreSQL transaction: `SERIALIZABLE`, or `REPEATABLE READ READ ONLY` for a call that only
+    /// reads (the server refuses its writes).
+    Postgres(Transaction<'static, Postgres>, Access),
+}
+
+/// Whether a transaction may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// It only reads: it has nothing to make durable.
+    ReadOnly,
+    /// It may write.
+    ReadWrite,
 }
 
 impl Database {
@@ -153,12 +184,7 @@ impl Database {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
-            let pool = PgPoolOptions::new()
-                .max_connections(32)
-                .acquire_timeout(Duration::from_secs(3))
-                .connect_with(options)
-                .await
-                .context("connecting to PostgreSQL")?;
+            let pool = postgres_pool_options().connect_with(options).await.context("connecting to PostgreSQL")?;
             Ok(Database::from_postgres_pool(pool))
         } else if url.starts_with("sqlite:") {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -170,12 +196,15 @@ impl Database {
             if !in_memory {
                 options = options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal);
             }
-            // An in-memory database lives as long as its one connection.
+            // An in-memory database lives as long as its one connection. A connection of this process's
+            // own SQLite does not die while it is idle: none is checked before a call gets it (the check
+            // is a round trip to the connection's worker thread).
             let pool = if in_memory {
                 SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
             } else {
                 SqlitePoolOptions::new().max_connections(8)
             };
+            let pool = pool.test_before_acquire(false);
             let pool = pool.connect_with(options).await.context("opening the SQLite database")?;
             Ok(Database::from_sqlite_pool(pool))
         } else {
@@ -223,10 +252,25 @@ impl Database {
                 };
                 Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(guard)))
             }
-            Pool::Postgres(pool) if read_only => {
-                Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?))
+            Pool::Postgres(pool) => {
+                let begin = match read_only {
+                    true => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                    false => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+                };
+                // A connection the server ended while it sat in the pool (a restart, an administrator)
+                // fails at its BEGIN, before anything of the call ran: the call takes another. Each dead
+                // one is closed as it fails, so the idle ones bound the tries; then a new connection.
+                let mut idle = pool.num_idle();
+                loop {
+                    match pool.begin_with(begin).await {
+                        Err(e) if idle > 0 && errors::is_connection_lost(&e) => idle -= 1,
+                        begun => {
+                            let access = if read_only { Access::ReadOnly } else { Access::ReadWrite };
+                            return Ok(Tx::Postgres(begun?, access));
+                        }
+                    }
+                }
             }
-            Pool::Postgres(pool) => Ok(Tx::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE").await?)),
         }
     }
 
@@ -279,7 +323,44 @@ impl Tx {
     pub fn backend(&self) -> Backend {
         match self {
             Tx::Sqlite(..) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+            Tx::Postgres(..) => Backend::Postgres,
+        }
+    }
+
+    /// Whether the transaction may write.
+    pub fn access(&self) -> Access {
+        match self {
+            Tx::Sqlite(_, None) | Tx::Postgres(_, Access::ReadOnly) => Access::ReadOnly,
+            Tx::Sqlite(_, Some(_)) | Tx::Postgres(_, Access::ReadWrite) => Access::ReadWrite,
+        }
+    }
+
+    /// Ends the transaction of a call that answered ok. One that may have written is committed (a
+    /// round trip, counted). One that only read has nothing to make durable, and its caller does not
+    /// wait for the database: the answer is final once the last read is back. It is rolled back — for a
+    /// transaction that wrote nothing, the same as a commit — by sqlx as the connection goes back to the
+    /// pool, in the one exchange sqlx makes then to check the connection, after the call.
+    pub async fn finish(self) -> Result<(), sqlx::Error> {
+        match self.access() {
+            // Dropped, a transaction queues its ROLLBACK, which goes out with that check.
+            Access::ReadOnly => Ok(()),
+            Access::ReadWrite => {
+                crate::call::count_round_trip();
+                self.commit().await
+            }
+        }
+    }
+
+    /// Rolls back the transaction of a call that failed: one that may have written before the call lets
+    /// go of its writer lock or turn (a round trip, counted); one that only read as [`Tx::finish`] ends
+    /// it, without waiting.
+    pub async fn abandon(self) -> Result<(), sqlx::Error> {
+        match self.access() {
+            Access::ReadOnly => Ok(()),
+            Access::ReadWrite => {
+                crate::call::count_round_trip();
+                self.rollback().await
+            }
         }
     }
 
@@ -287,7 +368,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t, _guard) => t.commit().await,
-            Tx::Postgres(t) => t.commit().await,
+            Tx::Postgres(t, _) => t.commit().await,
         }
     }
 
@@ -295,7 +376,7 @@ impl Tx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t, _guard) => t.rollback().await,
-            Tx::Postgres(t) => t.rollback().await,
+            Tx::Postgres(t, _) => t.rollback().await,
         }
     }
 

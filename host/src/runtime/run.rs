@@ -242,8 +242,7 @@ impl<T: DriverView> Runtime<T> {
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
             if let Some(tx) = tx {
-                crate::call::count_round_trip();
-                if let Err(e) = tx.rollback().await {
+                if let Err(e) = tx.abandon().await {
                     tracing::warn!(error = %e, "rollback failed");
                 }
             }
@@ -299,7 +298,7 @@ impl<T: DriverView> Runtime<T> {
             Ok(Ok(value)) => match tx {
                 // Nothing begun, so nothing read: a log row without its read is not kept.
                 None => Settled::Answered(value, store.data_mut().drivers().take_read_log().without_rows()),
-                Some(tx) => match commit(tx).await {
+                Some(tx) => match tx.finish().await {
                     Ok(()) => Settled::Answered(value, store.data_mut().drivers().take_read_log()),
                     Err(e) if is_retryable(&e) && may_retry => {
                         RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -390,10 +389,4 @@ pub fn backoff_of(attempt: u32) -> Duration {
 /// Waits before running a call again (see [`backoff_of`]).
 pub async fn backoff(attempt: u32) {
     tokio::time::sleep(backoff_of(attempt)).await;
-}
-
-/// Commits a call's transaction (one round trip, counted).
-async fn commit(tx: crate::db::Tx) -> Result<(), sqlx::Error> {
-    crate::call::count_round_trip();
-    tx.commit().await
 }
