@@ -62,8 +62,8 @@ macro_rules! write_access_row {
 }
 
 /// The access log of a read-only call's pin reads: a read runs in a read-only snapshot (no write
-/// transaction, no savepoint), and its log row is written after the snapshot commits, in a statement of
-/// its own — still before the call answers, so the caller's next look at the log sees it. The log is
+/// transaction, no savepoint), and its log row is written once the call has answered ok, in a statement
+/// of its own — still before the call answers, so the caller's next look at the log sees it. The log is
 /// best-effort, as inside a call: a failure is logged and the read stands. A row is not even sent when
 /// this process logged a read of the same pin within the hour, which the statement would skip anyway.
 pub struct ReadLog {
@@ -82,7 +82,7 @@ impl ReadLog {
     }
 
     /// Writes the rows, giving up at `deadline` (the call's: a row not written by then is dropped with a
-    /// warning). The runtime hands it on only once the call's transaction has committed.
+    /// warning). The runtime hands it on only once the call has answered ok ([`crate::db::Tx::finish`]).
     pub async fn write(self, deadline: tokio::time::Instant) {
         let recent = self.db.recent_reads();
         for row in self.rows {
