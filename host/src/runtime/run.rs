@@ -242,10 +242,10 @@ impl<T: DriverView> Runtime<T> {
             store.data_mut().drivers().take_outcome();
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
-            if let Some(tx) = tx {
-                if let Err(e) = tx.abandon().await {
-                    tracing::warn!(error = %e, "rollback failed");
-                }
+            if let Some(tx) = tx
+                && let Err(e) = tx.abandon().await
+            {
+                tracing::warn!(error = %e, "rollback failed");
             }
         };
         if let Some(violation) = violation {
