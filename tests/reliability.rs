@@ -103,7 +103,9 @@ async fn a_connection_lost_mid_call_is_unavailable_and_writes_nothing() {
 /// A connection the server ended while it sat idle in the pool is not the end of a call: the call gets
 /// another — whether the connection was idle long enough to be checked before it is handed out
 /// (`CHECK_IDLE_AFTER`) or so briefly that it is not, when its `BEGIN` fails before anything of the
-/// call ran. Neither marks the database down. (The test ends its own sessions, not the server.)
+/// call ran. The same holds for authentication's lookups, which run on the pool outside any call
+/// (`on_pool_idempotent!`). None of it marks the database down. (The test ends its own sessions, not the
+/// server.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_the_server_ended_while_idle_are_not_the_end_of_a_call() {
     let Some(url) = suite::postgres_url() else { return };
@@ -125,6 +127,10 @@ async fn connections_the_server_ended_while_idle_are_not_the_end_of_a_call() {
             .await;
         assert!(ended >= 1, "the pool had idle connections to end");
         tokio::time::sleep(idle).await;
+        // Authentication's lookups run on the pool outside any call, and come first here, while every
+        // idle connection but one is dead.
+        let user = account_host::identity::user_id_for_subject(&h.db, "ann").await;
+        assert!(user.expect("an identity lookup after its idle connection was ended").is_some(), "idle {idle:?}");
         let read = h.runtime.tenants().get_tenant(&owner).await;
         assert_eq!(read.expect("a read after its idle connection was ended").id, t, "idle {idle:?}");
         h.runtime

@@ -12,20 +12,22 @@ use crate::bindings::{ApiKeyPrincipal, Role};
 use crate::catalogue::identity as statements;
 use crate::db::Database;
 use crate::db::codec::{Id, Ts};
-use crate::on_pool;
+use crate::on_pool_idempotent;
 
 /// The internal user id of an identity-provider subject, if it has a user.
 pub async fn user_id_for_subject(db: &Database, external_id: &str) -> Result<Option<String>, sqlx::Error> {
-    let id: Option<Id> =
-        on_pool!(db, |p| sqlx::query_scalar(statements::USER_ID_FOR_SUBJECT).bind(external_id).fetch_optional(p))?;
+    let id: Option<Id> = on_pool_idempotent!(db, |p| sqlx::query_scalar(statements::USER_ID_FOR_SUBJECT)
+        .bind(external_id)
+        .fetch_optional(p))?;
     Ok(id.map(|id| id.to_string()))
 }
 
 /// The default tenant of a user, if any.
 pub async fn default_tenant(db: &Database, user_id: &str) -> Result<Option<String>, sqlx::Error> {
     let Ok(user) = Id::parse(user_id) else { return Ok(None) };
-    let id: Option<Option<Id>> =
-        on_pool!(db, |p| sqlx::query_scalar(statements::DEFAULT_TENANT_OF_USER).bind(&user).fetch_optional(p))?;
+    let id: Option<Option<Id>> = on_pool_idempotent!(db, |p| sqlx::query_scalar(statements::DEFAULT_TENANT_OF_USER)
+        .bind(&user)
+        .fetch_optional(p))?;
     Ok(id.flatten().map(|id| id.to_string()))
 }
 
@@ -91,8 +93,10 @@ pub fn sha256_hex(secret: impl AsRef<[u8]>) -> String {
 /// [`KeyUsage`], off the request path.
 pub async fn api_key(db: &Database, secret: &str, now: i64) -> Result<Option<KeyPrincipal>, sqlx::Error> {
     let hash = sha256_hex(secret);
-    let record: Option<KeyRecord> =
-        on_pool!(db, |p| sqlx::query_as(statements::API_KEY_BY_HASH).bind(&hash).bind(Ts(now)).fetch_optional(p))?;
+    let record: Option<KeyRecord> = on_pool_idempotent!(db, |p| sqlx::query_as(statements::API_KEY_BY_HASH)
+        .bind(&hash)
+        .bind(Ts(now))
+        .fetch_optional(p))?;
     let Some(record) = record else { return Ok(None) };
     Ok(Some(KeyPrincipal {
         key_id: record.id.to_string(),

@@ -67,6 +67,24 @@ macro_rules! on_pool {
     };
 }
 
+/// [`on_pool!`](crate::on_pool) for a statement that may run twice without harm: a read, or a write that
+/// skips itself the second time (a read's throttled access log row). A connection the server ended while
+/// it sat in the pool (see [`CHECK_IDLE_AFTER`](crate::db::CHECK_IDLE_AFTER)) fails it, and it runs again
+/// on another — no more times than the pool had idle connections, as [`Database::begin_with`] does.
+#[macro_export]
+macro_rules! on_pool_idempotent {
+    ($db:expr, |$p:ident| $body:expr) => {{
+        let db: &$crate::db::Database = $db;
+        let mut idle = db.idle_connections();
+        loop {
+            match $crate::on_pool!(db, |$p| $body) {
+                Err(e) if idle > 0 && $crate::db::errors::is_connection_lost(&e) => idle -= 1,
+                done => break done,
+            }
+        }
+    }};
+}
+
 /// Which database engine a pool or transaction talks to, for the few statements written per backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -260,7 +278,7 @@ impl Database {
                 // A connection the server ended while it sat in the pool (a restart, an administrator)
                 // fails at its BEGIN, before anything of the call ran: the call takes another. Each dead
                 // one is closed as it fails, so the idle ones bound the tries; then a new connection.
-                let mut idle = pool.num_idle();
+                let mut idle = self.idle_connections();
                 loop {
                     match pool.begin_with(begin).await {
                         Err(e) if idle > 0 && errors::is_connection_lost(&e) => idle -= 1,
@@ -300,6 +318,16 @@ impl Database {
                     Err(e) => !errors::is_connection_lost(&e),
                 }
             }
+        }
+    }
+
+    /// How many connections sit idle in the pool, as far as a retry after a connection the server ended
+    /// is concerned: none on SQLite, whose connections are this process's and do not die while idle.
+    #[doc(hidden)]
+    pub fn idle_connections(&self) -> usize {
+        match &self.pool {
+            Pool::Sqlite(..) => 0,
+            Pool::Postgres(pool) => pool.num_idle(),
         }
     }
 

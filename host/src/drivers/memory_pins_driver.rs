@@ -14,7 +14,7 @@ use crate::db::errors::{driver_error, invalid, not_found};
 use crate::db::rows::{AccessRecord, PinRecord};
 use crate::db::{Backend, Database};
 use crate::drivers::Savepoint;
-use crate::{on_pool, sql};
+use crate::{on_pool_idempotent, sql};
 use futures_util::TryFutureExt;
 
 /// How long the memory access log is kept (the platform's `cleanup-expired` sweep deletes older rows).
@@ -96,7 +96,10 @@ impl ReadLog {
                 let _writer = self.db.writer_turn().await;
                 crate::call::count_round_trip();
                 let backend = self.db.backend();
-                on_pool!(&self.db, |p| write_access_row!(backend, row).fetch_optional(p).map_ok(Option::flatten))
+                // Throttled: a second run skips the row the first one wrote.
+                on_pool_idempotent!(&self.db, |p| write_access_row!(backend, row)
+                    .fetch_optional(p)
+                    .map_ok(Option::flatten))
             })
             .await;
             match written {
