@@ -70,18 +70,12 @@ macro_rules! on_pool {
 /// [`on_pool!`](crate::on_pool) for a statement that may run twice without harm: a read, or a write that
 /// skips itself the second time (a read's throttled access log row). A connection the server ended while
 /// it sat in the pool (see [`CHECK_IDLE_AFTER`](crate::db::CHECK_IDLE_AFTER)) fails it, and it runs again
-/// on another — no more times than the pool had idle connections, as [`Database::begin_with`] does.
+/// on another, as a call's `BEGIN` does (`Database::again_on_lost_idle_connection`).
 #[macro_export]
 macro_rules! on_pool_idempotent {
     ($db:expr, |$p:ident| $body:expr) => {{
         let db: &$crate::db::Database = $db;
-        let mut idle = db.idle_connections();
-        loop {
-            match $crate::on_pool!(db, |$p| $body) {
-                Err(e) if idle > 0 && $crate::db::errors::is_connection_lost(&e) => idle -= 1,
-                done => break done,
-            }
-        }
+        db.again_on_lost_idle_connection(|| async { $crate::on_pool!(db, |$p| $body) }).await
     }};
 }
 
@@ -275,19 +269,11 @@ impl Database {
                     true => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                     false => "BEGIN ISOLATION LEVEL SERIALIZABLE",
                 };
-                // A connection the server ended while it sat in the pool (a restart, an administrator)
-                // fails at its BEGIN, before anything of the call ran: the call takes another. Each dead
-                // one is closed as it fails, so the idle ones bound the tries; then a new connection.
-                let mut idle = self.idle_connections();
-                loop {
-                    match pool.begin_with(begin).await {
-                        Err(e) if idle > 0 && errors::is_connection_lost(&e) => idle -= 1,
-                        begun => {
-                            let access = if read_only { Access::ReadOnly } else { Access::ReadWrite };
-                            return Ok(Tx::Postgres(begun?, access));
-                        }
-                    }
-                }
+                // A connection the server ended while it sat in the pool fails at its BEGIN, before
+                // anything of the call ran: the call takes another.
+                let tx = self.again_on_lost_idle_connection(|| pool.begin_with(begin)).await?;
+                let access = if read_only { Access::ReadOnly } else { Access::ReadWrite };
+                Ok(Tx::Postgres(tx, access))
             }
         }
     }
@@ -321,10 +307,31 @@ impl Database {
         }
     }
 
+    /// Runs `attempt` — a `BEGIN`, or a statement on the pool that may run twice without harm — again
+    /// when it failed on a connection the server ended while it sat in the pool (a restart, an
+    /// administrator; see [`CHECK_IDLE_AFTER`]). Each dead connection is closed as it fails, so the
+    /// connections idle at the start bound the tries; the last is on a new connection. Never on SQLite,
+    /// whose connections are this process's and do not die while idle.
+    #[doc(hidden)]
+    pub async fn again_on_lost_idle_connection<T, Attempt>(
+        &self,
+        mut attempt: impl FnMut() -> Attempt,
+    ) -> Result<T, sqlx::Error>
+    where
+        Attempt: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        let mut idle = self.idle_connections();
+        loop {
+            match attempt().await {
+                Err(e) if idle > 0 && errors::is_connection_lost(&e) => idle -= 1,
+                done => return done,
+            }
+        }
+    }
+
     /// How many connections sit idle in the pool, as far as a retry after a connection the server ended
     /// is concerned: none on SQLite, whose connections are this process's and do not die while idle.
-    #[doc(hidden)]
-    pub fn idle_connections(&self) -> usize {
+    fn idle_connections(&self) -> usize {
         match &self.pool {
             Pool::Sqlite(..) => 0,
             Pool::Postgres(pool) => pool.num_idle(),
