@@ -65,11 +65,25 @@ async fn count_round_trips(h: &Harness) -> Vec<(&'static str, u64)> {
     })
     .await;
     counts.push(("check run quota", quota));
+    // The tenant has one member and four pins: each first page holds them all.
     let list = fewest(async |_| {
-        assert!(!accounts.list_users(&system, None, None, &page(50)).await.unwrap().items.is_empty());
+        let members = accounts.list_users(&system, None, None, &page(50)).await.unwrap();
+        assert_eq!((members.items.len(), members.total, members.total_exact), (1, 1, true));
     })
     .await;
     counts.push(("list members page", list));
+    let list_pins = fewest(async |_| {
+        let listed = pins.list_pins(&system, None, false, &page(50)).await.unwrap();
+        assert_eq!((listed.items.len(), listed.total, listed.total_exact), (4, 4, true));
+    })
+    .await;
+    counts.push(("list pins page", list_pins));
+    let more_pins = fewest(async |_| {
+        let listed = pins.list_pins(&system, None, false, &page(3)).await.unwrap();
+        assert_eq!((listed.items.len(), listed.total, listed.next.is_some()), (3, 4, true));
+    })
+    .await;
+    counts.push(("list pins, more than a page", more_pins));
     let create_key = fewest(async |i| {
         tenants.create_api_key(&system, &key(&format!("k{i}"))).await.unwrap();
     })
@@ -82,6 +96,13 @@ async fn count_round_trips(h: &Harness) -> Vec<(&'static str, u64)> {
     })
     .await;
     counts.push(("accept invitation", accept));
+    // Now four members: a page of three says there are more, and how many.
+    let more_members = fewest(async |_| {
+        let members = accounts.list_users(&system, None, None, &page(3)).await.unwrap();
+        assert_eq!((members.items.len(), members.total, members.next.is_some()), (3, 4, true));
+    })
+    .await;
+    counts.push(("list members, more than a page", more_members));
     assert!(!tenant.is_empty());
     counts
 }
@@ -108,14 +129,20 @@ async fn each_operation_makes_the_round_trips_of_its_statements_and_no_more() {
             ("get pin", 3),
             // BEGIN, status with the tenant's row (counters), running runs.
             ("check run quota", quota),
-            // BEGIN, status, page, bounded count (read-only).
-            ("list members page", 4),
+            // BEGIN, status, page (read-only). A first page that holds every match is its own count.
+            ("list members page", 3),
+            // BEGIN, status, page.
+            ("list pins page", 3),
+            // BEGIN, status, page, bounded count.
+            ("list pins, more than a page", 4),
             // BEGIN, status with the tenant's row, key count, insert key, audit, onboarding, COMMIT.
             ("create API key", 7),
             // BEGIN, invitation, status, the inviter's membership, user, membership, insert membership
             // (two statements: the row with the user's e-mail, the user's default tenant), mark accepted,
             // audit, COMMIT.
             ("accept invitation", 11),
+            // BEGIN, status, page, bounded count.
+            ("list members, more than a page", 4),
         ];
         assert_eq!(counted, expected, "round trips per operation on {:?}", h.db.backend());
     })

@@ -122,9 +122,13 @@ impl Guest for Engine {
         page: PageRequest,
     ) -> Result<UserList, EngineError> {
         let access = access::check(&ctx, &op::LIST_USERS)?;
-        let page = driver::fetch_users(&access.tenant_id, role, status, &validate::page(&page)?)?;
-        let (total, total_exact) =
-            validate::total(driver::count_users(&access.tenant_id, role, status, validate::TOTAL_COUNT_UP_TO)?);
+        let request = validate::page(&page)?;
+        let page = driver::fetch_users(&access.tenant_id, role, status, &request)?;
+        let counted = match validate::whole_list(&request, page.next.is_some(), page.items.len()) {
+            Some(all) => all,
+            None => driver::count_users(&access.tenant_id, role, status, validate::TOTAL_COUNT_UP_TO)?,
+        };
+        let (total, total_exact) = validate::total(counted);
         let items = page
             .items
             .into_iter()

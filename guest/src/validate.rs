@@ -19,6 +19,13 @@ pub fn total(counted: u64) -> (u64, bool) {
     (counted.min(TOTAL_UP_TO), counted <= TOTAL_UP_TO)
 }
 
+/// How many rows match in all when the first page already holds every one of them (it was asked from the
+/// start and has no next page): its own length, read in the same snapshot as a count would be. `None`
+/// otherwise: the caller counts.
+pub fn whole_list(request: &PageRequest, has_next: bool, rows: usize) -> Option<u64> {
+    (request.after.is_none() && !has_next).then_some(rows as u64)
+}
+
 /// A required text of `min..=max` characters, trimmed.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
     let value = value.trim();
@@ -246,6 +253,15 @@ mod tests {
         assert!(page(&PageRequest { limit: MAX_PAGE, after: Some("c".into()) }).is_ok());
         assert!(page(&PageRequest { limit: 0, after: None }).is_err());
         assert!(page(&PageRequest { limit: MAX_PAGE + 1, after: None }).is_err());
+    }
+
+    #[test]
+    fn a_first_page_without_a_next_one_is_the_whole_list() {
+        let first = PageRequest { limit: 50, after: None };
+        let later = PageRequest { limit: 50, after: Some("c".into()) };
+        assert_eq!(whole_list(&first, false, 7), Some(7));
+        assert_eq!(whole_list(&first, true, 50), None, "more follow: count them");
+        assert_eq!(whole_list(&later, false, 7), None, "the rows before the cursor are not in it");
     }
 
     #[test]

@@ -211,15 +211,19 @@ impl Host for CallState {
             };
             cursor::collect_bounded(query.fetch(c), PinRecord::size)
         })?;
-        let total: i64 = sql!(self, |c| sqlx::query_scalar(statements::LIST_PINS_COUNT)
-            .bind(&t)
-            .bind(&prefix)
-            .bind(include_expired)
-            .bind(now)
-            .bind(cursor::count_limit(count_up_to))
-            .fetch_one(c))?;
         let next = rows.finish(&page, |r| (r.created_at.0.to_string(), r.id.to_string()));
-        Ok(PinList { items: rows.rows.into_iter().map(Into::into).collect(), total: total as u64, next })
+        // A first page with no next one holds every match: it is the count, in the same snapshot.
+        let total = match (&page.after, &next) {
+            (None, None) => (rows.rows.len() as u64).min(count_up_to),
+            _ => sql!(self, |c| sqlx::query_scalar::<_, i64>(statements::LIST_PINS_COUNT)
+                .bind(&t)
+                .bind(&prefix)
+                .bind(include_expired)
+                .bind(now)
+                .bind(cursor::count_limit(count_up_to))
+                .fetch_one(c))? as u64,
+        };
+        Ok(PinList { items: rows.rows.into_iter().map(Into::into).collect(), total, next })
     }
 
     async fn delete_pin(&mut self, tenant_id: String, key: String) -> Result<bool, DriverError> {

@@ -57,8 +57,11 @@ export function listPins(call, tenantId, prefix, includeExpired, page, countUpTo
     const id = pinCursorId(after.id);
     read = readBounded(call, 'memory-pins-driver/list-pins-next-page', [t, prefix, includeExpired, call.now, limit, at, id], pinSize);
   }
-  const total = scalarRequired(call, 'memory-pins-driver/list-pins-count', t, prefix, includeExpired, call.now, countLimit(countUpTo));
   const next = finish(read.rows, page, (r) => [String(r.created_at), String(r.id)], read.cut);
+  // A first page with no next one holds every match: it is the count, in the same snapshot.
+  const total = after === null && next === null
+    ? Math.min(read.rows.length, Number(countUpTo))
+    : scalarRequired(call, 'memory-pins-driver/list-pins-count', t, prefix, includeExpired, call.now, countLimit(countUpTo));
   return { items: read.rows.map(pin), total, next };
 }
 

@@ -71,8 +71,13 @@ def list_pins(call: CallState, tenant_id: str, prefix: Optional[str], include_ex
         after_id = _pin_cursor_id(after[1])
         rows, cut = read_bounded(call, "memory-pins-driver/list-pins-next-page",
                                  (t, prefix, include_expired, now, limit, at, after_id), pin_size)
-    total = call.scalar("memory-pins-driver/list-pins-count", t, prefix, include_expired, now, cursor.count_limit(count_up_to))
     next_cursor = cursor.finish(rows, page, lambda r: (str(r["created_at"]), str(r["id"])), cut)
+    if after is None and next_cursor is None:
+        # A first page with no next one holds every match: it is the count, in the same snapshot.
+        total = min(len(rows), count_up_to)
+    else:
+        total = call.scalar("memory-pins-driver/list-pins-count", t, prefix, include_expired, now,
+                            cursor.count_limit(count_up_to))
     return {"items": [pin(r) for r in rows], "total": total, "next": next_cursor}
 
 
