@@ -36,6 +36,30 @@ SELECT COUNT(*) FROM (SELECT 1 FROM tenant_memberships m WHERE m.tenant_id = $1 
 -- statement: count-users-with-status
 SELECT COUNT(*) FROM (SELECT 1 FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND ($2 IS NULL OR m.role = $2) AND u.status = $3 LIMIT $4) AS counted
 
+-- The same four statements when a role is given ($2 never NULL), for the hosts to run instead. `($2 IS NULL OR
+-- m.role = $2)` is a filter no index can seek: a plan made without the parameters' values (SQLite's,
+-- PostgreSQL's generic one) walks the tenant's members in e-mail order testing each, so a page of a rare role
+-- on a big tenant read every member. `m.role = $2` is sought in (tenant_id, role, user_email, user_id), in
+-- the list's order. The parameters are the same as above.
+-- fragment: fetch-users-with-role-filter
+FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND m.role = $2 AND ($3 IS NULL OR u.status = $3)
+
+-- fetch-users-first-page with role $2.
+-- statement: fetch-users-with-role-first-page
+SELECT {{member-columns}} {{fetch-users-with-role-filter}} {{fetch-users-order}}
+
+-- fetch-users-next-page with role $2.
+-- statement: fetch-users-with-role-next-page
+SELECT {{member-columns}} {{fetch-users-with-role-filter}} AND (m.user_email, m.user_id) > ($5, $6) {{fetch-users-order}}
+
+-- count-users-any-status with role $2.
+-- statement: count-users-with-role-any-status
+SELECT COUNT(*) FROM (SELECT 1 FROM tenant_memberships m WHERE m.tenant_id = $1 AND m.role = $2 LIMIT $3) AS counted
+
+-- count-users-with-status with role $2.
+-- statement: count-users-with-role-with-status
+SELECT COUNT(*) FROM (SELECT 1 FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND m.role = $2 AND u.status = $3 LIMIT $4) AS counted
+
 -- User $2 as a member of tenant $1: a member-columns row, or no row.
 -- statement: fetch-user-detail
 SELECT {{member-columns}} FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 AND u.id = $2

@@ -81,11 +81,13 @@ impl Host for CallState {
     ) -> Result<UserPage, DriverError> {
         let t = self.tenant(&tenant_id)?;
         let limit = cursor::fetch_limit(&page)?;
-        // Ordered by e-mail: the position is (e-mail, user id).
-        let (statement, after) =
-            cursor::twin(&page, statements::FETCH_USERS_FIRST_PAGE, statements::FETCH_USERS_NEXT_PAGE, |a| {
-                Ok((a.key.clone(), Id::parse(&a.id)?))
-            })?;
+        // Ordered by e-mail: the position is (e-mail, user id). A role is sought in an index by statements
+        // of its own (the catalogue says why).
+        let (first, next) = match role {
+            None => (statements::FETCH_USERS_FIRST_PAGE, statements::FETCH_USERS_NEXT_PAGE),
+            Some(_) => (statements::FETCH_USERS_WITH_ROLE_FIRST_PAGE, statements::FETCH_USERS_WITH_ROLE_NEXT_PAGE),
+        };
+        let (statement, after) = cursor::twin(&page, first, next, |a| Ok((a.key.clone(), Id::parse(&a.id)?)))?;
         let mut rows: Vec<MemberRecord> = sql!(self, |c| {
             let query = sqlx::query_as(statement).bind(&t).bind(role).bind(status).bind(limit);
             match &after {
@@ -109,13 +111,13 @@ impl Host for CallState {
         let up_to = cursor::count_limit(up_to);
         // Every membership has its user (a foreign key): without a status filter the memberships alone
         // are counted, from an index.
+        let (any_status, with_status) = match role {
+            None => (statements::COUNT_USERS_ANY_STATUS, statements::COUNT_USERS_WITH_STATUS),
+            Some(_) => (statements::COUNT_USERS_WITH_ROLE_ANY_STATUS, statements::COUNT_USERS_WITH_ROLE_WITH_STATUS),
+        };
         let n: i64 = match status {
-            None => sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_ANY_STATUS)
-                .bind(&t)
-                .bind(role)
-                .bind(up_to)
-                .fetch_one(c))?,
-            Some(status) => sql!(self, |c| sqlx::query_scalar(statements::COUNT_USERS_WITH_STATUS)
+            None => sql!(self, |c| sqlx::query_scalar(any_status).bind(&t).bind(role).bind(up_to).fetch_one(c))?,
+            Some(status) => sql!(self, |c| sqlx::query_scalar(with_status)
                 .bind(&t)
                 .bind(role)
                 .bind(status)

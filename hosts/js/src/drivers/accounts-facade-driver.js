@@ -43,9 +43,11 @@ export function fetchUsers(call, tenantId, role, status, page) {
   const t = call.tenant(tenantId);
   const limit = fetchLimit(page);
   const after = decode(page);
+  // A role is sought in an index by statements of its own (the catalogue says why).
+  const users = role === null ? 'fetch-users' : 'fetch-users-with-role';
   const found = after === null
-    ? call.all('accounts-facade-driver/fetch-users-first-page', t, role, status, limit)
-    : call.all('accounts-facade-driver/fetch-users-next-page', t, role, status, limit, after.key, parseId(after.id));
+    ? call.all(`accounts-facade-driver/${users}-first-page`, t, role, status, limit)
+    : call.all(`accounts-facade-driver/${users}-next-page`, t, role, status, limit, after.key, parseId(after.id));
   const next = finish(found, page, (m) => [m.email, m.id]);
   return { items: found.map(rows.userSnapshot), next };
 }
@@ -54,9 +56,10 @@ export function countUsers(call, tenantId, role, status, upTo) {
   const t = call.tenant(tenantId);
   // Every membership has its user (a foreign key): without a status filter the memberships alone are
   // counted, from an index.
+  const users = role === null ? 'count-users' : 'count-users-with-role';
   return status === null
-    ? scalarRequired(call, 'accounts-facade-driver/count-users-any-status', t, role, countLimit(upTo))
-    : scalarRequired(call, 'accounts-facade-driver/count-users-with-status', t, role, status, countLimit(upTo));
+    ? scalarRequired(call, `accounts-facade-driver/${users}-any-status`, t, role, countLimit(upTo))
+    : scalarRequired(call, `accounts-facade-driver/${users}-with-status`, t, role, status, countLimit(upTo));
 }
 
 export function fetchUserDetail(call, tenantId, userId) {
