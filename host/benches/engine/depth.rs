@@ -8,8 +8,8 @@ use futures_util::TryFutureExt;
 use std::time::Duration;
 
 use account_host::Caller;
-use account_host::bindings::PageRequest;
 use account_host::bindings::accounts_facade_driver::Host as Facade;
+use account_host::bindings::{PageRequest, Role};
 use account_host::db::codec::Id;
 use account_host::db::cursor;
 use account_host::on_pool;
@@ -112,6 +112,39 @@ pub async fn depth(b: &Backend) -> Vec<DepthRow> {
         .await;
         rows.push(DepthRow { backend: b.name, list: "members", position, engine, cursor_query, offset_query });
     }
+    // A role none of the million members has: its first page and its count, which a filter no index could
+    // seek made walk every member.
+    let none_of_them = PageRequest { limit: PAGE, after: None };
+    let engine = repeat(async || {
+        let list = b.runtime.accounts().list_users(&sys, Some(Role::Admin), None, &none_of_them).await.unwrap();
+        assert_eq!((list.items.len(), list.total), (0, 0));
+    })
+    .await;
+    let cursor_query = repeat(async || {
+        let mut s = b.native(&tenant);
+        let list = Facade::fetch_users(&mut s, tenant.clone(), Some(Role::Admin), None, none_of_them.clone()).await;
+        assert!(list.unwrap().items.is_empty());
+        commit(s).await;
+    })
+    .await;
+    let offset_query = repeat(async || {
+        let sql = concat!(
+            "SELECT u.id FROM tenant_memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 ",
+            "AND m.role = 'admin' ORDER BY m.user_email, m.user_id LIMIT $2 OFFSET 0"
+        );
+        let ids: Vec<(Id,)> =
+            on_pool!(&b.db, |p| sqlx::query_as(sql).bind(&t).bind(i64::from(PAGE)).fetch_all(p)).unwrap();
+        assert!(ids.is_empty());
+    })
+    .await;
+    rows.push(DepthRow {
+        backend: b.name,
+        list: "members, a role none has",
+        position: 0,
+        engine,
+        cursor_query,
+        offset_query,
+    });
     for position in POSITIONS {
         // Pins are newest first; pin `g` was created at the seeding time + g µs.
         let after = match position {
