@@ -3,10 +3,10 @@
 //! or a page of a rare role on a big tenant walks every member of it (a million-member tenant: 1.7 s a
 //! page and 190 ms its count on SQLite, 459 ms a page in PostgreSQL's generic plan).
 //!
-//! The plans are read from the databases themselves, as they would run the statements: SQLite's
-//! `EXPLAIN QUERY PLAN` (SQLite plans a statement without its parameters' values), and PostgreSQL's generic
-//! plan (the one a prepared statement switches to after five runs when it looks no dearer than the
-//! custom ones; forced here so that the test does not depend on the table's statistics).
+//! The plans are read from the databases themselves: SQLite's `EXPLAIN QUERY PLAN` (SQLite plans a
+//! statement without its parameters' values), and PostgreSQL's generic plan (the one a prepared statement
+//! switches to after five runs when it looks no dearer than the custom ones, made without the values;
+//! forced here), over a tenant seeded and analysed so that the plan follows realistic statistics.
 
 use account_host::catalogue::accounts_facade_driver as statements;
 use account_host::db::{Backend, Pool};
@@ -14,7 +14,9 @@ use suite::{Harness, each_backend};
 
 /// The statements a role-filtered list of members runs, with their parameters' types on PostgreSQL:
 /// (name, SQL, parameter types, arguments) — a page in e-mail order, and the counts without and with a
-/// user-status filter.
+/// user-status filter. The last is checked on SQLite only: PostgreSQL's generic plan for it merges the
+/// memberships with the users by user id (guessing its `LIMIT` at a tenth of the rows), and a custom
+/// plan, which knows the role, would seek it with the old statement too.
 const ROLE_FILTERED: [(&str, &str, &str, &str); 4] = [
     (
         "first page",
@@ -66,6 +68,9 @@ async fn a_role_filter_is_sought_in_an_index_in_the_lists_order() {
             Backend::Sqlite => String::new(),
         };
         for (what, sql, types, arguments) in ROLE_FILTERED {
+            if what == "count with a status" && h.db.backend() == Backend::Postgres {
+                continue;
+            }
             let arguments = arguments.replace("{tenant}", &tenant);
             match h.db.pool() {
                 Pool::Sqlite(pool, _) => {
@@ -88,13 +93,7 @@ async fn a_role_filter_is_sought_in_an_index_in_the_lists_order() {
                     let mut c = pool.acquire().await.unwrap();
                     // For tables this small reading them whole would do as well: with sequential scans off,
                     // the plan shows what the statement lets an index seek.
-                    // The count with a status joins the users; PostgreSQL's generic plan for it, guessing its
-                    // LIMIT at a tenth of the rows, merges the two tables by user id, and custom plans run
-                    // instead as they look cheaper: that is the plan checked.
-                    let plans = if what == "count with a status" { "force_custom_plan" } else { "force_generic_plan" };
-                    c.execute(sqlx::AssertSqlSafe(format!("SET plan_cache_mode = {plans}; SET enable_seqscan = off")))
-                        .await
-                        .unwrap();
+                    c.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off").await.unwrap();
                     c.execute(sqlx::AssertSqlSafe(format!("PREPARE role_filtered ({types}) AS {sql}"))).await.unwrap();
                     let plan: Vec<String> =
                         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN EXECUTE role_filtered ({arguments})")))

@@ -310,7 +310,8 @@ impl Database {
     /// Runs `attempt` — a `BEGIN`, or a statement on the pool that may run twice without harm — again
     /// when it failed on a connection the server ended while it sat in the pool (a restart, an
     /// administrator; see [`CHECK_IDLE_AFTER`]). Each dead connection is closed as it fails, so the
-    /// connections idle at the start bound the tries; the last is on a new connection. Never on SQLite,
+    /// connections idle at the start bound the tries (when all of them were dead, the last try is on a new
+    /// connection). Never on SQLite,
     /// whose connections are this process's and do not die while idle.
     #[doc(hidden)]
     pub async fn again_on_lost_idle_connection<T, Attempt>(
