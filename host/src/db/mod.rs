@@ -140,6 +140,12 @@ pub enum Tx {
     Postgres(Transaction<'static, Postgres>, Access),
 }
 
+/// How a transaction that may have written ends ([`Tx::finish`], [`Tx::abandon`]).
+enum Ending {
+    Commit,
+    Rollback,
+}
+
 /// Whether a transaction may write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -311,8 +317,7 @@ impl Database {
     /// when it failed on a connection the server ended while it sat in the pool (a restart, an
     /// administrator; see [`CHECK_IDLE_AFTER`]). Each dead connection is closed as it fails, so the
     /// connections idle at the start bound the tries (when all of them were dead, the last try is on a new
-    /// connection). Never on SQLite,
-    /// whose connections are this process's and do not die while idle.
+    /// connection). Never on SQLite, whose connections are this process's and do not die while idle.
     #[doc(hidden)]
     pub async fn again_on_lost_idle_connection<T, Attempt>(
         &self,
@@ -377,26 +382,26 @@ impl Tx {
     /// transaction that wrote nothing, the same as a commit — by sqlx as the connection goes back to the
     /// pool, in the one exchange sqlx makes then to check the connection, after the call.
     pub async fn finish(self) -> Result<(), sqlx::Error> {
-        match self.access() {
-            // Dropped, a transaction queues its ROLLBACK, which goes out with that check.
-            Access::ReadOnly => Ok(()),
-            Access::ReadWrite => {
-                crate::call::count_round_trip();
-                self.commit().await
-            }
-        }
+        self.end(Ending::Commit).await
     }
 
     /// Rolls back the transaction of a call that failed: one that may have written before the call lets
     /// go of its writer lock or turn (a round trip, counted); one that only read as [`Tx::finish`] ends
     /// it, without waiting.
     pub async fn abandon(self) -> Result<(), sqlx::Error> {
-        match self.access() {
-            Access::ReadOnly => Ok(()),
-            Access::ReadWrite => {
-                crate::call::count_round_trip();
-                self.rollback().await
-            }
+        self.end(Ending::Rollback).await
+    }
+
+    /// [`Tx::finish`] and [`Tx::abandon`]: a read-only transaction is dropped (its ROLLBACK queued, sent
+    /// with sqlx's check of the connection), one that may have written ends as `ending` says.
+    async fn end(self, ending: Ending) -> Result<(), sqlx::Error> {
+        if self.access() == Access::ReadOnly {
+            return Ok(());
+        }
+        crate::call::count_round_trip();
+        match ending {
+            Ending::Commit => self.commit().await,
+            Ending::Rollback => self.rollback().await,
         }
     }
 

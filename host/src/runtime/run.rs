@@ -1,8 +1,7 @@
 //! Running one engine call: admission, a fresh store and instance per attempt, one deadline for the
 //! whole call, one transaction per attempt (committed when the export answers `ok` — a read-only one is
 //! ended without waiting, [`crate::db::Tx::finish`]; rolled back on `err`, a trap, the deadline or a scope
-//! violation), and the attempt run again when PostgreSQL reports a
-//! serialisation race.
+//! violation), and the attempt run again when PostgreSQL reports a serialisation race.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -26,8 +25,8 @@ use crate::runtime::{Caller, Exports, Runtime};
 /// What to do with a finished attempt of an engine call.
 pub enum Settled<R> {
     /// The call answered ok and what it did is committed (or it only read, or began nothing): the
-    /// answer, and the access log of the reads it made, to write once the call has let go of its instance and turn
-    /// ([`ReadLog::write`]).
+    /// answer, and the access log of the reads it made, to write once the call has let go of its
+    /// instance and turn ([`ReadLog::write`]).
     Answered(R, ReadLog),
     /// The call is over with this error: whatever it did is rolled back, and its reads go unlogged.
     Failed(EngineError),
