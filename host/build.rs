@@ -126,7 +126,9 @@ fn main() -> anyhow::Result<()> {
         components.push((ROGUE_PACKAGE, ROGUE_ARTIFACT, "ROGUE_GUEST_COMPONENT", false));
     }
     let packages: Vec<String> = components.iter().map(|(package, ..)| package.to_string()).collect();
-    build_core_modules(&workspace, &target_dir, &packages, &[])?;
+    // The engine is embedded and published: without DWARF (3.4 of its 4.1 MB), keeping the name section
+    // that trap backtraces read.
+    build_core_modules(&workspace, &target_dir, &packages, &["--config", "profile.release.strip=\"debuginfo\""])?;
     if rogue {
         // Policies are uploaded by tenants and held to a size cap: built small, without debug info.
         let policies: Vec<String> = POLICIES.iter().map(|(name, _)| format!("{name}-policy")).collect();
@@ -154,6 +156,11 @@ fn main() -> anyhow::Result<()> {
         std::fs::write(&embedded, &component)?;
         if is_engine {
             engine_component = Some(component.clone());
+            let one_call = componentize(&without_post_returns(&core)?)
+                .with_context(|| format!("turning {package} without post-returns into a component"))?;
+            let embedded = out_dir.join(format!("{package}.one-call.wasm"));
+            std::fs::write(&embedded, &one_call)?;
+            println!("cargo:rustc-env=ACCOUNT_ENGINE_ONE_CALL_COMPONENT={}", embedded.display());
         }
         println!("cargo:rustc-env={env_name}={}", embedded.display());
     }
@@ -501,4 +508,35 @@ fn read_core_module(target_dir: &Path, artifact: &str) -> anyhow::Result<Vec<u8>
 
 fn componentize(core: &[u8]) -> anyhow::Result<Vec<u8>> {
     wit_component::ComponentEncoder::default().module(core)?.validate(true).encode()
+}
+
+/// `core` without its post-return functions (the exports `cabi_post_*` that wit-bindgen writes to free a
+/// call's results before the instance's next call), for a host that makes one call per instance: the
+/// results go with the instance's memory. Each post-return costs every instantiation a function
+/// reference to set up, and every call a second entry into the guest. Only the export section is
+/// rewritten; every other section is copied as it is.
+fn without_post_returns(core: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    let mut module = wasm_encoder::Module::new();
+    for payload in wasmparser::Parser::new(0).parse_all(core) {
+        match payload? {
+            wasmparser::Payload::ExportSection(section) => {
+                let mut exports = wasm_encoder::ExportSection::new();
+                for export in section {
+                    let export = export?;
+                    if !export.name.starts_with("cabi_post_") {
+                        let kind = RoundtripReencoder.export_kind(export.kind).map_err(|e| anyhow::anyhow!("{e}"))?;
+                        exports.export(export.name, kind, export.index);
+                    }
+                }
+                module.section(&exports);
+            }
+            payload => {
+                if let Some((id, range)) = payload.as_section() {
+                    module.section(&wasm_encoder::RawSection { id, data: &core[range] });
+                }
+            }
+        }
+    }
+    Ok(module.finish())
 }

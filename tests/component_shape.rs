@@ -143,6 +143,50 @@ fn contract_functions() -> std::collections::HashMap<String, Vec<String>> {
         .collect()
 }
 
+/// The runtime makes one call per instance, so it runs the published component without the post-return
+/// functions that free a call's results before the instance's next call (each costs every instantiation a
+/// function reference): the same core module otherwise — the same code, the same other exports — and the
+/// same imports and exports. The published one keeps them, for hosts that call an instance again (the
+/// JavaScript host does).
+#[test]
+fn the_runtimes_component_is_the_published_one_without_post_returns() {
+    use account_host::runtime::ACCOUNT_ENGINE_ONE_CALL_COMPONENT;
+    let engine = wasmtime_engine();
+    assert_eq!(
+        component_shape(&engine, ACCOUNT_ENGINE_ONE_CALL_COMPONENT).unwrap(),
+        component_shape(&engine, ACCOUNT_ENGINE_COMPONENT).unwrap()
+    );
+    // The core modules' exports (post-returns apart) and function bodies, and their post-returns.
+    let core = |component: &[u8]| {
+        let (mut exports, mut bodies, mut post_returns) = (Vec::new(), Vec::new(), 0);
+        for payload in wasmparser::Parser::new(0).parse_all(component) {
+            match payload.expect("a valid component") {
+                wasmparser::Payload::ExportSection(section) => {
+                    for export in section {
+                        let export = export.unwrap();
+                        if export.name.starts_with("cabi_post_") {
+                            post_returns += 1;
+                        } else {
+                            exports.push((export.name.to_string(), export.kind, export.index));
+                        }
+                    }
+                }
+                wasmparser::Payload::CodeSectionEntry(body) => bodies.push(component[body.range()].to_vec()),
+                _ => {}
+            }
+        }
+        (exports, bodies, post_returns)
+    };
+    let (published_exports, published_bodies, published_post_returns) = core(ACCOUNT_ENGINE_COMPONENT);
+    let (exports, bodies, post_returns) = core(ACCOUNT_ENGINE_ONE_CALL_COMPONENT);
+    // Every operation returns a result whose error holds a string.
+    assert!(published_post_returns > 50, "{published_post_returns}");
+    assert_eq!(post_returns, 0);
+    assert_eq!(exports, published_exports);
+    assert!(bodies.len() > 500, "{}", bodies.len());
+    assert!(bodies == published_bodies, "the same code");
+}
+
 fn wasmtime_engine() -> wasmtime::Engine {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);

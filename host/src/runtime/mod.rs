@@ -26,7 +26,10 @@ pub use exports::{ExportedFunction, Exports, PACKAGE, VERSION};
 pub use run::{
     Attempt, AttemptFuture, CONTENTION_FAILURES, RETRIES, RUN_AS_WRITERS, Settled, backoff_of, engine_error,
 };
-pub use wasm::{ACCOUNT_ENGINE_COMPONENT, InterfaceShape, component_shape, load_component, write_contract};
+pub use wasm::{
+    ACCOUNT_ENGINE_COMPONENT, ACCOUNT_ENGINE_ONE_CALL_COMPONENT, InterfaceShape, component_shape, load_component,
+    write_contract,
+};
 pub(crate) use wasm::{EpochTicker, TICK};
 #[cfg(feature = "rogue-guest")]
 pub use wasm::{ROGUE_GUEST_COMPONENT, TEST_POLICIES_DIR};
@@ -140,7 +143,8 @@ impl<T: DriverView> RuntimeBuilder<T> {
         for step in link {
             step(&mut linker)?;
         }
-        let component = load_component(&engine, ACCOUNT_ENGINE_COMPONENT, config.cache.as_ref())?;
+        // Every attempt of a call gets a fresh instance and makes one call on it.
+        let component = load_component(&engine, ACCOUNT_ENGINE_ONE_CALL_COMPONENT, config.cache.as_ref())?;
         let pre = linker.instantiate_pre(&component)?;
         let exports = Exports::new(&engine, &pre)?;
         let ticker = EpochTicker::start(&engine, TICK);
