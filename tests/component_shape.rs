@@ -187,6 +187,33 @@ fn the_runtimes_component_is_the_published_one_without_post_returns() {
     assert!(bodies == published_bodies, "the same code");
 }
 
+/// Nothing stops an embedder from calling an instance of the runtime's component twice: the second call
+/// answers right too (the first call's results are not freed; they stay in the instance's memory until it
+/// is dropped), on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_of_the_runtimes_component_answers_a_second_call() {
+    use account_host::bindings::tenants;
+    use account_host::contract::operations::tenants as op;
+    suite::each_backend(async |h| {
+        let tenant = h.tenant("twice").await;
+        let caller = account_host::Caller::system(Some(&tenant.id));
+        let (first, second) = h
+            .runtime
+            .run(&caller, &op::CHECK_RUN_QUOTA, |mut a| {
+                Box::pin(async move {
+                    let first = a.call(tenants::Guest::func_check_run_quota, (a.ctx,)).await?;
+                    let second = a.call(tenants::Guest::func_check_run_quota, (a.ctx,)).await?;
+                    Ok(first.and_then(|first| second.map(|second| (first, second))))
+                })
+            })
+            .await
+            .expect("both calls answer");
+        assert!(first.allowed && second.allowed);
+        assert_eq!(first.reason, second.reason);
+    })
+    .await;
+}
+
 fn wasmtime_engine() -> wasmtime::Engine {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
