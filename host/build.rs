@@ -158,9 +158,9 @@ fn main() -> anyhow::Result<()> {
             engine_component = Some(component.clone());
             let one_call = componentize(&without_post_returns(&core)?)
                 .with_context(|| format!("turning {package} without post-returns into a component"))?;
-            let embedded = out_dir.join(format!("{package}.one-call.wasm"));
-            std::fs::write(&embedded, &one_call)?;
-            println!("cargo:rustc-env=ACCOUNT_ENGINE_ONE_CALL_COMPONENT={}", embedded.display());
+            let one_call_path = out_dir.join(format!("{package}.one-call.wasm"));
+            std::fs::write(&one_call_path, &one_call)?;
+            println!("cargo:rustc-env=ACCOUNT_ENGINE_ONE_CALL_COMPONENT={}", one_call_path.display());
         }
         println!("cargo:rustc-env={env_name}={}", embedded.display());
     }

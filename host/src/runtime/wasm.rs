@@ -17,7 +17,7 @@ pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE
 
 /// The same engine for a host that makes one call per instance, as the runtime does: the same core module
 /// without its post-return functions, which free a call's results for the instance's next call. The
-/// instance's memory goes with it instead, and instantiating it sets up ~100 fewer function references.
+/// instance's memory goes with it instead, and instantiating it sets up about 50 fewer function references.
 /// Calling such an instance again works, but keeps the earlier calls' results in its memory.
 pub static ACCOUNT_ENGINE_ONE_CALL_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_ONE_CALL_COMPONENT"));
 
