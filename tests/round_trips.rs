@@ -7,11 +7,11 @@
 //! is counted as the fewest of three calls: the runtime's background work (the policy cache's warm-up,
 //! the counters' flush) can only add to a count.
 
-use account_host::Caller;
-use account_host::bindings::Role;
+use account_host::bindings::{ErrorCode, Role};
 use account_host::call::round_trips_run;
 use account_host::db::Backend;
-use suite::{Harness, each_backend, key, page};
+use account_host::{Caller, Runtime, Settings};
+use suite::{Harness, each_backend, expect_code, key, page, test_config};
 
 /// The fewest round trips `call` made in three tries (`call(i)` for i = 0, 1, 2).
 async fn fewest(mut call: impl AsyncFnMut(usize)) -> u64 {
@@ -103,6 +103,28 @@ async fn count_round_trips(h: &Harness) -> Vec<(&'static str, u64)> {
     })
     .await;
     counts.push(("list members, more than a page", more_members));
+    // Answered from the runtime's settings: no BEGIN is sent beside its instance.
+    let contact = fewest(async |_| {
+        accounts.get_support_contact(&system).await.unwrap();
+    })
+    .await;
+    counts.push(("support contact", contact));
+    // Refused before its first statement (the pins switched off): its BEGIN was sent while its instance
+    // was made, before the guest ran.
+    let mut config = test_config();
+    config.settings = Settings { memory_pins_enabled: false, ..Settings::default() };
+    let switched_off = Runtime::with(h.db.clone(), std::sync::Arc::new(h.clock.clone()), config).unwrap();
+    let refused_read = fewest(async |_| {
+        expect_code(switched_off.memory_pins().get_pin(&system, "read").await, ErrorCode::FeatureDisabled);
+    })
+    .await;
+    counts.push(("get pin, pins switched off", refused_read));
+    let refused_write = fewest(async |_| {
+        let upsert = switched_off.memory_pins().upsert_pin(&system, "off", "{}", None, None).await;
+        expect_code(upsert, ErrorCode::FeatureDisabled);
+    })
+    .await;
+    counts.push(("upsert pin, pins switched off", refused_write));
     assert!(!tenant.is_empty());
     counts
 }
@@ -143,6 +165,12 @@ async fn each_operation_makes_the_round_trips_of_its_statements_and_no_more() {
             ("accept invitation", 11),
             // BEGIN, status, page, bounded count.
             ("list members, more than a page", 4),
+            // None: the one operation anyone may call answers from the settings.
+            ("support contact", 0),
+            // The BEGIN sent beside the instance (the price of sending it before the guest runs); the
+            // write's ROLLBACK too.
+            ("get pin, pins switched off", 1),
+            ("upsert pin, pins switched off", 2),
         ];
         assert_eq!(counted, expected, "round trips per operation on {:?}", h.db.backend());
     })

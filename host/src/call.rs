@@ -1,6 +1,7 @@
-//! The state of one engine call, owned by its wasmtime `Store`: the call's context, its lazily begun
-//! transaction, its tenant scope, and what the runtime must know when the guest returns (a scope
-//! violation, a lost serialisation race).
+//! The state of one engine call, owned by its wasmtime `Store`: the call's context, its transaction
+//! (begun by the runtime while it makes the call's instance, or else by the first statement), its tenant
+//! scope, and what the runtime must know when the guest returns (a scope violation, a lost serialisation
+//! race).
 //!
 //! Every driver module implements its generated `Host` trait on [`CallState`].
 
@@ -43,7 +44,7 @@ macro_rules! sql {
 
 /// What the runtime must know about a finished call.
 pub struct Outcome {
-    /// The call's transaction, if a statement began one: to commit or roll back.
+    /// The call's transaction, if one was begun: to commit or roll back.
     pub tx: Option<Tx>,
     /// The first scope violation, if the guest attempted one.
     pub violation: Option<String>,
@@ -96,6 +97,9 @@ pub fn count_round_trip() {
 pub struct CallState {
     db: Database,
     tx: Option<Tx>,
+    /// Why the `BEGIN` the runtime sent before the guest ran failed ([`CallState::begin`]): the first
+    /// statement reports it, as its own `BEGIN` would have.
+    begin_failure: Option<sqlx::Error>,
     pub(crate) now: Ts,
     pub(crate) started: Instant,
     scope: Scope,
@@ -157,6 +161,7 @@ impl CallState {
         CallState {
             db,
             tx: None,
+            begin_failure: None,
             now: Ts(now),
             started: Instant::now(),
             scope,
@@ -189,13 +194,13 @@ impl CallState {
         self.db.backend()
     }
 
-    /// Runs the call in a read-only transaction (set before the first statement).
+    /// Runs the call in a read-only transaction (set before it begins).
     pub fn set_read_only(&mut self, read_only: bool) {
         self.read_only = read_only;
         self.until_it_writes = false;
     }
 
-    /// Runs the call in a read-only transaction until it writes (set before the first statement): the
+    /// Runs the call in a read-only transaction until it writes (set before it begins): the
     /// first attempt of an operation that seldom writes, on PostgreSQL, which refuses the write (25006).
     /// Its attempt then ends as [`Outcome::needs_writer`], and the runtime runs the call again as a writer.
     pub fn set_read_only_until_it_writes(&mut self) {
@@ -284,7 +289,8 @@ impl CallState {
         self.writer = writer;
     }
 
-    /// The call's transaction, begun on first use. Every statement of a driver goes through here.
+    /// The call's transaction, begun on first use unless the runtime began it ([`CallState::begin`]).
+    /// Every statement of a driver goes through here.
     pub async fn tx(&mut self) -> Result<&mut Tx, DriverError> {
         // A statement may change the row kept from the one before it.
         self.tenant_row = None;
@@ -297,13 +303,36 @@ impl CallState {
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         count_round_trip();
         if self.tx.is_none() {
-            count_round_trip();
-            match self.db.begin_with(self.read_only, self.writer.take()).await {
+            let begun = match self.begin_failure.take() {
+                Some(e) => Err(e),
+                None => {
+                    count_round_trip();
+                    self.db.begin_with(self.read_only, self.writer.take()).await
+                }
+            };
+            match begun {
                 Ok(tx) => self.tx = Some(tx),
                 Err(e) => return Err(self.fail(e)),
             }
         }
         Ok(self.tx.as_mut().expect("begun above"))
+    }
+
+    /// Begins the call's transaction before the guest runs, as its first statement would (read-only or
+    /// not, with the writer lock the runtime took): an owned future, so that the runtime makes the
+    /// call's instance while `BEGIN` waits for the database. Its result goes to [`CallState::begun`].
+    pub(crate) fn begin(&mut self) -> impl Future<Output = Result<Tx, sqlx::Error>> + Send + 'static {
+        let (db, read_only, writer) = (self.db.clone(), self.read_only, self.writer.take());
+        async move { db.begin_with(read_only, writer).await }
+    }
+
+    /// Hands the call the transaction [`CallState::begin`] began, or why it could not be begun.
+    pub(crate) fn begun(&mut self, begun: Result<Tx, sqlx::Error>) {
+        count_round_trip();
+        match begun {
+            Ok(tx) => self.tx = Some(tx),
+            Err(e) => self.begin_failure = Some(e),
+        }
     }
 
     /// Records what a database failure means for the call and maps it for the guest.

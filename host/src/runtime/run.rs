@@ -59,6 +59,47 @@ fn trap_error(trap: &wasmtime::Error) -> EngineError {
     engine_error(ErrorCode::Internal, "the engine failed; nothing was written")
 }
 
+/// What settling an attempt needs of its store ([`Runtime::settle`]), taken out of it so that the store
+/// and its instance can go while the transaction commits.
+struct Ended {
+    state: Outcome,
+    read_log: ReadLog,
+    policy_runs: Vec<crate::policy::stats::Run>,
+    now: i64,
+}
+
+impl Ended {
+    fn take<T: DriverView>(store: &mut Store<T>) -> Ended {
+        let drivers = store.data_mut().drivers();
+        Ended {
+            state: drivers.take_outcome(),
+            read_log: drivers.take_read_log(),
+            policy_runs: drivers.take_policy_runs(),
+            now: drivers.now.0,
+        }
+    }
+}
+
+/// Does `work` while `waiting` waits for the database: `waiting` is polled once first (it sends its
+/// statement, or queues for a connection), then `work` runs to its end, then `waiting` is awaited.
+async fn while_waiting<W: Future, O: Future>(waiting: W, work: O) -> (W::Output, O::Output) {
+    let mut waiting = std::pin::pin!(waiting);
+    let mut early = None;
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(output) = waiting.as_mut().poll(cx) {
+            early = Some(output);
+        }
+        std::task::Poll::Ready(())
+    })
+    .await;
+    let worked = work.await;
+    let waited = match early {
+        Some(output) => output,
+        None => waiting.await,
+    };
+    (waited, worked)
+}
+
 /// The future of one attempt's export call: boxed and `Send`, so that a call's future is `Send` for every
 /// store data type (an `async` closure's future, generic over the borrows it is given, is not provably
 /// so today) and can be served by a multi-threaded executor.
@@ -164,7 +205,11 @@ impl<T: DriverView> Runtime<T> {
             }
             store.data_mut().drivers().set_writer(writer);
             let attempt_run = async {
-                let instance = self.instantiate(&mut store).await?;
+                let instance = match operation.is_public() {
+                    // Answered from the call's settings, without the database.
+                    true => self.instantiate(&mut store).await?,
+                    false => self.instantiate_while_beginning(&mut store).await?,
+                };
                 let (exports, function) = (&self.exports, self.exports.function_of(operation));
                 let attempt =
                     Attempt { store: &mut store, instance: &instance, ctx: &ctx, exports, function, _env: PhantomData };
@@ -174,12 +219,14 @@ impl<T: DriverView> Runtime<T> {
                 Ok(outcome) => outcome,
                 Err(_) => Err(wasmtime::Trap::Interrupt.into()),
             };
-            match self.settle(&mut store, outcome, attempt).await {
+            // The store, and its instance with it, goes while the transaction commits (before the
+            // instance's permit, `turn`).
+            let ended = Ended::take(&mut store);
+            match self.settle_ended(ended, outcome, attempt, async move { drop(store) }).await {
                 // A committed read's access log is written once its instance and turn are given back:
                 // waiting for the database (SQLite's writer lock), it holds nothing a writer may be
                 // waiting for.
                 Settled::Answered(value, read_log) => {
-                    drop(store);
                     drop(turn);
                     drop(admitted);
                     read_log.write(deadline).await;
@@ -188,7 +235,6 @@ impl<T: DriverView> Runtime<T> {
                 Settled::Failed(error) => return Err(error),
                 // No back-off: nobody won a race against it, and it happens once per call.
                 Settled::RunAsWriter => {
-                    drop(store);
                     drop(turn);
                     RUN_AS_WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     (until_it_writes, read_only, ran_as_reader) = (false, false, true);
@@ -202,13 +248,23 @@ impl<T: DriverView> Runtime<T> {
                     ));
                 }
                 Settled::Retry => {
-                    // The store (and its pooled instance) goes before the instance's permit.
-                    drop(store);
                     drop(turn);
                     backoff(attempt).await
                 }
             }
         }
+    }
+
+    /// A fresh instance of the engine, made while the attempt's transaction begins. `BEGIN` is a wait
+    /// for the database and instantiating is work for this thread, so the one hides behind the other
+    /// (as good as free on PostgreSQL, whose `BEGIN` is a round trip; on SQLite it waits for the
+    /// connection's worker thread). The transaction is the one the guest's first statement would have
+    /// begun ([`crate::call::CallState::begin`]); a `BEGIN` that failed is reported by that statement.
+    async fn instantiate_while_beginning(&self, store: &mut Store<T>) -> wasmtime::Result<Instance> {
+        let begin = store.data_mut().drivers().begin();
+        let (begun, instance) = while_waiting(begin, self.instantiate(store)).await;
+        store.data_mut().drivers().begun(begun);
+        instance
     }
 
     /// Ends one attempt: commits or rolls back its transaction and says what the caller gets. The tenant
@@ -220,25 +276,38 @@ impl<T: DriverView> Runtime<T> {
         outcome: wasmtime::Result<Result<R, EngineError>>,
         attempt: u32,
     ) -> Settled<R> {
-        let runs = store.data_mut().drivers().take_policy_runs();
-        let settled = self.settle_attempt(store, outcome, attempt).await;
+        self.settle_ended(Ended::take(store), outcome, attempt, async {}).await
+    }
+
+    /// [`Runtime::settle`] of what was taken out of the attempt's store; `while_committing` runs while
+    /// a `COMMIT` waits for the database (the caller lets the store and its instance go there).
+    async fn settle_ended<R>(
+        &self,
+        ended: Ended,
+        outcome: wasmtime::Result<Result<R, EngineError>>,
+        attempt: u32,
+        while_committing: impl Future<Output = ()>,
+    ) -> Settled<R> {
+        let Ended { state, read_log, policy_runs, now } = ended;
+        let settled = self.settle_attempt(state, read_log, outcome, attempt, while_committing).await;
         let refused_by_engine = match &settled {
             Settled::Retry | Settled::RunAsWriter => return settled,
             Settled::Answered(..) => None,
             Settled::Failed(e) => (e.code == ErrorCode::PolicyFailed).then_some(e.message.as_str()),
         };
-        self.policies.stats.count(runs, refused_by_engine, store.data_mut().drivers().now.0);
+        self.policies.stats.count(policy_runs, refused_by_engine, now);
         settled
     }
 
     async fn settle_attempt<R>(
         &self,
-        store: &mut Store<T>,
+        state: Outcome,
+        read_log: ReadLog,
         outcome: wasmtime::Result<Result<R, EngineError>>,
         attempt: u32,
+        while_committing: impl Future<Output = ()>,
     ) -> Settled<R> {
-        let Outcome { tx, violation, lost_race, needs_writer, failed, unavailable, connection_lost, doomed } =
-            store.data_mut().drivers().take_outcome();
+        let Outcome { tx, violation, lost_race, needs_writer, failed, unavailable, connection_lost, doomed } = state;
         let may_retry = attempt < self.config.max_attempts;
         let rollback = async |tx: Option<crate::db::Tx>| {
             if let Some(tx) = tx
@@ -297,9 +366,9 @@ impl<T: DriverView> Runtime<T> {
             }
             Ok(Ok(value)) => match tx {
                 // Nothing begun, so nothing read: a log row without its read is not kept.
-                None => Settled::Answered(value, store.data_mut().drivers().take_read_log().without_rows()),
-                Some(tx) => match tx.finish().await {
-                    Ok(()) => Settled::Answered(value, store.data_mut().drivers().take_read_log()),
+                None => Settled::Answered(value, read_log.without_rows()),
+                Some(tx) => match while_waiting(tx.finish(), while_committing).await.0 {
+                    Ok(()) => Settled::Answered(value, read_log),
                     Err(e) if is_retryable(&e) && may_retry => {
                         RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         Settled::Retry
