@@ -256,10 +256,10 @@ impl<T: DriverView> Runtime<T> {
     }
 
     /// A fresh instance of the engine, made while the attempt's transaction begins. `BEGIN` is a wait
-    /// for the database and instantiating is work for this thread, so the one hides behind the other
-    /// (as good as free on PostgreSQL, whose `BEGIN` is a round trip; on SQLite it waits for the
-    /// connection's worker thread). The transaction is the one the guest's first statement would have
-    /// begun ([`crate::call::CallState::begin`]); a `BEGIN` that failed is reported by that statement.
+    /// for the database (a round trip on PostgreSQL, the connection's thread on SQLite) and instantiating
+    /// is work for this thread, so the one hides behind the other. The transaction is the one the
+    /// guest's first statement would have begun ([`crate::call::CallState::begin`]); a `BEGIN` that
+    /// failed is reported by that statement.
     async fn instantiate_while_beginning(&self, store: &mut Store<T>) -> wasmtime::Result<Instance> {
         let begin = store.data_mut().drivers().begin();
         let (begun, instance) = while_waiting(begin, self.instantiate(store)).await;
