@@ -58,7 +58,9 @@ pub struct Outcome {
     /// The database could not be reached during the call (a lost connection, or none to be had in time):
     /// whatever the guest answered, the caller is told `unavailable`.
     pub unavailable: bool,
-    /// What the database said when the connection was lost, if it was (the database may be down).
+    /// What the database said when the connection was lost, if it was (the database may be down): with
+    /// `unavailable`, or alone when the lost `BEGIN` was sent before the guest ran and no statement
+    /// needed it.
     pub connection_lost: Option<String>,
     /// A tenant policy denied or failed: the caller gets this error and nothing is written.
     pub doomed: Option<crate::bindings::EngineError>,
@@ -100,6 +102,9 @@ pub struct CallState {
     /// Why the `BEGIN` the runtime sent before the guest ran failed ([`CallState::begin`]): the first
     /// statement reports it, as its own `BEGIN` would have.
     begin_failure: Option<sqlx::Error>,
+    /// The guest ran a statement: the call read something (its transaction may have been begun before
+    /// the guest ran, so a transaction alone says nothing).
+    ran_statement: bool,
     pub(crate) now: Ts,
     pub(crate) started: Instant,
     scope: Scope,
@@ -162,6 +167,7 @@ impl CallState {
             db,
             tx: None,
             begin_failure: None,
+            ran_statement: false,
             now: Ts(now),
             started: Instant::now(),
             scope,
@@ -218,7 +224,9 @@ impl CallState {
     /// which commit by themselves.
     #[doc(hidden)]
     pub fn take_read_log(&mut self) -> ReadLog {
-        ReadLog::new(self.db.clone(), std::mem::take(&mut self.read_log))
+        let log = ReadLog::new(self.db.clone(), std::mem::take(&mut self.read_log));
+        // Nothing read, so nothing to log: a log row without its read is not kept.
+        if self.ran_statement { log } else { log.without_rows() }
     }
 
     /// The attempt tried to write something the host keeps until after the commit while its transaction
@@ -302,18 +310,13 @@ impl CallState {
         }
         STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         count_round_trip();
-        if self.tx.is_none() {
-            let begun = match self.begin_failure.take() {
-                Some(e) => Err(e),
-                None => {
-                    count_round_trip();
-                    self.db.begin_with(self.read_only, self.writer.take()).await
-                }
-            };
-            match begun {
-                Ok(tx) => self.tx = Some(tx),
-                Err(e) => return Err(self.fail(e)),
-            }
+        self.ran_statement = true;
+        if self.tx.is_none() && self.begin_failure.is_none() {
+            let begun = self.begin().await;
+            self.begun(begun);
+        }
+        if let Some(e) = self.begin_failure.take() {
+            return Err(self.fail(e));
         }
         Ok(self.tx.as_mut().expect("begun above"))
     }
@@ -321,13 +324,15 @@ impl CallState {
     /// Begins the call's transaction before the guest runs, as its first statement would (read-only or
     /// not, with the writer lock the runtime took): an owned future, so that the runtime makes the
     /// call's instance while `BEGIN` waits for the database. Its result goes to [`CallState::begun`].
-    pub(crate) fn begin(&mut self) -> impl Future<Output = Result<Tx, sqlx::Error>> + Send + 'static {
+    #[doc(hidden)]
+    pub fn begin(&mut self) -> impl Future<Output = Result<Tx, sqlx::Error>> + Send + 'static {
         let (db, read_only, writer) = (self.db.clone(), self.read_only, self.writer.take());
         async move { db.begin_with(read_only, writer).await }
     }
 
     /// Hands the call the transaction [`CallState::begin`] began, or why it could not be begun.
-    pub(crate) fn begun(&mut self, begun: Result<Tx, sqlx::Error>) {
+    #[doc(hidden)]
+    pub fn begun(&mut self, begun: Result<Tx, sqlx::Error>) {
         count_round_trip();
         match begun {
             Ok(tx) => self.tx = Some(tx),
@@ -477,6 +482,14 @@ impl CallState {
     pub fn take_outcome(&mut self) -> Outcome {
         // Nothing read in the transaction outlives it.
         self.tenant_row = None;
+        // A `BEGIN` sent before the guest ran failed, and no statement needed it: the guest's answer
+        // stands, but a lost connection is still the runtime's to know (the database may be down).
+        if let Some(e) = self.begin_failure.take() {
+            tracing::debug!(error = %e, "the call's BEGIN failed; no statement needed it");
+            if is_connection_lost(&e) {
+                self.connection_lost.get_or_insert_with(|| e.to_string());
+            }
+        }
         Outcome {
             tx: self.tx.take(),
             violation: self.violation.take(),

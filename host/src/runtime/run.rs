@@ -82,6 +82,9 @@ impl Ended {
 
 /// Does `work` while `waiting` waits for the database: `waiting` is polled once first (it sends its
 /// statement, or queues for a connection), then `work` runs to its end, then `waiting` is awaited.
+/// `work` is not expected to wait itself (instantiating, dropping a store): were the call's deadline to
+/// cancel it, what `waiting` had already answered would be dropped with it (a transaction rolled back
+/// by sqlx, not by [`crate::db::Tx::abandon`]).
 async fn while_waiting<W: Future, O: Future>(waiting: W, work: O) -> (W::Output, O::Output) {
     let mut waiting = std::pin::pin!(waiting);
     let mut early = None;
@@ -309,6 +312,10 @@ impl<T: DriverView> Runtime<T> {
     ) -> Settled<R> {
         let Outcome { tx, violation, lost_race, needs_writer, failed, unavailable, connection_lost, doomed } = state;
         let may_retry = attempt < self.config.max_attempts;
+        // Lost at a `BEGIN` no statement needed: the answer stands, the health learns of it.
+        if !unavailable && let Some(error) = &connection_lost {
+            self.health.lost(error);
+        }
         let rollback = async |tx: Option<crate::db::Tx>| {
             if let Some(tx) = tx
                 && let Err(e) = tx.abandon().await
@@ -365,8 +372,8 @@ impl<T: DriverView> Runtime<T> {
                 Settled::Failed(engine_error(ErrorCode::Internal, "a database statement failed; nothing was written"))
             }
             Ok(Ok(value)) => match tx {
-                // Nothing begun, so nothing read: a log row without its read is not kept.
-                None => Settled::Answered(value, read_log.without_rows()),
+                // Nothing begun (the public operation): nothing to end.
+                None => Settled::Answered(value, read_log),
                 Some(tx) => match while_waiting(tx.finish(), while_committing).await.0 {
                     Ok(()) => Settled::Answered(value, read_log),
                     Err(e) if is_retryable(&e) && may_retry => {
