@@ -138,6 +138,8 @@ pub struct CallState {
     /// Created on first use: most calls need no randomness, and seeding a CSPRNG per call is not free.
     pub(crate) random: Option<WasiRandomCtx>,
     pub(crate) limits: wasmtime::StoreLimits,
+    /// The store's hold on the engine's epoch clock, which its guest's deadline is measured by.
+    clock: Option<crate::runtime::Ticking>,
     /// The tenant policy runtime (none: this host runs no policies, and a tenant that has one is refused).
     pub(crate) policies: Option<std::sync::Arc<crate::policy::Policies>>,
     /// Each tenant's active policy version as this call's lifecycle check read it.
@@ -187,6 +189,7 @@ impl CallState {
             writer: None,
             random: None,
             limits,
+            clock: None,
             policies: None,
             policy_seen: Vec::new(),
             doomed: None,
@@ -259,6 +262,11 @@ impl CallState {
         }
         self.read_log.push(row);
         Ok(())
+    }
+
+    /// Keeps the engine's epoch clock going for as long as the store lives ([`crate::runtime::Runtime::store`]).
+    pub(crate) fn hold_clock(&mut self, clock: crate::runtime::Ticking) {
+        self.clock = Some(clock);
     }
 
     /// Gives the call the tenant policy runtime.

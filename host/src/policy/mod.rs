@@ -123,8 +123,6 @@ pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// Longest deny reason a policy may give (longer is a malformed answer).
 pub const MAX_REASON_BYTES: usize = 1024;
-/// Epoch ticks of the policy engine.
-const TICK: Duration = Duration::from_millis(2);
 /// Fuel between yields to the async runtime: a long hook never holds a worker thread for long.
 const YIELD_FUEL: u64 = 200_000;
 
@@ -239,6 +237,8 @@ pub struct Inspected {
 /// The store data of one hook run.
 pub struct PolicyStore {
     limits: StoreLimits,
+    /// The store's hold on the policy engine's epoch clock, which the hook's deadline is measured by.
+    _clock: crate::runtime::Ticking,
 }
 
 /// The process-wide runtime of tenant policies.
@@ -261,7 +261,7 @@ pub struct Policies {
     budget: CompileBudget,
     /// The counters of every version's calls, denials and failures, not yet written.
     pub stats: stats::Stats,
-    _ticker: crate::runtime::EpochTicker,
+    ticker: crate::runtime::EpochTicker,
 }
 
 impl Policies {
@@ -279,7 +279,7 @@ impl Policies {
                 linker.instance(&format!("{interface}@{version}"))?;
             }
         }
-        let ticker = crate::runtime::EpochTicker::start(&engine, TICK);
+        let ticker = crate::runtime::EpochTicker::start(&engine, limits.deadline, "policy-epoch");
         Ok(Policies {
             engine,
             linker,
@@ -293,7 +293,7 @@ impl Policies {
             compiling_stored: Arc::new(tokio::sync::Semaphore::new(1)),
             slots: tokio::sync::Semaphore::new(slots as usize),
             stats: stats::Stats::default(),
-            _ticker: ticker,
+            ticker,
         })
     }
 
@@ -439,12 +439,12 @@ impl Policies {
             .table_elements(MAX_TABLE_ELEMENTS)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(&self.engine, PolicyStore { limits });
+        let mut store = Store::new(&self.engine, PolicyStore { limits, _clock: self.ticker.running() });
         store.limiter(|s| &mut s.limits);
         let fuel = || Failure("the host could not set the instruction budget".into());
         store.set_fuel(self.limits.fuel).map_err(|_| fuel())?;
         store.fuel_async_yield_interval(Some(YIELD_FUEL)).map_err(|_| fuel())?;
-        store.set_epoch_deadline((self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64);
+        store.set_epoch_deadline(self.ticker.ticks_in(self.limits.deadline));
         store.epoch_deadline_trap();
         let policy = match pre {
             PolicyPre::Current(pre) => pre.instantiate_async(&mut store).await.map(Policy::Current),

@@ -12,6 +12,7 @@
 //! call again when PostgreSQL reports a serialisation race.
 
 mod config;
+mod epoch;
 mod exports;
 mod run;
 mod wasm;
@@ -22,6 +23,8 @@ use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store, StoreLimitsBuilder};
 
 pub use config::{Caller, RuntimeConfig, Settings};
+pub(crate) use epoch::EpochTicker;
+pub(crate) use epoch::Ticking;
 pub use exports::{ExportedFunction, Exports, PACKAGE, VERSION};
 pub use run::{
     Attempt, AttemptFuture, CONTENTION_FAILURES, RETRIES, RUN_AS_WRITERS, Settled, backoff_of, engine_error,
@@ -30,7 +33,6 @@ pub use wasm::{
     ACCOUNT_ENGINE_COMPONENT, ACCOUNT_ENGINE_ONE_CALL_COMPONENT, InterfaceShape, component_shape, load_component,
     write_contract,
 };
-pub(crate) use wasm::{EpochTicker, TICK};
 #[cfg(feature = "rogue-guest")]
 pub use wasm::{ROGUE_GUEST_COMPONENT, TEST_POLICIES_DIR};
 
@@ -61,7 +63,7 @@ pub struct Runtime<T: 'static = CallState> {
     admission: Admission,
     health: Health,
     policies: Arc<crate::policy::Policies>,
-    _ticker: EpochTicker,
+    ticker: EpochTicker,
 }
 
 /// How a [`Runtime`] is made: its database, clock and limits, the data of its stores and the host
@@ -147,7 +149,7 @@ impl<T: DriverView> RuntimeBuilder<T> {
         let component = load_component(&engine, ACCOUNT_ENGINE_ONE_CALL_COMPONENT, config.cache.as_ref())?;
         let pre = linker.instantiate_pre(&component)?;
         let exports = Exports::new(&engine, &pre)?;
-        let ticker = EpochTicker::start(&engine, TICK);
+        let ticker = EpochTicker::start(&engine, config.call_deadline, "wasm-epoch");
         let admission = Admission::new(&config, db.backend() == crate::db::Backend::Postgres);
         // A place for a hook of every call that may run, and for uploads checked outside calls.
         let policies =
@@ -166,7 +168,7 @@ impl<T: DriverView> RuntimeBuilder<T> {
             admission,
             health: Health::default(),
             policies,
-            _ticker: ticker,
+            ticker,
         })
     }
 }
@@ -177,7 +179,8 @@ impl<T: DriverView> Runtime<T> {
         &self.db
     }
 
-    /// The wasmtime engine every call's store belongs to.
+    /// The wasmtime engine every call's store belongs to. Make stores with [`Runtime::store`]: the
+    /// engine's epoch, which their deadlines are counted in, advances only while such a store lives.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -218,10 +221,11 @@ impl<T: DriverView> Runtime<T> {
         let limits = StoreLimitsBuilder::new().memory_size(self.config.max_memory_bytes).instances(4).build();
         let mut drivers = CallState::new(self.db.clone(), &caller.actor, caller.tenant_id.as_deref(), now, limits);
         drivers.set_policies(self.policies.clone());
+        // The store keeps the epoch clock going while it lives: its guest's deadline depends on it.
+        drivers.hold_clock(self.ticker.running());
         let mut store = Store::new(&self.engine, (self.data)(drivers));
         store.limiter(|data| &mut data.drivers().limits);
-        let ticks = (self.config.call_deadline.as_millis() / TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
+        store.set_epoch_deadline(self.ticker.ticks_in(self.config.call_deadline));
         let s = &self.config.settings;
         let ctx = CallContext {
             actor: caller.actor.clone(),

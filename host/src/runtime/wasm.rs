@@ -2,9 +2,6 @@
 //! allocator, bounds checks, epoch deadline), compiling or loading a component, and reading a component's
 //! shape.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -64,9 +61,6 @@ pub const TEST_POLICIES_DIR: &str = env!("TEST_POLICIES_DIR");
 /// Linear memory kept mapped in a pooled slot between calls (where PAGEMAP_SCAN is available).
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
-/// Epoch ticks: the granularity of the CPU deadline.
-pub(crate) const TICK: Duration = Duration::from_millis(5);
-
 pub(crate) fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
     // A call touches a few hundred KiB of its instance's memory. Resetting a slot by rewriting only the
     // pages it touched (found with PAGEMAP_SCAN, Linux 6.7+) instead of unmapping them spares the next
@@ -120,38 +114,6 @@ pub fn load_component(engine: &Engine, wasm: &[u8], cache: Option<&CacheConfig>)
     match cache {
         None => Ok(Component::new(engine, wasm)?),
         Some(config) => ComponentCache::open(config)?.load_or_compile(engine, wasm),
-    }
-}
-
-/// Advances an engine's epoch every tick on a background thread until it is dropped.
-pub(crate) struct EpochTicker {
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl EpochTicker {
-    pub(crate) fn start(engine: &Engine, tick: Duration) -> Self {
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let weak = engine.weak();
-        let flag = stop.clone();
-        std::thread::Builder::new()
-            .name("wasm-epoch".into())
-            .spawn(move || {
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    match weak.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                }
-            })
-            .expect("spawning the epoch thread");
-        EpochTicker { stop }
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+import time
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -140,6 +141,20 @@ class Host(unittest.TestCase):
             self.system.tenants.create_tenant(tenant={"name": "B", "slug": "b", "plan": "free"})
         self.assertEqual(closed.exception.code, "unavailable")
         self.engine = Engine(self.path, clock=lambda: T0)  # for tearDown
+
+    def test_the_epoch_clock_ticks_only_while_a_call_runs(self) -> None:
+        """An idle engine's clock thread does not wake; while a call runs it ticks (its deadline needs it)."""
+        ticker = self.engine._ticker
+        self.create_tenant("acme")  # a call: the clock ran, then stopped
+        time.sleep(0.05)  # the tick under way when the call ended
+        idle = ticker.ticks_made
+        time.sleep(0.2)  # twenty ticks' time
+        self.assertEqual(ticker.ticks_made, idle, "the clock ticked with no call running")
+        with ticker.running():
+            waited_until = time.monotonic() + 5
+            while ticker.ticks_made == idle and time.monotonic() < waited_until:
+                time.sleep(0.005)
+        self.assertGreater(ticker.ticks_made, idle, "a held clock did not tick")
 
     def test_a_key_whose_stored_scopes_are_malformed_grants_nothing(self) -> None:
         founder = self.engine.acting_as(Person("ann", "ann@example.com"))

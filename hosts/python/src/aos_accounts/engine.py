@@ -9,6 +9,7 @@ rolls back, so a refused call writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import logging
@@ -20,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import wasmtime
 from wasmtime import component as wc
@@ -169,13 +170,15 @@ class Engine:
         return params
 
     def _run(self, op: _Operation, params: list) -> Outcome:
-        store = wasmtime.Store(self._wasm)
-        store.set_limits(memory_size=self.settings.instance_memory_mib << 20)
-        store.set_epoch_deadline(self._ticker.ticks(self.settings.call_deadline_ms))
-        instance = self._linker.instantiate(store, self._component)
-        func = instance.get_func(store, op.index)
-        result = func(store, *params)
-        return op.signature.result.from_wasm(result)
+        # The clock runs while the guest may: its deadline is counted in the clock's ticks.
+        with self._ticker.running():
+            store = wasmtime.Store(self._wasm)
+            store.set_limits(memory_size=self.settings.instance_memory_mib << 20)
+            store.set_epoch_deadline(self._ticker.ticks(self.settings.call_deadline_ms))
+            instance = self._linker.instantiate(store, self._component)
+            func = instance.get_func(store, op.index)
+            result = func(store, *params)
+            return op.signature.result.from_wasm(result)
 
     def _settle(self, state: CallState, outcome: Optional[Outcome], trap: Optional[Exception]) -> Any:
         """Commits or rolls back the call, and says what the caller gets (the Rust host's order)."""
@@ -376,22 +379,47 @@ def _private_cache_dir() -> Optional[Path]:
 
 
 class _EpochTicker:
-    """Advances the engine's epoch every 10 ms, so that a call's deadline interrupts a runaway guest."""
+    """Advances the engine's epoch every 10 ms while a call runs, so that a call's deadline interrupts a
+    runaway guest; while none runs its thread waits without waking (an idle process spends nothing)."""
 
     TICK_MS = 10
 
     def __init__(self, engine: wasmtime.Engine):
         self._engine = engine
-        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._running = 0
+        self._stopped = False
+        self.ticks_made = 0
         self._thread = threading.Thread(target=self._run, name="aos-epoch", daemon=True)
         self._thread.start()
 
     def ticks(self, deadline_ms: int) -> int:
         return max(1, deadline_ms // self.TICK_MS)
 
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Keeps the clock going while the block runs (every store's guest code runs inside one)."""
+        with self._changed:
+            self._running += 1
+            self._changed.notify()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+
     def _run(self) -> None:
-        while not self._stop.wait(self.TICK_MS / 1000):
+        while True:
+            with self._changed:
+                while self._running == 0 and not self._stopped:
+                    self._changed.wait()
+                if self._stopped:
+                    return
+            time.sleep(self.TICK_MS / 1000)
             self._engine.increment_epoch()
+            self.ticks_made += 1
 
     def stop(self) -> None:
-        self._stop.set()
+        with self._changed:
+            self._stopped = True
+            self._changed.notify()
