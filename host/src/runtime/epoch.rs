@@ -1,10 +1,11 @@
-//! The clock of an engine's CPU deadlines: a thread that advances the engine's epoch every tick while a
-//! store of that engine may run guest code, and waits without waking while none may.
+//! The clock of an engine's CPU deadlines: a thread that advances the engine's epoch every tick while
+//! stores of that engine may run guest code, and waits without waking once none has for a while.
 //!
 //! A store's epoch deadline counts ticks from the store's creation; guest code that runs past it traps.
 //! Only a store that holds a [`Ticking`] (kept in its data, so it goes with the store) keeps the clock
 //! going: an idle runtime costs no wake-ups (it used to wake 700 times a second, about 2% of a core on
-//! this machine, with nothing to do).
+//! this machine, with nothing to do). The clock keeps ticking for [`LINGER`] after the last store went,
+//! so that a busy process never pays for waking its thread (a system call) on a call's path.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -17,6 +18,8 @@ const TICKS_PER_DEADLINE: u32 = 50;
 const SHORTEST_TICK: Duration = Duration::from_millis(2);
 /// … and a long one not in ticks longer than this.
 const LONGEST_TICK: Duration = Duration::from_millis(100);
+/// How long the clock keeps ticking without a store before its thread waits to be woken.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// What the ticking thread and the stores share.
 #[derive(Default)]
@@ -31,10 +34,11 @@ struct State {
     running: usize,
     /// The ticker was dropped: the thread ends.
     stop: bool,
+    /// Holds taken so far: the thread sees a store came and went between two of its ticks.
+    held: u64,
     /// Ticks made so far.
     ticks: u64,
-    /// The thread waits to be woken: only then does a new hold wake it (a wake-up is a system call,
-    /// not to be paid by every call that finds the clock stopped between two ticks).
+    /// The thread waits to be woken: only then does a new hold wake it.
     waiting: bool,
 }
 
@@ -57,16 +61,28 @@ impl EpochTicker {
     /// called `name`.
     pub(crate) fn start(engine: &Engine, deadline: Duration, name: &str) -> Self {
         let tick = (deadline / TICKS_PER_DEADLINE).clamp(SHORTEST_TICK, LONGEST_TICK);
+        Self::with_tick(engine, tick, LINGER, name)
+    }
+
+    fn with_tick(engine: &Engine, tick: Duration, linger: Duration, name: &str) -> Self {
+        let linger_ticks = (linger.as_nanos() / tick.as_nanos()) as u64;
         let shared = Arc::new(Shared::default());
         let weak = engine.weak();
         let on_thread = shared.clone();
         std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
+                // Ticks in a row with no store held at the tick and none taken since the one before.
+                let (mut idle_ticks, mut held_before) = (0, 0);
                 loop {
                     {
                         let mut state = on_thread.state();
-                        while state.running == 0 && !state.stop {
+                        if state.running > 0 || state.held != held_before {
+                            idle_ticks = 0;
+                        }
+                        // Before waiting: the hold that wakes the thread resets the count at the next tick.
+                        held_before = state.held;
+                        while state.running == 0 && idle_ticks >= linger_ticks && !state.stop {
                             state.waiting = true;
                             state = on_thread.wake.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
                             state.waiting = false;
@@ -81,6 +97,7 @@ impl EpochTicker {
                         None => break,
                     }
                     on_thread.state().ticks += 1;
+                    idle_ticks += 1;
                 }
             })
             .expect("spawning an epoch thread");
@@ -97,6 +114,7 @@ impl EpochTicker {
     pub(crate) fn running(&self) -> Ticking {
         let mut state = self.shared.state();
         state.running += 1;
+        state.held += 1;
         if state.waiting {
             self.shared.wake.notify_one();
         }
@@ -140,42 +158,65 @@ mod tests {
         Engine::new(wasmtime::Config::new().epoch_interruption(true)).unwrap()
     }
 
-    /// Waits until `ticker` has made more than `after` ticks (a bounded wait: it fails rather than hangs).
-    fn wait_past(ticker: &EpochTicker, after: u64) -> u64 {
-        for _ in 0..2_000 {
-            if ticker.ticks() > after {
-                return ticker.ticks();
+    /// Waits (at most 5 s, then fails) until `done` holds of the ticker.
+    fn wait_until(ticker: &EpochTicker, what: &str, done: impl Fn(&State) -> bool) {
+        for _ in 0..5_000 {
+            if done(&ticker.shared.state()) {
+                return;
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        panic!("the clock did not tick in 2 s while a store held it");
+        panic!("waited 5 s for the clock {what}");
     }
 
     #[test]
     fn the_clock_ticks_only_while_a_store_holds_it() {
         let engine = engine();
-        let ticker = EpochTicker::start(&engine, Duration::ZERO, "test-epoch");
-        assert_eq!(ticker.tick, SHORTEST_TICK);
-        // Idle: fifty ticks' time without a tick.
+        let ticker = EpochTicker::with_tick(&engine, SHORTEST_TICK, Duration::ZERO, "test-epoch");
+        // Idle from the start: its thread waits, and makes no tick in fifty ticks' time.
+        wait_until(&ticker, "to wait", |s| s.waiting);
         std::thread::sleep(SHORTEST_TICK * 50);
         assert_eq!(ticker.ticks(), 0, "an idle clock ticked");
 
         // Two stores hold it; it ticks while either does.
         let (first, second) = (ticker.running(), ticker.running());
-        let seen = wait_past(&ticker, 0);
+        wait_until(&ticker, "to tick", |s| s.ticks > 0);
         drop(first);
-        wait_past(&ticker, seen);
+        let seen = ticker.ticks();
+        wait_until(&ticker, "to tick for the second store", |s| s.ticks > seen);
         drop(second);
 
-        // Idle again: at most the tick that was under way when the last store went.
+        // Idle again: it waits, and does not tick.
+        wait_until(&ticker, "to wait again", |s| s.waiting);
         let stopped = ticker.ticks();
         std::thread::sleep(SHORTEST_TICK * 50);
-        assert!(ticker.ticks() <= stopped + 1, "{} ticks after the last store went", ticker.ticks() - stopped);
+        assert_eq!(ticker.ticks(), stopped, "the clock ticked with no store");
 
         // And it starts again for the next store.
         let again = ticker.running();
-        wait_past(&ticker, ticker.ticks());
+        wait_until(&ticker, "to tick again", |s| s.ticks > stopped);
         drop(again);
+    }
+
+    #[test]
+    fn after_its_last_store_the_clock_lingers_then_waits() {
+        let engine = engine();
+        let linger = SHORTEST_TICK * 25;
+        let ticker = EpochTicker::with_tick(&engine, SHORTEST_TICK, linger, "test-epoch");
+        // It lingers from its start too (25 ticks), then waits.
+        wait_until(&ticker, "to wait after its first linger", |s| s.waiting);
+        let before = ticker.ticks();
+        let store = ticker.running();
+        wait_until(&ticker, "to tick", |s| s.ticks > before);
+        drop(store);
+        let dropped_at = ticker.ticks();
+        wait_until(&ticker, "to wait after the store", |s| s.waiting);
+        // It ticked on for the linger's 25 ticks (a store coming then would not have had to wake it)…
+        assert!(ticker.ticks() >= dropped_at + 25, "{} ticks after the store", ticker.ticks() - dropped_at);
+        // … and then stopped.
+        let stopped = ticker.ticks();
+        std::thread::sleep(SHORTEST_TICK * 50);
+        assert_eq!(ticker.ticks(), stopped);
     }
 
     #[test]
