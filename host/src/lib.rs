@@ -79,4 +79,4 @@ pub use cache::CacheConfig;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Backend, Database};
 pub use policy::PolicyLimits;
-pub use runtime::{Caller, Runtime, RuntimeBuilder, RuntimeConfig, Settings};
+pub use runtime::{Caller, Runtime, RuntimeBuilder, RuntimeConfig, Settings, Ticking};

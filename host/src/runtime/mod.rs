@@ -24,7 +24,7 @@ use wasmtime::{Engine, Store, StoreLimitsBuilder};
 
 pub use config::{Caller, RuntimeConfig, Settings};
 pub(crate) use epoch::EpochTicker;
-pub(crate) use epoch::Ticking;
+pub use epoch::Ticking;
 pub use exports::{ExportedFunction, Exports, PACKAGE, VERSION};
 pub use run::{
     Attempt, AttemptFuture, CONTENTION_FAILURES, RETRIES, RUN_AS_WRITERS, Settled, backoff_of, engine_error,
@@ -180,9 +180,25 @@ impl<T: DriverView> Runtime<T> {
     }
 
     /// The wasmtime engine every call's store belongs to. Make stores with [`Runtime::store`]: the
-    /// engine's epoch, which their deadlines are counted in, advances only while such a store lives.
+    /// engine's epoch, which their deadlines are counted in, advances only while a store holds the
+    /// engine's clock, as those do. A store made on this engine some other way must hold one of
+    /// [`Runtime::hold_epoch_clock`] for its whole life (in its data), or its guest has no deadline.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// A hold on the engine's epoch clock: while any is held, the clock ticks (a tick is a fiftieth of
+    /// the call deadline, at most 100 ms), so the epoch deadlines of the engine's stores pass. Every
+    /// store of [`Runtime::store`] holds one; a store an embedder makes itself on [`Runtime::engine`]
+    /// needs its own.
+    pub fn hold_epoch_clock(&self) -> Ticking {
+        self.ticker.running()
+    }
+
+    /// How many ticks of the engine's epoch clock make `deadline` (at least one): what to give
+    /// `Store::set_epoch_deadline` for a store made on [`Runtime::engine`].
+    pub fn epoch_ticks_in(&self, deadline: std::time::Duration) -> u64 {
+        self.ticker.ticks_in(deadline)
     }
 
     /// The linker with every import of the engine world (and the embedder's own interfaces), for
@@ -222,10 +238,10 @@ impl<T: DriverView> Runtime<T> {
         let mut drivers = CallState::new(self.db.clone(), &caller.actor, caller.tenant_id.as_deref(), now, limits);
         drivers.set_policies(self.policies.clone());
         // The store keeps the epoch clock going while it lives: its guest's deadline depends on it.
-        drivers.hold_clock(self.ticker.running());
+        drivers.hold_clock(self.hold_epoch_clock());
         let mut store = Store::new(&self.engine, (self.data)(drivers));
         store.limiter(|data| &mut data.drivers().limits);
-        store.set_epoch_deadline(self.ticker.ticks_in(self.config.call_deadline));
+        store.set_epoch_deadline(self.epoch_ticks_in(self.config.call_deadline));
         let s = &self.config.settings;
         let ctx = CallContext {
             actor: caller.actor.clone(),
