@@ -52,7 +52,7 @@ impl Shared {
 }
 
 /// Advances an engine's epoch every tick on a thread of its own while any [`Ticking`] is held; the thread
-/// ends when the ticker or the engine is dropped.
+/// ends when the ticker has been dropped and no store holds the clock, or when the engine is gone.
 pub(crate) struct EpochTicker {
     shared: Arc<Shared>,
     tick: Duration,
