@@ -164,8 +164,13 @@ mod tests {
 
     /// Waits (at most 5 s, then fails) until `done` holds of the ticker.
     fn wait_until(ticker: &EpochTicker, what: &str, done: impl Fn(&State) -> bool) {
+        wait_on(&ticker.shared, what, done)
+    }
+
+    /// Waits (at most 5 s, then fails) until `done` holds of the clock's shared state.
+    fn wait_on(shared: &Shared, what: &str, done: impl Fn(&State) -> bool) {
         for _ in 0..5_000 {
-            if done(&ticker.shared.state()) {
+            if done(&shared.state()) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -230,15 +235,8 @@ mod tests {
         let ticker = EpochTicker::with_tick(&engine, SHORTEST_TICK, Duration::ZERO, "test-epoch");
         let store = ticker.running();
         drop(ticker);
-        let ticks = || store.0.state().ticks;
-        let before = ticks();
-        for _ in 0..5_000 {
-            if ticks() > before {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        panic!("the clock stopped with its ticker while a store still held it");
+        let before = store.0.state().ticks;
+        wait_on(&store.0, "to tick on for a store that outlives its ticker", |s| s.ticks > before);
     }
 
     #[test]
