@@ -53,7 +53,7 @@ async fn seed_a_big_tenant(h: &Harness) -> String {
                    ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, \
                    CASE WHEN g % 500 = 0 THEN 'admin' ELSE 'member' END, now(), \
                    'u' || lpad(g::text, 5, '0') || '@plans.example' FROM generate_series(1, 5000) g";
-    let Pool::Postgres(pool) = h.db.pool() else { unreachable!("PostgreSQL only") };
+    let Pool::Postgres(pool, _) = h.db.pool() else { unreachable!("PostgreSQL only") };
     sqlx::query(users).execute(pool).await.unwrap();
     sqlx::query(members).bind(&tenant).execute(pool).await.unwrap();
     sqlx::query("ANALYZE users, tenant_memberships").execute(pool).await.unwrap();
@@ -88,7 +88,7 @@ async fn a_role_filter_is_sought_in_an_index_in_the_lists_order() {
                     );
                     assert!(!plan.iter().any(|step| step.contains("TEMP B-TREE")), "{what}: sorted: {plan:?}");
                 }
-                Pool::Postgres(pool) => {
+                Pool::Postgres(pool, _) => {
                     use sqlx::Executor;
                     let mut c = pool.acquire().await.unwrap();
                     // For tables this small reading them whole would do as well: with sequential scans off,

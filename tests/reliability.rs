@@ -112,7 +112,7 @@ async fn connections_the_server_ended_while_idle_are_not_the_end_of_a_call() {
     let h = Harness::postgres(&url).await;
     let (t, owner) = h.owned_tenant("Acme", "ann").await;
     let schema = h.schema().expect("a PostgreSQL harness has a schema").to_string();
-    for idle in [Duration::ZERO, account_host::db::CHECK_IDLE_AFTER + Duration::from_millis(200)] {
+    for idle in [Duration::ZERO, account_host::db::kept::KEEP_IDLE + Duration::from_millis(200)] {
         // Several connections in the pool: calls side by side.
         let calls = (0..4).map(|_| async { h.runtime.tenants().get_tenant(&owner).await });
         for got in futures_util::future::join_all(calls).await {
@@ -144,6 +144,20 @@ async fn connections_the_server_ended_while_idle_are_not_the_end_of_a_call() {
     h.close().await;
 }
 
+/// Waits (up to 5 s) until no session of the harness's pool (its `schema`, in `application_name`) but
+/// the one asking is idle inside a transaction — `whose` names the transaction for the failure.
+async fn no_session_stays_in_a_transaction(h: &Harness, schema: &str, whose: &str) {
+    let in_transaction = format!(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{schema}' \
+         AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.count(&in_transaction).await > 0 {
+        assert!(Instant::now() < deadline, "a session left inside {whose} transaction");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A read's transaction is ended without its caller waiting for it (`Tx::finish`), but it is ended: once
 /// the calls have answered, no session of the pool stays inside a transaction (an open snapshot would
 /// hold back vacuum). PostgreSQL, where the sessions can be seen.
@@ -161,15 +175,147 @@ async fn a_reads_transaction_is_ended_once_it_has_answered() {
         h.runtime.tenants().check_run_quota(&owner).await.expect("check run quota");
     });
     futures_util::future::join_all(reads).await;
-    let in_transaction = format!(
-        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{schema}' \
-         AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+    no_session_stays_in_a_transaction(&h, &schema, "a read's").await;
+    h.close().await;
+}
+
+/// A call that wrote leaves its connection clean (its `COMMIT` answered), and the next call takes it as it
+/// is: nothing crosses the wire after the call. sqlx checks every connection given back to its pool with
+/// an exchange of its own, so before, each write cost one more than it counted (issue 14). A read's
+/// connection still goes back through that check, which carries its `ROLLBACK` after the call. A kept
+/// connection idle for `KEEP_IDLE` goes back to the pool too, through the check. Counted on the wire
+/// (`suite::wire`), with the host's own counts (`tests/round_trips.rs`) as the expectation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writes_connection_is_kept_for_the_next_call_without_a_check() {
+    let Some(url) = suite::postgres_url() else { return };
+    let wire = suite::wire::WireCounter::start(&url).await;
+    let h = Harness::postgres(wire.url()).await;
+    let (tenant, _) = h.owned_tenant("Acme", "ann").await;
+    // The system acts on the tenant, as in tests/round_trips.rs (a person's call also reads their membership).
+    let system = account_host::Caller::system(Some(&tenant));
+    let pins = h.runtime.memory_pins();
+    pins.upsert_pin(&system, "read", "{}", None, None).await.unwrap();
+    // The pin's first read writes its access log row; the reads below are within the hour.
+    pins.get_pin(&system, "read").await.unwrap().expect("the pin");
+    // Well under KEEP_IDLE: a kept connection stays kept while the test waits for the wire to settle.
+    let quiet = Duration::from_millis(100);
+    assert!(quiet * 4 < account_host::db::kept::KEEP_IDLE);
+    pins.upsert_pin(&system, "w", "{}", None, None).await.unwrap();
+    let connections = wire.connections();
+    let (mut measured, mut previous_end) = (0, Instant::now());
+    for i in 0..12 {
+        let before = wire.settled(quiet).await;
+        let start = Instant::now();
+        pins.upsert_pin(&system, &format!("w{i}"), r#"{"v":1}"#, None, None).await.unwrap();
+        let end = Instant::now();
+        let after = wire.settled(quiet).await;
+        // A machine that stalled for half of KEEP_IDLE around the call may have let the sweeper give the
+        // kept connection back (and check it): such a try shows nothing either way.
+        let idle_around = (start - previous_end).max(end.elapsed());
+        previous_end = end;
+        if idle_around >= account_host::db::kept::KEEP_IDLE / 2 {
+            continue;
+        }
+        // BEGIN, status, storage, upsert, access log, COMMIT.
+        assert_eq!(after - before, 6, "upsert pin {i}: its exchanges, and none after it");
+        measured += 1;
+        if measured == 3 {
+            break;
+        }
+    }
+    assert_eq!(measured, 3, "the machine stalled around every try");
+    assert_eq!(wire.connections(), connections, "the writes took the connection kept before them");
+    // A read's ROLLBACK is sent after the call, with sqlx's check of its connection.
+    let before = wire.settled(quiet).await;
+    pins.get_pin(&system, "read").await.unwrap().expect("the pin");
+    // BEGIN, status, pin; then ROLLBACK with the check.
+    assert_eq!(wire.settled(quiet).await - before, 3 + 1, "get pin");
+    // The last write's connection, idle, goes back to the pool after KEEP_IDLE: checked then.
+    let pool = h.db.postgres_pool().expect("PostgreSQL").clone();
+    let idle_before = pool.num_idle();
+    pins.upsert_pin(&system, "last", "{}", None, None).await.unwrap();
+    let before = wire.settled(quiet).await;
+    assert_eq!(
+        pool.num_idle(),
+        idle_before.saturating_sub(1),
+        "the write took its connection from the pool and kept it"
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while h.count(&in_transaction).await > 0 {
-        assert!(Instant::now() < deadline, "sessions left inside a read's transaction");
+    let deadline = Instant::now() + account_host::db::kept::KEEP_IDLE + Duration::from_secs(5);
+    while pool.num_idle() < idle_before.max(1) {
+        assert!(Instant::now() < deadline, "a kept connection idle for KEEP_IDLE did not go back to the pool");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(wire.settled(quiet).await - before, 1, "the check as the kept connection went back to the pool");
+    h.close().await;
+}
+
+/// Writes cancelled at every point of their way (a caller that gave up: the call's future dropped), each
+/// followed by a write that commits: no cancelled write is committed in part — its pin without the
+/// access log row the same transaction writes after it — by a later call that took its connection, and
+/// no session is left inside a transaction. A connection is kept for the next call only after its
+/// transaction ended; a cancelled call's goes back to sqlx's pool with its `ROLLBACK` queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_write_leaves_nothing_for_the_next_call_on_its_connection() {
+    each_backend(async |h| {
+        let (_, owner) = h.owned_tenant("Acme", "ann").await;
+        let pins = h.runtime.memory_pins();
+        pins.upsert_pin(&owner, "warm", "{}", None, None).await.unwrap();
+        let mut cancelled = 0;
+        for i in 0..60u64 {
+            let key = format!("c{i}");
+            let call = pins.upsert_pin(&owner, &key, r#"{"v":1}"#, None, None);
+            if tokio::time::timeout(Duration::from_micros(50 * i), call).await.is_err() {
+                cancelled += 1;
+            }
+            pins.upsert_pin(&owner, &format!("after{i}"), "{}", None, None)
+                .await
+                .expect("a write after a cancelled one");
+        }
+        assert!(cancelled > 0, "no call was cancelled: the test proves nothing");
+        // Each pin its call wrote has the access log row the call wrote after it, and the other way round.
+        let pins_without_log = "SELECT COUNT(*) FROM memory_pins p WHERE p.key LIKE 'c%' \
+             AND NOT EXISTS (SELECT 1 FROM memory_audit a WHERE a.key = p.key)";
+        let logs_without_pin = "SELECT COUNT(*) FROM memory_audit a WHERE a.key LIKE 'c%' \
+             AND NOT EXISTS (SELECT 1 FROM memory_pins p WHERE p.key = a.key)";
+        assert_eq!(h.count(pins_without_log).await, 0, "a cancelled write committed in part");
+        assert_eq!(h.count(logs_without_pin).await, 0, "a cancelled write committed in part");
+        assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins WHERE key LIKE 'after%'").await, 60);
+        if let Some(schema) = h.schema() {
+            no_session_stays_in_a_transaction(h, schema, "a cancelled call's").await;
+        }
+    })
+    .await;
+}
+
+/// A call given up while its `BEGIN` waits for the server's answer (a deadline, a caller gone) leaves no
+/// session inside that transaction for a later call. sqlx counts a transaction only once its `BEGIN` is
+/// answered: it queued no `ROLLBACK`, and its check gave the connection back to the pool inside the
+/// transaction the server had begun (launchbadge/sqlx#2054), where a later call's `BEGIN` was ignored —
+/// a write after a given-up read ran in the read's `READ ONLY` transaction, and failed. The lease now
+/// closes such a connection. The relay holds the server's answers so that the calls are given up there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_given_up_at_its_begin_leaves_no_session_in_a_transaction() {
+    let Some(url) = suite::postgres_url() else { return };
+    let wire = suite::wire::WireCounter::start(&url).await;
+    let h = Harness::postgres(wire.url()).await;
+    let (tenant, _) = h.owned_tenant("Acme", "ann").await;
+    let system = account_host::Caller::system(Some(&tenant));
+    let pins = h.runtime.memory_pins();
+    pins.upsert_pin(&system, "warm", "{}", None, None).await.unwrap();
+    wire.delay_replies(Duration::from_millis(400));
+    for i in 0..3 {
+        let (read, key) = (pins.get_pin(&system, "warm"), format!("given-up{i}"));
+        assert!(tokio::time::timeout(Duration::from_millis(100), read).await.is_err(), "a read waited for its BEGIN");
+        let write = pins.upsert_pin(&system, &key, "{}", None, None);
+        assert!(tokio::time::timeout(Duration::from_millis(100), write).await.is_err(), "a write waited for its BEGIN");
+    }
+    wire.delay_replies(Duration::ZERO);
+    let schema = h.schema().expect("a PostgreSQL harness has a schema").to_string();
+    no_session_stays_in_a_transaction(&h, &schema, "a given-up call's").await;
+    for i in 0..8 {
+        pins.upsert_pin(&system, &format!("after{i}"), "{}", None, None).await.expect("a write after given-up calls");
+    }
+    assert_eq!(h.count("SELECT COUNT(*) FROM memory_pins WHERE key LIKE 'given-up%'").await, 0);
     h.close().await;
 }
 

@@ -16,6 +16,7 @@ use account_host::db::Database;
 use account_host::{CacheConfig, Caller, Runtime, RuntimeConfig};
 
 pub mod tools;
+pub mod wire;
 
 /// 2026-03-15T12:00:00Z, a fixed start for the manual clock.
 pub const T0: i64 = 1_773_576_000_000_000;

@@ -7,11 +7,14 @@
 //!
 //! Transactions: one per engine call. PostgreSQL runs it `SERIALIZABLE` (the runtime retries a call that
 //! loses a serialisation race); SQLite takes the write lock up front (`BEGIN IMMEDIATE`) behind one
-//! in-process writer lock, so callers queue instead of failing with "database is locked".
+//! in-process writer lock, so callers queue instead of failing with "database is locked". On PostgreSQL
+//! a call's connection is one the engine kept from an earlier call that wrote, when there is one
+//! ([`kept`]), rather than one from sqlx's pool.
 
 pub mod codec;
 pub mod cursor;
 pub mod errors;
+pub mod kept;
 pub(crate) mod recent_reads;
 pub mod rows;
 
@@ -22,7 +25,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever the backend.
@@ -62,7 +65,7 @@ macro_rules! on_pool {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db.pool() {
             $crate::db::Pool::Sqlite($p, _) => $body.await,
-            $crate::db::Pool::Postgres($p) => $body.await,
+            $crate::db::Pool::Postgres($p, _) => $body.await,
         }
     };
 }
@@ -70,12 +73,28 @@ macro_rules! on_pool {
 /// [`on_pool!`](crate::on_pool) for a statement that may run twice without harm: a read, or a write that
 /// skips itself the second time (a read's throttled access log row). A connection the server ended while
 /// it sat in the pool (see [`CHECK_IDLE_AFTER`](crate::db::CHECK_IDLE_AFTER)) fails it, and it runs again
-/// on another, as a call's `BEGIN` does (`Database::again_on_lost_idle_connection`).
+/// on another, as a call's `BEGIN` does (`Database::again_on_lost_idle_connection`). On PostgreSQL it runs
+/// on a connection kept between calls, and keeps it after it answered ([`kept`](crate::db::kept)).
 #[macro_export]
 macro_rules! on_pool_idempotent {
     ($db:expr, |$p:ident| $body:expr) => {{
         let db: &$crate::db::Database = $db;
-        db.again_on_lost_idle_connection(|| async { $crate::on_pool!(db, |$p| $body) }).await
+        db.again_on_lost_idle_connection(|| async {
+            match db.pool() {
+                $crate::db::Pool::Sqlite($p, _) => $body.await,
+                $crate::db::Pool::Postgres(_, kept) => {
+                    let mut lease = kept.lease().await?;
+                    let $p = &mut *lease;
+                    let answered = $body.await;
+                    // A statement that failed goes back to sqlx's pool, checked.
+                    if answered.is_ok() {
+                        lease.keep();
+                    }
+                    answered
+                }
+            }
+        })
+        .await
     }};
 }
 
@@ -103,8 +122,8 @@ pub struct Database {
 pub enum Pool {
     /// A SQLite pool, with the in-process lock that lets one writing transaction in at a time.
     Sqlite(SqlitePool, Arc<Mutex<()>>),
-    /// A PostgreSQL pool.
-    Postgres(PgPool),
+    /// A PostgreSQL pool, with the connections kept between calls.
+    Postgres(PgPool, Arc<kept::KeptConnections>),
 }
 
 /// The SQLite writer lock, taken before a writing call is instantiated and handed to its transaction.
@@ -114,7 +133,8 @@ pub type WriterGuard = OwnedMutexGuard<()>;
 /// before a caller gets it. A connection used this recently is handed out unchecked: checking every
 /// one (sqlx's default, `test_before_acquire`) cost every call a round trip before its `BEGIN`. One
 /// that died all the same fails at its `BEGIN`, and the call takes another ([`Database::begin_with`]);
-/// sqlx also checks every connection as it is given back.
+/// sqlx also checks every connection as it is given back to the pool. A call that wrote keeps its clean
+/// connection for the next call instead, for up to this long idle ([`kept`]).
 pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// The options of the PostgreSQL pool [`Database::connect`] opens.
@@ -137,7 +157,7 @@ pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>, Option<OwnedMutexGuard<()>>),
     /// A PostgreSQL transaction: `SERIALIZABLE`, or `REPEATABLE READ READ ONLY` for a call that only
     /// reads (the server refuses its writes).
-    Postgres(Transaction<'static, Postgres>, Access),
+    Postgres(kept::PgTransaction, Access),
 }
 
 /// How a transaction that may have written ends ([`Tx::finish`], [`Tx::abandon`]).
@@ -162,9 +182,15 @@ impl Database {
         Database::of(Pool::Sqlite(pool, Arc::new(Mutex::new(()))))
     }
 
-    /// The engine's database on an embedder's own PostgreSQL pool.
+    /// The engine's database on an embedder's own PostgreSQL pool. Connections the engine's calls used
+    /// cleanly stay with the handle for the next call, up to [`kept::KEEP_IDLE`] idle and at most half
+    /// the pool's connections, before they go back to the pool ([`kept`]): the pool's `before_acquire`
+    /// and `after_release` hooks run only when a connection leaves or rejoins the pool, not between the
+    /// engine's calls. Closing the pool yourself waits up to `KEEP_IDLE` for them; [`Database::close`]
+    /// gives them back first.
     pub fn from_postgres_pool(pool: PgPool) -> Self {
-        Database::of(Pool::Postgres(pool))
+        let kept = kept::KeptConnections::new(pool.clone());
+        Database::of(Pool::Postgres(pool, kept))
     }
 
     fn of(pool: Pool) -> Self {
@@ -180,14 +206,14 @@ impl Database {
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.pool {
             Pool::Sqlite(pool, _) => Some(pool),
-            Pool::Postgres(_) => None,
+            Pool::Postgres(..) => None,
         }
     }
 
     /// The PostgreSQL pool, for an embedder's own queries beside the engine's.
     pub fn postgres_pool(&self) -> Option<&PgPool> {
         match &self.pool {
-            Pool::Postgres(pool) => Some(pool),
+            Pool::Postgres(pool, _) => Some(pool),
             Pool::Sqlite(..) => None,
         }
     }
@@ -234,7 +260,7 @@ impl Database {
     pub fn backend(&self) -> Backend {
         match &self.pool {
             Pool::Sqlite(..) => Backend::Sqlite,
-            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -246,7 +272,7 @@ impl Database {
                 accept_rewritten_migrations(pool, &migrator).await?;
                 migrator.run(pool).await?
             }
-            Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+            Pool::Postgres(pool, _) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
@@ -270,14 +296,14 @@ impl Database {
                 };
                 Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(guard)))
             }
-            Pool::Postgres(pool) => {
+            Pool::Postgres(_, kept) => {
                 let begin = match read_only {
                     true => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                     false => "BEGIN ISOLATION LEVEL SERIALIZABLE",
                 };
                 // A connection the server ended while it sat in the pool fails at its BEGIN, before
                 // anything of the call ran: the call takes another.
-                let tx = self.again_on_lost_idle_connection(|| pool.begin_with(begin)).await?;
+                let tx = self.again_on_lost_idle_connection(|| kept.begin(begin)).await?;
                 let access = if read_only { Access::ReadOnly } else { Access::ReadWrite };
                 Ok(Tx::Postgres(tx, access))
             }
@@ -288,7 +314,7 @@ impl Database {
     pub async fn writer_turn(&self) -> Option<WriterGuard> {
         match &self.pool {
             Pool::Sqlite(_, lock) => Some(lock.clone().lock_owned().await),
-            Pool::Postgres(_) => None,
+            Pool::Postgres(..) => None,
         }
     }
 
@@ -299,7 +325,7 @@ impl Database {
     pub async fn reachable(&self) -> bool {
         match &self.pool {
             Pool::Sqlite(pool, _) => !pool.is_closed(),
-            Pool::Postgres(pool) => {
+            Pool::Postgres(pool, _) => {
                 use sqlx::Connection;
                 match sqlx::PgConnection::connect_with(&pool.connect_options()).await {
                     Ok(mut connection) => {
@@ -340,7 +366,7 @@ impl Database {
     fn idle_connections(&self) -> usize {
         match &self.pool {
             Pool::Sqlite(..) => 0,
-            Pool::Postgres(pool) => pool.num_idle(),
+            Pool::Postgres(pool, kept) => pool.num_idle() + kept.len(),
         }
     }
 
@@ -350,11 +376,15 @@ impl Database {
         one.is_ok()
     }
 
-    /// Closes the pool: waits for connections in use to be returned, then closes them all.
+    /// Closes the pool: gives back the connections kept between calls, waits for those in use to be
+    /// returned, then closes them all.
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(pool, _) => pool.close().await,
-            Pool::Postgres(pool) => pool.close().await,
+            Pool::Postgres(pool, kept) => {
+                kept.release_all();
+                pool.close().await
+            }
         }
     }
 }
@@ -377,7 +407,8 @@ impl Tx {
     }
 
     /// Ends the transaction of a call that answered ok. One that may have written is committed (a
-    /// round trip, counted). One that only read has nothing to make durable, and its caller does not
+    /// round trip, counted); on PostgreSQL its connection is then kept for the next call, unchecked
+    /// ([`kept`]). One that only read has nothing to make durable, and its caller does not
     /// wait for the database: the answer is final once the last read is back. It is rolled back — for a
     /// transaction that wrote nothing, the same as a commit — by sqlx as the connection goes back to the
     /// pool, in the one exchange sqlx makes then to check the connection, after the call.
