@@ -74,8 +74,13 @@ pub fn npm_ci(package: &Path) {
 }
 
 /// A Python virtual environment at `venv` holding exactly `requirements` (pip's requirement lines): made
-/// and installed from PyPI when missing or when the requirements changed. Returns its `bin/`.
+/// and installed from PyPI when missing or when the requirements changed. Returns its `bin/`. Tests that
+/// ask for the same one at once take turns (a lock file beside it): the second one finds it made, where
+/// both used to make it and one failed ("File exists", seen in a clean clone's run).
 pub fn python_venv(venv: &Path, requirements: &[&str]) -> PathBuf {
+    std::fs::create_dir_all(venv.parent().expect("a venv's directory")).expect("the venv's directory");
+    let lock = std::fs::File::create(venv.with_extension("lock")).expect("the venv's lock file");
+    lock.lock().expect("lock the venv");
     let wanted = requirements.join("\n");
     let stamp = venv.join("installed");
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
