@@ -179,6 +179,16 @@ async fn a_reads_transaction_is_ended_once_it_has_answered() {
     h.close().await;
 }
 
+/// A PostgreSQL harness whose connections go through a relay that counts their exchanges
+/// (`suite::wire`), and the system acting on a new tenant — as in tests/round_trips.rs, whose counts
+/// are the expectation (a person's call also reads their membership). None without PostgreSQL.
+async fn through_a_relay() -> Option<(suite::wire::WireCounter, Harness, account_host::Caller)> {
+    let wire = suite::wire::WireCounter::start(&suite::postgres_url()?).await;
+    let h = Harness::postgres(wire.url()).await;
+    let (tenant, _) = h.owned_tenant("Acme", "ann").await;
+    Some((wire, h, account_host::Caller::system(Some(&tenant))))
+}
+
 /// A call that wrote leaves its connection clean (its `COMMIT` answered), and the next call takes it as it
 /// is: nothing crosses the wire after the call. sqlx checks every connection given back to its pool with
 /// an exchange of its own, so before, each write cost one more than it counted (issue 14). A read's
@@ -187,12 +197,7 @@ async fn a_reads_transaction_is_ended_once_it_has_answered() {
 /// (`suite::wire`), with the host's own counts (`tests/round_trips.rs`) as the expectation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writes_connection_is_kept_for_the_next_call_without_a_check() {
-    let Some(url) = suite::postgres_url() else { return };
-    let wire = suite::wire::WireCounter::start(&url).await;
-    let h = Harness::postgres(wire.url()).await;
-    let (tenant, _) = h.owned_tenant("Acme", "ann").await;
-    // The system acts on the tenant, as in tests/round_trips.rs (a person's call also reads their membership).
-    let system = account_host::Caller::system(Some(&tenant));
+    let Some((wire, h, system)) = through_a_relay().await else { return };
     let pins = h.runtime.memory_pins();
     pins.upsert_pin(&system, "read", "{}", None, None).await.unwrap();
     // The pin's first read writes its access log row; the reads below are within the hour.
@@ -295,11 +300,7 @@ async fn a_cancelled_write_leaves_nothing_for_the_next_call_on_its_connection() 
 /// closes such a connection. The relay holds the server's answers so that the calls are given up there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_given_up_at_its_begin_leaves_no_session_in_a_transaction() {
-    let Some(url) = suite::postgres_url() else { return };
-    let wire = suite::wire::WireCounter::start(&url).await;
-    let h = Harness::postgres(wire.url()).await;
-    let (tenant, _) = h.owned_tenant("Acme", "ann").await;
-    let system = account_host::Caller::system(Some(&tenant));
+    let Some((wire, h, system)) = through_a_relay().await else { return };
     let pins = h.runtime.memory_pins();
     pins.upsert_pin(&system, "warm", "{}", None, None).await.unwrap();
     wire.delay_replies(Duration::from_millis(400));

@@ -66,6 +66,13 @@ struct Kept {
     idle_since: Instant,
 }
 
+impl Kept {
+    /// When it has been idle for [`KEEP_IDLE`], and goes back to the pool.
+    fn idle_until(&self) -> Instant {
+        self.idle_since + KEEP_IDLE
+    }
+}
+
 impl KeptConnections {
     pub(super) fn new(pool: PgPool) -> Arc<Self> {
         Arc::new(KeptConnections { pool, state: Mutex::default() })
@@ -109,7 +116,7 @@ impl KeptConnections {
             }
             loop {
                 match state.idle.pop() {
-                    Some(kept) if kept.since.elapsed() >= KEEP_AT_MOST || kept.idle_since.elapsed() >= KEEP_IDLE => {
+                    Some(kept) if kept.since.elapsed() >= KEEP_AT_MOST || Instant::now() >= kept.idle_until() => {
                         spent.push(kept)
                     }
                     other => break other,
@@ -185,7 +192,7 @@ fn release_without_runtime(pool: &PgPool, connection: PoolConnection<Postgres>) 
     drop(raw);
 }
 
-/// Gives connections idle for [`KEEP_IDLE`] back to the pool, until none is kept (or the cache is gone).
+/// Gives connections idle for [`KEEP_IDLE`] back to the pool, until none is kept (or the handle is gone).
 async fn sweep(kept: Weak<KeptConnections>) {
     loop {
         let next = {
@@ -193,9 +200,9 @@ async fn sweep(kept: Weak<KeptConnections>) {
             let mut state = kept.lock();
             let now = Instant::now();
             let (stale, fresh): (Vec<Kept>, Vec<Kept>) =
-                std::mem::take(&mut state.idle).into_iter().partition(|k| now >= k.idle_since + KEEP_IDLE);
+                std::mem::take(&mut state.idle).into_iter().partition(|k| now >= k.idle_until());
             state.idle = fresh;
-            let next = state.idle.iter().map(|k| k.idle_since + KEEP_IDLE).min();
+            let next = state.idle.iter().map(Kept::idle_until).min();
             if next.is_none() {
                 // Under the lock: a connection kept from now on finds no sweeper and starts one.
                 state.sweeper = None;
