@@ -21,6 +21,8 @@ use anyhow::{Context, bail};
 mod api_model;
 #[path = "build/contract_types.rs"]
 mod contract_types;
+#[path = "build/one_call.rs"]
+mod one_call;
 #[path = "build/operations_check.rs"]
 mod operations_check;
 // The description of every operation, checked against the contract's exports below.
@@ -156,11 +158,15 @@ fn main() -> anyhow::Result<()> {
         std::fs::write(&embedded, &component)?;
         if is_engine {
             engine_component = Some(component.clone());
-            let one_call = componentize(&without_post_returns(&core)?)
-                .with_context(|| format!("turning {package} without post-returns into a component"))?;
-            let one_call_path = out_dir.join(format!("{package}.one-call.wasm"));
-            std::fs::write(&one_call_path, &one_call)?;
-            println!("cargo:rustc-env=ACCOUNT_ENGINE_ONE_CALL_COMPONENT={}", one_call_path.display());
+            let mut parts = String::from("&[\n");
+            for interface in one_call::exported_interfaces(&workspace.join("wit"))? {
+                let part = one_call::component_of_interface(&core, &workspace.join("wit"), "aos:accounts", &interface)?;
+                let path = out_dir.join(format!("{package}.{interface}.wasm"));
+                std::fs::write(&path, &part)?;
+                parts.push_str(&format!("    ({interface:?}, include_bytes!({:?})),\n", path.display().to_string()));
+            }
+            parts.push(']');
+            std::fs::write(out_dir.join("interface_components.rs"), parts)?;
         }
         println!("cargo:rustc-env={env_name}={}", embedded.display());
     }
@@ -508,35 +514,4 @@ fn read_core_module(target_dir: &Path, artifact: &str) -> anyhow::Result<Vec<u8>
 
 fn componentize(core: &[u8]) -> anyhow::Result<Vec<u8>> {
     wit_component::ComponentEncoder::default().module(core)?.validate(true).encode()
-}
-
-/// `core` without its post-return functions (the exports `cabi_post_*` that wit-bindgen writes to free a
-/// call's results before the instance's next call), for a host that makes one call per instance: the
-/// results go with the instance's memory. Each post-return costs every instantiation a function
-/// reference to set up, and every call a second entry into the guest. Only the export section is
-/// rewritten; every other section is copied as it is.
-fn without_post_returns(core: &[u8]) -> anyhow::Result<Vec<u8>> {
-    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
-    let mut module = wasm_encoder::Module::new();
-    for payload in wasmparser::Parser::new(0).parse_all(core) {
-        match payload? {
-            wasmparser::Payload::ExportSection(section) => {
-                let mut exports = wasm_encoder::ExportSection::new();
-                for export in section {
-                    let export = export?;
-                    if !export.name.starts_with("cabi_post_") {
-                        let kind = RoundtripReencoder.export_kind(export.kind).map_err(|e| anyhow::anyhow!("{e}"))?;
-                        exports.export(export.name, kind, export.index);
-                    }
-                }
-                module.section(&exports);
-            }
-            payload => {
-                if let Some((id, range)) = payload.as_section() {
-                    module.section(&wasm_encoder::RawSection { id, data: &core[range] });
-                }
-            }
-        }
-    }
-    Ok(module.finish())
 }

@@ -143,94 +143,109 @@ fn contract_functions() -> std::collections::HashMap<String, Vec<String>> {
         .collect()
 }
 
-/// The runtime makes one call per instance, so it runs the published component without the post-return
-/// functions that free a call's results before the instance's next call (each costs every instantiation a
-/// function reference): the same core module otherwise — the same code, the same other exports — and the
-/// same imports and exports. The published one keeps them, for hosts that call an instance again (the
-/// JavaScript host does).
+/// The runtime instantiates, for each call, a component of its operation's interface alone: the published
+/// component's core module with only that interface's exports, without the post-return functions that
+/// free a call's results before the instance's next call, and without what those exports cannot reach — so
+/// that an instance wires only the driver functions its interface calls. Each exports its interface as the
+/// published one does and imports a part of what it imports; together they export all of it. The
+/// published one keeps everything, for hosts that call an instance again (the JavaScript host does).
 #[test]
-fn the_runtimes_component_is_the_published_one_without_post_returns() {
-    use account_host::runtime::ACCOUNT_ENGINE_ONE_CALL_COMPONENT;
+fn the_runtimes_components_are_the_published_one_cut_per_interface() {
+    use account_host::runtime::ACCOUNT_ENGINE_INTERFACE_COMPONENTS;
     let engine = wasmtime_engine();
-    assert_eq!(
-        component_shape(&engine, ACCOUNT_ENGINE_ONE_CALL_COMPONENT).unwrap(),
-        component_shape(&engine, ACCOUNT_ENGINE_COMPONENT).unwrap()
-    );
-    // The core modules' exports (post-returns apart), every other section of theirs and the custom sections
-    // but the component's names, their function bodies, and their post-returns.
-    let core = |component: &[u8]| {
-        let (mut exports, mut sections, mut bodies, mut post_returns) = (Vec::new(), Vec::new(), Vec::new(), 0);
-        for payload in wasmparser::Parser::new(0).parse_all(component) {
-            use wasmparser::Payload::*;
-            let payload = payload.expect("a valid component");
-            let kept = match &payload {
-                // The component's own names (of the functions it lifts, post-returns included) differ.
-                CustomSection(c) => c.name() != "component-name",
-                TypeSection(_)
-                | ImportSection(_)
-                | FunctionSection(_)
-                | TableSection(_)
-                | MemorySection(_)
-                | TagSection(_)
-                | GlobalSection(_)
-                | StartSection { .. }
-                | ElementSection(_)
-                | DataCountSection { .. }
-                | DataSection(_)
-                | CodeSectionStart { .. } => true,
-                _ => false,
-            };
-            if kept {
-                let (id, range) = payload.as_section().expect("a section");
-                sections.push((id, component[range].to_vec()));
+    let (published_imports, published_exports) = component_shape(&engine, ACCOUNT_ENGINE_COMPONENT).unwrap();
+    let published = core_module(ACCOUNT_ENGINE_COMPONENT);
+    // Every operation returns a result whose error holds a string.
+    assert!(published.post_returns > 50, "{}", published.post_returns);
+    let driver_functions = |imports: &[InterfaceShape]| imports.iter().map(|i| i.functions.len()).sum::<usize>();
+    let mut exported = Vec::new();
+    for &(interface, wasm) in ACCOUNT_ENGINE_INTERFACE_COMPONENTS {
+        let (imports, exports) = component_shape(&engine, wasm).unwrap();
+        assert_eq!(exports, [find(&published_exports, &format!("aos:accounts/{interface}@0.5.0")).clone()]);
+        exported.extend(exports);
+        for import in &imports {
+            let whole = find(&published_imports, &import.name);
+            assert!(import.functions.iter().all(|f| whole.functions.contains(f)), "{interface}: {import:?}");
+        }
+        let part = core_module(wasm);
+        assert_eq!(part.post_returns, 0, "{interface}");
+        assert!(!part.names.is_empty() && part.names.iter().all(|name| published.names.contains(name)), "{interface}");
+        assert!(part.bodies < published.bodies, "{interface}: {} of {} functions", part.bodies, published.bodies);
+        // The driver functions a call of the interface can reach, of the 74 the engine imports.
+        let (reached, all) = (driver_functions(&imports), driver_functions(&published_imports));
+        assert!(reached < all, "{interface}: {reached} of {all}");
+        if interface == "memory-pins" {
+            assert!(reached * 3 < all, "a pin call wires {reached} of the {all} driver functions");
+        }
+    }
+    assert_eq!(exported, published_exports, "the parts export the whole contract, in its order");
+}
+
+/// What a component's core module (the largest one in it: the engine's code) holds.
+struct CoreModule {
+    /// Its post-return functions.
+    post_returns: usize,
+    /// Its function bodies.
+    bodies: usize,
+    /// The names of its functions (the name section).
+    names: std::collections::HashSet<String>,
+}
+
+fn core_module(component: &[u8]) -> CoreModule {
+    let mut modules = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        use wasmparser::Payload::*;
+        let payload = payload.expect("a valid component");
+        if let ModuleSection { unchecked_range, .. } = &payload {
+            modules.push(&component[unchecked_range.clone()]);
+        }
+    }
+    let engine_code = modules.into_iter().max_by_key(|m| m.len()).expect("a core module");
+    let mut module = CoreModule { post_returns: 0, bodies: 0, names: Default::default() };
+    for payload in wasmparser::Parser::new(0).parse_all(engine_code) {
+        use wasmparser::Payload::*;
+        match payload.expect("a valid module") {
+            ExportSection(section) => {
+                let exports = section.into_iter().map(|e| e.unwrap());
+                module.post_returns += exports.filter(|e| e.name.starts_with("cabi_post_")).count();
             }
-            match payload {
-                ExportSection(section) => {
-                    for export in section {
-                        let export = export.unwrap();
-                        if export.name.starts_with("cabi_post_") {
-                            post_returns += 1;
-                        } else {
-                            exports.push((export.name.to_string(), export.kind, export.index));
+            CodeSectionEntry(_) => module.bodies += 1,
+            CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                    for name in names {
+                        if let wasmparser::Name::Function(map) = name.unwrap() {
+                            module.names.extend(map.into_iter().map(|n| n.unwrap().name.to_string()));
                         }
                     }
                 }
-                CodeSectionEntry(body) => bodies.push(component[body.range()].to_vec()),
-                _ => {}
             }
+            _ => {}
         }
-        (exports, sections, bodies, post_returns)
-    };
-    let (published_exports, published_sections, published_bodies, published_post_returns) =
-        core(ACCOUNT_ENGINE_COMPONENT);
-    let (exports, sections, bodies, post_returns) = core(ACCOUNT_ENGINE_ONE_CALL_COMPONENT);
-    // Every operation returns a result whose error holds a string.
-    assert!(published_post_returns > 50, "{published_post_returns}");
-    assert_eq!(post_returns, 0);
-    assert_eq!(exports, published_exports);
-    assert!(bodies.len() > 500, "{}", bodies.len());
-    assert!(bodies == published_bodies, "the same code");
-    assert!(sections.len() > 20, "{}", sections.len());
-    assert!(sections == published_sections, "the same sections besides the exports");
+    }
+    module
 }
 
-/// The runtime compiles the component without post-returns (the same artifact as compiling those bytes
-/// with its engine, and not the published one's). Nothing stops an embedder from calling one of its
-/// instances twice: the second call answers right too — its results, strings, are lowered into memory
-/// the first call's results still hold, as nothing freed them — on both backends. (With the published
-/// component wasmtime would run the post-return between the calls.)
+/// The runtime compiles each interface's component (the same artifact as compiling those bytes with its
+/// engine, and not the published one). Nothing stops an embedder from calling one of its instances twice:
+/// the second call answers right too — its results, strings, are lowered into memory the first call's
+/// results still hold, as nothing freed them — on both backends. (With the published component wasmtime
+/// would run the post-return between the calls.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_runtime_runs_the_component_without_post_returns_and_an_instance_answers_twice() {
+async fn the_runtime_runs_the_component_of_the_interface_and_an_instance_answers_twice() {
     use account_host::bindings::tenants;
     use account_host::contract::operations::tenants as op;
-    use account_host::runtime::ACCOUNT_ENGINE_ONE_CALL_COMPONENT;
+    use account_host::runtime::ACCOUNT_ENGINE_INTERFACE_COMPONENTS;
     use wasmtime::component::Component;
     suite::each_backend(async |h| {
         let engine = h.runtime.engine();
         let compiled = |wasm: &[u8]| Component::new(engine, wasm).unwrap().serialize().unwrap();
-        let running = h.runtime.component().serialize().unwrap();
-        assert!(running == compiled(ACCOUNT_ENGINE_ONE_CALL_COMPONENT), "the runtime runs the one-call component");
-        assert!(running != compiled(ACCOUNT_ENGINE_COMPONENT));
+        for &(interface, wasm) in ACCOUNT_ENGINE_INTERFACE_COMPONENTS {
+            let running =
+                h.runtime.component_of(interface).expect("a component of each interface").serialize().unwrap();
+            assert!(running == compiled(wasm), "the runtime runs the component of {interface}");
+            assert!(running != compiled(ACCOUNT_ENGINE_COMPONENT));
+        }
+        assert!(h.runtime.component_of("accounts-facade-driver").is_none(), "only exported interfaces have one");
 
         let tenant = h.tenant("twice").await;
         let caller = account_host::Caller::system(Some(&tenant.id));

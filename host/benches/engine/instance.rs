@@ -1,5 +1,6 @@
 //! The price of isolation alone: a fresh store and sandboxed instance of the engine, created and torn
-//! down without calling anything, exactly as every engine call starts and ends. A call also looks up its
+//! down without calling anything, exactly as every engine call starts and ends — for each interface's
+//! component, as a call instantiates the one of its operation's interface. A call also looks up its
 //! operation's function in the instance, type-checked (measured for `accounts.list-users`); calls used to
 //! load their whole interface, type-checking every function of it (measured for the largest, `accounts`,
 //! 19 functions).
@@ -12,7 +13,8 @@ use account_host::bindings::{CallContext, EngineError, PageRequest, Role, UserSt
 use crate::setup::Backend;
 
 pub struct InstanceCost {
-    pub bare: Duration,
+    /// Each interface's component, in the contract's order.
+    pub bare: Vec<(&'static str, Duration)>,
     pub one_function: Duration,
     pub accounts: Duration,
 }
@@ -20,16 +22,20 @@ pub struct InstanceCost {
 pub async fn instantiate_and_teardown(b: &Backend) -> InstanceCost {
     let rt = &b.runtime;
     let caller = Caller::system(None);
-    let bare = best_of(async || {
-        let (mut store, _) = rt.store(&caller);
-        rt.instantiate(&mut store).await.expect("instantiate");
-    })
-    .await;
+    let mut bare = Vec::new();
+    for &(interface, _) in account_host::runtime::ACCOUNT_ENGINE_INTERFACE_COMPONENTS {
+        let cost = best_of(async || {
+            let (mut store, _) = rt.store(&caller);
+            rt.instantiate(&mut store, interface).await.expect("instantiate");
+        })
+        .await;
+        bare.push((interface, cost));
+    }
     let list_users = rt.exports().functions.iter().find(|f| f.interface == "accounts" && f.name == "list-users");
     let list_users = list_users.expect("accounts.list-users").index();
     let one_function = best_of(async || {
         let (mut store, _) = rt.store(&caller);
-        let instance = rt.instantiate(&mut store).await.expect("instantiate");
+        let instance = rt.instantiate(&mut store, "accounts").await.expect("instantiate");
         type Params<'a> = (&'a CallContext, Option<Role>, Option<UserStatus>, &'a PageRequest);
         type Results = (Result<accounts::UserList, EngineError>,);
         instance.get_typed_func::<Params, Results>(&mut store, &list_users).expect("list-users");
@@ -37,7 +43,7 @@ pub async fn instantiate_and_teardown(b: &Backend) -> InstanceCost {
     .await;
     let accounts = best_of(async || {
         let (mut store, _) = rt.store(&caller);
-        let instance = rt.instantiate(&mut store).await.expect("instantiate");
+        let instance = rt.instantiate(&mut store, "accounts").await.expect("instantiate");
         rt.exports().accounts.load(&mut store, &instance).expect("load");
     })
     .await;
@@ -60,4 +66,20 @@ async fn best_of(mut once: impl AsyncFnMut()) -> Duration {
         best = best.min(start.elapsed() / n);
     }
     best
+}
+
+impl InstanceCost {
+    /// Instantiate + teardown of `interface`'s component.
+    pub fn of(&self, interface: &str) -> Duration {
+        self.bare
+            .iter()
+            .find(|(name, _)| *name == interface)
+            .map(|(_, cost)| *cost)
+            .expect("an interface of the engine")
+    }
+
+    /// The dearest interface's instantiate + teardown.
+    pub fn worst(&self) -> (&'static str, Duration) {
+        self.bare.iter().copied().max_by_key(|(_, cost)| *cost).expect("the engine has interfaces")
+    }
 }

@@ -140,7 +140,9 @@ async fn main() {
         report.line("");
         report.line("| what | µs |");
         report.line("|---|---:|");
-        report.line(format!("| store + instance + teardown | {:.1} |", micros(cost.bare)));
+        for (interface, bare) in &cost.bare {
+            report.line(format!("| store + instance + teardown, `{interface}`'s component | {:.1} |", micros(*bare)));
+        }
         report.line(format!(
             "| … and looking up the call's function, type-checked (`accounts.list-users`), as a call does | {:.1} |",
             micros(cost.one_function)
@@ -149,10 +151,11 @@ async fn main() {
             "| … and loading all of `accounts` (19 functions, type-checked), as calls did before | {:.1} |",
             micros(cost.accounts)
         ));
+        let (worst, bare) = cost.worst();
         report.target(
-            "instantiate + teardown ≤ 10 µs",
-            format!("{:.1} µs", micros(cost.bare)),
-            cost.bare <= Duration::from_micros(10),
+            "instantiate + teardown ≤ 10 µs (every interface's component)",
+            format!("worst {:.1} µs (`{worst}`)", micros(bare)),
+            bare <= Duration::from_micros(10),
         );
     }
 

@@ -1,6 +1,7 @@
-//! The runtime of the engine component: one wasmtime engine and one compiled component per process, an
-//! `InstancePre`, the pooling allocator, and a fresh store and instance for every engine call, with a
-//! deadline and a memory cap.
+//! The runtime of the engine component: one wasmtime engine per process, the engine compiled as one
+//! component per interface it exports (a call's instance wires only the driver functions its interface
+//! can call), an `InstancePre` of each, the pooling allocator, and a fresh store and instance for every
+//! engine call, with a deadline and a memory cap.
 //!
 //! [`Runtime`] is the batteries-included way to run the engine. It is built on the pieces an embedder can
 //! also take one by one: [`crate::drivers::add_to_linker`] puts the engine's imports into any
@@ -19,18 +20,19 @@ mod wasm;
 
 use std::sync::Arc;
 
-use wasmtime::component::{Component, Instance, InstancePre, Linker};
+use wasmtime::component::{Component, Instance, Linker};
 use wasmtime::{Engine, Store, StoreLimitsBuilder};
 
 pub use config::{Caller, RuntimeConfig, Settings};
 pub(crate) use epoch::EpochTicker;
 pub use epoch::Ticking;
+use exports::Parts;
 pub use exports::{ExportedFunction, Exports, PACKAGE, VERSION};
 pub use run::{
     Attempt, AttemptFuture, CONTENTION_FAILURES, RETRIES, RUN_AS_WRITERS, Settled, backoff_of, engine_error,
 };
 pub use wasm::{
-    ACCOUNT_ENGINE_COMPONENT, ACCOUNT_ENGINE_ONE_CALL_COMPONENT, InterfaceShape, component_shape, load_component,
+    ACCOUNT_ENGINE_COMPONENT, ACCOUNT_ENGINE_INTERFACE_COMPONENTS, InterfaceShape, component_shape, load_component,
     write_contract,
 };
 #[cfg(feature = "rogue-guest")]
@@ -53,7 +55,8 @@ type LinkStep<T> = Box<dyn FnOnce(&mut Linker<T>) -> wasmtime::Result<()> + Send
 /// context itself ([`CallState`], the default), or an embedder's own type that holds one.
 pub struct Runtime<T: 'static = CallState> {
     engine: Engine,
-    pre: InstancePre<T>,
+    /// The engine's components, one per interface, ready to instantiate.
+    parts: Parts<T>,
     exports: Exports,
     linker: Linker<T>,
     data: StoreData<T>,
@@ -145,10 +148,14 @@ impl<T: DriverView> RuntimeBuilder<T> {
         for step in link {
             step(&mut linker)?;
         }
-        // Every attempt of a call gets a fresh instance and makes one call on it.
-        let component = load_component(&engine, ACCOUNT_ENGINE_ONE_CALL_COMPONENT, config.cache.as_ref())?;
-        let pre = linker.instantiate_pre(&component)?;
-        let exports = Exports::new(&engine, &pre)?;
+        // Every attempt of a call gets a fresh instance of its interface's component and makes one call on
+        // it.
+        let mut parts = Parts::new();
+        for &(interface, wasm) in ACCOUNT_ENGINE_INTERFACE_COMPONENTS {
+            let component = load_component(&engine, wasm, config.cache.as_ref())?;
+            parts.push((interface, linker.instantiate_pre(&component)?));
+        }
+        let exports = Exports::new(&engine, &parts)?;
         let ticker = EpochTicker::start(&engine, config.call_deadline, "wasm-epoch");
         let admission = Admission::new(&config, db.backend() == crate::db::Backend::Postgres);
         // A place for a hook of every call that may run, and for uploads checked outside calls.
@@ -158,7 +165,7 @@ impl<T: DriverView> RuntimeBuilder<T> {
         policies.warm_in_background(&db);
         Ok(Runtime {
             engine,
-            pre,
+            parts,
             exports,
             linker,
             data,
@@ -222,9 +229,10 @@ impl<T: DriverView> Runtime<T> {
         &self.exports
     }
 
-    /// The compiled engine component.
-    pub fn component(&self) -> &Component {
-        self.pre.component()
+    /// The compiled component of the engine's interface `interface` (e.g. `memory-pins`): the one the
+    /// runtime instantiates for that interface's calls ([`ACCOUNT_ENGINE_INTERFACE_COMPONENTS`]).
+    pub fn component_of(&self, interface: &str) -> Option<&Component> {
+        self.parts.iter().find(|(name, _)| *name == interface).map(|(_, pre)| pre.component())
     }
 
     /// A fresh store with the data of `caller`'s calls (the runtime's deadline and memory limit), and the
@@ -259,10 +267,18 @@ impl<T: DriverView> Runtime<T> {
         (store, ctx)
     }
 
-    /// A fresh instance of the engine in `store` (what every engine call starts with).
+    /// A fresh instance of the engine's component of `interface` in `store` (what every engine call of
+    /// that interface starts with).
     #[doc(hidden)]
-    pub async fn instantiate(&self, store: &mut Store<T>) -> wasmtime::Result<Instance> {
-        self.pre.instantiate_async(store).await
+    pub async fn instantiate(&self, store: &mut Store<T>, interface: &str) -> wasmtime::Result<Instance> {
+        let part = self.parts.iter().position(|(name, _)| *name == interface);
+        let part = part.ok_or_else(|| wasmtime::Error::msg(format!("the engine has no interface {interface}")))?;
+        self.instantiate_part(store, part).await
+    }
+
+    /// A fresh instance of the component at `part` of [`Runtime::parts`](Parts) in `store`.
+    async fn instantiate_part(&self, store: &mut Store<T>, part: usize) -> wasmtime::Result<Instance> {
+        self.parts[part].1.instantiate_async(store).await
     }
 
     /// Whether the database takes connections (readiness): the health of the last probe, probed again

@@ -109,11 +109,13 @@ async fn while_waiting<W: Future, O: Future>(waiting: W, work: O) -> (W::Output,
 pub type AttemptFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, EngineError>>> + Send + 'a>>;
 
 /// One attempt of an engine call, handed to the code that makes its export call: the attempt's store, a
-/// fresh instance of the engine in it, and the call context the guest receives.
+/// fresh instance in it of the engine's component of the operation's interface, and the call context the
+/// guest receives.
 pub struct Attempt<'a, 'env, T: 'static> {
     /// The attempt's store (its data holds the driver context).
     pub store: &'a mut Store<T>,
-    /// A fresh instance of the engine.
+    /// A fresh instance of the engine's component of the operation's interface (it exports that interface
+    /// alone: [`crate::runtime::ACCOUNT_ENGINE_INTERFACE_COMPONENTS`]).
     pub instance: &'a Instance,
     /// The context the guest receives with the call.
     pub ctx: &'a CallContext,
@@ -138,32 +140,38 @@ impl<T: DriverView> Attempt<'_, '_, T> {
         Ok(func.call_async(&mut *self.store, params).await?.0)
     }
 
-    /// The typed functions of `accounts` in this attempt's instance.
+    /// The typed functions of `accounts` in this attempt's instance (an error unless the attempt runs an
+    /// operation of `accounts`: its instance exports no other interface).
     pub fn accounts(&mut self) -> wasmtime::Result<accounts::Guest> {
         self.exports.accounts.load(&mut *self.store, self.instance)
     }
 
-    /// The typed functions of `tenants` in this attempt's instance.
+    /// The typed functions of `tenants` in this attempt's instance (an error unless the attempt runs an
+    /// operation of `tenants`: its instance exports no other interface).
     pub fn tenants(&mut self) -> wasmtime::Result<tenants::Guest> {
         self.exports.tenants.load(&mut *self.store, self.instance)
     }
 
-    /// The typed functions of `memory-pins` in this attempt's instance.
+    /// The typed functions of `memory-pins` in this attempt's instance (an error unless the attempt runs an
+    /// operation of `memory-pins`: its instance exports no other interface).
     pub fn memory_pins(&mut self) -> wasmtime::Result<memory_pins::Guest> {
         self.exports.memory_pins.load(&mut *self.store, self.instance)
     }
 
-    /// The typed functions of `onboarding` in this attempt's instance.
+    /// The typed functions of `onboarding` in this attempt's instance (an error unless the attempt runs an
+    /// operation of `onboarding`: its instance exports no other interface).
     pub fn onboarding(&mut self) -> wasmtime::Result<onboarding::Guest> {
         self.exports.onboarding.load(&mut *self.store, self.instance)
     }
 
-    /// The typed functions of `lifecycle` in this attempt's instance.
+    /// The typed functions of `lifecycle` in this attempt's instance (an error unless the attempt runs an
+    /// operation of `lifecycle`: its instance exports no other interface).
     pub fn lifecycle(&mut self) -> wasmtime::Result<lifecycle::Guest> {
         self.exports.lifecycle.load(&mut *self.store, self.instance)
     }
 
-    /// The typed functions of `policies` in this attempt's instance.
+    /// The typed functions of `policies` in this attempt's instance (an error unless the attempt runs an
+    /// operation of `policies`: its instance exports no other interface).
     pub fn policies(&mut self) -> wasmtime::Result<policies::Guest> {
         self.exports.policies.load(&mut *self.store, self.instance)
     }
@@ -208,12 +216,13 @@ impl<T: DriverView> Runtime<T> {
             }
             store.data_mut().drivers().set_writer(writer);
             let attempt_run = async {
+                let (part, function) = self.exports.function_of(operation);
                 let instance = match operation.is_public() {
                     // Answered from the call's settings, without the database.
-                    true => self.instantiate(&mut store).await?,
-                    false => self.instantiate_while_beginning(&mut store).await?,
+                    true => self.instantiate_part(&mut store, part).await?,
+                    false => self.instantiate_while_beginning(&mut store, part).await?,
                 };
-                let (exports, function) = (&self.exports, self.exports.function_of(operation));
+                let exports = &self.exports;
                 let attempt =
                     Attempt { store: &mut store, instance: &instance, ctx: &ctx, exports, function, _env: PhantomData };
                 call(attempt).await
@@ -263,9 +272,9 @@ impl<T: DriverView> Runtime<T> {
     /// is work for this thread, so the one hides behind the other. The transaction is the one the
     /// guest's first statement would have begun ([`crate::call::CallState::begin`]); a `BEGIN` that
     /// failed is reported by that statement.
-    async fn instantiate_while_beginning(&self, store: &mut Store<T>) -> wasmtime::Result<Instance> {
+    async fn instantiate_while_beginning(&self, store: &mut Store<T>, part: usize) -> wasmtime::Result<Instance> {
         let begin = store.data_mut().drivers().begin();
-        let (begun, instance) = while_waiting(begin, self.instantiate(store)).await;
+        let (begun, instance) = while_waiting(begin, self.instantiate_part(store, part)).await;
         store.data_mut().drivers().begun(begun);
         instance
     }

@@ -12,11 +12,15 @@ use crate::runtime::RuntimeConfig;
 /// ([`write_contract`]), for any host, including one that calls an instance again.
 pub static ACCOUNT_ENGINE_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_COMPONENT"));
 
-/// The same engine for a host that makes one call per instance, as the runtime does: the same core module
-/// without its post-return functions, which free a call's results for the instance's next call. The
-/// instance's memory goes with it instead, and instantiating it sets up about 50 fewer function references.
-/// Calling such an instance again works, but keeps the earlier calls' results in its memory.
-pub static ACCOUNT_ENGINE_ONE_CALL_COMPONENT: &[u8] = include_bytes!(env!("ACCOUNT_ENGINE_ONE_CALL_COMPONENT"));
+/// The engine as the runtime instantiates it, one component per interface it exports (`accounts`,
+/// `tenants`, …): the published component's core module with only that interface's functions exported,
+/// without the post-return functions that free a call's results for an instance's next call (the
+/// instance's memory goes with it instead), and without the functions and imports nothing left reaches.
+/// Instantiating a component wires each driver function its core module imports, so a call's instance
+/// wires only what its interface can call (`host/build/one_call.rs`). Calling such an instance again
+/// works, but keeps the earlier calls' results in its memory.
+pub static ACCOUNT_ENGINE_INTERFACE_COMPONENTS: &[(&str, &[u8])] =
+    include!(concat!(env!("OUT_DIR"), "/interface_components.rs"));
 
 include!(concat!(env!("OUT_DIR"), "/contract_wit.rs"));
 
