@@ -332,10 +332,14 @@ impl CallState {
     /// Begins the call's transaction before the guest runs, as its first statement would (read-only or
     /// not, with the writer lock the runtime took): an owned future, so that the runtime makes the
     /// call's instance while `BEGIN` waits for the database. Its result goes to [`CallState::begun`].
+    ///
+    /// Boxed: beginning takes a future of some 9 KB (sqlx's), and every driver function's future holds
+    /// this one ([`CallState::tx`] begins when nothing has); wasmtime moves each host call's future into
+    /// a box of its own, so unboxed it copied those 9 KB on every host call, begun or not.
     #[doc(hidden)]
-    pub fn begin(&mut self) -> impl Future<Output = Result<Tx, sqlx::Error>> + Send + 'static {
+    pub fn begin(&mut self) -> std::pin::Pin<Box<dyn Future<Output = Result<Tx, sqlx::Error>> + Send + 'static>> {
         let (db, read_only, writer) = (self.db.clone(), self.read_only, self.writer.take());
-        async move { db.begin_with(read_only, writer).await }
+        Box::pin(async move { db.begin_with(read_only, writer).await })
     }
 
     /// Hands the call the transaction [`CallState::begin`] began, or why it could not be begun.
