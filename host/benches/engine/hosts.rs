@@ -140,8 +140,8 @@ pub fn report(report: &mut Report, hosts: &[HostFigures]) {
     report.line(format!("### The hosts side by side: SQLite file, median of {CALLS} calls, µs"));
     report.line("");
     report.line("Fresh: a new instance (and store) per call; reused: one instance for every call (the JS host's");
-    report.line("mode, as jco's instantiation is slow), replaced after a trap. The Rust host instantiates the component");
-    report.line("of `memory-pins` alone, as its pin calls do; the other hosts, the whole published engine.");
+    report.line("mode, as jco's instantiation is slow), replaced after a trap. The Rust host instantiates the");
+    report.line("component of `memory-pins` alone, as its pin calls do; the other hosts, the whole published engine.");
     report.line("");
     report
         .line("| host | instantiate | get pin (fresh) | upsert pin (fresh) | get pin (reused) | upsert pin (reused) |");
