@@ -159,8 +159,7 @@ fn main() -> anyhow::Result<()> {
         if is_engine {
             engine_component = Some(component.clone());
             let mut parts = String::from("&[\n");
-            for interface in one_call::exported_interfaces(&workspace.join("wit"))? {
-                let part = one_call::component_of_interface(&core, &workspace.join("wit"), "aos:accounts", &interface)?;
+            for (interface, part) in one_call::interface_components(&core, &workspace.join("wit"))? {
                 let path = out_dir.join(format!("{package}.{interface}.wasm"));
                 std::fs::write(&path, &part)?;
                 parts.push_str(&format!("    ({interface:?}, include_bytes!({:?})),\n", path.display().to_string()));

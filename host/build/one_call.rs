@@ -4,8 +4,8 @@
 //!
 //! Why: instantiating a component wires every function its core module imports (a function reference
 //! for the main module's import from wit-component's shim, and a trampoline for each lowered host
-//! function the fixup module puts in the shim's table). The whole engine imports 74 driver functions;
-//! a call of `memory-pins` reaches a fraction of them. The published component (`account-engine.wasm`)
+//! function the fixup module puts in the shim's table). The whole engine imports 74 functions (70 driver
+//! functions, 3 of the policy gate, 1 of `wasi:random`); a call of `memory-pins` reaches 11 of them. The published component (`account-engine.wasm`)
 //! stays whole: a host in another language loads one component and calls it again and again.
 //!
 //! Post-returns (`cabi_post_*`, which free a call's results for the instance's next call) go too: the
@@ -15,129 +15,163 @@ use std::path::Path;
 
 use anyhow::Context;
 use wasm_encoder::reencode::{Error, Reencode, utils};
-use wit_parser::{Resolve, WorldItem, WorldKey};
+use wit_parser::{InterfaceId, Resolve, WorldId, WorldItem, WorldKey};
 
 /// The world of `wit/` the engine implements.
 const WORLD: &str = "account-engine";
 
-/// The runtime's component of `interface` (e.g. `memory-pins`) of `package` (`aos:accounts`), from the
-/// engine's `core` module and the contract in `wit`.
-pub fn component_of_interface(core: &[u8], wit: &Path, package: &str, interface: &str) -> anyhow::Result<Vec<u8>> {
-    let exported = |name: &str| exported_by_part(name, package, interface);
-    let kept = reachable(core, &exported).with_context(|| format!("walking the calls of {interface}"))?;
-    let mut module = prune(core, &kept, &exported).with_context(|| format!("pruning the module of {interface}"))?;
-    let (resolve, world) = world_of_interface(wit, interface)?;
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)?;
-    wit_component::ComponentEncoder::default()
-        .module(&module)?
-        .validate(true)
-        .encode()
-        .with_context(|| format!("encoding the component of {interface}"))
+/// The runtime's components: for each interface the contract's world exports, its name (e.g.
+/// `memory-pins`) and its component, cut from the engine's `core` module against the contract in `wit`.
+pub fn interface_components(core: &[u8], wit: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut resolve = Resolve::default();
+    let (package, _) = resolve.push_dir(wit)?;
+    let whole = resolve.select_world(&[package], Some(WORLD))?;
+    let graph = CallGraph::of(core).context("walking the engine's calls")?;
+    let interfaces: Vec<InterfaceId> = resolve.worlds[whole]
+        .exports
+        .iter()
+        .filter_map(|(key, item)| match (key, item) {
+            (WorldKey::Interface(id), WorldItem::Interface { .. }) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let mut components = Vec::with_capacity(interfaces.len());
+    for interface in interfaces {
+        let name = resolve.interfaces[interface].name.clone().context("an exported interface has a name")?;
+        // Core exports of the interface's functions are named `<its id>#<function>`, e.g.
+        // `aos:accounts/memory-pins@0.5.0#upsert-pin`.
+        let id = resolve.id_of(interface).context("an exported interface belongs to a package")?;
+        let exported = |export: &str| exported_by_part(export, &id);
+        let kept = graph.reachable(&exported)?;
+        let mut module = prune(core, &kept, &exported).with_context(|| format!("pruning the module of {name}"))?;
+        let world = world_of_interface(&mut resolve, whole, interface, &name);
+        wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)?;
+        let component = wit_component::ComponentEncoder::default()
+            .module(&module)?
+            .validate(true)
+            .encode()
+            .with_context(|| format!("encoding the component of {name}"))?;
+        components.push((name, component));
+    }
+    Ok(components)
 }
 
-/// Whether the core export `name` stays in the part of `interface`: its own functions, and whatever
+/// Whether the core export `name` stays in the part of the interface `id`: its own functions, and whatever
 /// belongs to no interface (the memory, `cabi_realloc`); never a post-return.
-fn exported_by_part(name: &str, package: &str, interface: &str) -> bool {
+fn exported_by_part(name: &str, id: &str) -> bool {
     if name.starts_with("cabi_post_") {
         return false;
     }
     match name.split_once('#') {
-        // `aos:accounts/memory-pins@0.5.0#upsert-pin`
-        Some((owner, _)) => owner
-            .strip_prefix(package)
-            .and_then(|o| o.strip_prefix('/'))
-            .and_then(|o| o.strip_prefix(interface))
-            .is_some_and(|rest| rest.starts_with('@')),
+        Some((owner, _)) => owner == id,
         None => true,
     }
 }
 
-/// Which functions (imported, then defined, in the module's index space) the kept exports reach: through
-/// calls and references from code, the start function, element segments and global initialisers.
-fn reachable(core: &[u8], exported: &dyn Fn(&str) -> bool) -> anyhow::Result<Vec<bool>> {
-    use wasmparser::{ElementItems, ExternalKind, Operator, Payload, TypeRef};
-    let mut imported = 0usize;
-    let mut defined = 0usize;
-    let mut roots = Vec::new();
-    let mut callees: Vec<Vec<u32>> = Vec::new();
-    let referenced = |expr: &wasmparser::ConstExpr<'_>, roots: &mut Vec<u32>| -> anyhow::Result<()> {
-        let mut ops = expr.get_operators_reader();
-        while !ops.eof() {
-            if let Operator::RefFunc { function_index } = ops.read()? {
-                roots.push(function_index);
-            }
-        }
-        Ok(())
-    };
-    for payload in wasmparser::Parser::new(0).parse_all(core) {
-        match payload? {
-            Payload::ImportSection(section) => {
-                for import in section.into_imports() {
-                    if matches!(import?.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
-                        imported += 1;
-                    }
+/// Who calls or references whom in a core module, read once for all the parts.
+struct CallGraph {
+    /// How many functions the module imports (they come first in its index space).
+    imported: usize,
+    /// The exported functions, by export name.
+    exports: Vec<(String, u32)>,
+    /// Functions reachable whatever is exported: the start function, element segments' and global
+    /// initialisers' references.
+    always: Vec<u32>,
+    /// For each defined function, the functions its code calls or references.
+    callees: Vec<Vec<u32>>,
+}
+
+impl CallGraph {
+    fn of(core: &[u8]) -> anyhow::Result<Self> {
+        use wasmparser::{ElementItems, ExternalKind, Operator, Payload, TypeRef};
+        let mut graph = CallGraph { imported: 0, exports: Vec::new(), always: Vec::new(), callees: Vec::new() };
+        let mut defined = 0usize;
+        let referenced = |expr: &wasmparser::ConstExpr<'_>, always: &mut Vec<u32>| -> anyhow::Result<()> {
+            let mut ops = expr.get_operators_reader();
+            while !ops.eof() {
+                if let Operator::RefFunc { function_index } = ops.read()? {
+                    always.push(function_index);
                 }
             }
-            Payload::FunctionSection(section) => defined = section.count() as usize,
-            Payload::ExportSection(section) => {
-                for export in section {
-                    let export = export?;
-                    if matches!(export.kind, ExternalKind::Func | ExternalKind::FuncExact) && exported(export.name) {
-                        roots.push(export.index);
-                    }
-                }
-            }
-            Payload::StartSection { func, .. } => roots.push(func),
-            Payload::ElementSection(section) => {
-                for element in section {
-                    match element?.items {
-                        ElementItems::Functions(functions) => {
-                            for function in functions {
-                                roots.push(function?);
-                            }
-                        }
-                        ElementItems::Expressions(_, exprs) => {
-                            for expr in exprs {
-                                referenced(&expr?, &mut roots)?;
-                            }
+            Ok(())
+        };
+        for payload in wasmparser::Parser::new(0).parse_all(core) {
+            match payload? {
+                Payload::ImportSection(section) => {
+                    for import in section.into_imports() {
+                        if matches!(import?.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+                            graph.imported += 1;
                         }
                     }
                 }
-            }
-            Payload::GlobalSection(section) => {
-                for global in section {
-                    referenced(&global?.init_expr, &mut roots)?;
-                }
-            }
-            Payload::CodeSectionEntry(body) => {
-                let mut called = Vec::new();
-                let mut ops = body.get_operators_reader()?;
-                while !ops.eof() {
-                    match ops.read()? {
-                        Operator::Call { function_index }
-                        | Operator::ReturnCall { function_index }
-                        | Operator::RefFunc { function_index } => called.push(function_index),
-                        _ => {}
+                Payload::FunctionSection(section) => defined = section.count() as usize,
+                Payload::ExportSection(section) => {
+                    for export in section {
+                        let export = export?;
+                        if matches!(export.kind, ExternalKind::Func | ExternalKind::FuncExact) {
+                            graph.exports.push((export.name.to_string(), export.index));
+                        }
                     }
                 }
-                callees.push(called);
+                Payload::StartSection { func, .. } => graph.always.push(func),
+                Payload::ElementSection(section) => {
+                    for element in section {
+                        match element?.items {
+                            ElementItems::Functions(functions) => {
+                                for function in functions {
+                                    graph.always.push(function?);
+                                }
+                            }
+                            ElementItems::Expressions(_, exprs) => {
+                                for expr in exprs {
+                                    referenced(&expr?, &mut graph.always)?;
+                                }
+                            }
+                        }
+                    }
+                }
+                Payload::GlobalSection(section) => {
+                    for global in section {
+                        referenced(&global?.init_expr, &mut graph.always)?;
+                    }
+                }
+                Payload::CodeSectionEntry(body) => {
+                    let mut called = Vec::new();
+                    let mut ops = body.get_operators_reader()?;
+                    while !ops.eof() {
+                        match ops.read()? {
+                            Operator::Call { function_index }
+                            | Operator::ReturnCall { function_index }
+                            | Operator::RefFunc { function_index } => called.push(function_index),
+                            _ => {}
+                        }
+                    }
+                    graph.callees.push(called);
+                }
+                _ => {}
             }
-            _ => {}
         }
+        anyhow::ensure!(graph.callees.len() == defined, "{} bodies for {defined} functions", graph.callees.len());
+        Ok(graph)
     }
-    anyhow::ensure!(callees.len() == defined, "{} bodies for {defined} functions", callees.len());
-    let mut kept = vec![false; imported + defined];
-    while let Some(function) = roots.pop() {
-        let index = function as usize;
-        anyhow::ensure!(index < kept.len(), "function {function} is out of range");
-        if std::mem::replace(&mut kept[index], true) {
-            continue;
+
+    /// Which functions (imported, then defined, in the module's index space) the `exported` exports reach.
+    fn reachable(&self, exported: &dyn Fn(&str) -> bool) -> anyhow::Result<Vec<bool>> {
+        let mut roots = self.always.clone();
+        roots.extend(self.exports.iter().filter(|(name, _)| exported(name)).map(|(_, index)| *index));
+        let mut kept = vec![false; self.imported + self.callees.len()];
+        while let Some(function) = roots.pop() {
+            let index = function as usize;
+            anyhow::ensure!(index < kept.len(), "function {function} is out of range");
+            if std::mem::replace(&mut kept[index], true) {
+                continue;
+            }
+            if let Some(called) = index.checked_sub(self.imported).map(|defined| &self.callees[defined]) {
+                roots.extend(called);
+            }
         }
-        if let Some(called) = index.checked_sub(imported).map(|defined| &callees[defined]) {
-            roots.extend(called);
-        }
+        Ok(kept)
     }
-    Ok(kept)
 }
 
 /// `core` with only the `kept` functions and the `exported` exports; the world it implements (its
@@ -298,36 +332,15 @@ impl Reencode for Pruner<'_> {
     }
 }
 
-/// The contract's world with only `interface` among its exports (its imports as they are: wit-component
-/// imports only what the module uses).
-fn world_of_interface(wit: &Path, interface: &str) -> anyhow::Result<(Resolve, wit_parser::WorldId)> {
-    let mut resolve = Resolve::default();
-    let (package, _) = resolve.push_dir(wit)?;
-    let whole = resolve.select_world(&[package], Some(WORLD))?;
+/// A world in `resolve` like the contract's `whole` world, with `interface` (named `name`) its one export
+/// (its imports as they are: wit-component imports only what the module uses).
+fn world_of_interface(resolve: &mut Resolve, whole: WorldId, interface: InterfaceId, name: &str) -> WorldId {
     let mut part = resolve.worlds[whole].clone();
-    part.name = format!("{}-{interface}", part.name);
-    part.exports.retain(|key, item| {
-        matches!((key, item), (WorldKey::Interface(id), WorldItem::Interface { .. })
-            if resolve.interfaces[*id].name.as_deref() == Some(interface))
-    });
-    anyhow::ensure!(part.exports.len() == 1, "the contract exports no interface {interface}");
-    let name = part.name.clone();
+    part.name = format!("{}-{name}", part.name);
+    part.exports.retain(|key, _| *key == WorldKey::Interface(interface));
+    let package = part.package.expect("the contract's world belongs to its package");
+    let world_name = part.name.clone();
     let id = resolve.worlds.alloc(part);
-    resolve.packages[package].worlds.insert(name, id);
-    Ok((resolve, id))
-}
-
-/// The interfaces the contract's world exports, by name.
-pub fn exported_interfaces(wit: &Path) -> anyhow::Result<Vec<String>> {
-    let mut resolve = Resolve::default();
-    let (package, _) = resolve.push_dir(wit)?;
-    let world = resolve.select_world(&[package], Some(WORLD))?;
-    Ok(resolve.worlds[world]
-        .exports
-        .keys()
-        .filter_map(|key| match key {
-            WorldKey::Interface(id) => resolve.interfaces[*id].name.clone(),
-            WorldKey::Name(_) => None,
-        })
-        .collect())
+    resolve.packages[package].worlds.insert(world_name, id);
+    id
 }

@@ -23,7 +23,7 @@
 //!
 //! let db = Database::connect("sqlite://accounts.db").await?;
 //! db.migrate().await?;
-//! let runtime = Runtime::new(db).await?; // compiles the component off the async executor
+//! let runtime = Runtime::new(db).await?; // compiles the engine's components off the async executor
 //! let operator = Caller::new(Actor::Operator(OperatorPrincipal { operator_id: "ops".into() }), None);
 //! let contact = runtime.accounts().get_support_contact(&operator).await.map_err(|e| anyhow::anyhow!(e.message))?;
 //! # let _ = contact; Ok(()) }

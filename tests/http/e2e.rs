@@ -289,8 +289,8 @@ async fn policy_journey_on_postgres() {
 }
 
 /// A person with only the binary gets what a host in another language needs: the component (the one
-/// published one: the binary runs the same engine without post-return functions), the documented WIT, and
-/// the types of every function.
+/// published one: the binary runs the same engine, cut into one component per interface), the documented
+/// WIT, and the types of every function.
 #[test]
 fn the_contract_command_writes_the_component_its_wit_and_its_types() {
     let dir = support::TempDir::new("aos-contract");

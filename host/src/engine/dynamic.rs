@@ -21,7 +21,7 @@ pub const INTERFACES: [&str; 6] = ["accounts", "tenants", "memory-pins", "onboar
 pub use crate::runtime::ExportedFunction as Operation;
 
 impl<T: DriverView> Runtime<T> {
-    /// Every operation the component exports, with its types.
+    /// Every operation the engine exports (from all its components), with its types.
     pub fn operations(&self) -> &[Operation] {
         &self.exports().functions
     }

@@ -56,7 +56,7 @@ pub struct RuntimeConfig {
     /// Instances of an embedder's own components that may live at once in the runtime's stores (see
     /// [`crate::Runtime::store`]), beside the engine's calls, which never share their places (default 0).
     pub embedder_instances: u32,
-    /// Where the compiled component is cached; none (the default) compiles at every start.
+    /// Where the compiled components are cached; none (the default) compiles them at every start.
     pub cache: Option<CacheConfig>,
     /// The limits of tenants' own policy components (see [`crate::policy`]).
     pub policies: crate::policy::PolicyLimits,

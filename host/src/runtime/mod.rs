@@ -80,8 +80,8 @@ pub struct RuntimeBuilder<T: 'static = CallState> {
 }
 
 impl Runtime<CallState> {
-    /// A runtime on `db` with the system clock and default limits; the component is compiled on a
-    /// blocking thread, off the async executor.
+    /// A runtime on `db` with the system clock and default limits; the engine's components are compiled
+    /// on a blocking thread, off the async executor.
     pub async fn new(db: Database) -> anyhow::Result<Self> {
         Self::builder(db).build().await
     }
@@ -130,14 +130,14 @@ impl<T: DriverView> RuntimeBuilder<T> {
         self
     }
 
-    /// Compiles the component (or loads it from the configured cache) on a blocking thread, off the
-    /// async executor, and starts the runtime.
+    /// Compiles the engine's components, one per interface (or loads them from the configured cache), on
+    /// a blocking thread, off the async executor, and starts the runtime.
     pub async fn build(self) -> anyhow::Result<Runtime<T>> {
         tokio::task::spawn_blocking(move || self.build_blocking()).await?
     }
 
-    /// Compiles the component (or loads it from the configured cache) on this thread and starts the
-    /// runtime.
+    /// Compiles the engine's components, one per interface (or loads them from the configured cache), on
+    /// this thread and starts the runtime.
     pub fn build_blocking(self) -> anyhow::Result<Runtime<T>> {
         let RuntimeBuilder { db, clock, mut config, data, link } = self;
         // A pool of one could not keep an instance for operators beside a customer's.
@@ -224,7 +224,7 @@ impl<T: DriverView> Runtime<T> {
         &self.policies
     }
 
-    /// Where the engine's functions sit in its component.
+    /// Where the engine's functions sit: the component of their interface and their index in it.
     pub fn exports(&self) -> &Exports {
         &self.exports
     }
