@@ -277,14 +277,28 @@ fn print_comparison(report: &mut Report, rows: &[compare::Comparison]) {
     );
 }
 
+/// A load row's operation, and the tenants it acted on when not one.
+fn label(load: &load::Load) -> String {
+    let operation = load.operation.replace('_', " ");
+    if load.tenants == 1 { operation } else { format!("{operation}, a tenant per caller") }
+}
+
 async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url: &str) {
     let mut ours = Vec::new();
+    let one = [tenant.to_string()];
     for callers in CALLERS {
-        ours.push(load::run(pg.clone(), tenant, "get_pin", callers, WINDOW).await);
+        ours.push(load::run(pg.clone(), &one, "get_pin", callers, WINDOW).await);
     }
     for operation in &load::OPERATIONS[1..] {
-        ours.push(load::run(pg.clone(), tenant, operation, PEER_CALLERS, WINDOW).await);
+        ours.push(load::run(pg.clone(), &one, operation, PEER_CALLERS, WINDOW).await);
     }
+    // What a tenant's writer turn costs: the same upserts, each caller on a tenant of its own (the peer's
+    // runs act on one tenant; this row is ours alone and judges nothing).
+    let mut own = one.to_vec();
+    while own.len() < PEER_CALLERS {
+        own.push(pg.tenant("load").await);
+    }
+    ours.push(load::run(pg.clone(), &own, "upsert_pin", PEER_CALLERS, WINDOW).await);
     let peer = match peer::Peer::start(url, tenant, compare::PINS) {
         Ok(mut peer) => {
             let mut loads = Vec::new();
@@ -315,15 +329,15 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
     let (mut worst, mut worst_cpu, mut worst_p95) = (f64::MAX, f64::MAX, 0f64);
     let most = *CALLERS.last().expect("callers");
     for o in &ours {
-        let p = peer.iter().find(|p| p.operation == o.operation && p.callers == o.callers);
+        let p = peer.iter().find(|p| p.operation == o.operation && p.callers == o.callers && p.tenants == o.tenants);
         let ratio = p.map(|p| o.calls_per_second / p.calls_per_second);
         let cpu_ratio = p.and_then(|p| Some(p.cpu_per_call?.as_secs_f64() / o.cpu_per_call?.as_secs_f64()));
         let p95_ratio = p.map(|p| o.p95.as_secs_f64() / p.p95.as_secs_f64());
-        if o.callers == PEER_CALLERS {
+        if o.callers == PEER_CALLERS && o.tenants == 1 {
             worst = worst.min(ratio.unwrap_or(0.0));
             worst_cpu = worst_cpu.min(cpu_ratio.unwrap_or(0.0));
         }
-        if o.callers == most {
+        if o.callers == most && o.tenants == 1 {
             worst_p95 = worst_p95.max(p95_ratio.unwrap_or(f64::MAX));
         }
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -334,7 +348,7 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
         let times = |r: Option<f64>| r.map_or("—".into(), |r| format!("{r:.1}×"));
         report.line(format!(
             "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {peer_cells} | {} | {} | {} |",
-            o.operation.replace('_', " "),
+            label(o),
             o.callers,
             o.calls_per_second,
             ms(o.median),
@@ -344,6 +358,25 @@ async fn measure_load(report: &mut Report, pg: &Arc<Backend>, tenant: &str, url:
             times(ratio),
             times(cpu_ratio),
             p95_ratio.map_or("—".into(), |r| format!("{r:.2}")),
+        ));
+    }
+    report.line("");
+    report.line("Where our processor time per call goes, in the same windows: the kernel's share, and the process's");
+    report.line("waits (voluntary context switches, all threads): each exchange with the database the caller waits");
+    report.line("for is one, as is each wait for a writer turn, a connection or a wake-up of the runtime.");
+    report.line("");
+    report.line("| operation | callers | CPU µs/call | of which kernel µs/call | waits per call |");
+    report.line("|---|---:|---:|---:|---:|");
+    for o in &ours {
+        let (Some(cpu), Some(system), Some(waits)) = (o.cpu_per_call, o.system_per_call, o.waits_per_call) else {
+            continue;
+        };
+        report.line(format!(
+            "| {} | {} | {:.0} | {:.0} | {waits:.1} |",
+            label(o),
+            o.callers,
+            micros(cpu),
+            micros(system),
         ));
     }
     let measured = |s: String| if peer.is_empty() { "peer not measured".to_string() } else { s };

@@ -96,10 +96,13 @@ impl Peer {
         Ok(Load {
             operation: operation.into(),
             callers,
+            tenants: 1,
             calls_per_second: number("calls")? / number("seconds")?,
             median: us(number("median_us")?),
             p95: us(number("p95_us")?),
             cpu_per_call: Some(Duration::from_secs_f64(number("cpu_seconds")? / number("calls")?.max(1.0))),
+            system_per_call: None,
+            waits_per_call: None,
             peak_rss_kib: None,
         })
     }

@@ -138,15 +138,43 @@ pub fn now() -> i64 {
 
 /// Commits a native call's transaction, as the runtime does when the engine answers `ok`.
 /// Ends a native call as the runtime ends one: commits, then writes its reads' access log.
+/// What this process (all its threads) has used so far.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    /// Processor time in user mode.
+    pub user: Duration,
+    /// Processor time in the kernel (on a VM, mostly the wake-ups each exchange with the database makes).
+    pub system: Duration,
+    /// Times a thread gave up the processor to wait (voluntary context switches): each exchange with the
+    /// database that the caller waits for is one, and so is each wait for a lock, a turn or a connection.
+    pub waits: u64,
+}
+
+impl Usage {
+    pub fn now() -> Usage {
+        // SAFETY: getrusage writes only the struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        Usage { user: time(usage.ru_utime), system: time(usage.ru_stime), waits: usage.ru_nvcsw as u64 }
+    }
+
+    /// Processor time, user and kernel.
+    pub fn cpu(&self) -> Duration {
+        self.user + self.system
+    }
+}
+
+impl std::ops::Sub for Usage {
+    type Output = Usage;
+    fn sub(self, before: Usage) -> Usage {
+        Usage { user: self.user - before.user, system: self.system - before.system, waits: self.waits - before.waits }
+    }
+}
+
 /// Processor time (user + system, all threads) this process has used.
 pub fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // After the command name (in parentheses): utime and stime are the 12th and 13th fields.
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_secs_f64((field(11) + field(12)) as f64 / ticks_per_second as f64)
+    Usage::now().cpu()
 }
 
 /// Starts a new peak for [`peak_rss_kib`] (Linux: `/proc/self/clear_refs`).
